@@ -1,0 +1,113 @@
+package api
+
+// Refresh-token usage policies (FusionAuth's refreshTokenUsagePolicy).
+const (
+	RefreshReusable   = "Reusable"
+	RefreshOneTimeUse = "OneTimeUse"
+)
+
+// Refresh-token expiration policies (FusionAuth's refreshTokenExpirationPolicy).
+const (
+	ExpirationFixed                = "Fixed"
+	ExpirationSlidingWindow        = "SlidingWindow"
+	ExpirationSlidingWindowMaximum = "SlidingWindowWithMaximumLifetime"
+)
+
+// OAuth client authentication policies.
+const (
+	ClientAuthRequired                 = "Required"
+	ClientAuthNotRequired              = "NotRequired"
+	ClientAuthNotRequiredWhenUsingPKCE = "NotRequiredWhenUsingPKCE"
+)
+
+// Application is FusionAuth's Application object.
+type Application struct {
+	ID                 string             `json:"id,omitempty"`
+	TenantID           string             `json:"tenantId,omitempty"`
+	Name               string             `json:"name"`
+	Active             bool               `json:"active"`
+	State              string             `json:"state,omitempty"`
+	Roles              []ApplicationRole  `json:"roles,omitempty"`
+	JWTConfiguration   JWTConfiguration   `json:"jwtConfiguration"`
+	LoginConfiguration LoginConfiguration `json:"loginConfiguration"`
+	OAuthConfiguration OAuthConfiguration `json:"oauthConfiguration"`
+	Data               map[string]any     `json:"data,omitempty"`
+	InsertInstant      int64              `json:"insertInstant,omitempty"`
+	LastUpdateInstant  int64              `json:"lastUpdateInstant,omitempty"`
+}
+
+// ApplicationRole is a role defined on an application.
+type ApplicationRole struct {
+	ID                string `json:"id,omitempty"`
+	Name              string `json:"name"`
+	Description       string `json:"description,omitempty"`
+	IsDefault         bool   `json:"isDefault"`
+	IsSuperRole       bool   `json:"isSuperRole"`
+	InsertInstant     int64  `json:"insertInstant,omitempty"`
+	LastUpdateInstant int64  `json:"lastUpdateInstant,omitempty"`
+}
+
+// JWTConfiguration sets token lifetimes, refresh-token policies and signing
+// keys. A tenant always has one; an application's applies only when Enabled.
+type JWTConfiguration struct {
+	Enabled                                bool                       `json:"enabled"`
+	TimeToLiveInSeconds                    int                        `json:"timeToLiveInSeconds,omitempty"`
+	RefreshTokenTimeToLiveInMinutes        int                        `json:"refreshTokenTimeToLiveInMinutes,omitempty"`
+	RefreshTokenUsagePolicy                string                     `json:"refreshTokenUsagePolicy,omitempty"`
+	RefreshTokenExpirationPolicy           string                     `json:"refreshTokenExpirationPolicy,omitempty"`
+	RefreshTokenSlidingWindowConfiguration SlidingWindowConfiguration `json:"refreshTokenSlidingWindowConfiguration"`
+	RefreshTokenOneTimeUseConfiguration    OneTimeUseConfiguration    `json:"refreshTokenOneTimeUseConfiguration"`
+	RefreshTokenRevocationPolicy           RevocationPolicy           `json:"refreshTokenRevocationPolicy"`
+	AccessTokenKeyID                       string                     `json:"accessTokenKeyId,omitempty"`
+	IDTokenKeyID                           string                     `json:"idTokenKeyId,omitempty"`
+}
+
+// SlidingWindowConfiguration caps SlidingWindowWithMaximumLifetime.
+type SlidingWindowConfiguration struct {
+	MaximumTimeToLiveInMinutes int `json:"maximumTimeToLiveInMinutes,omitempty"`
+}
+
+// OneTimeUseConfiguration sets the grace period in which an already
+// rotated one-time-use refresh token still yields the current successor.
+type OneTimeUseConfiguration struct {
+	GracePeriodInSeconds int `json:"gracePeriodInSeconds"`
+}
+
+// RevocationPolicy says which events revoke a user's refresh tokens.
+type RevocationPolicy struct {
+	OnLoginPrevented    bool `json:"onLoginPrevented"`
+	OnPasswordChanged   bool `json:"onPasswordChanged"`
+	OnMultiFactorEnable bool `json:"onMultiFactorEnable"`
+	OnOneTimeTokenReuse bool `json:"onOneTimeTokenReuse"`
+}
+
+// LoginConfiguration governs the Login API for an application.
+type LoginConfiguration struct {
+	AllowTokenRefresh     bool `json:"allowTokenRefresh"`
+	GenerateRefreshTokens bool `json:"generateRefreshTokens"`
+	RequireAuthentication bool `json:"requireAuthentication"`
+}
+
+// OAuthConfiguration governs the /oauth2 endpoints for an application. The
+// client id is the application id. The client secret is returned once,
+// when it is made; the server keeps only its hash.
+type OAuthConfiguration struct {
+	ClientID                    string   `json:"clientId,omitempty"`
+	ClientSecret                string   `json:"clientSecret,omitempty"`
+	ClientAuthenticationPolicy  string   `json:"clientAuthenticationPolicy,omitempty"`
+	RequireClientAuthentication bool     `json:"requireClientAuthentication"`
+	EnabledGrants               []string `json:"enabledGrants,omitempty"`
+	GenerateRefreshTokens       bool     `json:"generateRefreshTokens"`
+}
+
+// ApplicationRequest is the body of the application APIs.
+type ApplicationRequest struct {
+	Application Application      `json:"application"`
+	Role        *ApplicationRole `json:"role,omitempty"`
+}
+
+// ApplicationResponse answers the application APIs.
+type ApplicationResponse struct {
+	Application  *Application  `json:"application,omitempty"`
+	Applications []Application `json:"applications,omitempty"`
+}

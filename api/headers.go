@@ -1,0 +1,16 @@
+package api
+
+// Headers between an app, its backend and Latch.
+const (
+	// HeaderRefreshToken carries the refresh token from the app to its
+	// backend, and a rotated one back.
+	HeaderRefreshToken = "Refresh-Token"
+	// HeaderAccessToken carries a JWT that the backend refreshed for the app.
+	HeaderAccessToken = "Access-Token"
+	// HeaderDPoP carries an RFC 9449 DPoP proof.
+	HeaderDPoP = "DPoP"
+	// HeaderDPoPNonce carries a server-provided DPoP nonce.
+	HeaderDPoPNonce = "DPoP-Nonce"
+	// HeaderTenantID pins a request to a tenant, as in FusionAuth.
+	HeaderTenantID = "X-FusionAuth-TenantId"
+)
