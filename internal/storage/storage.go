@@ -1,0 +1,330 @@
+// Package storage defines what Latch keeps and the one contract every
+// storage backend fulfils. Backends live in subpackages (sqlite, postgres);
+// storagetest is the conformance suite they all pass.
+//
+// Conventions: ctx comes first; times are UTC, truncated to microseconds;
+// "not found" is ErrNotFound, a uniqueness violation ErrConflict, a lost
+// compare-and-swap ErrStale, each wrapped with %w and never a raw driver error.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/latchid/latch/api"
+)
+
+// Errors every backend returns, wrapped.
+var (
+	ErrNotFound = errors.New("storage: not found")
+	ErrConflict = errors.New("storage: already exists")
+	ErrStale    = errors.New("storage: changed concurrently")
+)
+
+// Store is the storage contract. Every method is safe for concurrent use.
+type Store interface {
+	// Tx runs fn in one transaction: every call fn makes on tx commits
+	// together, or none does when fn returns an error. Calls on tx must not
+	// outlive fn, and fn must use only tx: the store itself may be blocked
+	// by the transaction. Tx called on a transaction runs fn in that
+	// transaction.
+	Tx(ctx context.Context, fn func(tx Store) error) error
+
+	// CreateTenant stores a new tenant. ErrConflict if the id exists.
+	CreateTenant(ctx context.Context, t api.Tenant) error
+	// GetTenant returns a tenant. ErrNotFound if none has the id.
+	GetTenant(ctx context.Context, id string) (api.Tenant, error)
+	// ListTenants returns every tenant, oldest first.
+	ListTenants(ctx context.Context) ([]api.Tenant, error)
+	// UpdateTenant replaces a tenant. ErrNotFound if none has the id.
+	UpdateTenant(ctx context.Context, t api.Tenant) error
+	// DeleteTenant deletes a tenant with its applications and users.
+	// ErrNotFound if none has the id.
+	DeleteTenant(ctx context.Context, id string) error
+
+	// CreateApplication stores a new application. ErrConflict if the id exists.
+	CreateApplication(ctx context.Context, a Application) error
+	// GetApplication returns an application. ErrNotFound if none has the id.
+	GetApplication(ctx context.Context, id string) (Application, error)
+	// ListApplications returns a tenant's applications ("" for all), oldest first.
+	ListApplications(ctx context.Context, tenantID string) ([]Application, error)
+	// UpdateApplication replaces an application. ErrNotFound if none has the id.
+	UpdateApplication(ctx context.Context, a Application) error
+	// DeleteApplication deletes an application with its registrations and
+	// refresh tokens. ErrNotFound if none has the id.
+	DeleteApplication(ctx context.Context, id string) error
+
+	// CreateUser stores a new user. ErrConflict if the id, or the email or
+	// username (compared case-insensitively) within the tenant, exists.
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns a user. ErrNotFound if none has the id.
+	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByEmail finds a user of a tenant by email, case-insensitively.
+	GetUserByEmail(ctx context.Context, tenantID, email string) (User, error)
+	// GetUserByUsername finds a user of a tenant by username, case-insensitively.
+	GetUserByUsername(ctx context.Context, tenantID, username string) (User, error)
+	// UpdateUser replaces a user. ErrNotFound if none has the id;
+	// ErrConflict if the new email or username is taken in the tenant.
+	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser deletes a user with its registrations, refresh tokens and
+	// login failures. ErrNotFound if none has the id.
+	DeleteUser(ctx context.Context, id string) error
+
+	// CreateRegistration stores a registration. ErrConflict if the user is
+	// already registered for the application or the id exists.
+	CreateRegistration(ctx context.Context, r Registration) error
+	// GetRegistration returns a user's registration for an application.
+	GetRegistration(ctx context.Context, userID, applicationID string) (Registration, error)
+	// ListRegistrations returns a user's registrations, oldest first.
+	ListRegistrations(ctx context.Context, userID string) ([]Registration, error)
+	// UpdateRegistration replaces a registration, found by user and application.
+	UpdateRegistration(ctx context.Context, r Registration) error
+	// DeleteRegistration deletes a registration. ErrNotFound if there is none.
+	DeleteRegistration(ctx context.Context, userID, applicationID string) error
+
+	// CreateSession stores a new refresh-token session. ErrConflict if the
+	// id or the token hash exists.
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns a session by id, revoked or not.
+	GetSession(ctx context.Context, id string) (Session, error)
+	// FindSession finds the session a refresh-token hash belongs to, as its
+	// current value or as one it had before (see Match). Revoked sessions
+	// are found too: the caller decides.
+	FindSession(ctx context.Context, tokenHash []byte) (Session, Match, error)
+	// RotateSession replaces the session's current token hash, if and only
+	// if it is still presentedHash and the session is not revoked; the
+	// replaced hash becomes the session's previous one. ErrStale otherwise:
+	// exactly one of many concurrent rotations of one value succeeds.
+	// ErrNotFound if no session has the id.
+	RotateSession(ctx context.Context, id string, presentedHash []byte, r Rotation) error
+	// TouchSession records a use of a session that does not rotate it.
+	// ErrStale if the session is revoked; ErrNotFound if there is none.
+	TouchSession(ctx context.Context, id string, t Touch) error
+	// ListSessions returns the live (unrevoked) sessions that match f, oldest first.
+	ListSessions(ctx context.Context, f SessionFilter) ([]Session, error)
+	// RevokeSessions marks every live session that matches f as revoked at
+	// the given time for the given reason and returns them. A filter with no
+	// field set matches nothing.
+	RevokeSessions(ctx context.Context, f SessionFilter, at time.Time, reason string) ([]Session, error)
+
+	// CreateKey stores a signing key. ErrConflict if the id or kid exists.
+	CreateKey(ctx context.Context, k SigningKey) error
+	// GetKey returns a signing key by id.
+	GetKey(ctx context.Context, id string) (SigningKey, error)
+	// ListKeys returns every signing key, oldest first.
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	// UpdateKey replaces a signing key's mutable fields (name, retirement, expiry).
+	UpdateKey(ctx context.Context, k SigningKey) error
+	// DeleteKey deletes a signing key. ErrNotFound if there is none.
+	DeleteKey(ctx context.Context, id string) error
+
+	// CreateAPIKey stores an API key. ErrConflict if the id or hash exists.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKey returns an API key by id.
+	GetAPIKey(ctx context.Context, id string) (APIKey, error)
+	// GetAPIKeyByHash returns the API key whose secret hashes to hash.
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
+	// ListAPIKeys returns every API key, oldest first.
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	// DeleteAPIKey deletes an API key. ErrNotFound if there is none.
+	DeleteAPIKey(ctx context.Context, id string) error
+
+	// GetLoginFailures returns a user's failed-login record; ErrNotFound if
+	// there is none.
+	GetLoginFailures(ctx context.Context, userID string) (LoginFailures, error)
+	// PutLoginFailures creates or replaces a user's failed-login record.
+	PutLoginFailures(ctx context.Context, f LoginFailures) error
+	// DeleteLoginFailures removes a user's failed-login record, if any.
+	DeleteLoginFailures(ctx context.Context, userID string) error
+
+	// GetMeta returns a server-wide setting. ErrNotFound if unset.
+	GetMeta(ctx context.Context, key string) (string, error)
+	// PutMeta creates a server-wide setting. ErrConflict if it is set:
+	// settings are written once (the kickstart marker, the bootstrap record).
+	PutMeta(ctx context.Context, key, value string) error
+
+	// GarbageCollect deletes sessions that expired or were revoked before
+	// the given time and login-failure records no longer in force.
+	GarbageCollect(ctx context.Context, before time.Time) (GCResult, error)
+
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store. Calling it on a transaction is an error.
+	Close() error
+}
+
+// Application is an application with the hash of its OAuth client secret.
+// The secret itself is never stored: Application.OAuthConfiguration.ClientSecret is always "".
+type Application struct {
+	api.Application
+	ClientSecretHash []byte
+}
+
+// PasswordHash is a stored password hash in FusionAuth's terms.
+type PasswordHash struct {
+	Scheme string
+	Factor int
+	Salt   string
+	Hash   string
+}
+
+// User is a user account. Email and Username are kept as given (identity
+// lower-cases emails); uniqueness and lookups ignore case.
+// Profile holds the fields that do not affect authentication.
+type User struct {
+	ID                     string
+	TenantID               string
+	Email                  string
+	Username               string
+	Password               PasswordHash
+	Active                 bool
+	Verified               bool
+	PasswordChangeRequired bool
+	PasswordChangeReason   string
+	Expiry                 time.Time // zero: never expires
+	Profile                api.UserProfile
+	Inserted               time.Time
+	Updated                time.Time
+	LastLogin              time.Time
+	PasswordUpdated        time.Time
+}
+
+// Registration links a user to an application with roles.
+type Registration struct {
+	ID            string
+	UserID        string
+	ApplicationID string
+	TenantID      string
+	Roles         []string
+	Username      string
+	Verified      bool
+	Data          map[string]any
+	Inserted      time.Time
+	Updated       time.Time
+	LastLogin     time.Time
+}
+
+// Session is a refresh token: a login of one user to one application whose
+// secret value may rotate while its id (FusionAuth's refreshTokenId, the
+// JWT's sid) stays. Only hashes of values are stored.
+type Session struct {
+	ID            string
+	TenantID      string
+	UserID        string
+	ApplicationID string
+	// TokenHash is the SHA-256 of the current value.
+	TokenHash []byte
+	// PreviousHash is the value the last rotation replaced (nil before any).
+	PreviousHash []byte
+	// SealedSuccessor is the current value sealed under a key derived from
+	// the previous value, so that a retry with the previous value within the
+	// grace period can be handed the current one.
+	SealedSuccessor []byte
+	// RotatedAt is when the current value replaced the previous one.
+	RotatedAt time.Time
+	// Generation counts rotations.
+	Generation int
+	// Inserted is when the user logged in; StartInstant is what the expiry
+	// is counted from (moves on use for sliding windows).
+	Inserted     time.Time
+	StartInstant time.Time
+	ExpiresAt    time.Time
+	// AuthTime and AuthenticationType describe the original login.
+	AuthTime           time.Time
+	AuthenticationType string
+	Scopes             []string
+	Device             api.DeviceInfo
+	LastUsed           time.Time
+	// DPoPJKT is the thumbprint of the key the session is bound to ("" if none).
+	DPoPJKT      string
+	RevokedAt    time.Time // zero: live
+	RevokeReason string
+}
+
+// Match says how a presented refresh-token hash matched a session.
+type Match int
+
+const (
+	// MatchCurrent: the hash is the session's current value.
+	MatchCurrent Match = iota + 1
+	// MatchPrevious: the hash is the value the last rotation replaced.
+	MatchPrevious
+	// MatchFormer: the hash is an older value, replaced two or more rotations ago.
+	MatchFormer
+)
+
+// Rotation is the new state of a session after a one-time-use refresh.
+type Rotation struct {
+	TokenHash       []byte
+	SealedSuccessor []byte
+	RotatedAt       time.Time
+	StartInstant    time.Time
+	ExpiresAt       time.Time
+	LastUsed        time.Time
+	Device          api.DeviceInfo
+}
+
+// Touch records a use of a reusable refresh token.
+type Touch struct {
+	StartInstant time.Time
+	ExpiresAt    time.Time
+	LastUsed     time.Time
+	Device       api.DeviceInfo
+}
+
+// SessionFilter selects sessions; set fields are ANDed.
+type SessionFilter struct {
+	ID            string
+	TenantID      string
+	UserID        string
+	ApplicationID string
+}
+
+// Empty reports whether no field is set.
+func (f SessionFilter) Empty() bool {
+	return f == SessionFilter{}
+}
+
+// SigningKey is one key of the key ring. Private holds the private key (or
+// HMAC secret) sealed under the master key.
+type SigningKey struct {
+	ID        string
+	Kid       string
+	Algorithm string
+	Name      string
+	Private   []byte
+	PublicPEM string
+	Inserted  time.Time
+	// RetiredAt is when the key stopped signing (zero while it may sign).
+	RetiredAt time.Time
+	// ExpiresAt is when the key stops verifying and leaves the JWKS (zero: never).
+	ExpiresAt time.Time
+}
+
+// APIKey is an API key, kept as the SHA-256 of its secret.
+type APIKey struct {
+	ID          string
+	Hash        []byte
+	TenantID    string
+	Description string
+	// Endpoints limits the key to paths and methods; empty means every API.
+	Endpoints map[string][]string
+	Inserted  time.Time
+}
+
+// LoginFailures counts a user's recent failed logins and holds the lock
+// they caused.
+type LoginFailures struct {
+	UserID      string
+	Count       int
+	FirstAt     time.Time
+	LastAt      time.Time
+	LockedUntil time.Time
+}
+
+// GCResult counts what GarbageCollect deleted.
+type GCResult struct {
+	Sessions      int64
+	LoginFailures int64
+}
