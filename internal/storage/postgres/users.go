@@ -1,0 +1,198 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchid/latch/internal/storage"
+)
+
+const userCols = `id, tenant_id, email, username, password_scheme, password_factor, password_salt, password_hash,
+	active, verified, password_change_required, password_change_reason, expiry, profile,
+	inserted, updated, last_login, password_updated`
+
+// scanUser reads userCols.
+func scanUser(r pgx.Row) (storage.User, error) {
+	var u storage.User
+	err := r.Scan(&u.ID, &u.TenantID, strCol{&u.Email}, strCol{&u.Username},
+		&u.Password.Scheme, &u.Password.Factor, &u.Password.Salt, &u.Password.Hash,
+		&u.Active, &u.Verified, &u.PasswordChangeRequired, &u.PasswordChangeReason,
+		timeCol{&u.Expiry}, jsonCol{&u.Profile},
+		timeCol{&u.Inserted}, timeCol{&u.Updated}, timeCol{&u.LastLogin}, timeCol{&u.PasswordUpdated})
+	return u, err
+}
+
+// userArgs are the values of every users column but id, in the order of
+// the INSERT and UPDATE statements.
+func userArgs(u storage.User) ([]any, error) {
+	profile, err := jsonDoc(u.Profile)
+	if err != nil {
+		return nil, err
+	}
+	return []any{u.TenantID, nullString(u.Email), fold(u.Email), nullString(u.Username), fold(u.Username),
+		u.Password.Scheme, u.Password.Factor, u.Password.Salt, u.Password.Hash,
+		u.Active, u.Verified, u.PasswordChangeRequired, u.PasswordChangeReason,
+		ts(u.Expiry), profile,
+		ts(u.Inserted), ts(u.Updated), ts(u.LastLogin), ts(u.PasswordUpdated)}, nil
+}
+
+// CreateUser stores a new user. ErrConflict if the id, or the email or
+// username (compared case-insensitively) within the tenant, exists;
+// ErrNotFound if the tenant does not exist.
+func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
+	args, err := userArgs(u)
+	if err == nil {
+		_, err = s.write(ctx, `INSERT INTO users (id, tenant_id, email, email_folded, username, username_folded,
+			password_scheme, password_factor, password_salt, password_hash,
+			active, verified, password_change_required, password_change_reason, expiry, profile,
+			inserted, updated, last_login, password_updated)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+			append([]any{u.ID}, args...))
+	}
+	return wrapf(err, "create user %s", u.ID)
+}
+
+// GetUser returns a user. ErrNotFound if none has the id. Inside a Tx the
+// user's row stays locked until the transaction ends.
+func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
+	u, err := get(ctx, s, "SELECT "+userCols+" FROM users WHERE id = $1"+s.forUpdate(), []any{id}, scanUser)
+	return u, wrapf(err, "get user %s", id)
+}
+
+// GetUserByEmail finds a user of a tenant by email, case-insensitively.
+// ErrNotFound if there is none. Inside a Tx the user's row stays locked.
+func (s *Store) GetUserByEmail(ctx context.Context, tenantID, email string) (storage.User, error) {
+	u, err := get(ctx, s, "SELECT "+userCols+" FROM users WHERE tenant_id = $1 AND email_folded = $2"+s.forUpdate(),
+		[]any{tenantID, fold(email)}, scanUser)
+	return u, wrapf(err, "get user by email in tenant %s", tenantID)
+}
+
+// GetUserByUsername finds a user of a tenant by username,
+// case-insensitively. ErrNotFound if there is none. Inside a Tx the user's
+// row stays locked.
+func (s *Store) GetUserByUsername(ctx context.Context, tenantID, username string) (storage.User, error) {
+	u, err := get(ctx, s, "SELECT "+userCols+" FROM users WHERE tenant_id = $1 AND username_folded = $2"+s.forUpdate(),
+		[]any{tenantID, fold(username)}, scanUser)
+	return u, wrapf(err, "get user by username in tenant %s", tenantID)
+}
+
+// UpdateUser replaces a user. ErrNotFound if none has the id (or the new
+// tenant does not exist); ErrConflict if the new email or username is
+// taken in the tenant.
+func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
+	args, err := userArgs(u)
+	if err == nil {
+		err = execOne(s.write(ctx, `UPDATE users SET tenant_id = $1, email = $2, email_folded = $3,
+			username = $4, username_folded = $5,
+			password_scheme = $6, password_factor = $7, password_salt = $8, password_hash = $9,
+			active = $10, verified = $11, password_change_required = $12, password_change_reason = $13,
+			expiry = $14, profile = $15, inserted = $16, updated = $17, last_login = $18, password_updated = $19
+			WHERE id = $20`, append(args, u.ID)))
+	}
+	return wrapf(err, "update user %s", u.ID)
+}
+
+// DeleteUser deletes a user with its registrations, sessions and login
+// failures. ErrNotFound if none has the id.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	return wrapf(execOne(s.exec(ctx, "DELETE FROM users WHERE id = $1", id)), "delete user %s", id)
+}
+
+const regCols = "id, user_id, application_id, tenant_id, roles, username, verified, data, inserted, updated, last_login"
+
+// scanRegistration reads regCols.
+func scanRegistration(r pgx.Row) (storage.Registration, error) {
+	var g storage.Registration
+	err := r.Scan(&g.ID, &g.UserID, &g.ApplicationID, &g.TenantID, jsonCol{&g.Roles}, &g.Username, &g.Verified,
+		jsonCol{&g.Data}, timeCol{&g.Inserted}, timeCol{&g.Updated}, timeCol{&g.LastLogin})
+	return g, err
+}
+
+// CreateRegistration stores a registration. ErrConflict if the user is
+// already registered for the application or the id exists; ErrNotFound if
+// the user or the application does not exist.
+func (s *Store) CreateRegistration(ctx context.Context, g storage.Registration) error {
+	roles, err := jsonDoc(g.Roles)
+	if err != nil {
+		return wrapf(err, "create registration %s", g.ID)
+	}
+	data, err := jsonDoc(g.Data)
+	if err != nil {
+		return wrapf(err, "create registration %s", g.ID)
+	}
+	_, err = s.write(ctx, "INSERT INTO registrations ("+regCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		[]any{g.ID, g.UserID, g.ApplicationID, g.TenantID, roles, g.Username, g.Verified, data,
+			ts(g.Inserted), ts(g.Updated), ts(g.LastLogin)})
+	return wrapf(err, "create registration %s", g.ID)
+}
+
+// GetRegistration returns a user's registration for an application.
+// ErrNotFound if there is none. Inside a Tx its row stays locked.
+func (s *Store) GetRegistration(ctx context.Context, userID, applicationID string) (storage.Registration, error) {
+	g, err := get(ctx, s, "SELECT "+regCols+" FROM registrations WHERE user_id = $1 AND application_id = $2"+s.forUpdate(),
+		[]any{userID, applicationID}, scanRegistration)
+	return g, wrapf(err, "get registration of user %s for application %s", userID, applicationID)
+}
+
+// ListRegistrations returns a user's registrations, oldest (by Inserted) first.
+func (s *Store) ListRegistrations(ctx context.Context, userID string) ([]storage.Registration, error) {
+	gs, err := list(ctx, s, "SELECT "+regCols+" FROM registrations WHERE user_id = $1 ORDER BY inserted NULLS FIRST, seq",
+		[]any{userID}, scanRegistration)
+	return gs, wrapf(err, "list registrations of user %s", userID)
+}
+
+// UpdateRegistration replaces a registration, found by user and
+// application; its id stays. ErrNotFound if there is none.
+func (s *Store) UpdateRegistration(ctx context.Context, g storage.Registration) error {
+	roles, err := jsonDoc(g.Roles)
+	if err != nil {
+		return wrapf(err, "update registration of user %s for application %s", g.UserID, g.ApplicationID)
+	}
+	data, err := jsonDoc(g.Data)
+	if err == nil {
+		err = execOne(s.exec(ctx, `UPDATE registrations SET tenant_id = $1, roles = $2, username = $3, verified = $4,
+			data = $5, inserted = $6, updated = $7, last_login = $8 WHERE user_id = $9 AND application_id = $10`,
+			g.TenantID, roles, g.Username, g.Verified, data,
+			ts(g.Inserted), ts(g.Updated), ts(g.LastLogin), g.UserID, g.ApplicationID))
+	}
+	return wrapf(err, "update registration of user %s for application %s", g.UserID, g.ApplicationID)
+}
+
+// DeleteRegistration deletes a registration. ErrNotFound if there is none.
+func (s *Store) DeleteRegistration(ctx context.Context, userID, applicationID string) error {
+	err := execOne(s.exec(ctx, "DELETE FROM registrations WHERE user_id = $1 AND application_id = $2", userID, applicationID))
+	return wrapf(err, "delete registration of user %s for application %s", userID, applicationID)
+}
+
+// GetLoginFailures returns a user's failed-login record; ErrNotFound if
+// there is none. Inside a Tx the record stays locked until the
+// transaction ends, so that counting a failure does not lose another.
+func (s *Store) GetLoginFailures(ctx context.Context, userID string) (storage.LoginFailures, error) {
+	f, err := get(ctx, s, `SELECT user_id, count, first_at, last_at, locked_until
+		FROM login_failures WHERE user_id = $1`+s.forUpdate(), []any{userID},
+		func(r pgx.Row) (storage.LoginFailures, error) {
+			var f storage.LoginFailures
+			err := r.Scan(&f.UserID, &f.Count, timeCol{&f.FirstAt}, timeCol{&f.LastAt}, timeCol{&f.LockedUntil})
+			return f, err
+		})
+	return f, wrapf(err, "get login failures of user %s", userID)
+}
+
+// PutLoginFailures creates or replaces a user's failed-login record.
+// ErrNotFound if the user does not exist.
+func (s *Store) PutLoginFailures(ctx context.Context, f storage.LoginFailures) error {
+	_, err := s.write(ctx, `INSERT INTO login_failures (user_id, count, first_at, last_at, locked_until)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,
+			last_at = excluded.last_at, locked_until = excluded.locked_until`,
+		[]any{f.UserID, f.Count, ts(f.FirstAt), ts(f.LastAt), ts(f.LockedUntil)})
+	return wrapf(err, "put login failures of user %s", f.UserID)
+}
+
+// DeleteLoginFailures removes a user's failed-login record, if any.
+func (s *Store) DeleteLoginFailures(ctx context.Context, userID string) error {
+	_, err := s.exec(ctx, "DELETE FROM login_failures WHERE user_id = $1", userID)
+	return wrapf(err, "delete login failures of user %s", userID)
+}
