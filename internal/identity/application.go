@@ -1,0 +1,244 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/storage"
+	"github.com/latchid/latch/internal/token"
+)
+
+// OAuth grant types.
+const (
+	GrantPassword     = "password"
+	GrantRefreshToken = "refresh_token"
+)
+
+// knownGrants are the grant names FusionAuth accepts in enabledGrants;
+// Latch serves password and refresh_token and stores the others as given.
+var knownGrants = []string{"authorization_code", "client_credentials", "implicit", GrantPassword, GrantRefreshToken,
+	"urn:ietf:params:oauth:grant-type:device_code"}
+
+// DefaultApplication returns an application filled with Latch's defaults;
+// requests are decoded over it.
+func DefaultApplication() api.Application {
+	return api.Application{
+		Active: true,
+		LoginConfiguration: api.LoginConfiguration{
+			AllowTokenRefresh:     true,
+			GenerateRefreshTokens: true,
+			RequireAuthentication: true,
+		},
+		OAuthConfiguration: api.OAuthConfiguration{
+			ClientAuthenticationPolicy: api.ClientAuthRequired,
+			GenerateRefreshTokens:      true,
+		},
+	}
+}
+
+// CreateApplication validates and stores a new application in the tenant
+// (pinned, or the only one). The response carries the OAuth client secret,
+// which is never shown again.
+func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a api.Application) (api.Application, error) {
+	errs := new(api.Errors)
+	checkID(errs, "applicationId", id)
+	if err := errs.Err(); err != nil {
+		return api.Application{}, err
+	}
+	if a.TenantID != "" && tenantID == "" {
+		tenantID = a.TenantID
+	}
+	t, err := s.resolveTenant(ctx, tenantID)
+	if err != nil {
+		return api.Application{}, err
+	}
+	if id == "" {
+		id = NewID()
+	}
+	a.ID, a.TenantID = id, t.ID
+	secret := a.OAuthConfiguration.ClientSecret
+	if secret == "" {
+		if secret, err = token.NewAPIKey(); err != nil {
+			return api.Application{}, err
+		}
+	}
+	s.validateApplication(ctx, errs, &a)
+	if err := errs.Err(); err != nil {
+		return api.Application{}, err
+	}
+	now := millis(s.clock())
+	a.InsertInstant, a.LastUpdateInstant = now, now
+	for i := range a.Roles {
+		a.Roles[i].InsertInstant, a.Roles[i].LastUpdateInstant = now, now
+	}
+	rec := storage.Application{Application: a, ClientSecretHash: token.HashSecret(secret)}
+	rec.OAuthConfiguration.ClientSecret = ""
+	if err := s.store.CreateApplication(ctx, rec); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return api.Application{}, api.FieldError("applicationId", "duplicate", fmt.Sprintf("An Application with Id [%s] already exists.", id))
+		}
+		return api.Application{}, err
+	}
+	a.OAuthConfiguration.ClientSecret = secret
+	return a, nil
+}
+
+// GetApplication returns an application of the tenant ("" for any).
+func (s *Service) GetApplication(ctx context.Context, tenantID, id string) (api.Application, error) {
+	rec, err := s.application(ctx, tenantID, id)
+	return rec.Application, err
+}
+
+func (s *Service) application(ctx context.Context, tenantID, id string) (storage.Application, error) {
+	if !ValidID(id) {
+		return storage.Application{}, notFound("application", id)
+	}
+	rec, err := s.store.GetApplication(ctx, id)
+	if err != nil {
+		return storage.Application{}, err
+	}
+	if tenantID != "" && rec.TenantID != tenantID {
+		return storage.Application{}, notFound("application", id)
+	}
+	return rec, nil
+}
+
+// ListApplications returns the applications of a tenant ("" for all).
+func (s *Service) ListApplications(ctx context.Context, tenantID string) ([]api.Application, error) {
+	recs, err := s.store.ListApplications(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Application, len(recs))
+	for i, r := range recs {
+		out[i] = r.Application
+	}
+	return out, nil
+}
+
+// UpdateApplication validates and replaces an application. A non-empty
+// client secret replaces the stored one (and is echoed once); an empty one
+// keeps it.
+func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, a api.Application) (api.Application, error) {
+	old, err := s.application(ctx, tenantID, id)
+	if err != nil {
+		return api.Application{}, err
+	}
+	a.ID, a.TenantID = id, old.TenantID
+	errs := new(api.Errors)
+	s.validateApplication(ctx, errs, &a)
+	if err := errs.Err(); err != nil {
+		return api.Application{}, err
+	}
+	a.InsertInstant = old.InsertInstant
+	a.LastUpdateInstant = millis(s.clock())
+	rec := storage.Application{Application: a, ClientSecretHash: old.ClientSecretHash}
+	if secret := a.OAuthConfiguration.ClientSecret; secret != "" {
+		rec.ClientSecretHash = token.HashSecret(secret)
+	}
+	rec.OAuthConfiguration.ClientSecret = ""
+	if err := s.store.UpdateApplication(ctx, rec); err != nil {
+		return api.Application{}, err
+	}
+	return a, nil
+}
+
+// DeleteApplication deletes an application with its registrations and
+// refresh tokens.
+func (s *Service) DeleteApplication(ctx context.Context, tenantID, id string) error {
+	if _, err := s.application(ctx, tenantID, id); err != nil {
+		return err
+	}
+	return s.store.DeleteApplication(ctx, id)
+}
+
+func (s *Service) validateApplication(ctx context.Context, errs *api.Errors, a *api.Application) {
+	if a.Name == "" {
+		errs.Field("application.name", "blank", "You must specify the [application.name] property.")
+	}
+	if a.Active {
+		a.State = "ACTIVE"
+	} else {
+		a.State = "INACTIVE"
+	}
+	seen := map[string]bool{}
+	for i := range a.Roles {
+		r := &a.Roles[i]
+		switch {
+		case r.Name == "":
+			errs.Field("application.roles", "blank", "Every role must have a [name].")
+		case seen[r.Name]:
+			errs.Field("application.roles", "duplicate", fmt.Sprintf("The role [%s] is defined twice.", r.Name))
+		}
+		seen[r.Name] = true
+		if r.ID == "" {
+			r.ID = NewID()
+		}
+	}
+	if a.JWTConfiguration.Enabled {
+		s.validateJWTConfiguration(ctx, errs, "application.jwtConfiguration", &a.JWTConfiguration)
+	} else if id := a.JWTConfiguration.AccessTokenKeyID; id != "" {
+		if _, err := s.store.GetKey(ctx, id); err != nil {
+			errs.Field("application.jwtConfiguration.accessTokenKeyId", "invalid", fmt.Sprintf("The key [%s] does not exist.", id))
+		}
+	}
+	o := &a.OAuthConfiguration
+	o.ClientID = a.ID
+	switch o.ClientAuthenticationPolicy {
+	case "":
+		o.ClientAuthenticationPolicy = api.ClientAuthRequired
+		if !o.RequireClientAuthentication {
+			o.ClientAuthenticationPolicy = api.ClientAuthNotRequired
+		}
+	case api.ClientAuthRequired, api.ClientAuthNotRequired, api.ClientAuthNotRequiredWhenUsingPKCE:
+	default:
+		errs.Field("application.oauthConfiguration.clientAuthenticationPolicy", "invalid",
+			"The [clientAuthenticationPolicy] must be Required, NotRequired or NotRequiredWhenUsingPKCE.")
+	}
+	o.RequireClientAuthentication = o.ClientAuthenticationPolicy == api.ClientAuthRequired
+	for _, g := range o.EnabledGrants {
+		if !slices.Contains(knownGrants, g) {
+			errs.Field("application.oauthConfiguration.enabledGrants", "invalid", fmt.Sprintf("The grant [%s] is not a known grant type.", g))
+		}
+	}
+}
+
+// RoleNames returns the names of an application's roles.
+func roleNames(a api.Application) []string {
+	names := make([]string, len(a.Roles))
+	for i, r := range a.Roles {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// defaultRoles returns the roles marked isDefault.
+func defaultRoles(a api.Application) []string {
+	var names []string
+	for _, r := range a.Roles {
+		if r.IsDefault {
+			names = append(names, r.Name)
+		}
+	}
+	return names
+}
+
+// jwtConfig returns the configuration that governs an application's
+// tokens: its own when enabled, else its tenant's.
+func jwtConfig(t api.Tenant, a *api.Application) api.JWTConfiguration {
+	if a != nil && a.JWTConfiguration.Enabled {
+		c := a.JWTConfiguration
+		if c.AccessTokenKeyID == "" {
+			c.AccessTokenKeyID = t.JWTConfiguration.AccessTokenKeyID
+		}
+		return c
+	}
+	c := t.JWTConfiguration
+	if a != nil && a.JWTConfiguration.AccessTokenKeyID != "" {
+		c.AccessTokenKeyID = a.JWTConfiguration.AccessTokenKeyID
+	}
+	return c
+}

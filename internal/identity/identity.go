@@ -1,0 +1,147 @@
+// Package identity holds Latch's rules: tenants, applications and users,
+// login with lockout, refresh-token sessions with their usage and
+// expiration policies, rotation and reuse detection, revocation, API keys
+// and the signing-key ring. It knows nothing of HTTP or SQL: httpapi calls
+// it with FusionAuth's wire types, and it keeps its state in a
+// storage.Store.
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/storage"
+	"github.com/latchid/latch/internal/token"
+)
+
+// Errors the service returns besides *api.Errors (validation, 400) and
+// storage.ErrNotFound (404).
+var (
+	// ErrBadCredentials: unknown login id or wrong password; the two are
+	// indistinguishable by design.
+	ErrBadCredentials = errors.New("identity: bad credentials")
+	// ErrRefreshTokenInvalid: the refresh token is unknown, expired, revoked,
+	// reused or not accepted by its application; callers answer uniformly.
+	ErrRefreshTokenInvalid = errors.New("identity: refresh token invalid")
+	// ErrTokenInvalid: an access token failed verification.
+	ErrTokenInvalid = errors.New("identity: access token invalid")
+	// ErrUnauthorized: a credential (API key, client secret) is missing or wrong.
+	ErrUnauthorized = errors.New("identity: unauthorized")
+)
+
+// Config configures a Service.
+type Config struct {
+	// Store keeps every record.
+	Store storage.Store
+	// Sealer encrypts private signing keys at rest.
+	Sealer *token.Sealer
+	// Issuer is the iss of tokens whose tenant has no issuer of its own.
+	Issuer string
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+	// Logger receives operational logs; never secrets. slog.Default when nil.
+	Logger *slog.Logger
+}
+
+// Service implements the identity rules over a store.
+type Service struct {
+	store  storage.Store
+	sealer *token.Sealer
+	issuer string
+	now    func() time.Time
+	log    *slog.Logger
+	keys   *keyRing
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Sealer == nil {
+		return nil, errors.New("identity: Store and Sealer are required")
+	}
+	s := &Service{store: cfg.Store, sealer: cfg.Sealer, issuer: cfg.Issuer, now: cfg.Now, log: cfg.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.keys = newKeyRing(s)
+	return s, nil
+}
+
+// WithStore returns a copy of s that works on st, typically a transaction.
+// The copy shares the key cache.
+func (s *Service) WithStore(st storage.Store) *Service {
+	c := *s
+	c.store = st
+	return &c
+}
+
+// Tx runs fn with a Service whose every write commits together, or not at all.
+func (s *Service) Tx(ctx context.Context, fn func(*Service) error) error {
+	return s.store.Tx(ctx, func(tx storage.Store) error { return fn(s.WithStore(tx)) })
+}
+
+// Ping reports whether the store answers.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// Issuer returns the issuer of a tenant's tokens.
+func (s *Service) Issuer(t api.Tenant) string {
+	if t.Issuer != "" {
+		return t.Issuer
+	}
+	return s.issuer
+}
+
+// clock returns now in UTC, truncated to microseconds (the storage precision).
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// NewID returns a fresh random (version 4) UUID.
+func NewID() string { return uuid.NewString() }
+
+// ValidID reports whether id is a canonical UUID.
+func ValidID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(id)
+	return err == nil
+}
+
+// checkID validates an optional UUID field.
+func checkID(errs *api.Errors, field, id string) {
+	if id != "" && !ValidID(id) {
+		errs.Field(field, "couldNotConvert", fmt.Sprintf("Invalid %s [%s]. It must be a valid UUID.", field, id))
+	}
+}
+
+// millis converts a time to FusionAuth's instant (0 for the zero time).
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis converts an instant to a time (zero for 0).
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// fold normalises an email or username for case-insensitive comparison.
+func fold(s string) string { return strings.ToLower(s) }
+
+// notFound wraps storage.ErrNotFound with what was looked for.
+func notFound(what, id string) error {
+	return fmt.Errorf("%s %s: %w", what, id, storage.ErrNotFound)
+}

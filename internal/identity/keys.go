@@ -1,0 +1,470 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/storage"
+	"github.com/latchid/latch/internal/token"
+)
+
+// keyReloadFloor bounds how often an unknown kid makes the ring re-read the
+// store (keys made by another node appear within it).
+const keyReloadFloor = 5 * time.Second
+
+// keyRing caches the decrypted signing keys. It implements token.KeySet
+// over the keys still able to verify a token.
+type keyRing struct {
+	s      *Service
+	mu     sync.RWMutex
+	byKid  map[string]*ringKey
+	byID   map[string]*ringKey
+	loaded time.Time
+}
+
+type ringKey struct {
+	rec storage.SigningKey
+	key *token.Key
+}
+
+func newKeyRing(s *Service) *keyRing {
+	return &keyRing{s: s, byKid: map[string]*ringKey{}, byID: map[string]*ringKey{}}
+}
+
+// reload re-reads every key from the store.
+func (r *keyRing) reload(ctx context.Context, st storage.Store) error {
+	recs, err := st.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	byKid := make(map[string]*ringKey, len(recs))
+	byID := make(map[string]*ringKey, len(recs))
+	for _, rec := range recs {
+		k, err := r.s.openKey(rec)
+		if err != nil {
+			return err
+		}
+		rk := &ringKey{rec: rec, key: k}
+		byKid[rec.Kid], byID[rec.ID] = rk, rk
+	}
+	r.mu.Lock()
+	r.byKid, r.byID, r.loaded = byKid, byID, time.Now()
+	r.mu.Unlock()
+	return nil
+}
+
+// lookup finds a key by kid or id, re-reading the store on a miss at most
+// once per keyReloadFloor.
+func (r *keyRing) lookup(ctx context.Context, st storage.Store, kid, id string) (*ringKey, bool) {
+	get := func() (*ringKey, bool) {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		if kid != "" {
+			k, ok := r.byKid[kid]
+			return k, ok
+		}
+		k, ok := r.byID[id]
+		return k, ok
+	}
+	if k, ok := get(); ok {
+		return k, true
+	}
+	r.mu.RLock()
+	fresh := time.Since(r.loaded) < keyReloadFloor
+	r.mu.RUnlock()
+	if fresh {
+		return nil, false
+	}
+	if err := r.reload(ctx, st); err != nil {
+		r.s.log.Error("reload signing keys", "err", err)
+		return nil, false
+	}
+	return get()
+}
+
+// add caches a key just made.
+func (r *keyRing) add(rec storage.SigningKey, k *token.Key) {
+	rk := &ringKey{rec: rec, key: k}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byKid[rec.Kid], r.byID[rec.ID] = rk, rk
+}
+
+// verifier is the token.KeySet of a Service: keys not yet expired.
+type verifier struct{ s *Service }
+
+// Key implements token.KeySet.
+func (v verifier) Key(kid string) (*token.Key, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rk, ok := v.s.keys.lookup(ctx, v.s.store, kid, "")
+	if !ok || (!rk.rec.ExpiresAt.IsZero() && !v.s.clock().Before(rk.rec.ExpiresAt)) {
+		return nil, false
+	}
+	return rk.key, true
+}
+
+func (s *Service) openKey(rec storage.SigningKey) (*token.Key, error) {
+	private, err := s.sealer.Open(rec.Private, []byte(rec.ID))
+	if err != nil {
+		return nil, fmt.Errorf("open signing key %s: %w", rec.ID, err)
+	}
+	return token.ParseKey(rec.Kid, rec.Algorithm, private)
+}
+
+// keyType names a key's family as FusionAuth's Key API does.
+func keyType(alg string) string {
+	switch alg {
+	case token.ES256:
+		return "EC"
+	case token.RS256:
+		return "RSA"
+	case token.EdDSA:
+		return "OKP"
+	default:
+		return "HMAC"
+	}
+}
+
+// GenerateKey makes a signing key for an algorithm and stores it, private
+// part sealed under the master key. id "" makes one.
+func (s *Service) GenerateKey(ctx context.Context, id string, in api.Key) (api.Key, error) {
+	errs := new(api.Errors)
+	checkID(errs, "keyId", id)
+	if !containsString(token.SupportedAlgorithms(), in.Algorithm) {
+		errs.Field("key.algorithm", "invalid", fmt.Sprintf("The [key.algorithm] must be one of %v.", token.SupportedAlgorithms()))
+	}
+	if err := errs.Err(); err != nil {
+		return api.Key{}, err
+	}
+	if id == "" {
+		id = NewID()
+	}
+	if in.Name == "" {
+		in.Name = in.Algorithm + " signing key"
+	}
+	rec, err := s.newKey(ctx, id, in.Name, in.Algorithm)
+	if err != nil {
+		return api.Key{}, err
+	}
+	// Cache it now: the ring re-reads the store on an unknown kid only once
+	// per keyReloadFloor, so tokens of a new key would not verify at once.
+	if k, err := s.openKey(rec); err == nil {
+		s.keys.add(rec, k)
+	}
+	return keyView(rec), nil
+}
+
+func (s *Service) newKey(ctx context.Context, id, name, alg string) (storage.SigningKey, error) {
+	kid := NewID()
+	k, err := token.GenerateKey(kid, alg)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	if tp := k.Thumbprint(); tp != "" {
+		kid = tp // RFC 7638: a kid that names the key itself
+	}
+	private, err := k.MarshalPrivate()
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	sealed, err := s.sealer.Seal(private, []byte(id))
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	pem, _ := k.PublicKeyPEM()
+	rec := storage.SigningKey{ID: id, Kid: kid, Algorithm: alg, Name: name, Private: sealed, PublicPEM: pem, Inserted: s.clock()}
+	if err := s.store.CreateKey(ctx, rec); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return storage.SigningKey{}, api.FieldError("keyId", "duplicate", fmt.Sprintf("A Key with Id [%s] already exists.", id))
+		}
+		return storage.SigningKey{}, err
+	}
+	return rec, nil
+}
+
+func keyView(rec storage.SigningKey) api.Key {
+	k := api.Key{
+		ID: rec.ID, Algorithm: rec.Algorithm, Name: rec.Name, Type: keyType(rec.Algorithm), Kid: rec.Kid,
+		PublicKey: rec.PublicPEM, InsertInstant: millis(rec.Inserted), ExpirationInstant: millis(rec.ExpiresAt),
+	}
+	switch rec.Algorithm {
+	case token.ES256, token.HS256:
+		k.Length = 256
+	case token.RS256:
+		k.Length = 2048
+	}
+	return k
+}
+
+// GetKey returns a key's public description.
+func (s *Service) GetKey(ctx context.Context, id string) (api.Key, error) {
+	if !ValidID(id) {
+		return api.Key{}, notFound("key", id)
+	}
+	rec, err := s.store.GetKey(ctx, id)
+	if err != nil {
+		return api.Key{}, err
+	}
+	return keyView(rec), nil
+}
+
+// ListKeys returns every key's public description.
+func (s *Service) ListKeys(ctx context.Context) ([]api.Key, error) {
+	recs, err := s.store.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Key, len(recs))
+	for i, r := range recs {
+		out[i] = keyView(r)
+	}
+	return out, nil
+}
+
+// DeleteKey deletes a key no tenant or application signs with.
+func (s *Service) DeleteKey(ctx context.Context, id string) error {
+	if _, err := s.GetKey(ctx, id); err != nil {
+		return err
+	}
+	users, err := s.keyUsers(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		return api.GeneralError("[KeyInUse]", fmt.Sprintf("The key [%s] is in use by %v and cannot be deleted.", id, users))
+	}
+	return s.store.DeleteKey(ctx, id)
+}
+
+// keyUsers names the tenants and applications that sign with a key.
+func (s *Service) keyUsers(ctx context.Context, id string) ([]string, error) {
+	var users []string
+	tenants, err := s.store.ListTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tenants {
+		if t.JWTConfiguration.AccessTokenKeyID == id || t.JWTConfiguration.IDTokenKeyID == id {
+			users = append(users, "tenant "+t.ID)
+		}
+	}
+	apps, err := s.store.ListApplications(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range apps {
+		if a.JWTConfiguration.AccessTokenKeyID == id || a.JWTConfiguration.IDTokenKeyID == id {
+			users = append(users, "application "+a.ID)
+		}
+	}
+	return users, nil
+}
+
+// RotateKey replaces the key a tenant signs with by a new key of the same
+// algorithm, everywhere the old one is used. The old key stops signing at
+// once and keeps verifying (and stays in the JWKS) until every token it
+// signed has expired: the longest access-token lifetime, plus a minute.
+func (s *Service) RotateKey(ctx context.Context, tenantID string) (api.Key, error) {
+	var out api.Key
+	err := s.Tx(ctx, func(s *Service) error {
+		t, err := s.resolveTenant(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		oldID := t.JWTConfiguration.AccessTokenKeyID
+		old, err := s.store.GetKey(ctx, oldID)
+		if err != nil {
+			return fmt.Errorf("tenant %s signing key: %w", t.ID, err)
+		}
+		now := s.clock()
+		rec, err := s.newKey(ctx, NewID(), fmt.Sprintf("%s signing key (rotated %s)", old.Algorithm, now.Format(time.DateOnly)), old.Algorithm)
+		if err != nil {
+			return err
+		}
+		longest := 0
+		tenants, err := s.store.ListTenants(ctx)
+		if err != nil {
+			return err
+		}
+		for _, tt := range tenants {
+			longest = max(longest, tt.JWTConfiguration.TimeToLiveInSeconds)
+			changed := false
+			if tt.JWTConfiguration.AccessTokenKeyID == oldID {
+				tt.JWTConfiguration.AccessTokenKeyID, changed = rec.ID, true
+			}
+			if tt.JWTConfiguration.IDTokenKeyID == oldID {
+				tt.JWTConfiguration.IDTokenKeyID, changed = rec.ID, true
+			}
+			if changed {
+				tt.LastUpdateInstant = millis(now)
+				if err := s.store.UpdateTenant(ctx, tt); err != nil {
+					return err
+				}
+			}
+		}
+		apps, err := s.store.ListApplications(ctx, "")
+		if err != nil {
+			return err
+		}
+		for _, a := range apps {
+			if a.JWTConfiguration.Enabled {
+				longest = max(longest, a.JWTConfiguration.TimeToLiveInSeconds)
+			}
+			changed := false
+			if a.JWTConfiguration.AccessTokenKeyID == oldID {
+				a.JWTConfiguration.AccessTokenKeyID, changed = rec.ID, true
+			}
+			if a.JWTConfiguration.IDTokenKeyID == oldID {
+				a.JWTConfiguration.IDTokenKeyID, changed = rec.ID, true
+			}
+			if changed {
+				a.LastUpdateInstant = millis(now)
+				if err := s.store.UpdateApplication(ctx, a); err != nil {
+					return err
+				}
+			}
+		}
+		old.RetiredAt = now
+		old.ExpiresAt = now.Add(time.Duration(longest)*time.Second + time.Minute)
+		if err := s.store.UpdateKey(ctx, old); err != nil {
+			return err
+		}
+		out = keyView(rec)
+		return nil
+	})
+	if err == nil {
+		err = s.keys.reload(ctx, s.store)
+	}
+	return out, err
+}
+
+// signingKey returns the key tokens under cfg are signed with.
+func (s *Service) signingKey(ctx context.Context, cfg api.JWTConfiguration) (*token.Key, error) {
+	rk, ok := s.keys.lookup(ctx, s.store, "", cfg.AccessTokenKeyID)
+	if !ok {
+		// A key made in this very transaction is not in the cache yet.
+		rec, err := s.store.GetKey(ctx, cfg.AccessTokenKeyID)
+		if err != nil {
+			return nil, fmt.Errorf("signing key %q: %w", cfg.AccessTokenKeyID, err)
+		}
+		k, err := s.openKey(rec)
+		if err != nil {
+			return nil, err
+		}
+		return k, nil
+	}
+	return rk.key, nil
+}
+
+// liveKeys returns the keys that may still verify a token.
+func (s *Service) liveKeys(ctx context.Context) ([]ringKey, error) {
+	recs, err := s.store.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	var out []ringKey
+	for _, rec := range recs {
+		if !rec.ExpiresAt.IsZero() && !now.Before(rec.ExpiresAt) {
+			continue
+		}
+		rk, ok := s.keys.lookup(ctx, s.store, rec.Kid, "")
+		if !ok {
+			k, err := s.openKey(rec)
+			if err != nil {
+				return nil, err
+			}
+			rk = &ringKey{rec: rec, key: k}
+		}
+		out = append(out, *rk)
+	}
+	return out, nil
+}
+
+// JWKS returns the public keys that may still verify a token (RFC 7517).
+// HMAC secrets are never published.
+func (s *Service) JWKS(ctx context.Context) (jose.JSONWebKeySet, error) {
+	keys, err := s.liveKeys(ctx)
+	if err != nil {
+		return jose.JSONWebKeySet{}, err
+	}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, rk := range keys {
+		if jwk, ok := rk.key.PublicJWK(); ok {
+			set.Keys = append(set.Keys, jwk)
+		}
+	}
+	return set, nil
+}
+
+// PublicKeys returns every live public key as PEM, by kid.
+func (s *Service) PublicKeys(ctx context.Context) (map[string]string, error) {
+	keys, err := s.liveKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, rk := range keys {
+		if rk.rec.PublicPEM != "" {
+			out[rk.rec.Kid] = rk.rec.PublicPEM
+		}
+	}
+	return out, nil
+}
+
+// PublicKeyByKid returns one live public key as PEM.
+func (s *Service) PublicKeyByKid(ctx context.Context, kid string) (string, error) {
+	keys, err := s.PublicKeys(ctx)
+	if err != nil {
+		return "", err
+	}
+	if pem, ok := keys[kid]; ok {
+		return pem, nil
+	}
+	return "", notFound("key", kid)
+}
+
+// PublicKeyForApplication returns the PEM public key configured on an
+// application to sign its access tokens. As in FusionAuth, there is none
+// (ErrNotFound) for an application that signs with its tenant's key, or
+// with an HMAC key.
+func (s *Service) PublicKeyForApplication(ctx context.Context, appID string) (string, error) {
+	app, err := s.application(ctx, "", appID)
+	if err != nil {
+		return "", err
+	}
+	keyID := app.JWTConfiguration.AccessTokenKeyID
+	if keyID == "" {
+		return "", notFound("public key for application", appID)
+	}
+	rec, err := s.store.GetKey(ctx, keyID)
+	if err != nil {
+		return "", err
+	}
+	if rec.PublicPEM == "" {
+		return "", notFound("public key for application", appID)
+	}
+	return rec.PublicPEM, nil
+}
+
+// SigningAlgorithms lists the algorithms of the keys in the ring.
+func (s *Service) SigningAlgorithms(ctx context.Context) ([]string, error) {
+	keys, err := s.liveKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var algs []string
+	for _, rk := range keys {
+		if !containsString(algs, rk.rec.Algorithm) {
+			algs = append(algs, rk.rec.Algorithm)
+		}
+	}
+	return algs, nil
+}

@@ -1,0 +1,446 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/storage"
+	"github.com/latchid/latch/internal/token"
+)
+
+// Client describes who is calling: the address, the device, the scopes
+// asked for and, for DPoP, the thumbprint of the key the client proved.
+type Client struct {
+	Address string
+	Device  api.DeviceInfo
+	Scopes  []string
+	DPoPJKT string
+}
+
+// Revocation reasons recorded on sessions.
+const (
+	ReasonRevoked        = "revoked"
+	ReasonLogout         = "logout"
+	ReasonGlobalLogout   = "global logout"
+	ReasonTokenReuse     = "refresh token reuse"
+	ReasonLoginPrevented = "login prevented"
+)
+
+// newSession stores a new refresh-token session and returns its raw value.
+func (s *Service) newSession(ctx context.Context, t api.Tenant, app api.Application, u storage.User, authType string, scopes []string, c Client) (*storage.Session, string, error) {
+	raw, err := token.NewRefreshToken()
+	if err != nil {
+		return nil, "", err
+	}
+	cfg := jwtConfig(t, &app)
+	now := s.clock()
+	dev := c.Device
+	dev.LastAccessedAddress, dev.LastAccessedInstant = c.Address, 0
+	sess := &storage.Session{
+		ID:                 NewID(),
+		TenantID:           t.ID,
+		UserID:             u.ID,
+		ApplicationID:      app.ID,
+		TokenHash:          token.HashRefreshToken(raw),
+		Inserted:           now,
+		StartInstant:       now,
+		ExpiresAt:          expiry(cfg, now, now),
+		AuthTime:           now,
+		AuthenticationType: authType,
+		Scopes:             scopes,
+		Device:             dev,
+		LastUsed:           now,
+		DPoPJKT:            c.DPoPJKT,
+	}
+	if err := s.store.CreateSession(ctx, *sess); err != nil {
+		return nil, "", err
+	}
+	return sess, raw, nil
+}
+
+// expiry computes when a session used at now expires under cfg.
+func expiry(cfg api.JWTConfiguration, inserted, now time.Time) time.Time {
+	ttl := time.Duration(cfg.RefreshTokenTimeToLiveInMinutes) * time.Minute
+	switch cfg.RefreshTokenExpirationPolicy {
+	case api.ExpirationSlidingWindow:
+		return now.Add(ttl)
+	case api.ExpirationSlidingWindowMaximum:
+		limit := inserted.Add(time.Duration(cfg.RefreshTokenSlidingWindowConfiguration.MaximumTimeToLiveInMinutes) * time.Minute)
+		if e := now.Add(ttl); e.Before(limit) {
+			return e
+		}
+		return limit
+	default:
+		return inserted.Add(ttl)
+	}
+}
+
+// RefreshInput is a request to exchange a refresh token for a new JWT.
+type RefreshInput struct {
+	// RefreshToken is the raw value presented.
+	RefreshToken string
+	// TenantID pins the request to a tenant ("" for any).
+	TenantID string
+	// ClientID, when set (the OAuth grant), must be the session's application.
+	ClientID string
+	// OAuth marks the refresh_token grant: the application must enable the
+	// grant rather than allowTokenRefresh.
+	OAuth bool
+	// TTL, when positive, shortens the new JWT's lifetime; longer than the
+	// configured one is a validation error.
+	TTL time.Duration
+	// Scopes, for the OAuth grant, narrows the new token's scope to a subset.
+	Scopes []string
+	Client Client
+}
+
+// RefreshResult is a refreshed JWT and the refresh token to keep.
+type RefreshResult struct {
+	Token          string
+	Expires        int64 // instant, ms
+	ExpiresIn      int64 // seconds
+	RefreshToken   string
+	RefreshTokenID string
+	Rotated        bool
+	UserID         string
+	Scopes         []string
+	TokenType      string
+}
+
+// Refresh exchanges a refresh token for a new JWT, applying the session's
+// usage and expiration policies. Unknown, expired, revoked, reused and
+// refused tokens all give ErrRefreshTokenInvalid. Under OneTimeUse the
+// value rotates atomically: of any number of concurrent refreshes with one
+// value exactly one rotates it, and the others, like a retry with the
+// previous value inside the grace period, are handed the same successor.
+// The previous value after the grace period, or any older value, is reuse:
+// with onOneTimeTokenReuse it revokes the whole session.
+func (s *Service) Refresh(ctx context.Context, in RefreshInput) (RefreshResult, error) {
+	if in.RefreshToken == "" {
+		return RefreshResult{}, api.FieldError("refreshToken", "blank", "You must specify the [refreshToken] property.")
+	}
+	if in.TTL < 0 {
+		return RefreshResult{}, api.FieldError("timeToLiveInSeconds", "invalid", "The [timeToLiveInSeconds] must be positive.")
+	}
+	hash := token.HashRefreshToken(in.RefreshToken)
+	for attempt := 0; ; attempt++ {
+		sess, match, err := s.store.FindSession(ctx, hash)
+		if errors.Is(err, storage.ErrNotFound) {
+			return RefreshResult{}, ErrRefreshTokenInvalid
+		} else if err != nil {
+			return RefreshResult{}, err
+		}
+		res, err := s.refresh(ctx, in, sess, match)
+		if errors.Is(err, storage.ErrStale) && attempt < 3 {
+			continue // lost a rotation race: look again, the value is now the previous one
+		}
+		return res, err
+	}
+}
+
+func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Session, match storage.Match) (RefreshResult, error) {
+	now := s.clock()
+	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) || sess.ApplicationID == "" {
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+	if in.TenantID != "" && sess.TenantID != in.TenantID {
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+	if in.ClientID != "" && in.ClientID != sess.ApplicationID {
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+	if sess.DPoPJKT != "" && sess.DPoPJKT != in.Client.DPoPJKT {
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+	app, err := s.store.GetApplication(ctx, sess.ApplicationID)
+	if err != nil {
+		return RefreshResult{}, noneFound(err)
+	}
+	if !app.Active || (!in.OAuth && !app.LoginConfiguration.AllowTokenRefresh) ||
+		(in.OAuth && !grantEnabled(app.Application, GrantRefreshToken)) {
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return RefreshResult{}, noneFound(err)
+	}
+	if !u.Active || (!u.Expiry.IsZero() && !now.Before(u.Expiry)) {
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+	t, err := s.store.GetTenant(ctx, sess.TenantID)
+	if err != nil {
+		return RefreshResult{}, err
+	}
+	cfg := jwtConfig(t, &app.Application)
+	if max := time.Duration(cfg.TimeToLiveInSeconds) * time.Second; in.TTL > max {
+		return RefreshResult{}, api.FieldError("timeToLiveInSeconds", "invalid",
+			fmt.Sprintf("The [timeToLiveInSeconds] must not exceed the configured [%d] seconds.", cfg.TimeToLiveInSeconds))
+	}
+	scopes := sess.Scopes
+	if in.OAuth && len(in.Scopes) > 0 {
+		for _, sc := range in.Scopes {
+			if !containsString(sess.Scopes, sc) {
+				return RefreshResult{}, &api.OAuthError{Code: api.OAuthInvalidScope, Description: fmt.Sprintf("The scope [%s] was not granted to this refresh token.", sc), Reason: "unknown_scope"}
+			}
+		}
+		scopes = in.Scopes
+	}
+
+	res := RefreshResult{RefreshToken: in.RefreshToken, RefreshTokenID: sess.ID, UserID: u.ID, Scopes: scopes}
+	dev := sess.Device
+	dev.LastAccessedAddress, dev.LastAccessedInstant = in.Client.Address, millis(now)
+	expires := expiry(cfg, sess.Inserted, now)
+	oneTime := cfg.RefreshTokenUsagePolicy == api.RefreshOneTimeUse
+	switch {
+	case match == storage.MatchCurrent && oneTime:
+		next, err := token.NewRefreshToken()
+		if err != nil {
+			return RefreshResult{}, err
+		}
+		sealed, err := token.SealSuccessor(in.RefreshToken, next)
+		if err != nil {
+			return RefreshResult{}, err
+		}
+		err = s.store.RotateSession(ctx, sess.ID, sess.TokenHash, storage.Rotation{
+			TokenHash: token.HashRefreshToken(next), SealedSuccessor: sealed, RotatedAt: now,
+			StartInstant: now, ExpiresAt: expires, LastUsed: now, Device: dev,
+		})
+		if err != nil {
+			return RefreshResult{}, err
+		}
+		res.RefreshToken, res.Rotated = next, true
+	case match == storage.MatchCurrent:
+		if err := s.store.TouchSession(ctx, sess.ID, storage.Touch{StartInstant: sliding(cfg, sess.StartInstant, now), ExpiresAt: expires, LastUsed: now, Device: dev}); err != nil {
+			if errors.Is(err, storage.ErrStale) {
+				return RefreshResult{}, ErrRefreshTokenInvalid
+			}
+			return RefreshResult{}, err
+		}
+	case match == storage.MatchPrevious && cfg.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds > 0 &&
+		now.Sub(sess.RotatedAt) <= time.Duration(cfg.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds)*time.Second:
+		// An honest retry (a lost response, a parallel request): the same
+		// successor, no new rotation.
+		current, err := token.OpenSuccessor(in.RefreshToken, sess.SealedSuccessor)
+		if err != nil {
+			return RefreshResult{}, ErrRefreshTokenInvalid
+		}
+		res.RefreshToken, res.Rotated = current, true
+	default:
+		// A value the session no longer has: someone holds a copy.
+		if cfg.RefreshTokenRevocationPolicy.OnOneTimeTokenReuse {
+			if _, err := s.store.RevokeSessions(ctx, storage.SessionFilter{ID: sess.ID}, now, ReasonTokenReuse); err != nil {
+				return RefreshResult{}, err
+			}
+			s.log.Warn("refresh token reuse: session revoked", "session", sess.ID, "user", sess.UserID,
+				"application", sess.ApplicationID, "generation", sess.Generation, "address", in.Client.Address)
+		}
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+
+	var reg *storage.Registration
+	if r, err := s.store.GetRegistration(ctx, u.ID, app.ID); err == nil {
+		reg = &r
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return RefreshResult{}, err
+	}
+	if reg == nil {
+		// The registration is gone: the session is no longer the app's to use.
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+	sess.Scopes = scopes
+	tok, exp, err := s.mintAccessToken(ctx, mintInput{
+		tenant: t, app: &app.Application, user: u, reg: reg, session: &sess,
+		authType: api.AuthRefreshToken, authTime: sess.AuthTime, ttl: in.TTL, jkt: sess.DPoPJKT,
+	})
+	if err != nil {
+		return RefreshResult{}, err
+	}
+	res.Token, res.Expires = tok, exp
+	res.ExpiresIn = (exp - millis(now)) / 1000
+	res.TokenType = tokenType(sess.DPoPJKT)
+	return res, nil
+}
+
+// sliding moves a session's start instant on use under sliding policies.
+func sliding(cfg api.JWTConfiguration, start, now time.Time) time.Time {
+	if cfg.RefreshTokenExpirationPolicy == api.ExpirationFixed {
+		return start
+	}
+	return now
+}
+
+func tokenType(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
+}
+
+// noneFound turns a missing record behind a session into an invalid token.
+func noneFound(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return ErrRefreshTokenInvalid
+	}
+	return err
+}
+
+func grantEnabled(a api.Application, grant string) bool {
+	return containsString(a.OAuthConfiguration.EnabledGrants, grant)
+}
+
+func containsString(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// GetSession returns a live refresh token's description by id.
+func (s *Service) GetSession(ctx context.Context, tenantID, id string) (api.RefreshToken, error) {
+	if !ValidID(id) {
+		return api.RefreshToken{}, notFound("refresh token", id)
+	}
+	sess, err := s.store.GetSession(ctx, id)
+	if err != nil {
+		return api.RefreshToken{}, err
+	}
+	if !sess.RevokedAt.IsZero() || !s.clock().Before(sess.ExpiresAt) || (tenantID != "" && sess.TenantID != tenantID) {
+		return api.RefreshToken{}, notFound("refresh token", id)
+	}
+	return sessionView(sess), nil
+}
+
+// ListSessions returns a user's live refresh tokens.
+func (s *Service) ListSessions(ctx context.Context, tenantID, userID string) ([]api.RefreshToken, error) {
+	out := []api.RefreshToken{}
+	if !ValidID(userID) {
+		return out, nil
+	}
+	list, err := s.store.ListSessions(ctx, storage.SessionFilter{UserID: userID, TenantID: tenantID})
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	for _, sess := range list {
+		if now.Before(sess.ExpiresAt) {
+			out = append(out, sessionView(sess))
+		}
+	}
+	return out, nil
+}
+
+func sessionView(sess storage.Session) api.RefreshToken {
+	dev := sess.Device
+	if dev.LastAccessedInstant == 0 {
+		dev.LastAccessedInstant = millis(sess.LastUsed)
+	}
+	return api.RefreshToken{
+		ID:            sess.ID,
+		ApplicationID: sess.ApplicationID,
+		UserID:        sess.UserID,
+		TenantID:      sess.TenantID,
+		InsertInstant: millis(sess.Inserted),
+		StartInstant:  millis(sess.StartInstant),
+		MetaData:      api.MetaData{Device: dev, Scopes: orEmpty(sess.Scopes)},
+	}
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// RevokeSelector selects refresh tokens to revoke, as FusionAuth's DELETE
+// /api/jwt/refresh does: a token value, an id, a user, an application, or
+// a user's tokens for an application.
+type RevokeSelector struct {
+	Token         string
+	ID            string
+	UserID        string
+	ApplicationID string
+	TenantID      string
+	// Owner, when set, is the user the caller authenticated as (by JWT): only
+	// a token or id form is allowed, and only for that user's token.
+	Owner string
+}
+
+// Revoke revokes the selected refresh tokens and returns them. Nothing
+// selected, or nothing live found, is storage.ErrNotFound.
+func (s *Service) Revoke(ctx context.Context, sel RevokeSelector, reason string) ([]storage.Session, error) {
+	f := storage.SessionFilter{TenantID: sel.TenantID}
+	switch {
+	case sel.Token != "" && sel.ID == "" && sel.UserID == "" && sel.ApplicationID == "":
+		sess, _, err := s.store.FindSession(ctx, token.HashRefreshToken(sel.Token))
+		if err != nil {
+			return nil, err
+		}
+		f.ID = sess.ID
+	case sel.ID != "" && sel.Token == "" && sel.UserID == "" && sel.ApplicationID == "":
+		f.ID = sel.ID
+	case sel.Token == "" && sel.ID == "" && (sel.UserID != "" || sel.ApplicationID != ""):
+		f.UserID, f.ApplicationID = sel.UserID, sel.ApplicationID
+	default:
+		return nil, api.GeneralError("[invalid]", "Specify one of: a token, a token id, a userId, an applicationId, or a userId with an applicationId.")
+	}
+	for _, id := range []string{f.ID, f.UserID, f.ApplicationID} {
+		if id != "" && !ValidID(id) {
+			return nil, notFound("refresh token", id)
+		}
+	}
+	if sel.Owner != "" {
+		if f.ID == "" {
+			return nil, ErrUnauthorized
+		}
+		sess, err := s.store.GetSession(ctx, f.ID)
+		if err != nil {
+			return nil, err
+		}
+		if sess.UserID != sel.Owner {
+			return nil, ErrUnauthorized
+		}
+	}
+	now := s.clock()
+	revoked, err := s.store.RevokeSessions(ctx, f, now, reason)
+	if err != nil {
+		return nil, err
+	}
+	// Expired tokens not yet reaped are nothing to revoke (FusionAuth: 404).
+	live := revoked[:0]
+	for _, sess := range revoked {
+		if now.Before(sess.ExpiresAt) {
+			live = append(live, sess)
+		}
+	}
+	if len(live) == 0 {
+		return nil, notFound("refresh token", f.ID)
+	}
+	return live, nil
+}
+
+// Logout revokes the refresh token presented, or with global every
+// refresh token of its owner. It succeeds whatever the token is, so that
+// logout is no oracle for token validity.
+func (s *Service) Logout(ctx context.Context, refreshToken string, global bool) error {
+	if refreshToken == "" {
+		return nil
+	}
+	sess, _, err := s.store.FindSession(ctx, token.HashRefreshToken(refreshToken))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	f, reason := storage.SessionFilter{ID: sess.ID}, ReasonLogout
+	if global {
+		f, reason = storage.SessionFilter{UserID: sess.UserID}, ReasonGlobalLogout
+	}
+	_, err = s.store.RevokeSessions(ctx, f, s.clock(), reason)
+	return err
+}

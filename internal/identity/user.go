@@ -1,0 +1,636 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/password"
+	"github.com/latchid/latch/internal/storage"
+)
+
+// maxPreferredLanguages is FusionAuth's cap on user.preferredLanguages.
+const maxPreferredLanguages = 20
+
+// CreateUser validates and stores a new user in the pinned (or only)
+// tenant, and returns it with an access token for it (no application claims).
+func (s *Service) CreateUser(ctx context.Context, tenantID, id string, req api.UserRequest) (api.UserResponse, error) {
+	var resp api.UserResponse
+	err := s.Tx(ctx, func(s *Service) error {
+		u, t, err := s.newUser(ctx, tenantID, id, req.User, req.SendSetPasswordEmail, "user")
+		if err != nil {
+			return err
+		}
+		if err := s.insertUser(ctx, u, "user"); err != nil {
+			return err
+		}
+		resp.User = userView(u, nil, false)
+		if req.SendSetPasswordEmail {
+			return nil
+		}
+		resp.Token, resp.TokenExpirationInstant, err = s.mintAccessToken(ctx, mintInput{
+			tenant: t, user: u, authType: api.AuthUserCreate, authTime: u.Inserted,
+		})
+		return err
+	})
+	return resp, err
+}
+
+// newUser validates a user of a create request (field paths under prefix)
+// and returns the record to insert.
+func (s *Service) newUser(ctx context.Context, tenantID, id string, in api.User, passwordOptional bool, prefix string) (storage.User, api.Tenant, error) {
+	errs := new(api.Errors)
+	checkID(errs, "userId", id)
+	if err := errs.Err(); err != nil {
+		return storage.User{}, api.Tenant{}, err
+	}
+	if in.TenantID != "" && tenantID == "" {
+		tenantID = in.TenantID
+	}
+	t, err := s.resolveTenant(ctx, tenantID)
+	if err != nil {
+		return storage.User{}, api.Tenant{}, err
+	}
+	if id == "" {
+		id = NewID()
+	}
+	now := s.clock()
+	u := storage.User{
+		ID:                     id,
+		TenantID:               t.ID,
+		Email:                  fold(in.Email),
+		Username:               in.Username,
+		Active:                 true,
+		Verified:               true,
+		PasswordChangeRequired: in.PasswordChangeRequired,
+		Expiry:                 fromMillis(in.Expiry),
+		Profile:                in.UserProfile,
+		Inserted:               now,
+		Updated:                now,
+	}
+	if u.PasswordChangeRequired {
+		u.PasswordChangeReason = "Administrative"
+	}
+	validateUserFields(errs, prefix, in)
+	switch {
+	case in.Password != "":
+		checkPassword(errs, prefix+".password", in.Password, t.PasswordValidationRules)
+	case !passwordOptional:
+		errs.Field(prefix+".password", "blank", fmt.Sprintf("You must specify the [%s.password] property.", prefix))
+	}
+	if err := errs.Err(); err != nil {
+		return storage.User{}, api.Tenant{}, err
+	}
+	if err := s.checkUnique(ctx, u, prefix); err != nil {
+		return storage.User{}, api.Tenant{}, err
+	}
+	if in.Password != "" {
+		h, err := password.Hash(in.Password)
+		if err != nil {
+			return storage.User{}, api.Tenant{}, err
+		}
+		u.Password = storage.PasswordHash(h)
+		u.PasswordUpdated = now
+	}
+	return u, t, nil
+}
+
+// validateUserFields checks the fields a user request may carry.
+func validateUserFields(errs *api.Errors, prefix string, in api.User) {
+	if in.Email == "" && in.Username == "" {
+		errs.Field(prefix+".email", "blank", fmt.Sprintf("You must specify either the [%[1]s.email] or [%[1]s.username] property.", prefix))
+	}
+	if in.Email != "" {
+		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 {
+			errs.Field(prefix+".email", "invalid", fmt.Sprintf("The [%s.email] property is not a valid email address.", prefix))
+		}
+	}
+	if len(in.Username) > 191 || strings.ContainsAny(in.Username, " \t\r\n") {
+		errs.Field(prefix+".username", "invalid", fmt.Sprintf("The [%s.username] property must be at most 191 characters, without white space.", prefix))
+	}
+	if in.BirthDate != "" {
+		if _, err := time.Parse(time.DateOnly, in.BirthDate); err != nil {
+			errs.Field(prefix+".birthDate", "invalid", fmt.Sprintf("The [%s.birthDate] property must be a date in the format YYYY-MM-DD.", prefix))
+		}
+	}
+	if len(in.PreferredLanguages) > maxPreferredLanguages {
+		errs.Field(prefix+".preferredLanguages", "tooMany", fmt.Sprintf("The [%s.preferredLanguages] property holds at most %d languages.", prefix, maxPreferredLanguages))
+	}
+	if in.Expiry < 0 {
+		errs.Field(prefix+".expiry", "invalid", fmt.Sprintf("The [%s.expiry] property must be an instant.", prefix))
+	}
+	switch in.UsernameStatus {
+	case "", "ACTIVE", "PENDING", "REJECTED":
+	default:
+		errs.Field(prefix+".usernameStatus", "invalid", "The [usernameStatus] must be ACTIVE, PENDING or REJECTED.")
+	}
+}
+
+// checkPassword applies the tenant's password rules.
+func checkPassword(errs *api.Errors, field, pw string, r api.PasswordValidationRules) {
+	n := len([]rune(pw))
+	switch {
+	case n < r.MinLength:
+		errs.Field(field, "tooShort", fmt.Sprintf("The [%s] property is shorter than the minimum of [%d] characters.", field, r.MinLength))
+	case n > r.MaxLength:
+		errs.Field(field, "tooLong", fmt.Sprintf("The [%s] property is longer than the maximum of [%d] characters.", field, r.MaxLength))
+	}
+}
+
+// checkUnique reports a taken email or username as a field error, so the
+// caller gets FusionAuth's [duplicate] codes rather than a storage conflict.
+func (s *Service) checkUnique(ctx context.Context, u storage.User, prefix string) error {
+	errs := new(api.Errors)
+	if u.Email != "" {
+		other, err := s.store.GetUserByEmail(ctx, u.TenantID, u.Email)
+		switch {
+		case err == nil && other.ID != u.ID:
+			errs.Field(prefix+".email", "duplicate", fmt.Sprintf("A User with email = [%s] already exists.", u.Email))
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			return err
+		}
+	}
+	if u.Username != "" {
+		other, err := s.store.GetUserByUsername(ctx, u.TenantID, u.Username)
+		switch {
+		case err == nil && other.ID != u.ID:
+			errs.Field(prefix+".username", "duplicate", fmt.Sprintf("A User with username = [%s] already exists.", u.Username))
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			return err
+		}
+	}
+	return errs.Err()
+}
+
+// insertUser stores u, turning a uniqueness race into FusionAuth's error.
+func (s *Service) insertUser(ctx context.Context, u storage.User, prefix string) error {
+	err := s.store.CreateUser(ctx, u)
+	if errors.Is(err, storage.ErrConflict) {
+		if uerr := s.checkUnique(ctx, u, prefix); uerr != nil {
+			return uerr
+		}
+		return api.FieldError("userId", "duplicate", fmt.Sprintf("A User with Id [%s] already exists.", u.ID))
+	}
+	return err
+}
+
+// GetUser returns a user with its registrations. withScheme adds the
+// password's encryptionScheme, which only API-key retrieval shows.
+func (s *Service) GetUser(ctx context.Context, tenantID, id string, withScheme bool) (api.User, error) {
+	u, err := s.user(ctx, tenantID, id)
+	if err != nil {
+		return api.User{}, err
+	}
+	return s.view(ctx, u, withScheme)
+}
+
+// FindUser looks a user up by email or username (loginId tries both),
+// within the pinned tenant or the only one.
+func (s *Service) FindUser(ctx context.Context, tenantID, email, username string) (api.User, error) {
+	t, err := s.resolveTenant(ctx, tenantID)
+	if err != nil {
+		return api.User{}, err
+	}
+	var u storage.User
+	if email != "" {
+		u, err = s.store.GetUserByEmail(ctx, t.ID, email)
+	} else {
+		u, err = s.store.GetUserByUsername(ctx, t.ID, username)
+	}
+	if err != nil {
+		return api.User{}, err
+	}
+	return s.view(ctx, u, true)
+}
+
+func (s *Service) user(ctx context.Context, tenantID, id string) (storage.User, error) {
+	if !ValidID(id) {
+		return storage.User{}, notFound("user", id)
+	}
+	u, err := s.store.GetUser(ctx, id)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if tenantID != "" && u.TenantID != tenantID {
+		return storage.User{}, notFound("user", id)
+	}
+	return u, nil
+}
+
+func (s *Service) view(ctx context.Context, u storage.User, withScheme bool) (api.User, error) {
+	regs, err := s.store.ListRegistrations(ctx, u.ID)
+	if err != nil {
+		return api.User{}, err
+	}
+	return *userView(u, regs, withScheme), nil
+}
+
+// userView is the response form of a user: never the hash, salt or factor.
+func userView(u storage.User, regs []storage.Registration, withScheme bool) *api.User {
+	v := &api.User{
+		ID:                        u.ID,
+		TenantID:                  u.TenantID,
+		Email:                     u.Email,
+		Username:                  u.Username,
+		Active:                    u.Active,
+		Verified:                  u.Verified,
+		Expiry:                    millis(u.Expiry),
+		PasswordChangeRequired:    u.PasswordChangeRequired,
+		PasswordChangeReason:      u.PasswordChangeReason,
+		PasswordLastUpdateInstant: millis(u.PasswordUpdated),
+		InsertInstant:             millis(u.Inserted),
+		LastUpdateInstant:         millis(u.Updated),
+		LastLoginInstant:          millis(u.LastLogin),
+		UserProfile:               u.Profile,
+	}
+	if u.Verified {
+		v.VerifiedInstant = millis(u.Inserted)
+	}
+	if withScheme {
+		v.EncryptionScheme = u.Password.Scheme
+	}
+	for _, r := range regs {
+		v.Registrations = append(v.Registrations, *registrationView(r))
+	}
+	return v
+}
+
+func registrationView(r storage.Registration) *api.UserRegistration {
+	return &api.UserRegistration{
+		ID:                r.ID,
+		ApplicationID:     r.ApplicationID,
+		Roles:             r.Roles,
+		Data:              r.Data,
+		Username:          r.Username,
+		Verified:          r.Verified,
+		VerifiedInstant:   millis(r.Inserted),
+		InsertInstant:     millis(r.Inserted),
+		LastUpdateInstant: millis(r.Updated),
+		LastLoginInstant:  millis(r.LastLogin),
+	}
+}
+
+// UpdateUser replaces a user's fields with in (PUT semantics; the caller
+// merges for PATCH). A non-empty password is re-hashed, and then the
+// tenant's onPasswordChanged policy revokes the user's refresh tokens.
+// reactivate turns a soft-deleted user active again.
+func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in api.User, reactivate bool) (api.User, error) {
+	var out api.User
+	err := s.Tx(ctx, func(s *Service) error {
+		u, err := s.user(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		t, err := s.store.GetTenant(ctx, u.TenantID)
+		if err != nil {
+			return err
+		}
+		errs := new(api.Errors)
+		validateUserFields(errs, "user", in)
+		if in.Password != "" {
+			checkPassword(errs, "user.password", in.Password, t.PasswordValidationRules)
+		}
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		now := s.clock()
+		u.Email, u.Username = fold(in.Email), in.Username
+		u.Profile = in.UserProfile
+		u.Expiry = fromMillis(in.Expiry)
+		u.PasswordChangeRequired = in.PasswordChangeRequired
+		if !u.PasswordChangeRequired {
+			u.PasswordChangeReason = ""
+		} else if u.PasswordChangeReason == "" {
+			u.PasswordChangeReason = "Administrative"
+		}
+		if reactivate {
+			u.Active = true
+		}
+		u.Updated = now
+		if err := s.checkUnique(ctx, u, "user"); err != nil {
+			return err
+		}
+		if in.Password != "" {
+			h, err := password.Hash(in.Password)
+			if err != nil {
+				return err
+			}
+			u.Password = storage.PasswordHash(h)
+			u.PasswordUpdated = now
+			u.PasswordChangeRequired, u.PasswordChangeReason = false, ""
+			if t.JWTConfiguration.RefreshTokenRevocationPolicy.OnPasswordChanged {
+				if _, err := s.store.RevokeSessions(ctx, storage.SessionFilter{UserID: u.ID}, now, "password changed"); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			if errors.Is(err, storage.ErrConflict) {
+				return s.checkUnique(ctx, u, "user")
+			}
+			return err
+		}
+		out, err = s.view(ctx, u, false)
+		return err
+	})
+	return out, err
+}
+
+// DeleteUser deletes a user (hard) or deactivates it (soft). Either way
+// its refresh tokens stop working.
+func (s *Service) DeleteUser(ctx context.Context, tenantID, id string, hard bool) error {
+	return s.Tx(ctx, func(s *Service) error {
+		u, err := s.user(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if hard {
+			return s.store.DeleteUser(ctx, id)
+		}
+		now := s.clock()
+		u.Active, u.Updated = false, now
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		_, err = s.store.RevokeSessions(ctx, storage.SessionFilter{UserID: id}, now, "user deactivated")
+		return err
+	})
+}
+
+// Register registers a user for an application: an existing one (userID
+// from the URL, no user fields in the body), or a new one created in the
+// same transaction. It answers with a token and, when the application
+// generates them, a refresh token.
+func (s *Service) Register(ctx context.Context, tenantID, userID, appID string, req api.RegistrationRequest, client Client) (api.RegistrationResponse, error) {
+	var resp api.RegistrationResponse
+	if appID != "" {
+		req.Registration.ApplicationID = appID
+	}
+	combined := req.User != nil && (req.User.Email != "" || req.User.Username != "" || req.User.Password != "")
+	err := s.Tx(ctx, func(s *Service) error {
+		var u storage.User
+		var t api.Tenant
+		var err error
+		errs := new(api.Errors)
+		if req.Registration.ApplicationID == "" {
+			errs.Field("registration.applicationId", "blank", "You must specify the [registration.applicationId] property.")
+		}
+		checkID(errs, "registration.applicationId", req.Registration.ApplicationID)
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		if combined {
+			if u, t, err = s.newUser(ctx, tenantID, userID, *req.User, req.SendSetPasswordEmail, "user"); err != nil {
+				return err
+			}
+		} else {
+			if userID == "" {
+				return api.FieldError("user.email", "blank", "You must specify either the [user.email] or [user.username] property.")
+			}
+			if u, err = s.user(ctx, tenantID, userID); err != nil {
+				return err
+			}
+			if t, err = s.store.GetTenant(ctx, u.TenantID); err != nil {
+				return err
+			}
+		}
+		app, err := s.application(ctx, t.ID, req.Registration.ApplicationID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return api.FieldError("registration.applicationId", "invalid", fmt.Sprintf("No Application with Id [%s] exists.", req.Registration.ApplicationID))
+		} else if err != nil {
+			return err
+		}
+		reg, err := s.newRegistration(ctx, u, app.Application, req.Registration)
+		if err != nil {
+			return err
+		}
+		if combined {
+			if err := s.insertUser(ctx, u, "user"); err != nil {
+				return err
+			}
+			resp.User = userView(u, []storage.Registration{reg}, false)
+		}
+		if err := s.store.CreateRegistration(ctx, reg); err != nil {
+			if errors.Is(err, storage.ErrConflict) {
+				return api.FieldError("registration", "duplicate", "The user is already registered for this application.")
+			}
+			return err
+		}
+		resp.Registration = registrationView(reg)
+		if req.SendSetPasswordEmail || u.Password.Hash == "" {
+			return nil
+		}
+		var sess *storage.Session
+		if app.LoginConfiguration.GenerateRefreshTokens {
+			var raw string
+			if sess, raw, err = s.newSession(ctx, t, app.Application, u, api.AuthRegistration, nil, client); err != nil {
+				return err
+			}
+			resp.RefreshToken, resp.RefreshTokenID = raw, sess.ID
+		}
+		resp.Token, resp.TokenExpirationInstant, err = s.mintAccessToken(ctx, mintInput{
+			tenant: t, app: &app.Application, user: u, reg: &reg, session: sess,
+			authType: api.AuthRegistration, authTime: s.clock(), jkt: client.DPoPJKT,
+		})
+		return err
+	})
+	return resp, err
+}
+
+func (s *Service) newRegistration(ctx context.Context, u storage.User, app api.Application, in api.UserRegistration) (storage.Registration, error) {
+	errs := new(api.Errors)
+	checkID(errs, "registration.id", in.ID)
+	roles := in.Roles
+	if roles == nil {
+		roles = defaultRoles(app)
+	}
+	known := roleNames(app)
+	for _, r := range roles {
+		if !slices.Contains(known, r) {
+			errs.Field("registration.roles", "invalid", fmt.Sprintf("The role [%s] is not defined on the application.", r))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return storage.Registration{}, err
+	}
+	id := in.ID
+	if id == "" {
+		id = NewID()
+	}
+	now := s.clock()
+	return storage.Registration{
+		ID: id, UserID: u.ID, ApplicationID: app.ID, TenantID: u.TenantID,
+		Roles: slices.Compact(slices.Sorted(slices.Values(roles))), Username: in.Username, Verified: true, Data: in.Data,
+		Inserted: now, Updated: now,
+	}, nil
+}
+
+// GetRegistration returns a user's registration for an application.
+func (s *Service) GetRegistration(ctx context.Context, tenantID, userID, appID string) (api.UserRegistration, error) {
+	if _, err := s.user(ctx, tenantID, userID); err != nil {
+		return api.UserRegistration{}, err
+	}
+	if !ValidID(appID) {
+		return api.UserRegistration{}, notFound("application", appID)
+	}
+	r, err := s.store.GetRegistration(ctx, userID, appID)
+	if err != nil {
+		return api.UserRegistration{}, err
+	}
+	return *registrationView(r), nil
+}
+
+// UpdateRegistration replaces a registration's roles, username and data.
+func (s *Service) UpdateRegistration(ctx context.Context, tenantID, userID, appID string, in api.UserRegistration) (api.UserRegistration, error) {
+	var out api.UserRegistration
+	err := s.Tx(ctx, func(s *Service) error {
+		u, err := s.user(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		old, err := s.store.GetRegistration(ctx, userID, appID)
+		if err != nil {
+			return err
+		}
+		app, err := s.application(ctx, "", appID)
+		if err != nil {
+			return err
+		}
+		in.ID = old.ID
+		r, err := s.newRegistration(ctx, u, app.Application, in)
+		if err != nil {
+			return err
+		}
+		r.Inserted, r.LastLogin = old.Inserted, old.LastLogin
+		if err := s.store.UpdateRegistration(ctx, r); err != nil {
+			return err
+		}
+		out = *registrationView(r)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteRegistration removes a registration and revokes the user's
+// refresh tokens for that application.
+func (s *Service) DeleteRegistration(ctx context.Context, tenantID, userID, appID string) error {
+	return s.Tx(ctx, func(s *Service) error {
+		if _, err := s.user(ctx, tenantID, userID); err != nil {
+			return err
+		}
+		if !ValidID(appID) {
+			return notFound("application", appID)
+		}
+		if err := s.store.DeleteRegistration(ctx, userID, appID); err != nil {
+			return err
+		}
+		_, err := s.store.RevokeSessions(ctx, storage.SessionFilter{UserID: userID, ApplicationID: appID}, s.clock(), "registration deleted")
+		return err
+	})
+}
+
+// ImportUsers stores users that bring password hashes from another system
+// (FusionAuth's encryptionScheme, factor, salt and password fields), with
+// their registrations, all or none.
+func (s *Service) ImportUsers(ctx context.Context, tenantID string, req api.ImportRequest) error {
+	if len(req.Users) == 0 {
+		return api.FieldError("users", "blank", "You must specify at least one user in the [users] property.")
+	}
+	return s.Tx(ctx, func(s *Service) error {
+		t, err := s.resolveTenant(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		errs := new(api.Errors)
+		for i, in := range req.Users {
+			prefix := fmt.Sprintf("users[%d]", i)
+			if err := s.importUser(ctx, t, in, req, prefix, errs); err != nil {
+				return err
+			}
+		}
+		return errs.Err()
+	})
+}
+
+func (s *Service) importUser(ctx context.Context, t api.Tenant, in api.User, req api.ImportRequest, prefix string, errs *api.Errors) error {
+	before := len(errs.FieldErrors) + len(errs.GeneralErrors)
+	checkID(errs, prefix+".id", in.ID)
+	validateUserFields(errs, prefix, in)
+	ph := storage.PasswordHash{Scheme: in.EncryptionScheme, Factor: in.Factor, Salt: in.Salt, Hash: in.Password}
+	if ph.Scheme == "" {
+		ph.Scheme = req.EncryptionScheme
+	}
+	if ph.Factor == 0 {
+		ph.Factor = req.Factor
+	}
+	if ph.Hash != "" {
+		if ph.Scheme == "" {
+			ph.Scheme = "salted-pbkdf2-hmac-sha256"
+		}
+		if err := password.ValidateImport(password.Stored(ph)); err != nil {
+			errs.Field(prefix+".password", "invalid", fmt.Sprintf("The [%s.password] hash is not valid for its encryptionScheme: %v", prefix, err))
+		}
+	}
+	if len(errs.FieldErrors)+len(errs.GeneralErrors) > before {
+		return nil
+	}
+	id := in.ID
+	if id == "" {
+		id = NewID()
+	}
+	now := s.clock()
+	u := storage.User{
+		ID: id, TenantID: t.ID, Email: fold(in.Email), Username: in.Username, Password: ph,
+		Active: true, Verified: true, PasswordChangeRequired: in.PasswordChangeRequired,
+		Expiry: fromMillis(in.Expiry), Profile: in.UserProfile,
+		Inserted: now, Updated: now,
+	}
+	if in.InsertInstant != 0 {
+		u.Inserted = fromMillis(in.InsertInstant)
+	}
+	if ph.Hash != "" {
+		u.PasswordUpdated = now
+		if in.PasswordLastUpdateInstant != 0 {
+			u.PasswordUpdated = fromMillis(in.PasswordLastUpdateInstant)
+		}
+	}
+	if u.PasswordChangeRequired {
+		u.PasswordChangeReason = "Administrative"
+	}
+	if err := s.checkUnique(ctx, u, prefix); err != nil {
+		var ae *api.Errors
+		if errors.As(err, &ae) {
+			if errs.FieldErrors == nil {
+				errs.FieldErrors = make(map[string][]api.Error)
+			}
+			for f, fe := range ae.FieldErrors {
+				errs.FieldErrors[f] = append(errs.FieldErrors[f], fe...)
+			}
+			return nil
+		}
+		return err
+	}
+	if err := s.insertUser(ctx, u, prefix); err != nil {
+		return err
+	}
+	for j, r := range in.Registrations {
+		app, err := s.application(ctx, t.ID, r.ApplicationID)
+		if err != nil {
+			errs.Field(fmt.Sprintf("%s.registrations[%d].applicationId", prefix, j), "invalid", fmt.Sprintf("No Application with Id [%s] exists.", r.ApplicationID))
+			continue
+		}
+		reg, err := s.newRegistration(ctx, u, app.Application, r)
+		if err != nil {
+			return err
+		}
+		if err := s.store.CreateRegistration(ctx, reg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
