@@ -1,0 +1,178 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/identity"
+)
+
+// errRefreshTokenInvalid is the one answer for an unknown, expired,
+// revoked or reused refresh token: the cases are not told apart.
+var errRefreshTokenInvalid = api.FieldError("refreshToken", "invalid", "The refresh token is invalid or has expired.")
+
+// refresh serves POST /api/jwt/refresh. The refresh_token cookie wins
+// over the body, as in FusionAuth.
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
+	var req api.RefreshRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if c, err := r.Cookie("refresh_token"); err == nil && c.Value != "" {
+		req.RefreshToken = c.Value
+	}
+	tenantID, err := s.tenant(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.id.Refresh(r.Context(), identity.RefreshInput{
+		RefreshToken: req.RefreshToken,
+		TenantID:     tenantID,
+		TTL:          time.Duration(req.TimeToLiveInSeconds) * time.Second,
+		Client:       s.client(r, "", nil),
+	})
+	if errors.Is(err, identity.ErrRefreshTokenInvalid) {
+		return errRefreshTokenInvalid
+	} else if err != nil {
+		return err
+	}
+	noStore(w)
+	return writeJSON(w, http.StatusOK, api.JWTRefreshResponse{Token: res.Token, RefreshToken: res.RefreshToken, RefreshTokenID: res.RefreshTokenID})
+}
+
+// validate serves GET /api/jwt/validate: 200 with the claims, or 401 with
+// no body.
+func (s *Server) validate(w http.ResponseWriter, r *http.Request) error {
+	raw := bearer(r)
+	if raw == "" {
+		return status(http.StatusUnauthorized)
+	}
+	claims, err := s.id.ValidateToken(r.Context(), raw)
+	if errors.Is(err, identity.ErrTokenInvalid) {
+		return &statusError{code: http.StatusUnauthorized, err: err}
+	} else if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, api.ValidateResponse{JWT: claims})
+}
+
+// listRefreshTokens serves GET /api/jwt/refresh?userId=.
+func (s *Server) listRefreshTokens(w http.ResponseWriter, r *http.Request) error {
+	userID := query(r, "userId")
+	if userID == "" {
+		return api.FieldError("userId", "blank", "You must specify the [userId] parameter.")
+	}
+	tenantID, err := s.tenant(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.id.ListSessions(r.Context(), tenantID, userID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, api.RefreshTokensResponse{RefreshTokens: list})
+}
+
+// getRefreshToken serves GET /api/jwt/refresh/{id}.
+func (s *Server) getRefreshToken(w http.ResponseWriter, r *http.Request) error {
+	tenantID, err := s.tenant(r)
+	if err != nil {
+		return err
+	}
+	rt, err := s.id.GetSession(r.Context(), tenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, api.RefreshTokenResponse{RefreshToken: &rt})
+}
+
+// revokeRefreshTokens serves DELETE /api/jwt/refresh[/{id}]: with an API
+// key any selection; with the owner's JWT one token, by id or value. The
+// selection comes from the path, the query, a JSON body, or a form body
+// (which keeps the token out of access logs).
+func (s *Server) revokeRefreshTokens(w http.ResponseWriter, r *http.Request) error {
+	sel := identity.RevokeSelector{ID: r.PathValue("id")}
+	switch {
+	case isJSON(r):
+		var body api.RefreshTokenRevokeRequest
+		if err := decodeJSON(r, &body); err != nil {
+			return err
+		}
+		sel.Token, sel.UserID, sel.ApplicationID = body.Token, body.UserID, body.ApplicationID
+	case isForm(r):
+		// Read the body by hand: http.Request.ParseForm ignores the body of
+		// a DELETE.
+		body, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return api.GeneralError("[invalid]", "The form body could not be read.")
+		}
+		if v := vals.Get("token"); v != "null" && v != "undefined" {
+			sel.Token = v
+		}
+	}
+	for field, dst := range map[string]*string{"token": &sel.Token, "userId": &sel.UserID, "applicationId": &sel.ApplicationID} {
+		if v := query(r, field); v != "" {
+			*dst = v
+		}
+	}
+	key, err := s.apiKey(r)
+	if err != nil {
+		return err
+	}
+	if key != nil {
+		r = withAPIKey(r, key)
+		if sel.TenantID, err = s.tenant(r); err != nil {
+			return err
+		}
+	} else {
+		raw := bearer(r)
+		if raw == "" {
+			return status(http.StatusUnauthorized)
+		}
+		claims, err := s.id.ValidateToken(r.Context(), raw)
+		if err != nil {
+			return &statusError{code: http.StatusUnauthorized, err: err}
+		}
+		sub, _ := claims["sub"].(string)
+		if sub == "" {
+			return status(http.StatusUnauthorized)
+		}
+		sel.Owner = sub
+	}
+	if _, err := s.id.Revoke(r.Context(), sel, identity.ReasonRevoked); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// publicKey serves GET /api/jwt/public-key: every key, or one by kid or
+// by application. Errors have empty bodies.
+func (s *Server) publicKey(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var resp api.PublicKeyResponse
+	var err error
+	switch kid, app := query(r, "kid"), query(r, "applicationId"); {
+	case kid != "":
+		resp.PublicKey, err = s.id.PublicKeyByKid(ctx, kid)
+	case app != "":
+		resp.PublicKey, err = s.id.PublicKeyForApplication(ctx, app)
+	default:
+		resp.PublicKeys, err = s.id.PublicKeys(ctx)
+	}
+	if err != nil {
+		var ae *api.Errors
+		if errors.As(err, &ae) {
+			return status(http.StatusBadRequest)
+		}
+		return err
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/identity"
+)
+
+// loginStatus is the status FusionAuth's Login API answers for each outcome.
+var loginStatus = map[identity.LoginOutcome]int{
+	identity.LoginOK:             http.StatusOK,
+	identity.LoginNotRegistered:  http.StatusAccepted,
+	identity.LoginChangePassword: http.StatusNonAuthoritativeInfo,
+	identity.LoginPrevented:      http.StatusConflict,
+	identity.LoginExpired:        http.StatusGone,
+	identity.LoginInactive:       http.StatusLocked,
+}
+
+// login serves POST /api/login.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var req api.LoginRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	r, tenantID, err := s.loginAuth(r, req.ApplicationID)
+	if err != nil {
+		return err
+	}
+	client := s.client(r, req.IPAddress, req.MetaData)
+	res, err := s.id.Login(r.Context(), identity.LoginInput{Request: req, TenantID: tenantID, Client: client})
+	if errors.Is(err, identity.ErrBadCredentials) {
+		return status(http.StatusNotFound)
+	} else if err != nil {
+		return err
+	}
+	code := loginStatus[res.Outcome]
+	noStore(w)
+	if code == http.StatusGone || code == http.StatusLocked {
+		w.WriteHeader(code)
+		return nil
+	}
+	return writeJSON(w, code, res.Response)
+}
+
+// loginAuth applies the Login API's authentication rule: an API key when
+// the application (or, without one, the tenant) requires it. A key that is
+// sent is always checked.
+func (s *Server) loginAuth(r *http.Request, applicationID string) (*http.Request, string, error) {
+	key, err := s.apiKey(r)
+	if err != nil {
+		return r, "", err
+	}
+	if key != nil {
+		r = withAPIKey(r, key)
+	}
+	tenantID, err := s.tenant(r)
+	if err != nil {
+		return r, "", err
+	}
+	if key == nil {
+		need, err := s.id.LoginNeedsAPIKey(r.Context(), tenantID, applicationID)
+		if err != nil {
+			return r, "", err
+		}
+		if need {
+			return r, "", status(http.StatusUnauthorized)
+		}
+	}
+	return r, tenantID, nil
+}
+
+// client describes the caller for the session record: the end user's
+// address as the backend reports it, else the request's.
+func (s *Server) client(r *http.Request, ipAddress string, md *api.MetaData) identity.Client {
+	c := identity.Client{Address: ipAddress}
+	if c.Address == "" {
+		c.Address = s.clientAddress(r)
+	}
+	if md != nil {
+		c.Device = md.Device
+		c.Scopes = md.Scopes
+	}
+	return c
+}
+
+// logout serves POST /api/logout: query parameters (the clients' form) or
+// a JSON body. It answers 200 with no body whatever the token, and clears
+// the token cookies.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	var req api.LogoutRequest
+	if isJSON(r) {
+		if err := decodeJSON(r, &req); err != nil {
+			return status(http.StatusBadRequest)
+		}
+	}
+	if v := query(r, "refreshToken"); v != "" {
+		req.RefreshToken = v
+	}
+	if v := query(r, "global"); v != "" {
+		g, err := boolQuery(r, "global")
+		if err != nil {
+			return status(http.StatusBadRequest)
+		}
+		req.Global = g
+	}
+	if req.RefreshToken == "" {
+		if c, err := r.Cookie("refresh_token"); err == nil {
+			req.RefreshToken = c.Value
+		}
+	}
+	if err := s.id.Logout(r.Context(), req.RefreshToken, req.Global); err != nil {
+		return err
+	}
+	for _, name := range []string{"access_token", "refresh_token"} {
+		if _, err := r.Cookie(name); err == nil {
+			http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// isJSON reports whether the request says its body is JSON.
+func isJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// isForm reports whether the request says its body is a URL-encoded form.
+func isForm(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}

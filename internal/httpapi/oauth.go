@@ -1,0 +1,286 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/identity"
+)
+
+// oauthError answers an /oauth2 error: 401 with WWW-Authenticate for
+// invalid_client (RFC 6749 §5.2), 400 otherwise unless code says more.
+type oauthError struct {
+	code int
+	body *api.OAuthError
+}
+
+func (e *oauthError) Error() string { return e.body.Error() }
+
+func oauthErr(code int, errCode, description, reason string) error {
+	return &oauthError{code: code, body: &api.OAuthError{Code: errCode, Description: description, Reason: reason}}
+}
+
+// writeOAuthError writes errors of the /oauth2 endpoints as RFC 6749 JSON.
+func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *oauthError
+	var be *api.OAuthError
+	var ae *api.Errors
+	switch {
+	case errors.As(err, &oe):
+	case errors.As(err, &be):
+		oe = &oauthError{code: http.StatusBadRequest, body: be}
+		if be.Code == api.OAuthInvalidClient {
+			oe.code = http.StatusUnauthorized
+		}
+	case errors.As(err, &ae):
+		oe = &oauthError{code: http.StatusBadRequest, body: &api.OAuthError{Code: api.OAuthInvalidRequest, Description: ae.Error()}}
+	default:
+		s.writeError(w, r, err)
+		return
+	}
+	if oe.code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="latch"`)
+	}
+	noStore(w)
+	_ = writeJSON(w, oe.code, oe.body)
+}
+
+// oauth adapts an /oauth2 handler: a form body only, and OAuth errors.
+func (s *Server) oauth(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
+			s.writeOAuthError(w, r, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The request body must be application/x-www-form-urlencoded.", ""))
+			return nil
+		}
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				s.writeOAuthError(w, r, oauthErr(http.StatusRequestEntityTooLarge, api.OAuthInvalidRequest, "The request body is too large.", ""))
+				return nil
+			}
+			s.writeOAuthError(w, r, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The form body could not be parsed.", ""))
+			return nil
+		}
+		for name, vals := range r.PostForm {
+			if len(vals) > 1 {
+				s.writeOAuthError(w, r, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The parameter ["+name+"] is repeated.", ""))
+				return nil
+			}
+		}
+		if err := h(w, r); err != nil {
+			s.writeOAuthError(w, r, err)
+		}
+		return nil
+	}
+}
+
+// clientCredentials returns the client id and secret of a request: HTTP
+// Basic (RFC 6749 §2.3.1, form-encoded parts) or the form. Using both for
+// the secret is an error; an empty secret is no secret.
+func clientCredentials(r *http.Request) (id, secret string, basic bool, err error) {
+	id, secret = form(r, "client_id"), form(r, "client_secret")
+	if h := r.Header.Get("Authorization"); len(h) > 6 && strings.EqualFold(h[:6], "basic ") {
+		u, p, ok := r.BasicAuth()
+		if !ok {
+			return "", "", true, oauthErr(http.StatusUnauthorized, api.OAuthInvalidClient, "The Authorization header is malformed.", "invalid_client_authentication_scheme")
+		}
+		if u, err = url.QueryUnescape(u); err == nil {
+			p, err = url.QueryUnescape(p)
+		}
+		if err != nil {
+			return "", "", true, oauthErr(http.StatusUnauthorized, api.OAuthInvalidClient, "The Authorization header is malformed.", "invalid_client_authentication_scheme")
+		}
+		if secret != "" {
+			return "", "", true, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The client authenticated twice: use the Authorization header or client_secret, not both.", "invalid_client_authentication")
+		}
+		if id != "" && id != u {
+			return "", "", true, oauthErr(http.StatusUnauthorized, api.OAuthInvalidClient, "The client_id does not match the Authorization header.", "client_id_mismatch")
+		}
+		return u, p, true, nil
+	}
+	return id, secret, false, nil
+}
+
+// token serves POST /oauth2/token with the password and refresh_token grants.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
+	clientID, secret, _, err := clientCredentials(r)
+	if err != nil {
+		return err
+	}
+	grant := form(r, "grant_type")
+	switch grant {
+	case "":
+		return oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The grant_type parameter is required.", "missing_grant_type")
+	case identity.GrantPassword, identity.GrantRefreshToken:
+	default:
+		return oauthErr(http.StatusBadRequest, api.OAuthUnsupportedGrantType, "The grant type ["+grant+"] is not supported.", "invalid_grant_type")
+	}
+	app, err := s.id.AuthenticateClient(r.Context(), clientID, secret)
+	if err != nil {
+		return err
+	}
+	if !containsString(app.OAuthConfiguration.EnabledGrants, grant) {
+		return oauthErr(http.StatusBadRequest, api.OAuthUnauthorizedClient, "The grant type ["+grant+"] is not enabled for this client.", "grant_type_disabled")
+	}
+	scopes := strings.Fields(form(r, "scope"))
+	tenantID := form(r, "tenantId")
+	if tenantID == "" {
+		if tenantID, err = s.tenant(r); err != nil {
+			return err
+		}
+	}
+	var resp api.AccessTokenResponse
+	if grant == identity.GrantRefreshToken {
+		resp, err = s.refreshGrant(r, app, tenantID, scopes)
+	} else {
+		resp, err = s.passwordGrant(r, app, tenantID, scopes)
+	}
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID string, scopes []string) (api.AccessTokenResponse, error) {
+	raw := form(r, "refresh_token")
+	if raw == "" {
+		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The refresh_token parameter is required.", "missing_refresh_token")
+	}
+	var ttl time.Duration
+	if v := form(r, "expires_in"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The expires_in parameter must be a positive number of seconds.", "invalid_expires_in")
+		}
+		ttl = time.Duration(n) * time.Second
+	}
+	res, err := s.id.Refresh(r.Context(), identity.RefreshInput{
+		RefreshToken: raw, TenantID: tenantID, ClientID: app.ID, OAuth: true, TTL: ttl, Scopes: scopes,
+		Client: s.client(r, "", nil),
+	})
+	var ae *api.Errors
+	switch {
+	case errors.Is(err, identity.ErrRefreshTokenInvalid):
+		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidGrant, "The refresh token is invalid or has expired.", "refresh_token_not_found")
+	case errors.As(err, &ae):
+		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The expires_in parameter exceeds the configured lifetime.", "invalid_expires_in")
+	case err != nil:
+		return api.AccessTokenResponse{}, err
+	}
+	return api.AccessTokenResponse{
+		AccessToken: res.Token, ExpiresIn: res.ExpiresIn, TokenType: res.TokenType, UserID: res.UserID,
+		Scope: strings.Join(res.Scopes, " "), RefreshToken: res.RefreshToken, RefreshTokenID: res.RefreshTokenID,
+	}, nil
+}
+
+func (s *Server) passwordGrant(r *http.Request, app api.Application, tenantID string, scopes []string) (api.AccessTokenResponse, error) {
+	username := form(r, "username")
+	if username == "" {
+		username = form(r, "loginId")
+	}
+	pw := form(r, "password")
+	if username == "" || pw == "" {
+		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The username and password parameters are required.", "")
+	}
+	client := s.client(r, "", &api.MetaData{Device: api.DeviceInfo{
+		Name: form(r, "metaData.device.name"), Description: form(r, "metaData.device.description"), Type: form(r, "metaData.device.type"),
+	}})
+	client.Scopes = scopes
+	res, err := s.id.Login(r.Context(), identity.LoginInput{
+		Request:  api.LoginRequest{LoginID: username, Password: pw, ApplicationID: app.ID},
+		TenantID: tenantID, Client: client, OAuth: true,
+	})
+	if errors.Is(err, identity.ErrBadCredentials) {
+		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidGrant, "The user credentials are invalid.", "invalid_user_credentials")
+	} else if err != nil {
+		return api.AccessTokenResponse{}, err
+	}
+	switch res.Outcome {
+	case identity.LoginChangePassword:
+		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthChangePasswordRequired, "The user must change their password.", "change_password_administrative")
+	case identity.LoginPrevented:
+		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidGrant, "The user is prevented from logging in.", "login_prevented")
+	case identity.LoginExpired:
+		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidGrant, "The user account has expired.", "user_expired")
+	case identity.LoginInactive:
+		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidGrant, "The user account is locked.", "user_locked")
+	}
+	out := api.AccessTokenResponse{
+		AccessToken: res.Response.Token, ExpiresIn: res.ExpiresIn, TokenType: res.TokenType,
+		UserID: res.Response.User.ID, Scope: strings.Join(scopes, " "),
+		RefreshToken: res.Response.RefreshToken, RefreshTokenID: res.Response.RefreshTokenID,
+	}
+	return out, nil
+}
+
+// introspect serves POST /oauth2/introspect (RFC 7662). A client id is
+// required; a secret, when sent, is checked (FusionAuth's clients send
+// only client_id and token).
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
+	clientID, secret, _, err := clientCredentials(r)
+	if err != nil {
+		return err
+	}
+	raw := form(r, "token")
+	if raw == "" {
+		return oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The token parameter is required.", "missing_token")
+	}
+	if secret != "" {
+		if _, err := s.id.AuthenticateClient(r.Context(), clientID, secret); err != nil {
+			return err
+		}
+	} else if clientID == "" {
+		return oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The client_id parameter is required.", "missing_client_id")
+	} else if _, err := s.id.GetApplication(r.Context(), "", clientID); err != nil {
+		return oauthErr(http.StatusUnauthorized, api.OAuthInvalidClient, "The client could not be authenticated.", "invalid_client_id")
+	}
+	out, err := s.id.Introspect(r.Context(), clientID, raw, form(r, "token_type_hint"))
+	if errors.Is(err, identity.ErrUnauthorized) {
+		return oauthErr(http.StatusUnauthorized, api.OAuthInvalidClient, "The token was not issued to this client.", "client_id_mismatch")
+	} else if err != nil {
+		return err
+	}
+	noStore(w)
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// revoke serves POST /oauth2/revoke (RFC 7009): 200 with no body for any
+// token, revoked or not.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
+	clientID, secret, _, err := clientCredentials(r)
+	if err != nil {
+		return err
+	}
+	raw := form(r, "token")
+	if raw == "" {
+		return oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The token parameter is required.", "missing_token")
+	}
+	hint := form(r, "token_type_hint")
+	if hint != "" && hint != "refresh_token" && hint != "access_token" {
+		return oauthErr(http.StatusBadRequest, api.OAuthUnsupportedTokenType, "The token_type_hint ["+hint+"] is not supported.", "")
+	}
+	app, err := s.id.AuthenticateClient(r.Context(), clientID, secret)
+	if err != nil {
+		return err
+	}
+	if err := s.id.RevokeForClient(r.Context(), app.ID, raw, hint); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func containsString(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

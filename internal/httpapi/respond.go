@@ -1,0 +1,192 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
+)
+
+// statusError is an answer other than the mapping writeError applies: a
+// status with an optional JSON body, and the cause to log (never shown).
+type statusError struct {
+	code int
+	body any
+	err  error
+}
+
+func (e *statusError) Error() string {
+	if e.err != nil {
+		return fmt.Sprintf("status %d: %v", e.code, e.err)
+	}
+	return fmt.Sprintf("status %d", e.code)
+}
+
+func (e *statusError) Unwrap() error { return e.err }
+
+// status returns an error that answers code with no body.
+func status(code int) error { return &statusError{code: code} }
+
+// writeJSON writes v with FusionAuth's JSON content type.
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(code)
+	_, err = w.Write(b)
+	return err
+}
+
+// noStore marks a response that carries a token as never to be cached
+// (RFC 6749 §5.1).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+// writeError maps an error to FusionAuth's answer: validation errors are
+// 400 with their body, a missing object 404 and a bad credential 401,
+// both empty; anything else is logged and answered 500 with an empty body.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *api.Errors
+	var se *statusError
+	var oe *api.OAuthError
+	switch {
+	case errors.As(err, &se):
+		if se.err != nil {
+			s.log.Warn("request refused", "request", r.Context().Value(ctxRequestID), "status", se.code, "err", se.err)
+		}
+		if se.body == nil {
+			w.WriteHeader(se.code)
+			return
+		}
+		_ = writeJSON(w, se.code, se.body)
+	case errors.As(err, &ae):
+		_ = writeJSON(w, http.StatusBadRequest, ae)
+	case errors.As(err, &oe):
+		_ = writeJSON(w, http.StatusBadRequest, oe)
+	case errors.Is(err, storage.ErrNotFound):
+		w.WriteHeader(http.StatusNotFound)
+	case errors.Is(err, identity.ErrUnauthorized):
+		w.WriteHeader(http.StatusUnauthorized)
+	default:
+		s.log.Error("internal error", "request", r.Context().Value(ctxRequestID), "method", r.Method, "path", r.URL.Path, "err", err)
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+}
+
+// invalidJSON is FusionAuth's answer to a body it cannot read.
+func invalidJSON(msg string) *api.Errors {
+	return api.GeneralError("[invalidJSON]", "Unable to parse the JSON request body. "+msg)
+}
+
+// decodeJSON reads a JSON request body into dst. dst may hold defaults:
+// fields absent from the body keep them. An empty body leaves dst as it is.
+func decodeJSON(r *http.Request, dst any) error {
+	body, err := readBody(r)
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return err
+	}
+	return unmarshalJSON(body, dst)
+}
+
+// readBody reads the whole (capped) body.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &statusError{code: http.StatusRequestEntityTooLarge,
+			body: api.GeneralError("[tooLarge]", fmt.Sprintf("The request body is larger than %d bytes.", tooBig.Limit))}
+	}
+	if err != nil {
+		return nil, &statusError{code: http.StatusBadRequest, body: invalidJSON("The body could not be read."), err: err}
+	}
+	return body, nil
+}
+
+// unmarshalJSON decodes one JSON value, refusing invalid UTF-8, trailing
+// data and wrong types with FusionAuth's [invalidJSON] error.
+func unmarshalJSON(body []byte, dst any) error {
+	if !utf8.Valid(body) {
+		return invalidJSON("The body is not valid UTF-8.")
+	}
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return invalidJSON("The body holds a NUL character.")
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	if err := d.Decode(dst); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return invalidJSON(fmt.Sprintf("The property [%s] was a JSON %s but must be a %s.", te.Field, te.Value, jsonKind(te.Type.String())))
+		case errors.As(err, &se):
+			return invalidJSON(fmt.Sprintf("The body is not valid JSON (offset %d).", se.Offset))
+		default:
+			return invalidJSON("The body is not valid JSON.")
+		}
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return invalidJSON("The body holds more than one JSON value.")
+	}
+	return nil
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "array"
+	case strings.HasPrefix(goType, "map"), strings.Contains(goType, "."):
+		return "object"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+		return "number"
+	case goType == "bool":
+		return "boolean"
+	}
+	return goType
+}
+
+// query returns a query parameter, treating "", "null" and "undefined" as
+// absent: FusionAuth's TypeScript client sends those for unset arguments.
+func query(r *http.Request, name string) string {
+	v := r.URL.Query().Get(name)
+	if v == "null" || v == "undefined" {
+		return ""
+	}
+	return v
+}
+
+// form returns a form parameter, with the same absent values as query.
+func form(r *http.Request, name string) string {
+	v := r.PostForm.Get(name)
+	if v == "null" || v == "undefined" {
+		return ""
+	}
+	return v
+}
+
+// boolQuery parses an optional boolean query parameter.
+func boolQuery(r *http.Request, name string) (bool, error) {
+	switch strings.ToLower(query(r, name)) {
+	case "":
+		return false, nil
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, api.GeneralError("[invalid]"+name, fmt.Sprintf("The [%s] parameter must be true or false.", name))
+}

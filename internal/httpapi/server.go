@@ -1,0 +1,212 @@
+// Package httpapi serves Latch over HTTP: the FusionAuth-compatible REST
+// API under /api, the OAuth 2.0 endpoints under /oauth2 and the
+// well-known documents. Handlers decode the wire types of package api,
+// call identity, and map its errors and outcomes to FusionAuth's status
+// codes and error bodies.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch/internal/identity"
+)
+
+// maxBodyBytes caps every request body.
+const maxBodyBytes = 1 << 20
+
+// Config configures a Server.
+type Config struct {
+	// Identity implements the rules.
+	Identity *identity.Service
+	// Logger receives one line per request and every internal error;
+	// never a secret, a token or a query string. slog.Default when nil.
+	Logger *slog.Logger
+	// BaseURL is the public URL the server is reached at, for the
+	// endpoint URLs of the discovery document. When empty they are
+	// derived from the issuer, or from the request.
+	BaseURL string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+}
+
+// Server is the HTTP front of an identity.Service.
+type Server struct {
+	id      *identity.Service
+	log     *slog.Logger
+	baseURL string
+	proxies []netip.Prefix
+	mux     *http.ServeMux
+}
+
+// New returns a Server with every route registered.
+func New(cfg Config) *Server {
+	s := &Server{id: cfg.Identity, log: cfg.Logger, baseURL: strings.TrimSuffix(cfg.BaseURL, "/"), proxies: cfg.TrustedProxies, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.routes()
+	return s
+}
+
+// WithIdentity returns a Server like s over another identity.Service
+// (a transaction's, for the kickstart).
+func (s *Server) WithIdentity(id *identity.Service) *Server {
+	c := New(Config{Identity: id, Logger: s.log, BaseURL: s.baseURL, TrustedProxies: s.proxies})
+	return c
+}
+
+// auth says what credential a route needs.
+type auth int
+
+const (
+	authNone   auth = iota // anonymous
+	authAPIKey             // an API key permitted for the route
+)
+
+// handlerFunc is a handler that returns its error for writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) routes() {
+	h := s.handle
+	s.mux.Handle("GET /api/status", h(authNone, s.status))
+
+	s.mux.Handle("POST /api/login", h(authNone, s.login))
+	s.mux.Handle("POST /api/logout", h(authNone, s.logout))
+	s.mux.Handle("POST /api/jwt/refresh", h(authNone, s.refresh))
+	s.mux.Handle("GET /api/jwt/validate", h(authNone, s.validate))
+	s.mux.Handle("GET /api/jwt/refresh", h(authAPIKey, s.listRefreshTokens))
+	s.mux.Handle("GET /api/jwt/refresh/{id}", h(authAPIKey, s.getRefreshToken))
+	s.mux.Handle("DELETE /api/jwt/refresh", h(authNone, s.revokeRefreshTokens))
+	s.mux.Handle("DELETE /api/jwt/refresh/{id}", h(authNone, s.revokeRefreshTokens))
+	s.mux.Handle("GET /api/jwt/public-key", h(authNone, s.publicKey))
+
+	s.mux.Handle("GET /.well-known/jwks.json", h(authNone, s.jwks))
+	s.mux.Handle("GET /.well-known/openid-configuration", h(authNone, s.discovery))
+	s.mux.Handle("GET /{tenantId}/.well-known/openid-configuration", h(authNone, s.discovery))
+
+	s.mux.Handle("POST /oauth2/token", h(authNone, s.oauth(s.token)))
+	s.mux.Handle("POST /oauth2/introspect", h(authNone, s.oauth(s.introspect)))
+	s.mux.Handle("POST /oauth2/revoke", h(authNone, s.oauth(s.revoke)))
+
+	s.adminRoutes()
+
+	s.mux.Handle("/", h(authNone, func(w http.ResponseWriter, r *http.Request) error {
+		w.WriteHeader(http.StatusNotFound)
+		return nil
+	}))
+}
+
+type ctxKey int
+
+const (
+	ctxAPIKey ctxKey = iota
+	ctxRequestID
+)
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := requestID()
+	r = r.WithContext(context.WithValue(r.Context(), ctxRequestID, id))
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "request", id, "method", r.Method, "path", r.URL.Path, "panic", p)
+			if !sw.wrote {
+				sw.WriteHeader(http.StatusInternalServerError)
+			}
+		}
+		// The query string is never logged: it may carry a token.
+		s.log.Info("request", "request", id, "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration", time.Since(start).Round(time.Microsecond), "client", s.clientAddress(r))
+	}()
+	s.mux.ServeHTTP(sw, r)
+}
+
+// handle adapts a handlerFunc: authentication, the body cap, and errors.
+func (s *Server) handle(a auth, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		}
+		var err error
+		if a == authAPIKey {
+			r, err = s.requireAPIKey(r)
+		}
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// statusWriter remembers the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func requestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// clientAddress is the caller's address: the peer, or the first address
+// of X-Forwarded-For when the peer is a trusted proxy.
+func (s *Server) clientAddress(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	addr := peer.Addr().Unmap()
+	for _, p := range s.proxies {
+		if p.Contains(addr) {
+			if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
+				first, _, _ := strings.Cut(fwd, ",")
+				if a, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
+					return a.String()
+				}
+			}
+			break
+		}
+	}
+	return addr.String()
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.id.Ping(ctx); err != nil {
+		s.log.Error("status: database unreachable", "err", err)
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
