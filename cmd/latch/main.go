@@ -1,0 +1,244 @@
+// Command latch is the Latch identity server and its administration tool.
+//
+//	latch serve            start the server (127.0.0.1:9011, SQLite in ./latch-data)
+//	latch apikey create    make an API key and print it
+//	latch key rotate       replace the signing key, keeping the old one verifying
+//	latch migrate          apply schema migrations and exit
+//	latch backup FILE      copy the live SQLite database to FILE
+//	latch version          print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/server"
+	"github.com/latchid/latch/internal/storage/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "latch:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: latch <command> [flags]
+
+Commands:
+  serve           start the server
+  apikey create   make an API key and print it once
+  key rotate      replace the signing key; the old one keeps verifying until its tokens expire
+  migrate         apply schema migrations and exit
+  backup FILE     copy the live SQLite database to FILE
+  version         print the version
+
+Run 'latch <command> -h' for a command's flags.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, stderr)
+	case "apikey":
+		if len(rest) == 0 || rest[0] != "create" {
+			return errors.New("usage: latch apikey create [flags]")
+		}
+		return apikeyCreate(ctx, rest[1:], stdout, stderr)
+	case "key":
+		if len(rest) == 0 || rest[0] != "rotate" {
+			return errors.New("usage: latch key rotate [flags]")
+		}
+		return keyRotate(ctx, rest[1:], stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, stdout, stderr)
+	case "backup":
+		return backup(ctx, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "latch", version())
+		return nil
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// version is the module version, or the VCS revision of a development build.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "dev-" + s.Value[:12]
+		}
+	}
+	return "dev"
+}
+
+// env returns the environment variable name, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// storeFlags registers the flags that locate the database.
+func storeFlags(fs *flag.FlagSet, cfg *server.Config) {
+	fs.StringVar(&cfg.DataDir, "data", env("LATCH_DATA_DIR", cfg.DataDir), "data directory: SQLite database, master key, bootstrap API key (LATCH_DATA_DIR)")
+	fs.StringVar(&cfg.DatabaseURL, "database", env("LATCH_DATABASE_URL", ""), "a postgres:// URL selects PostgreSQL instead of SQLite (LATCH_DATABASE_URL)")
+	cfg.MasterKey = os.Getenv("LATCH_MASTER_KEY")
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("latch "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg := server.DefaultConfig()
+	fs := newFlagSet("serve", stderr)
+	fs.StringVar(&cfg.Addr, "addr", env("LATCH_ADDR", cfg.Addr), "listen address (LATCH_ADDR)")
+	storeFlags(fs, &cfg)
+	fs.StringVar(&cfg.Kickstart, "kickstart", env("LATCH_KICKSTART", ""), "FusionAuth kickstart file applied to a new database (LATCH_KICKSTART)")
+	fs.StringVar(&cfg.Issuer, "issuer", env("LATCH_ISSUER", ""), "issuer of tokens; default http://<addr> (LATCH_ISSUER)")
+	logFormat := fs.String("log-format", env("LATCH_LOG_FORMAT", "text"), "log format: text or json (LATCH_LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.Logger = newLogger(*logFormat, stderr)
+	srv, err := server.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	select {
+	case err := <-errc:
+		srv.Close()
+		return err
+	case <-ctx.Done():
+	}
+	cfg.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := server.DefaultConfig()
+	fs := newFlagSet("apikey create", stderr)
+	storeFlags(fs, &cfg)
+	description := fs.String("description", "", "what the key is for")
+	tenant := fs.String("tenant", "", "lock the key to this tenant id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return withIdentity(ctx, cfg, func(s *identity.Service) error {
+		in := api.APIKey{TenantID: *tenant}
+		if *description != "" {
+			in.MetaData.Attributes = map[string]string{"description": *description}
+		}
+		k, err := s.CreateAPIKey(ctx, "", in)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "API key", k.ID, "created; it is shown once:")
+		fmt.Fprintln(stdout, k.Key)
+		return nil
+	})
+}
+
+func keyRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := server.DefaultConfig()
+	fs := newFlagSet("key rotate", stderr)
+	storeFlags(fs, &cfg)
+	tenant := fs.String("tenant", "", "tenant id (default: the only tenant)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return withIdentity(ctx, cfg, func(s *identity.Service) error {
+		k, err := s.RotateKey(ctx, *tenant)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new signing key %s (%s, kid %s); the previous key verifies until its tokens expire\n", k.ID, k.Algorithm, k.Kid)
+		return nil
+	})
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := server.DefaultConfig()
+	fs := newFlagSet("migrate", stderr)
+	storeFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "schema up to date")
+	return st.Close()
+}
+
+func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := server.DefaultConfig()
+	fs := newFlagSet("backup", stderr)
+	storeFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: latch backup [flags] FILE")
+	}
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	lite, ok := st.(*sqlite.Store)
+	if !ok {
+		return errors.New("backup copies the SQLite database; use pg_dump for PostgreSQL")
+	}
+	if err := lite.Backup(ctx, fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "backup written to", fs.Arg(0))
+	return nil
+}

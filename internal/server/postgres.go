@@ -1,0 +1,16 @@
+package server
+
+import (
+	"context"
+
+	"github.com/latchid/latch/internal/storage"
+	"github.com/latchid/latch/internal/storage/postgres"
+)
+
+func openPostgres(ctx context.Context, url string) (storage.Store, error) {
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, err // not a typed nil *postgres.Store in the interface
+	}
+	return s, nil
+}

@@ -1,0 +1,343 @@
+// Package server assembles a running Latch: it opens the store, sets up a
+// new database (bootstrap or kickstart), builds the identity service and
+// the HTTP API, listens, reaps expired records, and shuts down gracefully.
+// cmd/latch and the end-to-end tests start Latch through it.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch/internal/httpapi"
+	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/kickstart"
+	"github.com/latchid/latch/internal/storage"
+	"github.com/latchid/latch/internal/storage/sqlite"
+	"github.com/latchid/latch/internal/token"
+)
+
+// File names inside the data directory.
+const (
+	DatabaseFile     = "latch.db"
+	MasterKeyFile    = "master.key"
+	BootstrapKeyFile = "bootstrap-api-key"
+)
+
+// Config is everything Latch is started with. cmd/latch fills it from
+// flags and their environment twins.
+type Config struct {
+	// Addr is the listen address; ":0" picks a free port.
+	Addr string
+	// DataDir holds the SQLite database, the generated master key and the
+	// bootstrap API key.
+	DataDir string
+	// DatabaseURL, when it is a postgres:// URL, selects PostgreSQL.
+	DatabaseURL string
+	// Kickstart is the path of a kickstart file applied to a new database.
+	Kickstart string
+	// Issuer is the iss of tokens; "http://" + the listen address when empty.
+	Issuer string
+	// MasterKey encrypts private signing keys: 32 bytes as 64 hex digits or
+	// base64. When empty, a key is read from (or generated into) the data directory.
+	MasterKey string
+	// Logger receives the logs; slog.Default when nil.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Getenv resolves the kickstart's ENV placeholders; os.LookupEnv when nil.
+	Getenv func(string) (string, bool)
+	// GCInterval is how often expired and revoked records are reaped.
+	GCInterval time.Duration
+}
+
+// DefaultConfig returns the configuration of `latch serve` without flags.
+func DefaultConfig() Config {
+	return Config{Addr: "127.0.0.1:9011", DataDir: "./latch-data", GCInterval: 10 * time.Minute}
+}
+
+// Server is a running Latch.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    storage.Store
+	identity *identity.Service
+	api      *httpapi.Server
+	ln       net.Listener
+	http     *http.Server
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// Open listens on cfg.Addr (a busy port fails at once), opens the store,
+// sets up a new database, and returns a Server ready to Serve.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.GCInterval <= 0 {
+		cfg.GCInterval = 10 * time.Minute
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.LookupEnv
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "http://" + ln.Addr().String()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, done: make(chan struct{})}
+	if err := s.open(ctx); err != nil {
+		ln.Close()
+		if s.store != nil {
+			s.store.Close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) open(ctx context.Context) error {
+	var err error
+	if s.store, err = OpenStore(ctx, s.cfg); err != nil {
+		return err
+	}
+	if s.identity, err = NewIdentity(s.cfg, s.store); err != nil {
+		return err
+	}
+	s.api = httpapi.New(httpapi.Config{Identity: s.identity, Logger: s.log})
+	if err := s.setup(ctx); err != nil {
+		return err
+	}
+	s.http = &http.Server{
+		Handler:           s.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// OpenStore opens the store cfg names: PostgreSQL for a postgres:// URL,
+// else SQLite in the data directory.
+func OpenStore(ctx context.Context, cfg Config) (storage.Store, error) {
+	if u := cfg.DatabaseURL; u != "" {
+		if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+			return openPostgres(ctx, u)
+		}
+		return nil, fmt.Errorf("database URL: only postgres:// URLs are supported (SQLite is the default, in the data directory)")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+}
+
+// NewIdentity builds the identity service over a store, with the master key.
+func NewIdentity(cfg Config, st storage.Store) (*identity.Service, error) {
+	key, err := MasterKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := token.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	return identity.New(identity.Config{Store: st, Sealer: sealer, Issuer: cfg.Issuer, Now: cfg.Now, Logger: cfg.Logger})
+}
+
+// MasterKey returns the 32-byte master key: from cfg.MasterKey, else from
+// the data directory's master.key, which is generated (mode 0600) when absent.
+func MasterKey(cfg Config) ([]byte, error) {
+	if cfg.MasterKey != "" {
+		return parseMasterKey(cfg.MasterKey)
+	}
+	path := filepath.Join(cfg.DataDir, MasterKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return parseMasterKey(strings.TrimSpace(string(b)))
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read master key: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	key := make([]byte, token.MasterKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("write master key: %w", err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write master key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write master key: %w", err)
+	}
+	return key, f.Close()
+}
+
+func parseMasterKey(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil && len(b) == token.MasterKeySize {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == token.MasterKeySize {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("master key: want %d bytes as hex or base64", token.MasterKeySize)
+}
+
+// setup initialises a new database: the kickstart if one is given, else
+// the bootstrap (default tenant, application and an API key written to the
+// data directory). A database set up before is left as it is.
+func (s *Server) setup(ctx context.Context) error {
+	done, err := s.identity.Initialized(ctx)
+	if err != nil {
+		return err
+	}
+	if done {
+		if s.cfg.Kickstart != "" {
+			s.log.Info("kickstart skipped: the database was set up before", "file", s.cfg.Kickstart)
+		}
+		return nil
+	}
+	if s.cfg.Kickstart != "" {
+		data, err := os.ReadFile(s.cfg.Kickstart)
+		if err != nil {
+			return fmt.Errorf("kickstart: %w", err)
+		}
+		f, err := kickstart.Parse(data, s.cfg.Getenv)
+		if err != nil {
+			return err
+		}
+		err = kickstart.Apply(ctx, f, s.identity, func(tx *identity.Service) http.Handler { return s.api.WithIdentity(tx) })
+		if errors.Is(err, storage.ErrConflict) {
+			if done, _ := s.identity.Initialized(ctx); done {
+				s.log.Info("kickstart skipped: another node set the database up first", "file", s.cfg.Kickstart)
+				return nil
+			}
+		}
+		if err != nil {
+			return err
+		}
+		s.log.Info("kickstart applied", "file", s.cfg.Kickstart, "apiKeys", len(f.APIKeys), "requests", len(f.Requests))
+		return nil
+	}
+	app, key, err := s.identity.Bootstrap(ctx)
+	if errors.Is(err, storage.ErrConflict) {
+		if done, _ := s.identity.Initialized(ctx); done {
+			s.log.Info("another node set the database up first")
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	path := filepath.Join(s.cfg.DataDir, BootstrapKeyFile)
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(key.Key+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write bootstrap API key: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return err
+	}
+	s.log.Info("first start: created the default tenant, the application Default and an admin API key",
+		"application", app.ID, "apiKeyFile", path)
+	return nil
+}
+
+// Identity returns the identity service.
+func (s *Server) Identity() *identity.Service { return s.identity }
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.api }
+
+// Serve serves requests and reaps expired records until Shutdown or
+// Close; it returns nil after a graceful shutdown.
+func (s *Server) Serve() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.reap(ctx)
+	s.log.Info("latch listening", "addr", s.Addr(), "issuer", s.cfg.Issuer)
+	err := s.http.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// reap deletes sessions that expired or were revoked more than a day ago
+// (kept that long for the record), and stale login failures.
+func (s *Server) reap(ctx context.Context) {
+	defer close(s.done)
+	t := time.NewTicker(s.cfg.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			res, err := s.store.GarbageCollect(ctx, time.Now().Add(-24*time.Hour))
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Error("garbage collection", "err", err)
+				}
+				continue
+			}
+			if res.Sessions > 0 || res.LoginFailures > 0 {
+				s.log.Info("garbage collection", "sessions", res.Sessions, "loginFailures", res.LoginFailures)
+			}
+		}
+	}
+}
+
+// Shutdown stops accepting requests, waits for those in flight (until
+// ctx ends), and closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
+	return errors.Join(err, s.store.Close())
+}
+
+// Close stops the server at once.
+func (s *Server) Close() error {
+	err := s.http.Close()
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
+	return errors.Join(err, s.store.Close())
+}
