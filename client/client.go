@@ -1,0 +1,358 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/latchid/latch/api"
+)
+
+// DefaultRefreshWindow is how long before its expiry a JWT is sent with
+// the refresh token when Client.RefreshWindow is zero.
+const DefaultRefreshWindow = time.Minute
+
+// maxLoginBody bounds the login response the Client reads.
+const maxLoginBody = 1 << 20
+
+// Client talks to an app's backend on behalf of one user: it logs in,
+// keeps the tokens in Store and attaches them to requests (see the package
+// documentation).
+//
+// The exported fields may be changed until the first method call; after
+// that a Client is safe for concurrent use and must not be copied. An
+// invalid BaseURL makes every method fail with the same error.
+type Client struct {
+	// BaseURL is the backend's URL, such as "https://shop.example.com";
+	// Login posts to BaseURL + "/api/login" and Logout to BaseURL +
+	// "/api/logout". It must be https, or http for a loopback host
+	// (127.0.0.0/8, ::1, localhost) unless AllowInsecureHTTP is set: the
+	// backend receives the user's password.
+	BaseURL string
+
+	// HTTPClient sends the requests. Nil means http.DefaultClient. Its
+	// Transport must not be this Client's own Transport.
+	HTTPClient *http.Client
+
+	// Store keeps the tokens. Nil means a new MemoryStore.
+	Store TokenStore
+
+	// OnLoginRequired, if set, is called when the backend ends the session
+	// (see Transport), once per session, after the store is cleared. It is
+	// called synchronously from the request's goroutine with no lock held,
+	// so it should return quickly (post a UI event, say).
+	OnLoginRequired func()
+
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+
+	// RefreshWindow is how long before the JWT expires the Client starts
+	// sending the refresh token. Zero means DefaultRefreshWindow; a negative
+	// value means only once it has expired.
+	RefreshWindow time.Duration
+
+	// AllowInsecureHTTP permits an http:// BaseURL for a host that is not
+	// loopback. Only for development on a trusted network.
+	AllowInsecureHTTP bool
+
+	initOnce sync.Once
+	initErr  error
+	base     *url.URL     // BaseURL, parsed, path without trailing slash
+	store    TokenStore   // Store or a MemoryStore
+	origin   string       // scheme://host:port of base, lower case
+	hc       *http.Client // HTTPClient or http.DefaultClient
+
+	// mu guards the session state below.
+	mu sync.Mutex
+	// loaded reports whether cur reflects the store.
+	loaded bool
+	// cur is the session, nil when logged out.
+	cur *Tokens
+	// gen counts changes of cur; a response is applied only to the
+	// session its request was sent with.
+	gen uint64
+	// rejected: the backend refused cur's JWT although the Client thought
+	// it fresh; send the refresh token from now on.
+	rejected bool
+	// declined: the backend answered a request carrying the refresh token
+	// without refreshing (the JWT was still good to it); stop sending the
+	// refresh token until the JWT has expired.
+	declined bool
+	// refreshing is non-nil while a request carrying the refresh token is
+	// in flight; it is closed when that request's response has been applied.
+	refreshing chan struct{}
+}
+
+// init validates the configuration, once.
+func (c *Client) init() error {
+	c.initOnce.Do(func() {
+		c.hc = c.HTTPClient
+		if c.hc == nil {
+			c.hc = http.DefaultClient
+		}
+		c.store = c.Store
+		if c.store == nil {
+			c.store = new(MemoryStore)
+		}
+		c.base, c.origin, c.initErr = parseBaseURL(c.BaseURL, c.AllowInsecureHTTP)
+	})
+	return c.initErr
+}
+
+// parseBaseURL checks a BaseURL and returns it with its origin.
+func parseBaseURL(raw string, allowInsecure bool) (*url.URL, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("client: BaseURL: %w", err)
+	}
+	if u.Host == "" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, "", fmt.Errorf("client: BaseURL %q: want scheme://host[:port][/path]", raw)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !allowInsecure && !isLoopback(u.Hostname()) {
+			return nil, "", fmt.Errorf("client: BaseURL %q: refusing http:// to a host that is not loopback, since the backend receives passwords (use https, or set AllowInsecureHTTP)", raw)
+		}
+	default:
+		return nil, "", fmt.Errorf("client: BaseURL %q: scheme must be https or http", raw)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, originOf(u), nil
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// originOf returns scheme://host:port, with the default port made explicit.
+func originOf(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		switch strings.ToLower(u.Scheme) {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return strings.ToLower(u.Scheme) + "://" + host + ":" + port
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Client) refreshWindow() time.Duration {
+	switch {
+	case c.RefreshWindow == 0:
+		return DefaultRefreshWindow
+	case c.RefreshWindow < 0:
+		return 0
+	}
+	return c.RefreshWindow
+}
+
+// endpoint returns BaseURL + path.
+func (c *Client) endpoint(path string) string {
+	u := *c.base
+	u.Path += path
+	return u.String()
+}
+
+// direct returns an HTTP client like HTTPClient that follows no redirect,
+// for Login and Logout: a password or a refresh token must not be replayed
+// to wherever a redirect points.
+func (c *Client) direct() *http.Client {
+	hc := *c.hc
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &hc
+}
+
+// Login posts the user's credentials to the backend's POST /api/login,
+// stores the tokens it answers with, replacing any session, and returns
+// the user. A status other than 200 yields an *APIError (401 for bad
+// credentials, 409 or 423 with a Message when the account is locked).
+func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User, error) {
+	if err := c.init(); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(api.LoginRequest{LoginID: loginID, Password: password})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("/api/login"), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.direct().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, newAPIError(resp)
+	}
+	defer resp.Body.Close()
+	var lr api.LoginResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxLoginBody)).Decode(&lr); err != nil {
+		return nil, fmt.Errorf("client: login response: %w", err)
+	}
+	if lr.Token == "" {
+		return nil, errors.New("client: login response carries no token")
+	}
+	var fallback time.Time
+	if lr.TokenExpirationInstant > 0 {
+		fallback = time.UnixMilli(lr.TokenExpirationInstant)
+	}
+	t := Tokens{
+		AccessToken:  lr.Token,
+		RefreshToken: lr.RefreshToken,
+		Expiry:       tokenExpiry(lr.Token, fallback),
+		User:         lr.User,
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err = c.store.Save(context.WithoutCancel(ctx), t)
+	if err != nil {
+		return nil, fmt.Errorf("client: save tokens: %w", err)
+	}
+	c.setLocked(&t)
+	return t.clone().User, nil
+}
+
+// Logout posts {"global": global} to the backend's POST /api/logout with
+// the JWT and the refresh token (so that the backend can revoke it, or with
+// global every session of the user), then clears the store whatever the
+// outcome. A status other than 2xx yields an *APIError. With no session it
+// only clears the store. Logout waits for a refresh in flight, so that it
+// presents the current refresh token.
+func (c *Client) Logout(ctx context.Context, global bool) error {
+	if err := c.init(); err != nil {
+		return err
+	}
+	a, err := c.acquire(ctx, true)
+	if err == nil {
+		err = c.postLogout(ctx, a, global)
+	}
+	// Release the refresh slot and clear in one step, so that no request
+	// waiting for the slot sends the refresh token just revoked.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.releaseLocked(a)
+	return errors.Join(err, c.clearLocked(ctx))
+}
+
+func (c *Client) postLogout(ctx context.Context, a attempt, global bool) error {
+	if a.tok.AccessToken == "" {
+		return nil
+	}
+	body, err := json.Marshal(struct {
+		Global bool `json:"global"`
+	}{global})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("/api/logout"), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+a.tok.AccessToken)
+	if a.tok.RefreshToken != "" {
+		req.Header.Set(api.HeaderRefreshToken, a.tok.RefreshToken)
+	}
+	resp, err := c.direct().Do(req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return newAPIError(resp)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	return nil
+}
+
+// clearLocked ends the session locally.
+func (c *Client) clearLocked(ctx context.Context) error {
+	c.setLocked(nil)
+	if err := c.store.Clear(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("client: clear tokens: %w", err)
+	}
+	return nil
+}
+
+// Tokens returns a copy of the current session's tokens (loading them from
+// Store on first use), or ErrLoginRequired when there is none. An app
+// calls it at start to choose between its login form and its content.
+func (c *Client) Tokens(ctx context.Context) (Tokens, error) {
+	if err := c.init(); err != nil {
+		return Tokens{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadLocked(ctx); err != nil {
+		return Tokens{}, err
+	}
+	if c.cur == nil {
+		return Tokens{}, ErrLoginRequired
+	}
+	return c.cur.clone(), nil
+}
+
+// loadLocked loads the session from the store, once.
+func (c *Client) loadLocked(ctx context.Context) error {
+	if c.loaded {
+		return nil
+	}
+	t, err := c.store.Load(ctx)
+	switch {
+	case errors.Is(err, ErrNoTokens):
+		c.setLocked(nil)
+	case err != nil:
+		return fmt.Errorf("client: load tokens: %w", err)
+	case t.AccessToken == "":
+		c.setLocked(nil)
+	default:
+		if t.Expiry.IsZero() {
+			t.Expiry = jwtExpiry(t.AccessToken)
+		}
+		c.setLocked(&t)
+	}
+	return nil
+}
+
+// setLocked replaces the session, which starts with no flags.
+func (c *Client) setLocked(t *Tokens) {
+	c.cur = t
+	c.loaded = true
+	c.gen++
+	c.rejected = false
+	c.declined = false
+}
