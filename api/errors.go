@@ -86,6 +86,8 @@ type OAuthError struct {
 	Description string `json:"error_description,omitempty"`
 	Reason      string `json:"error_reason,omitempty"`
 	URI         string `json:"error_uri,omitempty"`
+	// ChangePasswordID comes with change_password_required.
+	ChangePasswordID string `json:"change_password_id,omitempty"`
 }
 
 // Error implements error.

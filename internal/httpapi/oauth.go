@@ -203,7 +203,12 @@ func (s *Server) passwordGrant(r *http.Request, app api.Application, tenantID st
 	}
 	switch res.Outcome {
 	case identity.LoginChangePassword:
-		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthChangePasswordRequired, "The user must change their password.", "change_password_administrative")
+		reason := "change_password_" + strings.ToLower(res.Response.ChangePasswordReason)
+		if res.Response.ChangePasswordReason == "" {
+			reason = "change_password_administrative"
+		}
+		return api.AccessTokenResponse{}, &oauthError{code: http.StatusBadRequest, body: &api.OAuthError{Code: api.OAuthChangePasswordRequired,
+			Description: "The user must change their password.", Reason: reason, ChangePasswordID: res.Response.ChangePasswordID}}
 	case identity.LoginPrevented:
 		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidGrant, "The user is prevented from logging in.", "login_prevented")
 	case identity.LoginExpired:

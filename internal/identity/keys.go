@@ -96,6 +96,14 @@ func (r *keyRing) add(rec storage.SigningKey, k *token.Key) {
 	r.byKid[rec.Kid], r.byID[rec.ID] = rk, rk
 }
 
+// remove drops a deleted key from the cache.
+func (r *keyRing) remove(id, kid string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.byID, id)
+	delete(r.byKid, kid)
+}
+
 // verifier is the token.KeySet of a Service: keys not yet expired.
 type verifier struct{ s *Service }
 
@@ -230,7 +238,8 @@ func (s *Service) ListKeys(ctx context.Context) ([]api.Key, error) {
 
 // DeleteKey deletes a key no tenant or application signs with.
 func (s *Service) DeleteKey(ctx context.Context, id string) error {
-	if _, err := s.GetKey(ctx, id); err != nil {
+	k, err := s.GetKey(ctx, id)
+	if err != nil {
 		return err
 	}
 	users, err := s.keyUsers(ctx, id)
@@ -240,7 +249,11 @@ func (s *Service) DeleteKey(ctx context.Context, id string) error {
 	if len(users) > 0 {
 		return api.GeneralError("[KeyInUse]", fmt.Sprintf("The key [%s] is in use by %v and cannot be deleted.", id, users))
 	}
-	return s.store.DeleteKey(ctx, id)
+	if err := s.store.DeleteKey(ctx, id); err != nil {
+		return err
+	}
+	s.keys.remove(k.ID, k.Kid) // a deleted key verifies nothing more
+	return nil
 }
 
 // keyUsers names the tenants and applications that sign with a key.

@@ -1,0 +1,126 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/latchid/latch/api"
+)
+
+func TestApplication_CRUD(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+
+	var res api.ApplicationResponse
+	r := e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{
+		"name":               "Shop",
+		"roles":              []map[string]any{{"name": "customer", "isDefault": true}, {"name": "admin", "isSuperRole": true}},
+		"oauthConfiguration": map[string]any{"enabledGrants": []string{"password", "refresh_token"}},
+	}}))
+	r.wantJSON(t, 200, &res)
+	app := res.Application
+	if app.ID == "" || app.Name != "Shop" || !app.Active || app.TenantID != e.tenantID || len(app.Roles) != 2 {
+		t.Fatalf("created application = %s", r.Body)
+	}
+	secret := app.OAuthConfiguration.ClientSecret
+	if secret == "" || app.OAuthConfiguration.ClientID != app.ID {
+		t.Fatalf("oauthConfiguration = %+v, want the client id and a one-time secret", app.OAuthConfiguration)
+	}
+	// Latch's defaults.
+	lc := app.LoginConfiguration
+	if !lc.RequireAuthentication || !lc.GenerateRefreshTokens || !lc.AllowTokenRefresh {
+		t.Errorf("loginConfiguration defaults = %+v", lc)
+	}
+
+	// The secret is never shown again.
+	r = e.do(t, "GET", "/api/application/"+app.ID, withKey(e.key))
+	r.wantJSON(t, 200, &res)
+	if strings.Contains(string(r.Body), secret) || res.Application.OAuthConfiguration.ClientSecret != "" {
+		t.Errorf("GET returns the client secret: %s", r.Body)
+	}
+	r = e.do(t, "GET", "/api/application", withKey(e.key))
+	r.wantJSON(t, 200, &res)
+	if len(res.Applications) != 2 || strings.Contains(string(r.Body), secret) {
+		t.Errorf("list = %s", r.Body)
+	}
+
+	// PATCH merges: roles and grants stay.
+	e.do(t, "PATCH", "/api/application/"+app.ID, withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "Shop 2"}})).
+		wantJSON(t, 200, &res)
+	if res.Application.Name != "Shop 2" || len(res.Application.Roles) != 2 || len(res.Application.OAuthConfiguration.EnabledGrants) != 2 {
+		t.Errorf("patched application = %+v", res.Application)
+	}
+	if res.Application.OAuthConfiguration.ClientSecret != "" {
+		t.Error("PATCH echoes the client secret")
+	}
+	// The secret still authenticates after a PATCH.
+	_, email := e.mustUser(t, app.ID)
+	e.do(t, "POST", "/oauth2/token", withBasic(app.ID, secret),
+		withForm(map[string][]string{"grant_type": {"password"}, "username": {email}, "password": {testPassword}})).wantJSON(t, 200, nil)
+
+	// PUT replaces: the roles go.
+	e.do(t, "PUT", "/api/application/"+app.ID, withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "Shop 3"}})).
+		wantJSON(t, 200, &res)
+	if res.Application.Name != "Shop 3" || len(res.Application.Roles) != 0 {
+		t.Errorf("replaced application = %+v", res.Application)
+	}
+
+	// Validation.
+	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{}})).wantErrors(t, "[blank]application.name")
+	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "x",
+		"roles": []map[string]any{{"name": "a"}, {"name": "a"}}}})).wantErrors(t, "[duplicate]application.roles")
+	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "x",
+		"jwtConfiguration": map[string]any{"enabled": true, "timeToLiveInSeconds": 0, "refreshTokenTimeToLiveInMinutes": 10}}})).
+		wantErrors(t, "[invalid]application.jwtConfiguration.timeToLiveInSeconds")
+	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "x",
+		"jwtConfiguration": map[string]any{"enabled": true, "timeToLiveInSeconds": 60, "refreshTokenTimeToLiveInMinutes": 10, "refreshTokenUsagePolicy": "Sometimes"}}})).
+		wantErrors(t, "[invalid]application.jwtConfiguration.refreshTokenUsagePolicy")
+	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "x",
+		"oauthConfiguration": map[string]any{"enabledGrants": []string{"magic"}}}})).wantErrors(t, "[invalid]application.oauthConfiguration.enabledGrants")
+	e.do(t, "POST", "/api/application/"+app.ID, withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "dup"}})).
+		wantErrors(t, "[duplicate]applicationId")
+	e.do(t, "GET", "/api/application/00000000-0000-4000-8000-000000000000", withKey(e.key)).wantEmpty(t, 404)
+	e.do(t, "PATCH", "/api/application/00000000-0000-4000-8000-000000000000", withKey(e.key), withJSON(map[string]any{"application": map[string]any{}})).wantEmpty(t, 404)
+	e.do(t, "GET", "/api/application/"+app.ID).wantEmpty(t, 401)
+}
+
+func TestApplication_CreateWithID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := "5e4d3c2b-1a09-4f8e-9d7c-6b5a49382716"
+	var res api.ApplicationResponse
+	e.do(t, "POST", "/api/application/"+id, withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "Fixed",
+		"oauthConfiguration": map[string]any{"clientSecret": "a chosen client secret value"}}})).wantJSON(t, 200, &res)
+	if res.Application.ID != id || res.Application.OAuthConfiguration.ClientSecret != "a chosen client secret value" {
+		t.Errorf("application = %+v", res.Application)
+	}
+	e.do(t, "POST", "/api/application/not-a-uuid", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "x"}})).
+		wantErrors(t, "[couldNotConvert]applicationId")
+}
+
+func TestApplication_Delete(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	appID := e.mustAppWithRoles(t)
+	userID, email := e.mustUser(t, appID)
+	login := e.mustLogin(t, email, appID)
+
+	// Soft delete: the application is inactive, logins to it and its
+	// refresh tokens are refused.
+	e.do(t, "DELETE", "/api/application/"+appID, withKey(e.key)).wantEmpty(t, 200)
+	var res api.ApplicationResponse
+	e.do(t, "GET", "/api/application/"+appID, withKey(e.key)).wantJSON(t, 200, &res)
+	if res.Application.Active || res.Application.State != "INACTIVE" {
+		t.Errorf("soft-deleted application = %+v", res.Application)
+	}
+	e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": appID}).wantErrors(t, "[inactive]applicationId")
+	e.refreshRefused(t, login.RefreshToken)
+
+	// Hard delete: gone, with its registrations.
+	e.do(t, "DELETE", "/api/application/"+appID+"?hardDelete=true", withKey(e.key)).wantEmpty(t, 200)
+	e.do(t, "GET", "/api/application/"+appID, withKey(e.key)).wantEmpty(t, 404)
+	e.do(t, "DELETE", "/api/application/"+appID+"?hardDelete=true", withKey(e.key)).wantEmpty(t, 404)
+	e.do(t, "GET", "/api/user/registration/"+userID+"/"+appID, withKey(e.key)).wantEmpty(t, 404)
+	e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": appID}).wantErrors(t, "[invalid]applicationId")
+	e.do(t, "DELETE", "/api/application/"+e.appID+"?hardDelete=perhaps", withKey(e.key)).wantErrors(t, "[invalid]hardDelete")
+}
