@@ -188,6 +188,10 @@ func kickstartFile(t *testing.T) []byte {
 						"refreshTokenTimeToLiveInMinutes": 60,
 						"refreshTokenUsagePolicy":         "OneTimeUse",
 						"refreshTokenExpirationPolicy":    "Fixed",
+						// FusionAuth's defaults: a rotated value is refused at
+						// once, and its reuse does not revoke the session.
+						"refreshTokenOneTimeUseConfiguration": obj{"gracePeriodInSeconds": 0},
+						"refreshTokenRevocationPolicy":        obj{"onOneTimeTokenReuse": false},
 					},
 					"loginConfiguration": obj{
 						"allowTokenRefresh":     true,

@@ -207,8 +207,15 @@ func TestRefresh_OneTimeUseApplicationDefaults(t *testing.T) {
 	appID, email := e.policyApp(t, map[string]any{"refreshTokenUsagePolicy": "OneTimeUse"})
 	login := e.mustLogin(t, email, appID)
 	v2 := e.mustRefresh(t, login.RefreshToken).RefreshToken
-	e.refreshRefused(t, login.RefreshToken) // no grace period
-	e.mustRefresh(t, v2)                    // and no revocation
+	// An application that turns its jwtConfiguration on inherits Latch's
+	// defaults for what it leaves out: a 30 s grace period...
+	if again := e.mustRefresh(t, login.RefreshToken).RefreshToken; again != v2 {
+		t.Fatalf("retry within the grace period got %q, want the current value %q", again, v2)
+	}
+	// ...and reuse detection: the previous value after it revokes the session.
+	e.clock.Advance(31 * time.Second)
+	e.refreshRefused(t, login.RefreshToken)
+	e.refreshRefused(t, v2)
 }
 
 func TestRefresh_SlidingWindow(t *testing.T) {

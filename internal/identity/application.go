@@ -23,10 +23,17 @@ var knownGrants = []string{"authorization_code", "client_credentials", "implicit
 	"urn:ietf:params:oauth:grant-type:device_code"}
 
 // DefaultApplication returns an application filled with Latch's defaults;
-// requests are decoded over it.
+// requests are decoded over it. Its jwtConfiguration is off (the tenant's
+// applies) but holds the tenant defaults, so an application that turns it
+// on and sets only some fields gets Latch's defaults for the others: in
+// particular the one-time-use grace period that keeps parallel requests
+// from logging an honest user out, and reuse detection.
 func DefaultApplication() api.Application {
+	jwt := DefaultTenant().JWTConfiguration
+	jwt.Enabled = false
 	return api.Application{
-		Active: true,
+		Active:           true,
+		JWTConfiguration: jwt,
 		LoginConfiguration: api.LoginConfiguration{
 			AllowTokenRefresh:     true,
 			GenerateRefreshTokens: true,
