@@ -1,0 +1,183 @@
+package guard_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/guard"
+)
+
+// The examples verify tokens signed here, with a StaticKeySet and a fixed
+// clock, so that they run without a Latch. In production, leave KeySet and
+// Now out: guard fetches Latch's JWKS and uses time.Now.
+var (
+	exampleKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	exampleKeys   = guard.StaticKeySet{{ID: "key-1", Algorithm: "ES256", Key: &exampleKey.PublicKey}}
+	exampleNow    = func() time.Time { return time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC) }
+)
+
+// exampleToken signs a Latch-shaped JWT for the example application,
+// expiring exp after exampleNow, with roles.
+func exampleToken(exp time.Duration, roles ...string) string {
+	now := exampleNow()
+	claims, _ := json.Marshal(api.Claims{
+		Issuer: "https://latch.example.com", Audience: api.Audience{"3c219e58-ed0e-4b18-ad48-f4f92793ae32"},
+		Subject: "8f3e5b4e-5c0f-4d38-9c5a-0d8a1f0c3a11", Email: "ana@example.org", Roles: roles,
+		IssuedAt: now.Unix(), Expiry: now.Add(exp).Unix(), ID: "example",
+	})
+	signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: exampleKey},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "key-1"))
+	jws, _ := signer.Sign(claims)
+	token, _ := jws.CompactSerialize()
+	return token
+}
+
+// A backend wires guard in front of its routes.
+func ExampleNew() {
+	g, err := guard.New(guard.Config{
+		Issuer:   "https://latch.example.com",
+		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32", // the Latch application id
+		LatchURL: "https://latch.example.com",
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, nil)), // refresh and JWKS failures; never tokens
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/cart", g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := guard.ClaimsFrom(r.Context())
+		fmt.Fprintf(w, "the cart of %s\n", claims.Subject)
+	})))
+	_ = http.ListenAndServe("127.0.0.1:8080", mux)
+}
+
+func ExampleGuard_Handler() {
+	g, err := guard.New(guard.Config{
+		Issuer:   "https://latch.example.com",
+		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
+		LatchURL: "https://latch.example.com",
+		KeySet:   exampleKeys, // in production: left out, Latch's JWKS
+		Now:      exampleNow,  // in production: left out, time.Now
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cart := g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := guard.ClaimsFrom(r.Context())
+		fmt.Fprintf(w, "the cart of %s", claims.Email)
+	}))
+
+	// A valid JWT: served, with no call to Latch.
+	req := httptest.NewRequest("GET", "/api/cart", nil)
+	req.Header.Set("Authorization", "Bearer "+exampleToken(time.Minute))
+	rec := httptest.NewRecorder()
+	cart.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Body)
+
+	// No JWT and no refresh token: the user must log in.
+	rec = httptest.NewRecorder()
+	cart.ServeHTTP(rec, httptest.NewRequest("GET", "/api/cart", nil))
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body)
+	// Output:
+	// 200 the cart of ana@example.org
+	// 401 Bearer {"error":"invalid_token","error_description":"The request carries no access token."}
+}
+
+func ExampleGuard_Verify() {
+	g, err := guard.New(guard.Config{
+		Issuer:   "https://latch.example.com",
+		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
+		LatchURL: "https://latch.example.com",
+		KeySet:   exampleKeys,
+		Now:      exampleNow,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	claims, err := g.Verify(context.Background(), exampleToken(time.Minute, "user"))
+	fmt.Println(claims.Email, claims.HasRole("user"), err)
+
+	_, err = g.Verify(context.Background(), exampleToken(-time.Hour))
+	var expired *guard.TokenExpiredError
+	fmt.Println(errors.Is(err, guard.ErrTokenExpired), errors.As(err, &expired) && expired.Expiry.Before(exampleNow()))
+	// Output:
+	// ana@example.org true <nil>
+	// true true
+}
+
+func ExampleRequireRole() {
+	g, err := guard.New(guard.Config{
+		Issuer:   "https://latch.example.com",
+		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
+		LatchURL: "https://latch.example.com",
+		KeySet:   exampleKeys,
+		Now:      exampleNow,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	deleteProduct := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "deleted")
+	})
+	h := g.Handler(guard.RequireRole("admin", deleteProduct))
+
+	for _, roles := range [][]string{{"user"}, {"user", "admin"}} {
+		req := httptest.NewRequest("DELETE", "/api/products/sku-1", nil)
+		req.Header.Set("Authorization", "Bearer "+exampleToken(time.Minute, roles...))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Println(roles, rec.Code)
+	}
+	// Output:
+	// [user] 403
+	// [user admin] 200
+}
+
+// A handler behind guard can be tested without Latch: WithClaims puts
+// claims in the context as Handler would.
+func ExampleWithClaims() {
+	h := guard.RequireRole("admin", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := guard.ClaimsFrom(r.Context())
+		fmt.Fprintf(w, "hello %s", claims.Email)
+	}))
+	req := httptest.NewRequest("GET", "/admin", nil)
+	req = req.WithContext(guard.WithClaims(req.Context(), &api.Claims{Email: "ana@example.org", Roles: []string{"admin"}}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Body)
+	// Output:
+	// 200 hello ana@example.org
+}
+
+// Keys distributed by other means than Latch's JWKS URL, or Latch's JWKS
+// behind another URL, with its own HTTP client.
+func ExampleNewRemoteKeySet() {
+	keys := guard.NewRemoteKeySet("https://keys.internal.example.com/latch/jwks.json", guard.RemoteKeySetConfig{
+		HTTPClient:         &http.Client{Timeout: 5 * time.Second},
+		MinRefetchInterval: 30 * time.Second,
+	})
+	g, err := guard.New(guard.Config{
+		Issuer:   "https://latch.example.com",
+		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
+		LatchURL: "https://latch.example.com",
+		KeySet:   keys,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = g
+}

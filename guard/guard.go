@@ -1,0 +1,296 @@
+package guard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/latchid/latch/api"
+)
+
+// Defaults of Config.
+const (
+	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat.
+	DefaultLeeway = 30 * time.Second
+	// MaxLeeway is the largest Leeway New accepts: a leeway is for clock
+	// skew, not for stretching token lifetimes.
+	MaxLeeway = 5 * time.Minute
+	// defaultTimeout bounds each call to Latch made with the default client.
+	defaultTimeout = 10 * time.Second
+)
+
+// defaultAlgorithms are the asymmetric algorithms Latch signs with.
+var defaultAlgorithms = []string{"ES256", "RS256", "EdDSA"}
+
+// knownAlgorithms are the algorithms Config.Algorithms may name.
+var knownAlgorithms = []string{
+	"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA",
+	"HS256", "HS384", "HS512",
+}
+
+// Config configures a Guard. Issuer, Audience and LatchURL are required;
+// the zero value of every other field picks the default.
+type Config struct {
+	// Issuer is the iss every token must carry: Latch's issuer (its
+	// --issuer, or the tenant's own issuer).
+	Issuer string
+	// Audience is the Latch application id of this backend; a token's aud
+	// must contain it.
+	Audience string
+	// LatchURL is Latch's base URL, such as "https://latch.example.com".
+	// Expired tokens are refreshed at LatchURL + "/api/jwt/refresh", so
+	// refresh tokens travel to it: plain http only on a trusted network.
+	LatchURL string
+	// JWKSURL is where Latch publishes its keys; LatchURL +
+	// "/.well-known/jwks.json" when empty. Not allowed with KeySet.
+	JWKSURL string
+	// KeySet overrides the keys fetched from JWKSURL, for tests or keys
+	// distributed by other means. Only a StaticKeySet may hold HMAC keys.
+	KeySet KeySet
+	// HTTPClient makes every call to Latch (JWKS and refresh); a client
+	// with a 10 s timeout when nil.
+	HTTPClient *http.Client
+	// Algorithms are the JWS algorithms accepted; ES256, RS256 and EdDSA
+	// when empty. "none" is never accepted, and HS256, HS384 and HS512
+	// only with a StaticKeySet that holds an HMAC key.
+	Algorithms []string
+	// Leeway is the clock skew tolerated on exp, nbf and iat;
+	// DefaultLeeway when zero, at most MaxLeeway.
+	Leeway time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Logger receives refresh and JWKS failures, never a token; nil logs
+	// nothing.
+	Logger *slog.Logger
+	// MinJWKSRefetchInterval is the least time between two JWKS fetches;
+	// DefaultMinJWKSRefetchInterval when zero.
+	MinJWKSRefetchInterval time.Duration
+}
+
+// Guard verifies Latch JWTs and, as middleware, refreshes expired ones.
+// It is safe for concurrent use.
+type Guard struct {
+	issuer     string
+	audience   string
+	refreshURL string
+	keys       KeySet
+	client     *http.Client
+	algs       []string
+	leeway     time.Duration
+	now        func() time.Time
+	log        *slog.Logger
+	floor      time.Duration
+
+	flights singleflight.Group // refreshes in flight, by refresh token hash
+	cacheMu sync.Mutex
+	cache   map[tokenHash]*refreshed // recent refreshes, by refresh token hash
+	sweptAt time.Time
+}
+
+// New validates cfg and returns a Guard. It makes no call to Latch.
+func New(cfg Config) (*Guard, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("guard: config: "+format, args...)) }
+	if cfg.Issuer == "" {
+		bad("Issuer is required")
+	}
+	if cfg.Audience == "" {
+		bad("Audience (the Latch application id) is required")
+	}
+	latchURL := strings.TrimSuffix(cfg.LatchURL, "/")
+	if err := checkURL(latchURL); err != nil {
+		bad("LatchURL: %v", err)
+	}
+	jwksURL := cfg.JWKSURL
+	switch {
+	case jwksURL != "" && cfg.KeySet != nil:
+		bad("JWKSURL and KeySet are mutually exclusive")
+	case jwksURL == "":
+		jwksURL = latchURL + "/.well-known/jwks.json"
+	default:
+		if err := checkURL(jwksURL); err != nil {
+			bad("JWKSURL: %v", err)
+		}
+	}
+	algs := slices.Clone(cfg.Algorithms)
+	if len(algs) == 0 {
+		algs = slices.Clone(defaultAlgorithms)
+	}
+	for _, a := range algs {
+		switch {
+		case !slices.Contains(knownAlgorithms, a):
+			bad("algorithm %q is not supported", a)
+		case strings.HasPrefix(a, "HS") && !hasHMACKey(cfg.KeySet):
+			bad("algorithm %s needs a StaticKeySet holding an HMAC key", a)
+		}
+	}
+	if s, ok := cfg.KeySet.(StaticKeySet); ok {
+		for _, k := range s {
+			if err := k.check(); err != nil {
+				bad("KeySet: %v", err)
+			}
+		}
+	}
+	switch {
+	case cfg.Leeway < 0:
+		bad("Leeway is negative")
+	case cfg.Leeway == 0:
+		cfg.Leeway = DefaultLeeway
+	case cfg.Leeway > MaxLeeway:
+		bad("Leeway %v exceeds %v", cfg.Leeway, MaxLeeway)
+	}
+	switch {
+	case cfg.MinJWKSRefetchInterval < 0:
+		bad("MinJWKSRefetchInterval is negative")
+	case cfg.MinJWKSRefetchInterval == 0:
+		cfg.MinJWKSRefetchInterval = DefaultMinJWKSRefetchInterval
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: defaultTimeout}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.KeySet == nil {
+		cfg.KeySet = NewRemoteKeySet(jwksURL, RemoteKeySetConfig{
+			HTTPClient: cfg.HTTPClient, MinRefetchInterval: cfg.MinJWKSRefetchInterval, Now: cfg.Now, Logger: cfg.Logger,
+		})
+	}
+	return &Guard{
+		issuer:     cfg.Issuer,
+		audience:   cfg.Audience,
+		refreshURL: latchURL + "/api/jwt/refresh",
+		keys:       cfg.KeySet,
+		client:     cfg.HTTPClient,
+		algs:       algs,
+		leeway:     cfg.Leeway,
+		now:        cfg.Now,
+		log:        cfg.Logger,
+		floor:      cfg.MinJWKSRefetchInterval,
+		cache:      make(map[tokenHash]*refreshed),
+	}, nil
+}
+
+// checkURL accepts an absolute http or https URL.
+func checkURL(s string) error {
+	if s == "" {
+		return errors.New("required")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+// hasHMACKey reports whether ks is a StaticKeySet holding an HMAC key.
+func hasHMACKey(ks KeySet) bool {
+	s, ok := ks.(StaticKeySet)
+	return ok && slices.ContainsFunc(s, Key.symmetric)
+}
+
+// Verify checks a compact JWS JWT and returns its claims. It refuses,
+// in this order:
+//
+//   - anything but a compact JWS of at most MaxTokenSize bytes, and a
+//     header with duplicate names (ErrMalformed);
+//   - jku, x5u, jwk, x5c, crit and b64 headers, a missing kid, and a typ
+//     other than JWT or at+jwt (ErrHeader);
+//   - an alg that is not one of Config.Algorithms (ErrAlgorithm);
+//   - a missing exp or sub (ErrMalformed), another iss (ErrIssuer), an aud
+//     without Config.Audience (ErrAudience), an exp that has passed
+//     (*TokenExpiredError), an nbf or iat in the future (ErrNotYetValid),
+//     all with Config.Leeway;
+//   - a kid the key set does not hold (ErrUnknownKey; ErrKeySetUnavailable
+//     when the set could not be fetched), an alg other than the one the
+//     key was published for (ErrAlgorithm), and a bad signature
+//     (ErrSignature).
+//
+// The claim checks come before the key lookup and the signature because
+// they are cheap and can only reject: a forged token never gets further
+// for them, and an expired one costs no signature check and no JWKS fetch.
+// The claims are returned only once the signature has verified.
+func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
+	t, err := parseJWS(raw)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(g.algs, t.alg) {
+		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, t.alg)
+	}
+	claims := new(api.Claims)
+	if err := json.Unmarshal(t.payload, claims); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	if err := g.checkClaims(claims); err != nil {
+		return nil, err
+	}
+	key, err := g.keys.Key(ctx, t.kid)
+	if err != nil {
+		return nil, err
+	}
+	if key.ID != t.kid || key.Algorithm != t.alg {
+		return nil, fmt.Errorf("%w: %s token for %s key %q", ErrAlgorithm, t.alg, key.Algorithm, t.kid)
+	}
+	if err := key.check(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnknownKey, err)
+	}
+	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if _, err := sig.Verify(key.Key); err != nil {
+		return nil, ErrSignature
+	}
+	return claims, nil
+}
+
+// checkClaims checks the registered claims against the configuration
+// and the clock.
+func (g *Guard) checkClaims(c *api.Claims) error {
+	if c.Expiry == 0 {
+		return fmt.Errorf("%w: no exp claim", ErrMalformed)
+	}
+	if c.Subject == "" {
+		return fmt.Errorf("%w: no sub claim", ErrMalformed)
+	}
+	if c.Issuer != g.issuer {
+		return ErrIssuer
+	}
+	if !c.Audience.Contains(g.audience) {
+		return ErrAudience
+	}
+	now := g.now()
+	// RFC 7519 §4.1.4: now must be before exp.
+	if exp := time.Unix(c.Expiry, 0); !now.Before(exp.Add(g.leeway)) {
+		return &TokenExpiredError{Expiry: exp}
+	}
+	latest := now.Add(g.leeway)
+	if c.NotBefore != 0 && time.Unix(c.NotBefore, 0).After(latest) {
+		return fmt.Errorf("%w: nbf is in the future", ErrNotYetValid)
+	}
+	if c.IssuedAt != 0 && time.Unix(c.IssuedAt, 0).After(latest) {
+		return fmt.Errorf("%w: iat is in the future", ErrNotYetValid)
+	}
+	return nil
+}
