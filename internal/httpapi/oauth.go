@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,7 +125,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !containsString(app.OAuthConfiguration.EnabledGrants, grant) {
+	if !slices.Contains(app.OAuthConfiguration.EnabledGrants, grant) {
 		return oauthErr(http.StatusBadRequest, api.OAuthUnauthorizedClient, "The grant type ["+grant+"] is not enabled for this client.", "grant_type_disabled")
 	}
 	scopes := strings.Fields(form(r, "scope"))
@@ -279,13 +280,4 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
-}
-
-func containsString(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -145,7 +146,7 @@ func keyType(alg string) string {
 func (s *Service) GenerateKey(ctx context.Context, id string, in api.Key) (api.Key, error) {
 	errs := new(api.Errors)
 	checkID(errs, "keyId", id)
-	if !containsString(token.SupportedAlgorithms(), in.Algorithm) {
+	if !slices.Contains(token.SupportedAlgorithms(), in.Algorithm) {
 		errs.Field("key.algorithm", "invalid", fmt.Sprintf("The [key.algorithm] must be one of %v.", token.SupportedAlgorithms()))
 	}
 	if err := errs.Err(); err != nil {
@@ -475,7 +476,7 @@ func (s *Service) SigningAlgorithms(ctx context.Context) ([]string, error) {
 	}
 	var algs []string
 	for _, rk := range keys {
-		if !containsString(algs, rk.rec.Algorithm) {
+		if !slices.Contains(algs, rk.rec.Algorithm) {
 			algs = append(algs, rk.rec.Algorithm)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/latchid/latch/api"
@@ -263,7 +264,7 @@ func (s *Service) issueLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 
 func wantsRefreshToken(in LoginInput, app api.Application) bool {
 	if in.OAuth {
-		return app.OAuthConfiguration.GenerateRefreshTokens && containsString(in.Client.Scopes, "offline_access")
+		return app.OAuthConfiguration.GenerateRefreshTokens && slices.Contains(in.Client.Scopes, "offline_access")
 	}
 	return app.LoginConfiguration.GenerateRefreshTokens
 }

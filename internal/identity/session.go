@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/latchid/latch/api"
@@ -182,7 +183,7 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 	scopes := sess.Scopes
 	if in.OAuth && len(in.Scopes) > 0 {
 		for _, sc := range in.Scopes {
-			if !containsString(sess.Scopes, sc) {
+			if !slices.Contains(sess.Scopes, sc) {
 				return RefreshResult{}, &api.OAuthError{Code: api.OAuthInvalidScope, Description: fmt.Sprintf("The scope [%s] was not granted to this refresh token.", sc), Reason: "unknown_scope"}
 			}
 		}
@@ -288,16 +289,7 @@ func noneFound(err error) error {
 }
 
 func grantEnabled(a api.Application, grant string) bool {
-	return containsString(a.OAuthConfiguration.EnabledGrants, grant)
-}
-
-func containsString(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(a.OAuthConfiguration.EnabledGrants, grant)
 }
 
 // GetSession returns a live refresh token's description by id.
