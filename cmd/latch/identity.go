@@ -27,5 +27,10 @@ func withIdentity(ctx context.Context, cfg server.Config, fn func(*identity.Serv
 	if !ok {
 		return errors.New("the database has not been set up yet: run 'latch serve' once first")
 	}
+	// A command run with another master key must not, say, add a signing
+	// key sealed under it.
+	if err := server.CheckMasterKey(ctx, id); err != nil {
+		return err
+	}
 	return fn(id)
 }

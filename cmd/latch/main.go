@@ -131,10 +131,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.Kickstart, "kickstart", env("LATCH_KICKSTART", ""), "FusionAuth kickstart file applied to a new database (LATCH_KICKSTART)")
 	fs.StringVar(&cfg.Issuer, "issuer", env("LATCH_ISSUER", ""), "issuer of tokens; default http://<addr> (LATCH_ISSUER)")
 	logFormat := fs.String("log-format", env("LATCH_LOG_FORMAT", "text"), "log format: text or json (LATCH_LOG_FORMAT)")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg.Logger = newLogger(*logFormat, stderr)
+	if cfg.Logger = newLogger(*logFormat, stderr); cfg.Logger == nil {
+		return fmt.Errorf("log format %q: want text or json", *logFormat)
+	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -153,11 +155,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
+// newLogger returns a logger writing format ("text" or "json") to w; nil
+// for another format.
 func newLogger(format string, w io.Writer) *slog.Logger {
-	if format == "json" {
+	switch format {
+	case "json":
 		return slog.New(slog.NewJSONHandler(w, nil))
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return nil
+}
+
+// parse parses the flags of a command that takes no arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
 }
 
 func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -166,7 +184,7 @@ func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	storeFlags(fs, &cfg)
 	description := fs.String("description", "", "what the key is for")
 	tenant := fs.String("tenant", "", "lock the key to this tenant id")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	return withIdentity(ctx, cfg, func(s *identity.Service) error {
@@ -189,7 +207,7 @@ func keyRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("key rotate", stderr)
 	storeFlags(fs, &cfg)
 	tenant := fs.String("tenant", "", "tenant id (default: the only tenant)")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	return withIdentity(ctx, cfg, func(s *identity.Service) error {
@@ -206,7 +224,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := server.DefaultConfig()
 	fs := newFlagSet("migrate", stderr)
 	storeFlags(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	st, err := server.OpenStore(ctx, cfg)

@@ -59,18 +59,18 @@ var placeholder = regexp.MustCompile(`#\{([^}]*)\}`)
 // default tenant's id.
 func Parse(data []byte, getenv func(string) (string, bool)) (*File, error) {
 	var raw struct {
-		Variables map[string]any    `json:"variables"`
-		APIKeys   []json.RawMessage `json:"apiKeys"`
-		Requests  []json.RawMessage `json:"requests"`
+		Variables map[string]json.RawMessage `json:"variables"`
+		APIKeys   []json.RawMessage          `json:"apiKeys"`
+		Requests  []json.RawMessage          `json:"requests"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("kickstart: the file is not valid JSON: %w", err)
 	}
 	vars := map[string]string{}
 	for name, v := range raw.Variables {
-		s, ok := v.(string)
-		if !ok {
-			s = fmt.Sprint(v)
+		s, err := variableText(v)
+		if err != nil {
+			return nil, fmt.Errorf("kickstart: variable %q: %w", name, err)
 		}
 		val, err := expand(s, nil, getenv)
 		if err != nil {
@@ -111,11 +111,30 @@ func Parse(data []byte, getenv func(string) (string, bool)) (*File, error) {
 	return f, nil
 }
 
+// variableText is a variable's value as it replaces its placeholders: a
+// string as it is, a number or a boolean as written in the file (not
+// reformatted: 2592000 stays 2592000).
+func variableText(v json.RawMessage) (string, error) {
+	v = bytes.TrimSpace(v)
+	var x any
+	if err := json.Unmarshal(v, &x); err == nil {
+		switch x := x.(type) {
+		case string:
+			return x, nil
+		case float64, bool:
+			return string(v), nil
+		}
+	}
+	return "", errors.New("a variable must be a string, a number or a boolean")
+}
+
 // decodeExpanded replaces placeholders in every string of a JSON value
-// and decodes the result into dst.
+// and decodes the result into dst. Numbers pass through as written.
 func decodeExpanded(msg json.RawMessage, vars map[string]string, getenv func(string) (string, bool), dst any) error {
 	var v any
-	if err := json.Unmarshal(msg, &v); err != nil {
+	d := json.NewDecoder(bytes.NewReader(msg))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
 		return err
 	}
 	v, err := walk(v, vars, getenv)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/latchid/latch/internal/httpapi"
@@ -75,8 +76,11 @@ type Server struct {
 	api      *httpapi.Server
 	ln       net.Listener
 	http     *http.Server
-	cancel   context.CancelFunc
-	done     chan struct{}
+
+	mu      sync.Mutex
+	stopped bool               // Shutdown or Close began: Serve starts nothing
+	cancel  context.CancelFunc // stops the reaper, once Serve started it
+	done    chan struct{}      // closed when the reaper has stopped
 }
 
 // Open listens on cfg.Addr (a busy port fails at once), opens the store,
@@ -121,6 +125,10 @@ func (s *Server) open(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
+	// A wrong master key is refused here rather than failing every login later.
+	if err := CheckMasterKey(ctx, s.identity); err != nil {
+		return err
+	}
 	s.http = &http.Server{
 		Handler:           s.api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -159,6 +167,15 @@ func NewIdentity(cfg Config, st storage.Store) (*identity.Service, error) {
 		return nil, err
 	}
 	return identity.New(identity.Config{Store: st, Sealer: sealer, Issuer: cfg.Issuer, Now: cfg.Now, Logger: cfg.Logger})
+}
+
+// CheckMasterKey reports an error unless every signing key that may still
+// sign or verify a token decrypts under the service's master key.
+func CheckMasterKey(ctx context.Context, id *identity.Service) error {
+	if _, err := id.JWKS(ctx); err != nil {
+		return fmt.Errorf("the signing keys do not decrypt with this master key (is it the one the database was set up with?): %w", err)
+	}
+	return nil
 }
 
 // MasterKey returns the 32-byte master key: from cfg.MasterKey, else from
@@ -285,8 +302,14 @@ func (s *Server) Handler() http.Handler { return s.api }
 // Serve serves requests and reaps expired records until Shutdown or
 // Close; it returns nil after a graceful shutdown.
 func (s *Server) Serve() error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return nil
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	s.mu.Unlock()
 	go s.reap(ctx)
 	s.log.Info("latch listening", "addr", s.Addr(), "issuer", s.cfg.Issuer)
 	err := s.http.Serve(s.ln)
@@ -307,7 +330,7 @@ func (s *Server) reap(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			res, err := s.store.GarbageCollect(ctx, time.Now().Add(-24*time.Hour))
+			res, err := s.store.GarbageCollect(ctx, s.now().Add(-24*time.Hour))
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.Error("garbage collection", "err", err)
@@ -321,23 +344,39 @@ func (s *Server) reap(ctx context.Context) {
 	}
 }
 
+// now is the server's clock.
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+// stop keeps a later Serve from starting, stops the reaper if Serve
+// started it, and closes the listener (which Serve may never have taken).
+func (s *Server) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-s.done
+	}
+	s.ln.Close() // already closed when Serve ran
+}
+
 // Shutdown stops accepting requests, waits for those in flight (until
 // ctx ends), and closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
-	if s.cancel != nil {
-		s.cancel()
-		<-s.done
-	}
+	s.stop()
 	return errors.Join(err, s.store.Close())
 }
 
 // Close stops the server at once.
 func (s *Server) Close() error {
 	err := s.http.Close()
-	if s.cancel != nil {
-		s.cancel()
-		<-s.done
-	}
+	s.stop()
 	return errors.Join(err, s.store.Close())
 }

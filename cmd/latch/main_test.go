@@ -1,0 +1,657 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/server"
+	"github.com/latchid/latch/internal/storage/sqlite"
+)
+
+const testPassword = "correct horse battery staple"
+
+// syncBuffer is an output that the server's goroutines may write to.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// clearEnv unsets, for the test, every environment twin of a flag.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{"LATCH_ADDR", "LATCH_DATA_DIR", "LATCH_DATABASE_URL", "LATCH_KICKSTART",
+		"LATCH_ISSUER", "LATCH_LOG_FORMAT", "LATCH_MASTER_KEY"} {
+		t.Setenv(name, "")
+	}
+}
+
+// runLatch runs the command line and returns its outputs.
+func runLatch(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	err = run(ctx, args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// mustRun is runLatch that must succeed.
+func mustRun(t *testing.T, args ...string) (stdout, stderr string) {
+	t.Helper()
+	stdout, stderr, err := runLatch(t, args...)
+	if err != nil {
+		t.Fatalf("latch %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout, stderr)
+	}
+	return stdout, stderr
+}
+
+// instance is a Latch started in-process on a data directory.
+type instance struct {
+	srv  *server.Server
+	key  string // the bootstrap API key
+	stop func()
+}
+
+// startServer starts Latch on dir (setting it up if new) and serves until
+// stop or the end of the test.
+func startServer(t *testing.T, dir string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logs := new(syncBuffer)
+	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatalf("server.Open: %v\n%s", err, logs)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	in := &instance{srv: srv}
+	in.stop = sync.OnceFunc(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	t.Cleanup(in.stop)
+	key, err := os.ReadFile(filepath.Join(dir, server.BootstrapKeyFile))
+	if err == nil {
+		in.key = strings.TrimSpace(string(key))
+	}
+	return in
+}
+
+// initDir sets up a data directory as a first `latch serve` does.
+func initDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	startServer(t, dir).stop()
+	return dir
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// call sends a request to base with an Authorization header (if any) and
+// a JSON body (if any); it returns the status and the body.
+func call(t *testing.T, base, auth, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// do is call that must answer want; it decodes the body into out.
+func do(t *testing.T, base, auth, method, path string, body any, want int, out any) {
+	t.Helper()
+	code, b := call(t, base, auth, method, path, body)
+	if code != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, code, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// jwksKids returns the sorted kids of a server's JWKS.
+func jwksKids(t *testing.T, base string) []string {
+	t.Helper()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	do(t, base, "", "GET", "/.well-known/jwks.json", nil, 200, &set)
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid)
+	}
+	slices.Sort(kids)
+	return kids
+}
+
+func TestVersion(t *testing.T) {
+	stdout, stderr := mustRun(t, "version")
+	if !strings.HasPrefix(stdout, "latch ") || strings.Count(stdout, "\n") != 1 || len(strings.TrimSpace(stdout)) <= len("latch") {
+		t.Errorf("latch version printed %q, want one line \"latch <version>\"", stdout)
+	}
+	if stderr != "" {
+		t.Errorf("latch version wrote to stderr: %q", stderr)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantErr    string // "" : success
+		wantStdout string
+		wantStderr string
+	}{
+		{"no command", nil, flag.ErrHelp.Error(), "", "Usage: latch"},
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`, "", "Usage: latch"},
+		{"help", []string{"help"}, "", "Usage: latch", ""},
+		{"-h", []string{"-h"}, "", "Usage: latch", ""},
+		{"apikey without create", []string{"apikey"}, "latch apikey create", "", ""},
+		{"apikey delete", []string{"apikey", "delete"}, "latch apikey create", "", ""},
+		{"key without rotate", []string{"key"}, "latch key rotate", "", ""},
+		{"backup without a file", []string{"backup", "--data", t.TempDir()}, "FILE", "", ""},
+		{"backup with two files", []string{"backup", "--data", t.TempDir(), "a.db", "b.db"}, "FILE", "", ""},
+		{"apikey create with an argument", []string{"apikey", "create", "--data", t.TempDir(), "x"}, `unexpected argument "x"`, "", ""},
+		{"key rotate with an argument", []string{"key", "rotate", "--data", t.TempDir(), "x"}, `unexpected argument "x"`, "", ""},
+		{"migrate with an argument", []string{"migrate", "--data", t.TempDir(), "x"}, `unexpected argument "x"`, "", ""},
+		{"apikey create with a bad flag", []string{"apikey", "create", "--bogus"}, "bogus", "", "bogus"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, err := runLatch(t, tc.args...)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
+			}
+			if !strings.Contains(stdout, tc.wantStdout) {
+				t.Errorf("stdout %q does not contain %q", stdout, tc.wantStdout)
+			}
+			if !strings.Contains(stderr, tc.wantStderr) {
+				t.Errorf("stderr %q does not contain %q", stderr, tc.wantStderr)
+			}
+			if tc.wantErr != "" && stdout != "" {
+				t.Errorf("a failing command wrote to stdout: %q", stdout)
+			}
+		})
+	}
+}
+
+// TestAdminBeforeServe: the admin commands refuse a database that was
+// never set up, and say what to do.
+func TestAdminBeforeServe(t *testing.T) {
+	clearEnv(t)
+	for _, args := range [][]string{
+		{"apikey", "create"},
+		{"apikey", "create", "--description", "x"},
+		{"key", "rotate"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			stdout, _, err := runLatch(t, append(args, "--data", dir)...)
+			if err == nil || !strings.Contains(err.Error(), "run 'latch serve' once first") {
+				t.Errorf("error %v, want one saying to run 'latch serve' once first", err)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q", stdout)
+			}
+			// The refusal set nothing up: serve still bootstraps.
+			if startServer(t, dir).key == "" {
+				t.Error("the data directory was set up by a refused command")
+			}
+		})
+	}
+}
+
+func TestAPIKeyCreate(t *testing.T) {
+	clearEnv(t)
+	dir := initDir(t)
+	stdout, stderr := mustRun(t, "apikey", "create", "--data", dir, "--description", "ci deploys")
+	key := strings.TrimSpace(stdout)
+	if strings.Count(stdout, "\n") != 1 || len(key) < 32 || strings.ContainsAny(key, " \t") {
+		t.Fatalf("stdout %q, want the key alone on one line", stdout)
+	}
+	if strings.Contains(stderr, key) {
+		t.Errorf("stderr shows the key: %q", stderr)
+	}
+	second, _ := mustRun(t, "apikey", "create", "--data", dir)
+	if strings.TrimSpace(second) == key {
+		t.Error("two apikey create printed the same key")
+	}
+
+	in := startServer(t, dir)
+	base := in.srv.URL()
+	do(t, base, key, "GET", "/api/application", nil, 200, nil)
+	do(t, base, strings.TrimSpace(second), "GET", "/api/application", nil, 200, nil)
+	do(t, base, key+"x", "GET", "/api/application", nil, 401, nil)
+	var keys api.APIKeyResponse
+	do(t, base, in.key, "GET", "/api/api-key", nil, 200, &keys)
+	var descriptions []string
+	for _, k := range keys.APIKeys {
+		if k.Key != "" {
+			t.Errorf("GET /api/api-key shows a key's secret")
+		}
+		descriptions = append(descriptions, k.MetaData.Attributes["description"])
+	}
+	if !slices.Contains(descriptions, "ci deploys") {
+		t.Errorf("descriptions %q, want one \"ci deploys\"", descriptions)
+	}
+}
+
+func TestAPIKeyCreateTenant(t *testing.T) {
+	clearEnv(t)
+	dir := initDir(t)
+	in := startServer(t, dir)
+	var tenants api.TenantResponse
+	do(t, in.srv.URL(), in.key, "GET", "/api/tenant", nil, 200, &tenants)
+	in.stop()
+	tenantID := tenants.Tenants[0].ID
+
+	if _, _, err := runLatch(t, "apikey", "create", "--data", dir, "--tenant", "0f6c8f9e-1f7b-4c52-9a43-6b1f1f0a0001"); err == nil {
+		t.Error("apikey create --tenant with an unknown tenant succeeded")
+	}
+	stdout, _ := mustRun(t, "apikey", "create", "--data", dir, "--tenant", tenantID)
+	in = startServer(t, dir)
+	var keys api.APIKeyResponse
+	do(t, in.srv.URL(), in.key, "GET", "/api/api-key", nil, 200, &keys)
+	locked := 0
+	for _, k := range keys.APIKeys {
+		if k.TenantID == tenantID {
+			locked++
+		}
+	}
+	if locked != 1 {
+		t.Errorf("%d keys locked to the tenant, want 1: %+v", locked, keys.APIKeys)
+	}
+	do(t, in.srv.URL(), strings.TrimSpace(stdout), "GET", "/api/user?email=nobody@example.org", nil, 404, nil)
+}
+
+var rotated = regexp.MustCompile(`^new signing key ([0-9a-f-]{36}) \(ES256, kid (\S+)\)`)
+
+func TestKeyRotate(t *testing.T) {
+	clearEnv(t)
+	dir := initDir(t)
+	in := startServer(t, dir)
+	before := jwksKids(t, in.srv.URL())
+	in.stop()
+	if len(before) != 1 {
+		t.Fatalf("JWKS %v before rotation, want one key", before)
+	}
+
+	stdout, _ := mustRun(t, "key", "rotate", "--data", dir)
+	m := rotated.FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("key rotate printed %q, want \"new signing key <id> (ES256, kid <kid>) ...\"", stdout)
+	}
+	id, kid := m[1], m[2]
+
+	in = startServer(t, dir)
+	base := in.srv.URL()
+	want := []string{before[0], kid}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, jwksKids(t, base)); diff != "" {
+		t.Errorf("JWKS after key rotate (-want +got):\n%s", diff)
+	}
+	var key api.KeyResponse
+	do(t, base, in.key, "GET", "/api/key/"+id, nil, 200, &key)
+	if key.Key == nil || key.Key.Kid != kid {
+		t.Errorf("GET /api/key/%s: %+v, want kid %s", id, key.Key, kid)
+	}
+	// New tokens are signed with the new key.
+	var apps api.ApplicationResponse
+	do(t, base, in.key, "GET", "/api/application", nil, 200, &apps)
+	appID := apps.Applications[0].ID
+	do(t, base, in.key, "POST", "/api/user/registration", map[string]any{
+		"user": map[string]any{"email": "ana@example.org", "password": testPassword}, "registration": map[string]any{"applicationId": appID},
+	}, 200, nil)
+	var login api.LoginResponse
+	do(t, base, in.key, "POST", "/api/login", api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: appID}, 200, &login)
+	if !strings.Contains(jwtHeaderJSON(t, login.Token), `"kid":"`+kid+`"`) {
+		t.Errorf("a token after key rotate has header %s, want kid %s", jwtHeaderJSON(t, login.Token), kid)
+	}
+}
+
+func jwtHeaderJSON(t *testing.T, jwt string) string {
+	t.Helper()
+	h, _, _ := strings.Cut(jwt, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestWrongMasterKey: an admin command run with another master key than
+// the database's refuses, and leaves the database usable.
+func TestWrongMasterKey(t *testing.T) {
+	clearEnv(t)
+	dir := initDir(t)
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LATCH_MASTER_KEY", hex.EncodeToString(k))
+	if _, _, err := runLatch(t, "key", "rotate", "--data", dir); err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Errorf("key rotate with a wrong master key: %v, want an error about the master key", err)
+	}
+	t.Setenv("LATCH_MASTER_KEY", "")
+	in := startServer(t, dir)
+	if kids := jwksKids(t, in.srv.URL()); len(kids) != 1 {
+		t.Errorf("JWKS %v after a refused rotation, want the one key", kids)
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	clearEnv(t)
+	fresh := filepath.Join(t.TempDir(), "data")
+	stdout, _ := mustRun(t, "migrate", "--data", fresh)
+	if !strings.Contains(stdout, "schema up to date") {
+		t.Errorf("migrate printed %q", stdout)
+	}
+	if _, err := os.Stat(filepath.Join(fresh, server.DatabaseFile)); err != nil {
+		t.Errorf("migrate made no database: %v", err)
+	}
+
+	dir := initDir(t)
+	in := startServer(t, dir)
+	var before api.ApplicationResponse
+	do(t, in.srv.URL(), in.key, "GET", "/api/application", nil, 200, &before)
+	in.stop()
+	mustRun(t, "migrate", "--data", dir)
+	mustRun(t, "migrate", "--data", dir)
+	in = startServer(t, dir)
+	var after api.ApplicationResponse
+	do(t, in.srv.URL(), in.key, "GET", "/api/application", nil, 200, &after)
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("applications changed by migrate (-before +after):\n%s", diff)
+	}
+
+	if _, _, err := runLatch(t, "migrate", "--database", "mysql://localhost/latch"); err == nil {
+		t.Error("migrate with a mysql:// URL succeeded")
+	}
+}
+
+// TestBackup: an online backup, taken while the server runs, is a
+// database that a server opens, with the data of the original.
+func TestBackup(t *testing.T) {
+	clearEnv(t)
+	dir := initDir(t)
+	in := startServer(t, dir)
+	base := in.srv.URL()
+	var apps api.ApplicationResponse
+	do(t, base, in.key, "GET", "/api/application", nil, 200, &apps)
+	appID := apps.Applications[0].ID
+	do(t, base, in.key, "POST", "/api/user/registration", map[string]any{
+		"user": map[string]any{"email": "ana@example.org", "password": testPassword}, "registration": map[string]any{"applicationId": appID},
+	}, 200, nil)
+
+	file := filepath.Join(t.TempDir(), "backup.db")
+	stdout, _ := mustRun(t, "backup", "--data", dir, file)
+	if !strings.Contains(stdout, file) {
+		t.Errorf("backup printed %q, want the file named", stdout)
+	}
+	in.stop()
+
+	// The file is a SQLite database.
+	st, err := sqlite.Open(context.Background(), file)
+	if err != nil {
+		t.Fatalf("the backup does not open: %v", err)
+	}
+	got, err := st.ListApplications(context.Background(), "")
+	st.Close()
+	if err != nil || len(got) != 1 || got[0].ID != appID {
+		t.Errorf("applications in the backup: %+v (%v), want %s", got, err, appID)
+	}
+
+	// Restored with the master key, it serves the same data.
+	restored := filepath.Join(t.TempDir(), "restored")
+	if err := os.MkdirAll(restored, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, file, filepath.Join(restored, server.DatabaseFile))
+	copyFile(t, filepath.Join(dir, server.MasterKeyFile), filepath.Join(restored, server.MasterKeyFile))
+	in = startServer(t, restored)
+	if in.key != "" {
+		t.Fatal("the restored database was set up afresh")
+	}
+	key := strings.TrimSpace(readFile(t, filepath.Join(dir, server.BootstrapKeyFile)))
+	do(t, in.srv.URL(), key, "POST", "/api/login", api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: appID}, 200, nil)
+
+	if _, _, err := runLatch(t, "backup", "--data", dir, filepath.Join(t.TempDir(), "no", "such", "dir", "b.db")); err == nil {
+		t.Error("backup into a missing directory succeeded")
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.WriteFile(to, []byte(readFile(t, from)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServeFlags(t *testing.T) {
+	clearEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--bogus"}, "bogus"},
+		{"stray argument", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "extra"}, "extra"},
+		{"missing value", []string{"--addr"}, "addr"},
+		{"busy port", []string{"--data", t.TempDir(), "--addr", ln.Addr().String()}, ln.Addr().String()},
+		{"missing kickstart", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--kickstart", filepath.Join(t.TempDir(), "nope.json")}, "nope.json"},
+		{"bad log format", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--log-format", "xml"}, "xml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var stdout, stderr syncBuffer
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, append([]string{"serve"}, tc.args...), &stdout, &stderr) }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error()+stderr.String(), tc.want) {
+					t.Errorf("latch serve %s: %v\nstderr: %s\nwant an error naming %q", strings.Join(tc.args, " "), err, stderr.String(), tc.want)
+				}
+			case <-time.After(10 * time.Second):
+				cancel()
+				<-done
+				t.Errorf("latch serve %s is serving, want it to fail", strings.Join(tc.args, " "))
+			}
+		})
+	}
+}
+
+var listening = regexp.MustCompile(`"addr":"(127\.0\.0\.1:\d+)"`)
+
+// TestServeEnvironment: `latch serve` takes its configuration from the
+// environment twins of its flags, serves, and shuts down gracefully when
+// its context ends.
+func TestServeEnvironment(t *testing.T) {
+	clearEnv(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	kickstartFile := filepath.Join(t.TempDir(), "kickstart.json")
+	adminKey := "environment-admin-key-0123456789abcdefghij"
+	if err := os.WriteFile(kickstartFile, []byte(`{"apiKeys": [{"key": "`+adminKey+`"}],
+	  "requests": [{"method": "POST", "url": "/api/application", "body": {"application": {"name": "Store"}}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LATCH_DATA_DIR", dir)
+	t.Setenv("LATCH_ADDR", "127.0.0.1:0")
+	t.Setenv("LATCH_ISSUER", "https://issuer.example.org")
+	t.Setenv("LATCH_LOG_FORMAT", "json")
+	t.Setenv("LATCH_KICKSTART", kickstartFile)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, &stdout, &stderr) }()
+	var addr string
+	deadline := time.Now().Add(30 * time.Second)
+	for addr == "" {
+		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("latch serve ended: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("latch serve did not log its address in JSON:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	base := "http://" + addr
+
+	do(t, base, "", "GET", "/api/status", nil, 200, nil)
+	var apps api.ApplicationResponse
+	do(t, base, adminKey, "GET", "/api/application", nil, 200, &apps)
+	if len(apps.Applications) != 1 || apps.Applications[0].Name != "Store" {
+		t.Errorf("applications %+v, want the kickstart's Store", apps.Applications)
+	}
+	var discovery struct {
+		Issuer string `json:"issuer"`
+	}
+	do(t, base, "", "GET", "/.well-known/openid-configuration", nil, 200, &discovery)
+	if discovery.Issuer != "https://issuer.example.org" {
+		t.Errorf("issuer %q, want LATCH_ISSUER's", discovery.Issuer)
+	}
+	if _, err := os.Stat(filepath.Join(dir, server.DatabaseFile)); err != nil {
+		t.Errorf("no database in LATCH_DATA_DIR: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, server.BootstrapKeyFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LATCH_KICKSTART was not used: a bootstrap key was written (%v)", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("latch serve after its context ended: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("latch serve did not shut down")
+	}
+	if !strings.Contains(stderr.String(), "shutting down") {
+		t.Errorf("no shutdown logged:\n%s", stderr.String())
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("the port is open after latch serve returned")
+	}
+	if stdout.String() != "" {
+		t.Errorf("latch serve wrote to stdout: %q", stdout.String())
+	}
+}
+
+// TestDataDirEnvironment: LATCH_DATA_DIR locates the database for every
+// command, and --data overrides it.
+func TestDataDirEnvironment(t *testing.T) {
+	clearEnv(t)
+	dir := initDir(t)
+	t.Setenv("LATCH_DATA_DIR", dir)
+	key, _ := mustRun(t, "apikey", "create")
+	mustRun(t, "key", "rotate")
+	mustRun(t, "migrate")
+	mustRun(t, "backup", filepath.Join(t.TempDir(), "b.db"))
+
+	// --data wins over the environment: that directory was never set up.
+	other := filepath.Join(t.TempDir(), "other")
+	if _, _, err := runLatch(t, "apikey", "create", "--data", other); err == nil || !strings.Contains(err.Error(), "latch serve") {
+		t.Errorf("apikey create --data <new dir> with LATCH_DATA_DIR set: %v, want the not-set-up error", err)
+	}
+
+	t.Setenv("LATCH_DATA_DIR", "")
+	in := startServer(t, dir)
+	do(t, in.srv.URL(), strings.TrimSpace(key), "GET", "/api/application", nil, 200, nil)
+	if kids := jwksKids(t, in.srv.URL()); len(kids) != 2 {
+		t.Errorf("JWKS %v, want 2 keys after key rotate through LATCH_DATA_DIR", kids)
+	}
+}
