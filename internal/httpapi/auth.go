@@ -14,8 +14,11 @@ import (
 // header, as FusionAuth takes it. A blank header is no key.
 func apiKeyHeader(r *http.Request) string {
 	v := strings.TrimSpace(r.Header.Get("Authorization"))
-	if strings.HasPrefix(v, "Bearer ") || strings.HasPrefix(v, "Basic ") || strings.HasPrefix(v, "DPoP ") || strings.HasPrefix(v, "JWT ") {
-		return ""
+	if scheme, _, ok := strings.Cut(v, " "); ok {
+		switch strings.ToLower(scheme) {
+		case "bearer", "basic", "dpop", "jwt":
+			return "" // a credential of another kind
+		}
 	}
 	return v
 }
