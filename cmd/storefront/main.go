@@ -1,0 +1,113 @@
+// Command storefront runs the article's Store: a shop backend that logs
+// users in through Latch and keeps their carts, on 127.0.0.1:8080.
+//
+//	storefront --application-id ID --api-key KEY [--addr 127.0.0.1:8080]
+//	           [--latch http://127.0.0.1:9011] [--data ./storefront-data] [--issuer URL]
+//
+// Each flag has an environment twin: STOREFRONT_ADDR, STOREFRONT_LATCH_URL,
+// STOREFRONT_APPLICATION_ID, STOREFRONT_API_KEY, STOREFRONT_DATA_DIR,
+// STOREFRONT_ISSUER, STOREFRONT_LOG_FORMAT; a flag wins over its twin.
+// Prefer STOREFRONT_API_KEY to --api-key: a flag shows in the process list.
+// SIGINT or SIGTERM stops it gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/latchid/latch/internal/storefront"
+)
+
+// shutdownTimeout bounds the wait for requests in flight on a signal.
+const shutdownTimeout = 10 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr, nil); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "storefront:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run parses the flags, starts the storefront, calls ready (if not nil)
+// once it listens, and serves until ctx ends; then it shuts down
+// gracefully and returns nil.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer, ready func(*storefront.Server)) error {
+	cfg, err := parseFlags(args, lookupEnv, stderr)
+	if err != nil {
+		return err
+	}
+	srv, err := storefront.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	if ready != nil {
+		ready(srv)
+	}
+	select {
+	case err := <-errc:
+		return errors.Join(err, srv.Close())
+	case <-ctx.Done():
+	}
+	cfg.Logger.Info("storefront shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	return errors.Join(err, <-errc)
+}
+
+// parseFlags returns the configuration from args and the environment
+// twins of the flags; a flag wins over its twin.
+func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (storefront.Config, error) {
+	env := func(name, def string) string {
+		if v, ok := lookupEnv(name); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	cfg := storefront.DefaultConfig()
+	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", env("STOREFRONT_ADDR", cfg.Addr), "listen address (STOREFRONT_ADDR)")
+	fs.StringVar(&cfg.LatchURL, "latch", env("STOREFRONT_LATCH_URL", cfg.LatchURL), "Latch's base URL (STOREFRONT_LATCH_URL)")
+	fs.StringVar(&cfg.ApplicationID, "application-id", env("STOREFRONT_APPLICATION_ID", ""), "the storefront's application id in Latch; required (STOREFRONT_APPLICATION_ID)")
+	fs.StringVar(&cfg.APIKey, "api-key", env("STOREFRONT_API_KEY", ""), "a Latch API key for logins and revocations; required; prefer the environment twin (STOREFRONT_API_KEY)")
+	fs.StringVar(&cfg.DataDir, "data", env("STOREFRONT_DATA_DIR", cfg.DataDir), "data directory of the storefront's SQLite database (STOREFRONT_DATA_DIR)")
+	fs.StringVar(&cfg.Issuer, "issuer", env("STOREFRONT_ISSUER", ""), "iss of the JWTs; default read from Latch's OpenID configuration (STOREFRONT_ISSUER)")
+	logFormat := fs.String("log-format", env("STOREFRONT_LOG_FORMAT", "text"), "log format: text or json (STOREFRONT_LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var errs []error
+	if cfg.ApplicationID == "" {
+		errs = append(errs, errors.New("--application-id (or STOREFRONT_APPLICATION_ID) is required: the id of the storefront's application in Latch"))
+	}
+	if cfg.APIKey == "" {
+		errs = append(errs, errors.New("--api-key (or STOREFRONT_API_KEY) is required: a Latch API key, which Latch's Login API asks for"))
+	}
+	switch *logFormat {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", *logFormat))
+	}
+	return cfg, errors.Join(errs...)
+}

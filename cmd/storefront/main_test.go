@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/latchid/latch/internal/storefront"
+)
+
+// envOf returns a lookupEnv over a map.
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseFlags(t *testing.T) {
+	ignore := cmpopts.IgnoreFields(storefront.Config{}, "Logger")
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want storefront.Config
+	}{
+		{
+			name: "Defaults",
+			args: []string{"--application-id", "app", "--api-key", "key"},
+			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data", ApplicationID: "app", APIKey: "key"},
+		},
+		{
+			name: "Environment",
+			env: map[string]string{
+				"STOREFRONT_ADDR": "0.0.0.0:9090", "STOREFRONT_LATCH_URL": "https://latch.example.com", "STOREFRONT_APPLICATION_ID": "app",
+				"STOREFRONT_API_KEY": "key", "STOREFRONT_DATA_DIR": "/var/lib/storefront", "STOREFRONT_ISSUER": "https://id.example.com",
+			},
+			want: storefront.Config{Addr: "0.0.0.0:9090", LatchURL: "https://latch.example.com", DataDir: "/var/lib/storefront",
+				ApplicationID: "app", APIKey: "key", Issuer: "https://id.example.com"},
+		},
+		{
+			name: "FlagsWin",
+			args: []string{"--addr", ":1", "--latch", "http://l:1", "--application-id", "a2", "--api-key", "k2", "--data", "d2", "--issuer", "i2"},
+			env: map[string]string{
+				"STOREFRONT_ADDR": "0.0.0.0:9090", "STOREFRONT_LATCH_URL": "https://latch.example.com", "STOREFRONT_APPLICATION_ID": "app",
+				"STOREFRONT_API_KEY": "key", "STOREFRONT_DATA_DIR": "/var/lib/storefront", "STOREFRONT_ISSUER": "https://id.example.com",
+			},
+			want: storefront.Config{Addr: ":1", LatchURL: "http://l:1", DataDir: "d2", ApplicationID: "a2", APIKey: "k2", Issuer: "i2"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseFlags(tt.args, envOf(tt.env), &bytes.Buffer{})
+			if err != nil {
+				t.Fatalf("parseFlags: %v", err)
+			}
+			if got.Logger == nil {
+				t.Errorf("no logger")
+			}
+			if diff := cmp.Diff(tt.want, got, ignore); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseFlags_Errors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string // substrings of the error
+	}{
+		{"NothingGiven", nil, nil, []string{"--application-id", "STOREFRONT_APPLICATION_ID", "--api-key", "STOREFRONT_API_KEY"}},
+		{"NoAPIKey", []string{"--application-id", "app"}, nil, []string{"--api-key"}},
+		{"EmptyEnvironment", nil, map[string]string{"STOREFRONT_APPLICATION_ID": "", "STOREFRONT_API_KEY": "key"}, []string{"--application-id"}},
+		{"LogFormat", []string{"--application-id", "a", "--api-key", "k", "--log-format", "xml"}, nil, []string{"log-format"}},
+		{"UnknownFlag", []string{"--nope"}, nil, []string{"nope"}},
+		{"Arguments", []string{"--application-id", "a", "--api-key", "k", "serve"}, nil, []string{"unexpected"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseFlags(tt.args, envOf(tt.env), &bytes.Buffer{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// run serves until its context ends, then shuts down gracefully.
+func TestRun(t *testing.T) {
+	stderr := &syncWriter{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *storefront.Server, 1)
+	done := make(chan error, 1)
+	args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--issuer", "http://latch.test", "--log-format", "json"}
+	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "secret-key"})
+	go func() { done <- run(ctx, args, env, stderr, func(s *storefront.Server) { ready <- s }) }()
+	var srv *storefront.Server
+	select {
+	case srv = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	res, err := http.Get(srv.URL() + "/api/products")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps storefront.ProductsResponse
+	if err := json.NewDecoder(res.Body).Decode(&ps); err != nil || res.StatusCode != http.StatusOK || len(ps.Products) == 0 {
+		t.Errorf("GET /api/products: %d, %+v, %v", res.StatusCode, ps, err)
+	}
+	res.Body.Close()
+	res, err = http.Get(srv.URL() + "/api/cart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/cart without a JWT: %d, want 401", res.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after its context ended")
+	}
+	logs := stderr.String()
+	if strings.Contains(logs, "secret-key") {
+		t.Errorf("the API key was logged")
+	}
+	if !strings.Contains(logs, `"msg":"storefront listening"`) || !strings.Contains(logs, "shutting down") {
+		t.Errorf("log lacks the start and the stop:\n%s", logs)
+	}
+}
+
+func TestRun_BusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	args := []string{"--addr", ln.Addr().String(), "--data", t.TempDir(), "--application-id", "a", "--api-key", "k", "--issuer", "http://latch.test"}
+	err = run(context.Background(), args, envOf(nil), &syncWriter{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Errorf("run on a busy port: %v, want a listen error", err)
+	}
+}
+
+// syncWriter is a goroutine-safe buffer for the log.
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}

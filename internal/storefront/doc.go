@@ -1,0 +1,82 @@
+// Package storefront is the article's Store: a small shop backend that
+// logs users in through Latch and keeps a shopping cart per user, built on
+// the guard middleware. It is Latch's reference integration and the test
+// bed of the end-to-end tests; cmd/storefront runs it, and `latch demo`
+// and tests run it in-process:
+//
+//	srv, err := storefront.Open(ctx, storefront.Config{
+//		Addr:          "127.0.0.1:0",
+//		LatchURL:      latchURL,
+//		ApplicationID: appID,
+//		APIKey:        apiKey,
+//		DataDir:       dir,
+//	})
+//	if err != nil { ... }
+//	go srv.Serve()
+//	defer srv.Close()
+//
+// Routes (JSON bodies, Content-Type: application/json, errors as
+// ErrorResponse {"error","message"} or, from guard, {"error",
+// "error_description"}):
+//
+//	POST   /api/login            {"loginId","password"} → 200 {"user","token","refreshToken","tokenExpirationInstant"}
+//	POST   /api/logout           {"global": bool} → 200 {}
+//	GET    /api/products         → 200 {"products":[{"sku","name","priceCents"}]} (public)
+//	GET    /api/cart             → 200 {"items":[{"sku","name","quantity","priceCents"}],"totalCents"}
+//	POST   /api/cart/items       {"sku","quantity"} → 200 the cart
+//	DELETE /api/cart/items/{sku} → 200 the cart
+//
+// The cart routes sit behind guard: a request needs "Authorization: Bearer
+// <JWT>" for the storefront's Latch application; with an expired JWT and a
+// "Refresh-Token" header guard refreshes the JWT at Latch and returns the
+// new one in the Access-Token response header (and a rotated refresh token
+// in Refresh-Token); otherwise the answer is 401 with WWW-Authenticate, and
+// the cart is left as it was. The user is the JWT's sub; the storefront
+// stores nothing else about users, and never a password or a token.
+//
+// POST /api/login relays the credentials to Latch's Login API with
+// Config.ApplicationID, the API key, the peer's address as ipAddress (no
+// X-Forwarded-For is trusted: behind a proxy that is the proxy's) and the
+// User-Agent as metaData.device.description, and maps Latch's answer:
+//
+//	Latch 200                 → 200 {"user","token","refreshToken","tokenExpirationInstant"}
+//	Latch 404                 → 401 invalid_credentials "Invalid login credentials." (unknown user and wrong password alike)
+//	Latch 409                 → 409 login_prevented, with lockExpirationInstant and Retry-After while Latch's lockout holds
+//	Latch 423                 → 423 account_locked
+//	Latch 410                 → 403 account_expired: the password was right, so 401 ("try again") would mislead
+//	Latch 202                 → 403 not_registered: the user is not registered for the application
+//	Latch 203                 → 403 password_change_required; any other 2xx → 403 login_incomplete
+//	Latch 400, 401            → 500 internal_error: the storefront's application id or API key is wrong (logged)
+//	Latch 5xx, 429, no answer → 503 temporarily_unavailable, with Retry-After
+//
+// A blank loginId or password, a body that is not one JSON object, or one
+// over 64 KiB gets 400 invalid_request without a call to Latch; a body
+// whose Content-Type is not JSON gets 415. The refusals carry no
+// WWW-Authenticate, which the client SDK reserves for the end of a
+// session. Neither the password nor the login id is ever logged or
+// stored, and no token is logged.
+//
+// POST /api/logout runs through guard first (so an expired JWT with a
+// refresh token is refreshed, and the current, possibly rotated, refresh
+// token is the one revoked), then revokes the refresh token from the
+// Refresh-Token header (or the body's refreshToken) through Latch's
+// /api/logout, global or not, even when guard refused the JWT. Without a
+// refresh token, a valid JWT's session (its sid) or, with global, every
+// refresh token of its user is revoked with the API key. It answers 200 {}
+// (also when there was nothing to revoke), 400 for a malformed body, and
+// 503 when Latch cannot be reached, so that the app can try again. For two
+// minutes afterwards the storefront takes the refresh token it was given
+// off any request, so that guard, which serves a refresh it made in the
+// last 30 s again to whoever presents the same refresh token, cannot hand
+// a new JWT out for it.
+//
+// The cart routes answer 400 invalid_request for a bad body, sku or
+// quantity (1 to MaxQuantity) and 400 quantity_limit when a line would
+// exceed MaxQuantity, 404 not_found for an unknown sku or a product not in
+// the cart, and 503 while Latch's issuer cannot be looked up. Unknown
+// routes get a JSON 404, wrong methods a JSON 405 with Allow.
+//
+// The storefront keeps its own SQLite database (DatabaseFile in
+// Config.DataDir; pure-Go driver, WAL, foreign keys, embedded migrations),
+// seeded with a handful of products on the first start.
+package storefront

@@ -1,0 +1,436 @@
+package storefront_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/client"
+	"github.com/latchid/latch/internal/storefront"
+)
+
+// The app's side, through the client SDK: login, the cart, a refresh the
+// SDK adopts, logout, and the end of a session that Latch revoked.
+func TestClientSDK(t *testing.T) {
+	e := newEnv(t)
+	e.oneTimeUse(t)
+	email, id := e.newUser(t)
+	ctx := context.Background()
+	var loginRequired atomic.Int32
+	c := &client.Client{
+		BaseURL:         e.url,
+		Now:             e.clock.Now,
+		OnLoginRequired: func() { loginRequired.Add(1) },
+	}
+
+	// Bad credentials and the lockout reach the app as *client.APIError.
+	_, err := c.Login(ctx, email, "wrong "+testPassword)
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized || apiErr.Message != "Invalid login credentials." {
+		t.Fatalf("Login with a wrong password: %v, want a 401 APIError with the message", err)
+	}
+
+	user, err := c.Login(ctx, email, testPassword)
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	if user.ID != id {
+		t.Errorf("user %s, want %s", user.ID, id)
+	}
+	hc := c.HTTP()
+	getCart := func() (*http.Response, storefront.Cart) {
+		t.Helper()
+		res, err := hc.Get(e.url + "/api/cart")
+		if err != nil {
+			t.Fatalf("GET /api/cart: %v", err)
+		}
+		defer res.Body.Close()
+		var cart storefront.Cart
+		if res.StatusCode == http.StatusOK {
+			if err := json.NewDecoder(res.Body).Decode(&cart); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return res, cart
+	}
+	body, _ := json.Marshal(storefront.AddItemRequest{SKU: "latch-tshirt", Quantity: 2})
+	res, err := hc.Post(e.url+"/api/cart/items", "application/json", bytes.NewReader(body))
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/cart/items: %v %v", res, err)
+	}
+	res.Body.Close()
+	if res, cart := getCart(); res.StatusCode != http.StatusOK || cart.TotalCents != 5000 {
+		t.Fatalf("cart: status %d, %+v", res.StatusCode, cart)
+	}
+
+	// The JWT expires: the SDK sends the refresh token, the storefront
+	// refreshes, and the SDK adopts the new JWT and the rotated refresh
+	// token.
+	before, _ := c.Tokens(ctx)
+	e.clock.Advance(afterExpiry)
+	e.rt.reset()
+	if res, cart := getCart(); res.StatusCode != http.StatusOK || len(cart.Items) != 1 {
+		t.Fatalf("cart after expiry: status %d, %+v", res.StatusCode, cart)
+	}
+	after, err := c.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken || after.RefreshToken == "" {
+		t.Errorf("the SDK did not adopt the refreshed tokens")
+	}
+	if n := e.rt.n(refreshCall); n != 1 {
+		t.Errorf("%d refreshes, want 1", n)
+	}
+	e.rt.reset()
+	getCart()
+	if n := e.rt.n(refreshCall); n != 0 {
+		t.Errorf("%d refreshes with the adopted JWT, want 0", n)
+	}
+
+	// Latch revokes the session: at the next refresh the storefront
+	// answers 401 and the SDK asks for a login.
+	e.revokeAll(t, id)
+	e.clock.Advance(afterExpiry)
+	if res, _ := getCart(); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("cart after revocation: status %d, want 401", res.StatusCode)
+	}
+	if n := loginRequired.Load(); n != 1 {
+		t.Errorf("OnLoginRequired called %d times, want 1", n)
+	}
+	if _, err := c.Tokens(ctx); !errors.Is(err, client.ErrLoginRequired) {
+		t.Errorf("Tokens after the session ended: %v, want ErrLoginRequired", err)
+	}
+
+	// Step 17, then "log out everywhere".
+	if _, err := c.Login(ctx, email, testPassword); err != nil {
+		t.Fatalf("Login again: %v", err)
+	}
+	tok, _ := c.Tokens(ctx)
+	if err := c.Logout(ctx, true); err != nil {
+		t.Fatalf("Logout: %v", err)
+	}
+	if !e.refused(t, tok.AccessToken, tok.RefreshToken) {
+		t.Errorf("the refresh token survived Logout")
+	}
+}
+
+// standalone starts a storefront in front of a Latch that the test plays
+// (or none), with the issuer given so that it looks nothing up.
+func standalone(t *testing.T, latchURL string) (*storefront.Server, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	sf, err := storefront.Open(context.Background(), storefront.Config{
+		Addr: "127.0.0.1:0", LatchURL: latchURL, ApplicationID: "6b1f0e3a-2c4d-4e8f-9a1b-3c5d7e9f1a2b",
+		APIKey: "the-api-key", DataDir: t.TempDir(), Issuer: "http://latch.test",
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	go sf.Serve()
+	t.Cleanup(func() {
+		sf.Close()
+		if strings.Contains(logs.String(), testPassword) {
+			t.Errorf("the storefront logged the password")
+		}
+		if t.Failed() {
+			t.Logf("storefront log:\n%s", logs)
+		}
+	})
+	return sf, logs
+}
+
+// postLogin posts credentials to a storefront.
+func postLogin(t *testing.T, base string, header map[string]string) response {
+	t.Helper()
+	e := &env{url: base, hc: &http.Client{Timeout: 30 * time.Second}}
+	return e.do(t, req{method: "POST", path: "/api/login", header: header,
+		body: storefront.LoginRequest{LoginID: "ana@example.org", Password: testPassword}})
+}
+
+// Each answer of Latch's Login API, as the storefront maps it.
+func TestLogin_LatchStatuses(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		status int
+		answer string
+		got    *http.Request
+		gotReq api.LoginRequest
+	)
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		got, gotReq = r, api.LoginRequest{}
+		json.NewDecoder(r.Body).Decode(&gotReq)
+		if answer != "" {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	defer fake.Close()
+	sf, _ := standalone(t, fake.URL)
+
+	lockEnd := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	tests := []struct {
+		latchStatus int
+		latchBody   string
+		status      int
+		code        string
+	}{
+		{404, "", 401, storefront.CodeInvalidCredentials},
+		{409, `{"actions":[{"actionId":"x","name":"Account Lock","expiry":` + jsonInt(lockEnd.UnixMilli()) + `}]}`, 409, storefront.CodeLoginPrevented},
+		{409, `{}`, 409, storefront.CodeLoginPrevented},
+		{423, "", 423, storefront.CodeAccountLocked},
+		{410, "", 403, storefront.CodeAccountExpired},
+		{202, `{"user":{"id":"u"}}`, 403, storefront.CodeNotRegistered},
+		{203, `{"changePasswordId":"c"}`, 403, storefront.CodePasswordChangeRequired},
+		{212, `{"user":{"id":"u"}}`, 403, storefront.CodeLoginIncomplete},
+		{242, `{"twoFactorId":"t"}`, 403, storefront.CodeLoginIncomplete},
+		{400, `{"fieldErrors":{"applicationId":[{"code":"[invalid]applicationId","message":"no"}]}}`, 500, storefront.CodeInternal},
+		{401, "", 500, storefront.CodeInternal},
+		{200, `{"user":{"id":"u"}}`, 500, storefront.CodeInternal}, // no token
+		{500, "", 503, storefront.CodeUnavailable},
+		{502, "", 503, storefront.CodeUnavailable},
+		{429, "", 503, storefront.CodeUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.latchStatus), func(t *testing.T) {
+			mu.Lock()
+			status, answer = tt.latchStatus, tt.latchBody
+			mu.Unlock()
+			res := postLogin(t, sf.URL(), map[string]string{"User-Agent": "ShopApp/1"})
+			body := wantError(t, res, tt.status, tt.code)
+			if tt.status == http.StatusServiceUnavailable && res.Header.Get("Retry-After") == "" {
+				t.Errorf("503 without Retry-After")
+			}
+			if tt.latchStatus == 409 && strings.Contains(tt.latchBody, "expiry") {
+				if body.LockExpirationInstant != lockEnd.UnixMilli() || !strings.Contains(body.Message, lockEnd.UTC().Format(time.RFC3339)) {
+					t.Errorf("409 body %+v, want the lock's end", body)
+				}
+				if res.Header.Get("Retry-After") == "" {
+					t.Errorf("409 without Retry-After")
+				}
+			}
+		})
+	}
+
+	// What the storefront sent Latch.
+	mu.Lock()
+	defer mu.Unlock()
+	if got.URL.Path != "/api/login" || got.Header.Get("Authorization") != "the-api-key" {
+		t.Errorf("request %s with Authorization %q, want /api/login with the API key", got.URL.Path, got.Header.Get("Authorization"))
+	}
+	want := api.LoginRequest{
+		LoginID: "ana@example.org", Password: testPassword, ApplicationID: "6b1f0e3a-2c4d-4e8f-9a1b-3c5d7e9f1a2b", IPAddress: "127.0.0.1",
+		MetaData: &api.MetaData{Device: api.DeviceInfo{Description: "ShopApp/1", LastAccessedAddress: "127.0.0.1"}},
+	}
+	if diff := cmp.Diff(want, gotReq); diff != "" {
+		t.Errorf("login request to Latch (-want +got):\n%s", diff)
+	}
+
+	// A long User-Agent is cut to 255 bytes of valid UTF-8; none, no device.
+	status, answer = http.StatusNotFound, ""
+	mu.Unlock()
+	long := "App/1 " + strings.Repeat("é", 200)
+	postLogin(t, sf.URL(), map[string]string{"User-Agent": long})
+	mu.Lock()
+	desc := gotReq.MetaData.Device.Description
+	if len(desc) > 255 || len(desc) < 250 || !utf8.ValidString(desc) || !strings.HasPrefix(long, desc) {
+		t.Errorf("device description of %d bytes, valid %v: want a prefix of the User-Agent of at most 255 bytes", len(desc), utf8.ValidString(desc))
+	}
+	mu.Unlock()
+	postLogin(t, sf.URL(), map[string]string{"User-Agent": ""})
+	mu.Lock()
+	if gotReq.MetaData != nil {
+		t.Errorf("metaData %+v without a User-Agent, want none", gotReq.MetaData)
+	}
+}
+
+func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// A storefront whose Latch is not there answers 503.
+func TestLogin_LatchUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	sf, _ := standalone(t, "http://"+addr)
+	res := postLogin(t, sf.URL(), nil)
+	wantError(t, res, http.StatusServiceUnavailable, storefront.CodeUnavailable)
+	if res.Header.Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
+	}
+	e := &env{url: sf.URL(), hc: http.DefaultClient}
+	res = e.do(t, req{method: "POST", path: "/api/logout", refresh: "some-refresh-token"})
+	wantError(t, res, http.StatusServiceUnavailable, storefront.CodeUnavailable)
+}
+
+// Without Config.Issuer the storefront reads it from Latch; while Latch is
+// down it starts all the same, answers 503, and looks again later.
+func TestIssuerDiscovery(t *testing.T) {
+	restore := storefront.SetDiscoveryRetry(0)
+	t.Cleanup(restore)
+	e := newEnv(t)
+	email, _ := e.newUser(t)
+	target, _ := url.Parse(e.latchURL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var up atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+
+	sf := e.startStorefront(t, storefront.Config{LatchURL: front.URL, DataDir: t.TempDir()})
+	e.url = sf.URL()
+	if !strings.Contains(e.logs.String(), "issuer is unknown") {
+		t.Errorf("no warning that the issuer is unknown")
+	}
+	wantError(t, e.do(t, req{method: "GET", path: "/api/cart", jwt: "whatever"}), http.StatusServiceUnavailable, storefront.CodeUnavailable)
+	wantError(t, e.do(t, req{method: "POST", path: "/api/login", body: storefront.LoginRequest{LoginID: email, Password: testPassword}}),
+		http.StatusServiceUnavailable, storefront.CodeUnavailable)
+	e.do(t, req{method: "GET", path: "/api/products"}) // the catalogue needs no Latch
+
+	up.Store(true)
+	lr := e.login(t, email)
+	e.add(t, lr.Token, "latch-cap", 1)
+	if c := e.cart(t, lr.Token); len(c.Items) != 1 {
+		t.Errorf("cart %+v", c)
+	}
+}
+
+// The database keeps carts across restarts, and the catalogue is seeded
+// once.
+func TestPersistence(t *testing.T) {
+	e := newEnv(t)
+	email, _ := e.newUser(t)
+	dir := t.TempDir()
+	first := e.startStorefront(t, storefront.Config{DataDir: dir})
+	e.url = first.URL()
+	lr := e.login(t, email)
+	want := e.add(t, lr.Token, "latch-mug", 3)
+	var before storefront.ProductsResponse
+	e.do(t, req{method: "GET", path: "/api/products"}).decode(t, &before)
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+
+	second := e.startStorefront(t, storefront.Config{DataDir: dir})
+	e.url = second.URL()
+	if diff := cmp.Diff(want, e.cart(t, lr.Token)); diff != "" {
+		t.Errorf("cart after a restart (-want +got):\n%s", diff)
+	}
+	var after storefront.ProductsResponse
+	e.do(t, req{method: "GET", path: "/api/products"}).decode(t, &after)
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("catalogue after a restart (-before +after):\n%s", diff)
+	}
+}
+
+func TestOpen_Errors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	ok := storefront.Config{Addr: "127.0.0.1:0", ApplicationID: "app", APIKey: "key", DataDir: t.TempDir(), Issuer: "http://latch.test",
+		Logger: slog.New(slog.DiscardHandler)}
+	tests := map[string]func(*storefront.Config){
+		"BusyPort":        func(c *storefront.Config) { c.Addr = busy.Addr().String() },
+		"NoApplicationID": func(c *storefront.Config) { c.ApplicationID = "" },
+		"BadLatchURL":     func(c *storefront.Config) { c.LatchURL = "ftp://latch" },
+		"RelativeURL":     func(c *storefront.Config) { c.LatchURL = "/latch" },
+	}
+	for name, change := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg := ok
+			change(&cfg)
+			start := time.Now()
+			sf, err := storefront.Open(context.Background(), cfg)
+			if err == nil {
+				sf.Close()
+				t.Fatal("Open succeeded")
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("Open took %v to fail", d)
+			}
+		})
+	}
+	// Shutdown and Close before and after Serve, more than once.
+	sf, err := storefront.Open(context.Background(), ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sf.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := sf.Serve(); err != nil {
+		t.Errorf("Serve after Shutdown: %v", err)
+	}
+	if err := sf.Close(); err != nil {
+		t.Errorf("Close after Shutdown: %v", err)
+	}
+}
+
+func TestDefaultConfig(t *testing.T) {
+	want := storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data"}
+	if diff := cmp.Diff(want, storefront.DefaultConfig()); diff != "" {
+		t.Errorf("DefaultConfig (-want +got):\n%s", diff)
+	}
+}
+
+// Neither the password nor a token ever reaches the log, whatever the
+// request.
+func TestLog_NoSecrets(t *testing.T) {
+	e := newEnv(t)
+	e.oneTimeUse(t)
+	email, _ := e.newUser(t)
+	lr := e.login(t, email)
+	e.do(t, req{method: "POST", path: "/api/login", body: storefront.LoginRequest{LoginID: email, Password: testPassword + "!"}})
+	e.do(t, req{method: "POST", path: "/api/login", body: `{"loginId":"` + email + `","password":"` + testPassword + `" oops}`})
+	e.do(t, req{method: "POST", path: "/api/login", body: `{"loginId":"` + email + `","password":` + testPassword + `}`})
+	e.do(t, req{method: "POST", path: "/api/cart/items", jwt: lr.Token, body: `{"sku":"` + lr.RefreshToken + `","quantity":1}`})
+	e.clock.Advance(afterExpiry)
+	res := e.do(t, req{method: "GET", path: "/api/cart", jwt: lr.Token, refresh: lr.RefreshToken})
+	rotated := res.Header.Get(api.HeaderRefreshToken)
+	e.do(t, req{method: "POST", path: "/api/logout", jwt: res.Header.Get(api.HeaderAccessToken), refresh: rotated})
+	e.clock.Advance(afterExpiry)
+	e.do(t, req{method: "GET", path: "/api/cart", jwt: lr.Token, refresh: rotated}) // refused
+
+	logs := e.logs.String()
+	if !strings.Contains(logs, "msg=login") || !strings.Contains(logs, "msg=logout") {
+		t.Fatalf("the log lacks the login and logout lines:\n%s", logs)
+	}
+	for name, secret := range map[string]string{
+		"password": testPassword, "JWT": lr.Token, "refresh token": lr.RefreshToken, "rotated refresh token": rotated,
+	} {
+		if secret != "" && strings.Contains(logs, secret) {
+			t.Errorf("the log shows the %s", name)
+		}
+	}
+}

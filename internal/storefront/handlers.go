@@ -1,0 +1,364 @@
+package storefront
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/guard"
+)
+
+// maxSKULength bounds the sku of a request; the catalogue's are shorter.
+const maxSKULength = 64
+
+// maxDeviceDescription bounds the User-Agent passed to Latch as the
+// device's description.
+const maxDeviceDescription = 255
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /api/login", s.login)
+	s.mux.HandleFunc("POST /api/logout", s.logout)
+	s.mux.HandleFunc("GET /api/products", s.products)
+	s.mux.Handle("GET /api/cart", s.protect(s.getCart))
+	s.mux.Handle("POST /api/cart/items", s.protect(s.addItem))
+	s.mux.Handle("DELETE /api/cart/items/{sku}", s.protect(s.removeItem))
+}
+
+// ServeHTTP implements http.Handler: the routes, JSON 404 and 405 answers,
+// a JSON 500 for a panic, and one log line per request (method, path,
+// status, duration and peer; never a header, a query or a body).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("storefront: panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+			if sw.status == 0 {
+				writeError(sw, http.StatusInternalServerError, CodeInternal, "Internal error.")
+			}
+		}
+		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration", time.Since(start).Round(time.Microsecond), "client", peerAddress(r))
+	}()
+	if h, pattern := s.mux.Handler(r); pattern == "" {
+		// No route: the mux would answer 404 or 405 in plain text.
+		dw := newDiscardWriter()
+		h.ServeHTTP(dw, r)
+		if dw.status == http.StatusMethodNotAllowed {
+			sw.Header().Set("Allow", dw.h.Get("Allow"))
+			writeError(sw, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "The method is not allowed for this resource.")
+			return
+		}
+		writeError(sw, http.StatusNotFound, CodeNotFound, "No such resource.")
+		return
+	}
+	s.mux.ServeHTTP(sw, r)
+}
+
+// protect lets a request through to h only with a valid JWT for the
+// application, refreshing an expired one when the request carries a
+// Refresh-Token (guard.Handler: the article's steps 6-16). A refresh token
+// given up at logout lately is taken off the request first (see
+// forgotten). While Latch's issuer is unknown it answers 503.
+func (s *Server) protect(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g, err := s.currentGuard(r.Context())
+		if err != nil {
+			unavailable(w)
+			return
+		}
+		s.dropLoggedOut(r)
+		g.Handler(h).ServeHTTP(w, r)
+	})
+}
+
+// dropLoggedOut removes the Refresh-Token header of r when it carries a
+// refresh token given up at logout lately.
+func (s *Server) dropLoggedOut(r *http.Request) {
+	if rt := r.Header.Get(api.HeaderRefreshToken); rt != "" && s.loggedOut.has(rt, s.now()) {
+		r.Header.Del(api.HeaderRefreshToken)
+	}
+}
+
+// login serves POST /api/login (the article's steps 2-5): it relays the
+// credentials to Latch's Login API and maps Latch's answer as the package
+// documentation tabulates. The password is never logged or stored; nor is
+// the login id.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var req LoginRequest
+	if !decodeJSON(w, r, &req, false) {
+		return
+	}
+	if strings.TrimSpace(req.LoginID) == "" || req.Password == "" {
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "Both loginId and password are required.")
+		return
+	}
+	ip := peerAddress(r)
+	lr := api.LoginRequest{LoginID: req.LoginID, Password: req.Password, IPAddress: ip}
+	if ua := r.UserAgent(); ua != "" {
+		lr.MetaData = &api.MetaData{Device: api.DeviceInfo{Description: truncate(ua, maxDeviceDescription), LastAccessedAddress: ip}}
+	}
+	code, body, err := s.latch.login(r.Context(), lr)
+	if err != nil {
+		if errors.Is(err, errLatchUnavailable) {
+			s.log.Warn("storefront: login: Latch unavailable", "err", err)
+			unavailable(w)
+			return
+		}
+		s.internalError(w, r, "login", err)
+		return
+	}
+	switch code {
+	case http.StatusOK:
+		var res api.LoginResponse
+		if err := json.Unmarshal(body, &res); err != nil || res.Token == "" {
+			s.internalError(w, r, "login: Latch's answer carries no token", err)
+			return
+		}
+		var userID string
+		if res.User != nil {
+			userID = res.User.ID
+		}
+		s.log.Info("login", "user", userID)
+		writeJSON(w, http.StatusOK, api.LoginResponse{
+			User: res.User, Token: res.Token, RefreshToken: res.RefreshToken, TokenExpirationInstant: res.TokenExpirationInstant,
+		})
+	case http.StatusNotFound:
+		s.log.Info("login refused: invalid credentials")
+		writeError(w, http.StatusUnauthorized, CodeInvalidCredentials, "Invalid login credentials.")
+	case http.StatusConflict:
+		s.loginPrevented(w, body)
+	case http.StatusLocked:
+		s.log.Info("login refused: account locked")
+		writeError(w, http.StatusLocked, CodeAccountLocked, "This account is locked. Contact support.")
+	case http.StatusGone:
+		s.log.Info("login refused: account expired")
+		writeError(w, http.StatusForbidden, CodeAccountExpired, "This account has expired.")
+	case http.StatusAccepted:
+		s.log.Info("login refused: user not registered for the application")
+		writeError(w, http.StatusForbidden, CodeNotRegistered, "This account may not use the store.")
+	case http.StatusNonAuthoritativeInfo:
+		s.log.Info("login refused: password change required")
+		writeError(w, http.StatusForbidden, CodePasswordChangeRequired, "You must change your password before you log in.")
+	case http.StatusBadRequest:
+		s.internalError(w, r, "login: Latch refused the request; check the application id",
+			fmt.Errorf("latch answered 400%s", errorCodes(body)))
+	case http.StatusUnauthorized:
+		s.internalError(w, r, "login: Latch refused the API key; check it", errors.New("latch answered 401"))
+	default:
+		if code/100 == 2 {
+			s.log.Info("login refused: another step is due", "latchStatus", code)
+			writeError(w, http.StatusForbidden, CodeLoginIncomplete, "Your account needs attention before you can log in.")
+			return
+		}
+		s.internalError(w, r, "login", fmt.Errorf("latch answered %d", code))
+	}
+}
+
+// loginPrevented answers 409 for Latch's 409: a lock after failed logins
+// (or another action preventing login), until the latest action expiry.
+func (s *Server) loginPrevented(w http.ResponseWriter, body []byte) {
+	var res api.LoginResponse
+	_ = json.Unmarshal(body, &res)
+	var expiry int64
+	for _, a := range res.Actions {
+		expiry = max(expiry, a.Expiry)
+	}
+	msg := "Logging in is prevented for this account."
+	if expiry > 0 {
+		until := time.UnixMilli(expiry).UTC()
+		msg = fmt.Sprintf("Too many failed login attempts: the account is locked until %s.", until.Format(time.RFC3339))
+		if secs := math.Ceil(until.Sub(s.now()).Seconds()); secs > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+		}
+	}
+	s.log.Info("login refused: login prevented", "until", expiry)
+	writeJSON(w, http.StatusConflict, ErrorResponse{Error: CodeLoginPrevented, Message: msg, LockExpirationInstant: expiry})
+}
+
+// logout serves POST /api/logout {"global": bool}: guard first, so that
+// an expired JWT is refreshed and the refresh token revoked is the current
+// one, then the revocation the package documentation describes.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	var req LogoutRequest
+	if !decodeJSON(w, r, &req, true) {
+		return
+	}
+	ctx := r.Context()
+	var (
+		claims *api.Claims
+		tokens guard.Tokens
+		authed bool
+	)
+	presented := r.Header.Get(api.HeaderRefreshToken)
+	s.dropLoggedOut(r)
+	if r.Header.Get("Authorization") != "" || r.Header.Get(api.HeaderRefreshToken) != "" {
+		if g, err := s.currentGuard(ctx); err == nil {
+			// guard's answer (the refusal, or new tokens for a session
+			// about to end) is not the app's to see.
+			g.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				authed = true
+				claims, _ = guard.ClaimsFrom(r.Context())
+				tokens, _ = guard.TokensFrom(r.Context())
+			})).ServeHTTP(newDiscardWriter(), r)
+		}
+	}
+	refreshToken := tokens.RefreshToken
+	if refreshToken == "" {
+		refreshToken = presented
+	}
+	if refreshToken == "" {
+		refreshToken = req.RefreshToken
+	}
+	var user, how string
+	if authed {
+		user = claims.Subject
+	}
+	var err error
+	switch {
+	case refreshToken != "":
+		how = "refresh token"
+		err = s.latch.logout(ctx, refreshToken, req.Global)
+	case authed && req.Global:
+		how = "user"
+		err = s.latch.revokeUser(ctx, claims.Subject)
+	case authed && claims.SessionID != "":
+		how = "session"
+		err = s.latch.revokeSession(ctx, claims.SessionID)
+	default:
+		how = "nothing"
+	}
+	switch {
+	case errors.Is(err, errLatchUnavailable):
+		s.log.Warn("storefront: logout: Latch unavailable", "err", err)
+		unavailable(w)
+		return
+	case err != nil:
+		s.internalError(w, r, "logout", err)
+		return
+	}
+	// guard may hold a refresh of these tokens for a few seconds more.
+	for _, tok := range []string{presented, refreshToken} {
+		if tok != "" {
+			s.loggedOut.add(tok, s.now())
+		}
+	}
+	s.log.Info("logout", "user", user, "global", req.Global, "revoked", how)
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// products serves GET /api/products: the catalogue, to anyone.
+func (s *Server) products(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.db.products(r.Context())
+	if err != nil {
+		s.internalError(w, r, "products", err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, ProductsResponse{Products: ps})
+}
+
+// userID returns the sub of the JWT guard verified.
+func userID(r *http.Request) string {
+	c, _ := guard.ClaimsFrom(r.Context())
+	return c.Subject
+}
+
+// getCart serves GET /api/cart (behind guard): the cart of the JWT's user
+// (the article's steps 6-8 and 9-12).
+func (s *Server) getCart(w http.ResponseWriter, r *http.Request) {
+	c, err := s.db.cart(r.Context(), userID(r))
+	if err != nil {
+		s.internalError(w, r, "cart", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// addItem serves POST /api/cart/items {"sku","quantity"} (behind guard):
+// quantity (1 to MaxQuantity) more of the product, and answers 200 with
+// the cart; 400 for a bad body or quantity, or when the line would exceed
+// MaxQuantity; 404 for an unknown sku.
+func (s *Server) addItem(w http.ResponseWriter, r *http.Request) {
+	var req AddItemRequest
+	if !decodeJSON(w, r, &req, false) {
+		return
+	}
+	switch {
+	case req.SKU == "" || len(req.SKU) > maxSKULength:
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "The sku is required.")
+		return
+	case req.Quantity < 1 || req.Quantity > MaxQuantity:
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest, fmt.Sprintf("The quantity must be from 1 to %d.", MaxQuantity))
+		return
+	}
+	c, err := s.db.addToCart(r.Context(), userID(r), req.SKU, req.Quantity, s.now())
+	switch {
+	case errors.Is(err, errUnknownSKU):
+		writeError(w, http.StatusNotFound, CodeNotFound, "No product has this sku.")
+	case errors.Is(err, errQuantityLimit):
+		writeError(w, http.StatusBadRequest, CodeQuantityLimit, fmt.Sprintf("A cart holds at most %d of one product.", MaxQuantity))
+	case err != nil:
+		s.internalError(w, r, "add to cart", err)
+	default:
+		writeJSON(w, http.StatusOK, c)
+	}
+}
+
+// removeItem serves DELETE /api/cart/items/{sku} (behind guard): the
+// product leaves the cart, and the answer is 200 with the cart; 404 when
+// the cart does not hold it.
+func (s *Server) removeItem(w http.ResponseWriter, r *http.Request) {
+	sku := r.PathValue("sku")
+	var (
+		c   Cart
+		err = errNotInCart
+	)
+	if sku != "" && len(sku) <= maxSKULength {
+		c, err = s.db.removeFromCart(r.Context(), userID(r), sku)
+	}
+	switch {
+	case errors.Is(err, errNotInCart):
+		writeError(w, http.StatusNotFound, CodeNotFound, "The cart does not hold this product.")
+	case err != nil:
+		s.internalError(w, r, "remove from cart", err)
+	default:
+		writeJSON(w, http.StatusOK, c)
+	}
+}
+
+// peerAddress is the request's peer IP address: the end user's, as the
+// storefront listens directly (behind a proxy it would be the proxy's).
+func peerAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Unmap().String()
+	}
+	return host
+}
+
+// truncate cuts s to at most n bytes of valid UTF-8.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+		for len(s) > 0 && !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	return strings.ToValidUTF8(s, "")
+}

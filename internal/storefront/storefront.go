@@ -1,0 +1,281 @@
+package storefront
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/latchid/latch/guard"
+)
+
+// Defaults of Config.
+const (
+	DefaultAddr     = "127.0.0.1:8080"
+	DefaultLatchURL = "http://127.0.0.1:9011"
+	DefaultDataDir  = "./storefront-data"
+)
+
+// discoveryTimeout bounds one look-up of Latch's issuer.
+const discoveryTimeout = 5 * time.Second
+
+// discoveryRetry is the least time between two look-ups of the issuer
+// after one failed: requests meanwhile answer 503 at once. A variable for
+// the tests.
+var discoveryRetry = 5 * time.Second
+
+// Config is what a storefront is started with. cmd/storefront fills it
+// from flags and their environment twins.
+type Config struct {
+	// Addr is the listen address; "127.0.0.1:0" picks a free port.
+	Addr string
+	// LatchURL is Latch's base URL. The storefront posts logins, logouts
+	// and (through guard) refresh tokens to it, so plain http only on a
+	// trusted network.
+	LatchURL string
+	// ApplicationID is the Latch application the storefront logs users in
+	// to; the JWTs it accepts carry it in aud. Required.
+	ApplicationID string
+	// APIKey is sent to Latch as the Authorization header of logins (which
+	// Latch requires by default) and of revocations on logout when the app
+	// sent no refresh token.
+	APIKey string
+	// DataDir holds the storefront's SQLite database (DatabaseFile).
+	DataDir string
+	// Issuer is the iss the JWTs must carry. When empty it is read from
+	// LatchURL's /.well-known/openid-configuration: at Open, and while
+	// Latch cannot be reached, again on demand (cart routes answer 503
+	// meanwhile). Set it when the application belongs to a tenant other
+	// than Latch's first one.
+	Issuer string
+	// HTTPClient makes every call to Latch (logins, logouts, JWKS,
+	// refreshes); a client with a 10 s timeout when nil.
+	HTTPClient *http.Client
+	// Logger receives a line per request and the failures; never a
+	// password or a token. slog.Default when nil.
+	Logger *slog.Logger
+	// Now is the clock of guard's token checks and of cart timestamps;
+	// time.Now when nil.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the configuration of cmd/storefront without
+// flags; ApplicationID and APIKey have no default.
+func DefaultConfig() Config {
+	return Config{Addr: DefaultAddr, LatchURL: DefaultLatchURL, DataDir: DefaultDataDir}
+}
+
+// Server is a running storefront: the article's Store. Open it, run Serve,
+// and stop it with Shutdown or Close.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+	db    *db
+	latch *latch
+	ln    net.Listener
+	http  *http.Server
+	mux   *http.ServeMux
+
+	guard       atomic.Pointer[guard.Guard] // nil until the issuer is known
+	discoverMu  sync.Mutex                  // one issuer look-up at a time
+	discoveryAt time.Time                   // last failed look-up
+	discoverErr error                       // its error
+
+	loggedOut forgotten // refresh tokens given up at logout
+
+	mu      sync.Mutex
+	stopped bool // Shutdown or Close began
+
+	closeDB    sync.Once
+	closeDBErr error
+}
+
+// Open validates cfg, listens on cfg.Addr (a busy port fails at once),
+// opens the database (creating and seeding it on the first start) and
+// builds the guard, and returns a Server ready to Serve.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.LatchURL == "" {
+		cfg.LatchURL = DefaultLatchURL
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	cfg.LatchURL = strings.TrimSuffix(cfg.LatchURL, "/")
+	if u, err := url.Parse(cfg.LatchURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("storefront: LatchURL %q: want an absolute http(s) URL", cfg.LatchURL)
+	}
+	if strings.TrimSpace(cfg.ApplicationID) == "" {
+		return nil, errors.New("storefront: ApplicationID (the Latch application id) is required")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: latchTimeout}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		now:   cfg.Now,
+		latch: newLatch(cfg.LatchURL, cfg.ApplicationID, cfg.APIKey, cfg.HTTPClient),
+		mux:   http.NewServeMux(),
+	}
+	if cfg.Issuer != "" {
+		// With the issuer given, a configuration that guard refuses fails Open.
+		g, err := s.newGuard(cfg.Issuer)
+		if err != nil {
+			return nil, err
+		}
+		s.guard.Store(g)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("storefront: create data directory: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("storefront: listen on %s: %w", cfg.Addr, err)
+	}
+	if s.db, err = openDB(ctx, filepath.Join(cfg.DataDir, DatabaseFile)); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("storefront: %w", err)
+	}
+	s.ln = ln
+	if cfg.Issuer == "" {
+		if _, err := s.currentGuard(ctx); err != nil {
+			s.log.Warn("storefront: Latch's issuer is unknown for now; cart routes answer 503 until Latch is reachable",
+				"latch", cfg.LatchURL, "err", err)
+		}
+	}
+	s.routes()
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// newGuard builds the guard for the issuer.
+func (s *Server) newGuard(issuer string) (*guard.Guard, error) {
+	g, err := guard.New(guard.Config{
+		Issuer:     issuer,
+		Audience:   s.cfg.ApplicationID,
+		LatchURL:   s.cfg.LatchURL,
+		HTTPClient: s.cfg.HTTPClient,
+		Now:        s.now,
+		Logger:     s.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storefront: %w", err)
+	}
+	return g, nil
+}
+
+// currentGuard returns the guard, looking Latch's issuer up first if it is
+// not known yet: one look-up at a time, and after a failure none for
+// discoveryRetry.
+func (s *Server) currentGuard(ctx context.Context) (*guard.Guard, error) {
+	if g := s.guard.Load(); g != nil {
+		return g, nil
+	}
+	s.discoverMu.Lock()
+	defer s.discoverMu.Unlock()
+	if g := s.guard.Load(); g != nil {
+		return g, nil
+	}
+	if s.discoverErr != nil && time.Since(s.discoveryAt) < discoveryRetry {
+		return nil, s.discoverErr
+	}
+	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	defer cancel()
+	issuer, err := s.latch.discoverIssuer(ctx)
+	var g *guard.Guard
+	if err == nil {
+		g, err = s.newGuard(issuer)
+	}
+	if err != nil {
+		s.discoveryAt, s.discoverErr = time.Now(), err
+		return nil, err
+	}
+	s.log.Info("storefront: verifying JWTs of Latch's issuer", "issuer", issuer, "audience", s.cfg.ApplicationID)
+	s.guard.Store(g)
+	return g, nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Handler returns the storefront's HTTP handler, for tests that drive it
+// without the listener.
+func (s *Server) Handler() http.Handler { return s }
+
+// Serve serves requests until Shutdown or Close; it returns nil after
+// either.
+func (s *Server) Serve() error {
+	s.mu.Lock()
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped {
+		return nil
+	}
+	s.log.Info("storefront listening", "addr", s.Addr(), "latch", s.cfg.LatchURL, "application", s.cfg.ApplicationID)
+	err := s.http.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// markStopped keeps a later Serve from starting.
+func (s *Server) markStopped() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting requests, waits for those in flight (until ctx
+// ends), and closes the database.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.markStopped()
+	err := s.http.Shutdown(ctx)
+	s.ln.Close() // Serve may never have taken it; closed already if it did
+	return errors.Join(err, s.closeDatabase())
+}
+
+// Close stops the server at once and closes the database. Close and
+// Shutdown may be called more than once.
+func (s *Server) Close() error {
+	s.markStopped()
+	err := s.http.Close()
+	s.ln.Close()
+	return errors.Join(err, s.closeDatabase())
+}
+
+// closeDatabase closes the database once, however often it is called.
+func (s *Server) closeDatabase() error {
+	s.closeDB.Do(func() { s.closeDBErr = s.db.Close() })
+	return s.closeDBErr
+}
