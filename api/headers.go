@@ -13,4 +13,7 @@ const (
 	HeaderDPoPNonce = "DPoP-Nonce"
 	// HeaderTenantID pins a request to a tenant, as in FusionAuth.
 	HeaderTenantID = "X-FusionAuth-TenantId"
+	// HeaderSignatureJWT carries the signature of a webhook delivery: a JWT
+	// whose request_body_sha256 claim is the SHA-256 of the body.
+	HeaderSignatureJWT = "X-FusionAuth-Signature-JWT"
 )

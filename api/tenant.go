@@ -10,6 +10,7 @@ type Tenant struct {
 	LoginConfiguration                TenantLoginConfiguration          `json:"loginConfiguration"`
 	FailedAuthenticationConfiguration FailedAuthenticationConfiguration `json:"failedAuthenticationConfiguration"`
 	PasswordValidationRules           PasswordValidationRules           `json:"passwordValidationRules"`
+	EventConfiguration                EventConfiguration                `json:"eventConfiguration"`
 	Data                              map[string]any                    `json:"data,omitempty"`
 	InsertInstant                     int64                             `json:"insertInstant,omitempty"`
 	LastUpdateInstant                 int64                             `json:"lastUpdateInstant,omitempty"`

@@ -28,6 +28,18 @@
 //	mux.Handle("DELETE /api/products/{sku}", g.Handler(guard.RequireRole("admin", deleteProduct)))
 //	log.Fatal(http.ListenAndServe(":8080", mux))
 //
+// Revocation. Latch revokes refresh tokens, but a JWT already issued
+// stays valid until its exp. Mount the Events handler and register it in
+// Latch as a signed webhook for jwt.refresh-token.revoke:
+//
+//	mux.Handle("POST /latch/events", g.Events())
+//
+// and guard refuses, with 401, the JWTs of a revoked session (by sid) and
+// those of a user or an application issued until its revocation, for as
+// long as they would otherwise live. The revocations are kept in a
+// RevocationStore, in memory by default; backend instances behind one
+// webhook URL share one (see RevocationStore).
+//
 // Several Latch nodes may sit behind LatchURL: guard assumes no affinity,
 // and Latch's refresh-token grace period covers two backends refreshing
 // the same one-time-use token at once. Within one process, requests that

@@ -41,6 +41,12 @@ var (
 	// ErrKeySetUnavailable: the token's kid is not in the cached key set
 	// and the key set could not be fetched from Latch.
 	ErrKeySetUnavailable = errors.New("guard: key set unavailable")
+	// ErrRevoked: a jwt.refresh-token.revoke event revoked the token's
+	// session, or its user's or application's tokens issued until then.
+	ErrRevoked = errors.New("guard: token revoked")
+	// ErrRevocationsUnavailable: the RevocationStore failed, so whether the
+	// token was revoked is unknown (Handler answers 503 for it).
+	ErrRevocationsUnavailable = errors.New("guard: revocations unavailable")
 )
 
 // TokenExpiredError reports a token whose exp has passed, leeway

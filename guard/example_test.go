@@ -1,6 +1,7 @@
 package guard_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -180,4 +181,45 @@ func ExampleNewRemoteKeySet() {
 		log.Fatal(err)
 	}
 	_ = g
+}
+
+// A backend receives Latch's revocation events, so that a revoked
+// session's JWTs stop working at once rather than when they expire. The
+// event here is unsigned and AcceptUnsignedEvents is on to keep the
+// example short; in production leave it off and have Latch sign events
+// with an asymmetric key (signatureConfiguration), which guard checks
+// against the JWKS.
+func ExampleGuard_Events() {
+	g, err := guard.New(guard.Config{
+		Issuer: "https://latch.example.com", Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
+		LatchURL: "https://latch.example.com", KeySet: exampleKeys, Now: exampleNow,
+		AcceptUnsignedEvents: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	token := exampleToken(5 * time.Minute)
+	_, err = g.Verify(context.Background(), token)
+	fmt.Println("before:", err)
+
+	// Latch POSTs jwt.refresh-token.revoke when the user logs out everywhere.
+	event, _ := json.Marshal(api.EventRequest[api.JWTRefreshTokenRevokeEvent]{Event: api.JWTRefreshTokenRevokeEvent{
+		BaseEvent: api.BaseEvent{ID: "0d9e4c5a-1b2c-4d3e-8f4a-5b6c7d8e9f0a", Type: api.EventJWTRefreshTokenRevoke,
+			CreateInstant: exampleNow().Add(time.Second).UnixMilli()},
+		UserID:                         "8f3e5b4e-5c0f-4d38-9c5a-0d8a1f0c3a11",
+		ApplicationTimeToLiveInSeconds: map[string]int{"3c219e58-ed0e-4b18-ad48-f4f92793ae32": 900},
+		Reason:                         "global logout",
+	}})
+	mux := http.NewServeMux()
+	mux.Handle("POST /latch/events", g.Events())
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("POST", "/latch/events", bytes.NewReader(event)))
+	fmt.Println("event:", rec.Code)
+
+	_, err = g.Verify(context.Background(), token)
+	fmt.Println("after:", errors.Is(err, guard.ErrRevoked))
+	// Output:
+	// before: <nil>
+	// event: 200
+	// after: true
 }

@@ -76,6 +76,20 @@ type Config struct {
 	// MinJWKSRefetchInterval is the least time between two JWKS fetches;
 	// DefaultMinJWKSRefetchInterval when zero.
 	MinJWKSRefetchInterval time.Duration
+	// Revocations keeps the revocations the Events handler receives, which
+	// Verify honours; a MemoryRevocationStore (with the Now clock) when
+	// nil. Several instances behind one webhook URL must share one (see
+	// RevocationStore).
+	Revocations RevocationStore
+	// EventKeys are further keys that may sign events (never access
+	// tokens), such as the secret of a Latch HMAC key; the keys of the
+	// KeySet (Latch's JWKS) sign them too.
+	EventKeys StaticKeySet
+	// AcceptUnsignedEvents lets the Events handler take events without an
+	// X-FusionAuth-Signature-JWT header. Off by default: whoever can reach
+	// the handler could then revoke any user's tokens. A signature that is
+	// present is checked either way.
+	AcceptUnsignedEvents bool
 }
 
 // Guard verifies Latch JWTs and, as middleware, refreshes expired ones.
@@ -91,6 +105,10 @@ type Guard struct {
 	now        func() time.Time
 	log        *slog.Logger
 	floor      time.Duration
+
+	revocations    RevocationStore
+	eventKeys      StaticKeySet
+	acceptUnsigned bool
 
 	flights singleflight.Group // refreshes in flight, by refresh token hash
 	cacheMu sync.Mutex
@@ -142,6 +160,11 @@ func New(cfg Config) (*Guard, error) {
 			}
 		}
 	}
+	for _, k := range cfg.EventKeys {
+		if err := k.check(); err != nil {
+			bad("EventKeys: %v", err)
+		}
+	}
 	switch {
 	case cfg.Leeway < 0:
 		bad("Leeway is negative")
@@ -168,6 +191,9 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Revocations == nil {
+		cfg.Revocations = NewMemoryRevocationStore(MemoryRevocationStoreConfig{Now: cfg.Now})
+	}
 	if cfg.KeySet == nil {
 		cfg.KeySet = NewRemoteKeySet(jwksURL, RemoteKeySetConfig{
 			HTTPClient: cfg.HTTPClient, MinRefetchInterval: cfg.MinJWKSRefetchInterval, Now: cfg.Now, Logger: cfg.Logger,
@@ -185,6 +211,10 @@ func New(cfg Config) (*Guard, error) {
 		log:        cfg.Logger,
 		floor:      cfg.MinJWKSRefetchInterval,
 		cache:      make(map[tokenHash]*refreshed),
+
+		revocations:    cfg.Revocations,
+		eventKeys:      slices.Clone(cfg.EventKeys),
+		acceptUnsigned: cfg.AcceptUnsignedEvents,
 	}, nil
 }
 
@@ -224,7 +254,9 @@ func hasHMACKey(ks KeySet) bool {
 //   - a kid the key set does not hold (ErrUnknownKey; ErrKeySetUnavailable
 //     when the set could not be fetched), an alg other than the one the
 //     key was published for (ErrAlgorithm), and a bad signature
-//     (ErrSignature).
+//     (ErrSignature);
+//   - a token a revocation event covers (ErrRevoked; see Events), or any
+//     token when the RevocationStore fails (ErrRevocationsUnavailable).
 //
 // The claim checks come before the key lookup and the signature because
 // they are cheap and can only reject: a forged token never gets further
@@ -261,6 +293,9 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
 	}
 	if _, err := sig.Verify(key.Key); err != nil {
 		return nil, ErrSignature
+	}
+	if err := g.checkRevoked(ctx, claims); err != nil {
+		return nil, err
 	}
 	return claims, nil
 }

@@ -85,6 +85,11 @@ func WithClaims(ctx context.Context, claims *api.Claims) context.Context {
 //   - Latch is unreachable or answers 5xx or 429 when a refresh is needed,
 //     or the key set cannot be fetched: 503 with Retry-After and a JSON body.
 //
+// A JWT that a revocation event covers (see Events) is refused like an
+// invalid one: refreshed when the request carries a refresh token (Latch
+// refuses a revoked one, so the answer is 401), else 401 with
+// error_description "The access token has been revoked.".
+//
 // DPoP-bound tokens (the DPoP scheme, or a cnf claim) are refused with
 // 401: guard cannot check DPoP proofs yet, and a bound token accepted as a
 // bearer token would lose the binding (RFC 9449 §7.1).
@@ -127,7 +132,9 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			}
 			switch {
 			case ctx.Err() != nil:
-			case errors.Is(err, ErrKeySetUnavailable):
+			case errors.Is(err, ErrRevoked):
+				g.log.Info("guard: the refreshed JWT belongs to revoked tokens", "err", err)
+			case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, ErrRevocationsUnavailable):
 				g.log.Warn("guard: the JWT Latch issued cannot be checked yet", "err", err)
 			default:
 				g.log.Error("guard: the JWT Latch issued does not verify; check Issuer and Audience", "err", err)
@@ -221,7 +228,8 @@ func (g *Guard) deny(w http.ResponseWriter, err error) {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "", "temporarily_unavailable", "The identity service is unavailable; try again later.")
 		return
-	case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, ErrRevocationsUnavailable),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(g.floor.Round(time.Second), time.Second)/time.Second)))
 		writeError(w, http.StatusServiceUnavailable, "", "temporarily_unavailable", "The token cannot be checked now; try again later.")
 		return
@@ -236,6 +244,8 @@ func (g *Guard) deny(w http.ResponseWriter, err error) {
 		desc = "The refresh token is invalid, expired or revoked; log in again."
 	case errors.Is(err, ErrTokenExpired):
 		desc = "The access token expired."
+	case errors.Is(err, ErrRevoked):
+		desc = "The access token has been revoked."
 	case errors.Is(err, ErrNotYetValid):
 		desc = "The access token is not valid yet."
 	case errors.Is(err, ErrIssuer), errors.Is(err, ErrAudience):

@@ -9,7 +9,7 @@ import (
 )
 
 // adminRoutes registers the API-key-only APIs that manage tenants,
-// applications, users, registrations, keys and API keys.
+// applications, users, registrations, keys, webhooks and API keys.
 func (s *Server) adminRoutes() {
 	h := func(pattern string, fn handlerFunc) { s.mux.Handle(pattern, s.handle(authAPIKey, fn)) }
 
@@ -50,6 +50,14 @@ func (s *Server) adminRoutes() {
 	h("GET /api/key", s.listKeys)
 	h("GET /api/key/{id}", s.getKey)
 	h("DELETE /api/key/{id}", s.deleteKey)
+
+	h("POST /api/webhook", s.createWebhook)
+	h("POST /api/webhook/{id}", s.createWebhook)
+	h("GET /api/webhook", s.listWebhooks)
+	h("GET /api/webhook/{id}", s.getWebhook)
+	h("PUT /api/webhook/{id}", s.updateWebhook)
+	h("PATCH /api/webhook/{id}", s.updateWebhook)
+	h("DELETE /api/webhook/{id}", s.deleteWebhook)
 
 	h("POST /api/api-key", s.createAPIKey)
 	h("POST /api/api-key/{id}", s.createAPIKey)
@@ -120,7 +128,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	return s.saveUser(w, r, req.User)
+	return s.saveUser(w, s.withEventInfo(r, req.EventInfo, ""), req.User)
 }
 
 // patchUser merges the body into the user (RFC 7396) and saves the result.
@@ -176,6 +184,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	r = s.withEventInfo(r, req.EventInfo, "")
 	if err := s.id.DeleteUser(r.Context(), tenantID, r.PathValue("id"), req.HardDelete); err != nil {
 		return err
 	}
@@ -341,17 +350,7 @@ func (s *Server) deleteApplication(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if hard {
-		err = s.id.DeleteApplication(r.Context(), tenantID, id)
-	} else {
-		var app api.Application
-		if app, err = s.id.GetApplication(r.Context(), tenantID, id); err == nil {
-			app.Active = false
-			_, err = s.id.UpdateApplication(r.Context(), tenantID, id, app)
-		}
-	}
-	if err != nil {
+	if err := s.id.DeleteApplication(r.Context(), tenantID, r.PathValue("id"), hard); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

@@ -28,10 +28,12 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	r = s.withEventInfo(r, req.EventInfo, "")
 	res, err := s.id.Refresh(r.Context(), identity.RefreshInput{
 		RefreshToken: req.RefreshToken,
 		TenantID:     tenantID,
 		TTL:          time.Duration(req.TimeToLiveInSeconds) * time.Second,
+		Original:     req.Token,
 		Client:       s.client(r, "", nil),
 	})
 	if errors.Is(err, identity.ErrRefreshTokenInvalid) {
@@ -102,6 +104,7 @@ func (s *Server) revokeRefreshTokens(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 		sel.Token, sel.UserID, sel.ApplicationID = body.Token, body.UserID, body.ApplicationID
+		r = s.withEventInfo(r, body.EventInfo, "")
 	case isForm(r):
 		// Read the body by hand: http.Request.ParseForm ignores the body of
 		// a DELETE.

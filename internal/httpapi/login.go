@@ -31,6 +31,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	client := s.client(r, req.IPAddress, req.MetaData)
+	r = s.withEventInfo(r, req.EventInfo, req.IPAddress)
 	res, err := s.id.Login(r.Context(), identity.LoginInput{Request: req, TenantID: tenantID, Client: client})
 	if errors.Is(err, identity.ErrBadCredentials) {
 		return status(http.StatusNotFound)
@@ -112,6 +113,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			req.RefreshToken = c.Value
 		}
 	}
+	r = s.withEventInfo(r, req.EventInfo, "")
 	if err := s.id.Logout(r.Context(), req.RefreshToken, req.Global); err != nil {
 		return err
 	}

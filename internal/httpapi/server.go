@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/identity"
 )
 
@@ -136,6 +137,7 @@ func (s *Server) handle(a auth, h handlerFunc) http.Handler {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		}
+		r = s.withEventInfo(r, nil, "")
 		var err error
 		if a == authAPIKey {
 			r, err = s.requireAPIKey(r)
@@ -199,6 +201,27 @@ func (s *Server) clientAddress(r *http.Request) string {
 		}
 	}
 	return addr.String()
+}
+
+// withEventInfo puts in the request's context the EventInfo of the events
+// the request causes: the caller's eventInfo, if it sent one, with the end
+// user's address (ipAddress, as a backend reports it), else the request's,
+// and the request's user agent filling what it leaves blank.
+func (s *Server) withEventInfo(r *http.Request, info *api.EventInfo, ipAddress string) *http.Request {
+	var ei api.EventInfo
+	if info != nil {
+		ei = *info
+	}
+	if ei.IPAddress == "" {
+		ei.IPAddress = ipAddress
+	}
+	if ei.IPAddress == "" {
+		ei.IPAddress = s.clientAddress(r)
+	}
+	if ei.UserAgent == "" {
+		ei.UserAgent = r.UserAgent()
+	}
+	return r.WithContext(identity.WithEventInfo(r.Context(), ei))
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {

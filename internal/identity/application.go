@@ -154,12 +154,29 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, a 
 }
 
 // DeleteApplication deletes an application with its registrations and
-// refresh tokens.
-func (s *Service) DeleteApplication(ctx context.Context, tenantID, id string) error {
-	if _, err := s.application(ctx, tenantID, id); err != nil {
+// refresh tokens (hard), or deactivates it (soft). Either way its refresh
+// tokens are revoked, with their event (all of an application), so that
+// backends stop accepting its access tokens too.
+func (s *Service) DeleteApplication(ctx context.Context, tenantID, id string, hard bool) error {
+	return s.Tx(ctx, func(s *Service) error {
+		app, err := s.application(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		reason := ReasonApplicationDeleted
+		if !hard {
+			reason = ReasonApplicationDeactivated
+		}
+		if _, err := s.revokeAndEmit(ctx, scopeApp, storage.SessionFilter{ApplicationID: id}, s.clock(), reason); err != nil {
+			return err
+		}
+		if hard {
+			return s.store.DeleteApplication(ctx, id)
+		}
+		app.Active = false
+		_, err = s.UpdateApplication(ctx, tenantID, id, app.Application)
 		return err
-	}
-	return s.store.DeleteApplication(ctx, id)
+	})
 }
 
 func (s *Service) validateApplication(ctx context.Context, errs *api.Errors, a *api.Application) {

@@ -48,6 +48,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives operational logs; never secrets. slog.Default when nil.
 	Logger *slog.Logger
+	// OnEnqueue, when set, is called after a change that wrote an event to
+	// the outbox committed: it wakes the dispatcher. It must not block.
+	OnEnqueue func()
 }
 
 // Service implements the identity rules over a store.
@@ -58,6 +61,9 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	keys   *keyRing
+
+	onEnqueue func()
+	tx        *txState // set inside Tx
 }
 
 // New returns a Service.
@@ -65,7 +71,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Sealer == nil {
 		return nil, errors.New("identity: Store and Sealer are required")
 	}
-	s := &Service{store: cfg.Store, sealer: cfg.Sealer, issuer: cfg.Issuer, now: cfg.Now, log: cfg.Logger}
+	s := &Service{store: cfg.Store, sealer: cfg.Sealer, issuer: cfg.Issuer, now: cfg.Now, log: cfg.Logger, onEnqueue: cfg.OnEnqueue}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -84,9 +90,24 @@ func (s *Service) WithStore(st storage.Store) *Service {
 	return &c
 }
 
-// Tx runs fn with a Service whose every write commits together, or not at all.
+// Tx runs fn with a Service whose every write commits together, or not at
+// all. Tx on a Service in a transaction joins that transaction. When the
+// outermost transaction commits having written events, the dispatcher is
+// woken (Config.OnEnqueue).
 func (s *Service) Tx(ctx context.Context, fn func(*Service) error) error {
-	return s.store.Tx(ctx, func(tx storage.Store) error { return fn(s.WithStore(tx)) })
+	if s.tx != nil {
+		return s.store.Tx(ctx, func(tx storage.Store) error { return fn(s.WithStore(tx)) })
+	}
+	st := &txState{}
+	err := s.store.Tx(ctx, func(tx storage.Store) error {
+		c := s.WithStore(tx)
+		c.tx = st
+		return fn(c)
+	})
+	if err == nil && st.enqueued && s.onEnqueue != nil {
+		s.onEnqueue()
+	}
+	return err
 }
 
 // Ping reports whether the store answers.
@@ -140,6 +161,9 @@ func fromMillis(ms int64) time.Time {
 
 // fold normalises an email or username for case-insensitive comparison.
 func fold(s string) string { return strings.ToLower(s) }
+
+// isNotFound reports whether err is storage.ErrNotFound.
+func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
 
 // notFound wraps storage.ErrNotFound with what was looked for.
 func notFound(what, id string) error {

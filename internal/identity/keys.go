@@ -237,7 +237,7 @@ func (s *Service) ListKeys(ctx context.Context) ([]api.Key, error) {
 	return out, nil
 }
 
-// DeleteKey deletes a key no tenant or application signs with.
+// DeleteKey deletes a key no tenant, application or webhook signs with.
 func (s *Service) DeleteKey(ctx context.Context, id string) error {
 	k, err := s.GetKey(ctx, id)
 	if err != nil {
@@ -257,7 +257,7 @@ func (s *Service) DeleteKey(ctx context.Context, id string) error {
 	return nil
 }
 
-// keyUsers names the tenants and applications that sign with a key.
+// keyUsers names the tenants, applications and webhooks that sign with a key.
 func (s *Service) keyUsers(ctx context.Context, id string) ([]string, error) {
 	var users []string
 	tenants, err := s.store.ListTenants(ctx)
@@ -278,11 +278,20 @@ func (s *Service) keyUsers(ctx context.Context, id string) ([]string, error) {
 			users = append(users, "application "+a.ID)
 		}
 	}
+	hooks, err := s.store.ListWebhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hooks {
+		if h.SignatureConfiguration.SigningKeyID == id {
+			users = append(users, "webhook "+h.ID)
+		}
+	}
 	return users, nil
 }
 
 // RotateKey replaces the key a tenant signs with by a new key of the same
-// algorithm, everywhere the old one is used. The old key stops signing at
+// algorithm, everywhere the old one is used (webhook signatures included). The old key stops signing at
 // once and keeps verifying (and stays in the JWKS) until every token it
 // signed has expired: the longest access-token lifetime, plus a minute.
 func (s *Service) RotateKey(ctx context.Context, tenantID string) (api.Key, error) {
@@ -341,6 +350,19 @@ func (s *Service) RotateKey(ctx context.Context, tenantID string) (api.Key, erro
 			if changed {
 				a.LastUpdateInstant = millis(now)
 				if err := s.store.UpdateApplication(ctx, a); err != nil {
+					return err
+				}
+			}
+		}
+		hooks, err := s.store.ListWebhooks(ctx)
+		if err != nil {
+			return err
+		}
+		for _, h := range hooks {
+			if h.SignatureConfiguration.SigningKeyID == oldID {
+				h.SignatureConfiguration.SigningKeyID = rec.ID
+				h.LastUpdateInstant = millis(now)
+				if err := s.store.UpdateWebhook(ctx, h); err != nil {
 					return err
 				}
 			}

@@ -126,7 +126,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		return LoginResult{}, ErrBadCredentials
 	}
 	if !ok {
-		if err := s.recordFailure(ctx, t, u); err != nil {
+		if err := s.recordFailure(ctx, t, app, u); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrBadCredentials
@@ -208,8 +208,17 @@ func (s *Service) completeLogin(ctx context.Context, in LoginInput, t api.Tenant
 				return err
 			}
 		}
-		res, err = s.issueLogin(ctx, in, t, app, u, reg)
-		return err
+		if res, err = s.issueLogin(ctx, in, t, app, u, reg); err != nil {
+			return err
+		}
+		if res.Outcome != LoginOK && res.Outcome != LoginNotRegistered {
+			return nil
+		}
+		var appID string
+		if app != nil {
+			appID = app.ID
+		}
+		return s.emitLogin(ctx, t, u, appID, false, now)
 	})
 	return res, err
 }
@@ -272,10 +281,12 @@ func wantsRefreshToken(in LoginInput, app api.Application) bool {
 // recordFailure counts a wrong password for an existing user and locks the
 // account after tooManyAttempts failures within resetCountInSeconds. Every
 // failure while locked restarts the lock. When a lock starts, the tenant's
-// onLoginPrevented policy revokes the user's refresh tokens.
-func (s *Service) recordFailure(ctx context.Context, t api.Tenant, u storage.User) error {
+// onLoginPrevented policy revokes the user's refresh tokens. The failure
+// is announced with user.login.failed, in the same transaction.
+func (s *Service) recordFailure(ctx context.Context, t api.Tenant, app *storage.Application, u storage.User) error {
 	cfg := t.FailedAuthenticationConfiguration
-	if cfg.TooManyAttempts <= 0 || cfg.ActionDuration <= 0 {
+	lockout := cfg.TooManyAttempts > 0 && cfg.ActionDuration > 0
+	if !lockout && !t.EventConfiguration.Enabled(api.EventUserLoginFailed) {
 		return nil
 	}
 	lockFor := time.Duration(cfg.ActionDuration) * durationUnits[cfg.ActionDurationUnit]
@@ -283,40 +294,46 @@ func (s *Service) recordFailure(ctx context.Context, t api.Tenant, u storage.Use
 		lockFor = time.Duration(cfg.ActionDuration) * time.Minute
 	}
 	window := time.Duration(cfg.ResetCountInSeconds) * time.Second
-	return s.store.Tx(ctx, func(tx storage.Store) error {
+	var appID string
+	if app != nil {
+		appID = app.ID
+	}
+	return s.Tx(ctx, func(s *Service) error {
 		now := s.clock()
-		f, err := tx.GetLoginFailures(ctx, u.ID)
-		if errors.Is(err, storage.ErrNotFound) {
-			f = storage.LoginFailures{UserID: u.ID}
-		} else if err != nil {
-			return err
-		}
-		locked := now.Before(f.LockedUntil)
-		switch {
-		case locked:
-			f.LockedUntil = now.Add(lockFor)
-		case f.Count == 0 || now.Sub(f.FirstAt) > window:
-			f.Count, f.FirstAt = 1, now
-		default:
-			f.Count++
-		}
-		f.LastAt = now
-		startsLock := !locked && f.Count >= cfg.TooManyAttempts
-		if startsLock {
-			f.LockedUntil = now.Add(lockFor)
-			f.Count = 0
-		}
-		if err := tx.PutLoginFailures(ctx, f); err != nil {
-			return err
-		}
-		if startsLock {
-			s.log.Warn("account locked after failed logins", "user", u.ID, "until", f.LockedUntil)
-			if t.JWTConfiguration.RefreshTokenRevocationPolicy.OnLoginPrevented {
-				if _, err := tx.RevokeSessions(ctx, storage.SessionFilter{UserID: u.ID}, now, ReasonLoginPrevented); err != nil {
-					return err
+		if lockout {
+			f, err := s.store.GetLoginFailures(ctx, u.ID)
+			if errors.Is(err, storage.ErrNotFound) {
+				f = storage.LoginFailures{UserID: u.ID}
+			} else if err != nil {
+				return err
+			}
+			locked := now.Before(f.LockedUntil)
+			switch {
+			case locked:
+				f.LockedUntil = now.Add(lockFor)
+			case f.Count == 0 || now.Sub(f.FirstAt) > window:
+				f.Count, f.FirstAt = 1, now
+			default:
+				f.Count++
+			}
+			f.LastAt = now
+			startsLock := !locked && f.Count >= cfg.TooManyAttempts
+			if startsLock {
+				f.LockedUntil = now.Add(lockFor)
+				f.Count = 0
+			}
+			if err := s.store.PutLoginFailures(ctx, f); err != nil {
+				return err
+			}
+			if startsLock {
+				s.log.Warn("account locked after failed logins", "user", u.ID, "until", f.LockedUntil)
+				if t.JWTConfiguration.RefreshTokenRevocationPolicy.OnLoginPrevented {
+					if _, err := s.revokeAndEmit(ctx, scopeUser, storage.SessionFilter{UserID: u.ID}, now, ReasonLoginPrevented); err != nil {
+						return err
+					}
 				}
 			}
 		}
-		return nil
+		return s.emitLogin(ctx, t, u, appID, true, now)
 	})
 }

@@ -119,8 +119,7 @@ func (s *Service) RevokeForClient(ctx context.Context, clientID, raw, hint strin
 			if sess.ApplicationID != clientID {
 				return nil
 			}
-			_, err = s.store.RevokeSessions(ctx, storage.SessionFilter{ID: sess.ID}, s.clock(), ReasonRevoked)
-			return err
+			return s.revokeSession(ctx, sess.ID)
 		case !errors.Is(err, storage.ErrNotFound):
 			return err
 		}
@@ -133,6 +132,13 @@ func (s *Service) RevokeForClient(ctx context.Context, clientID, raw, hint strin
 	if sid == "" || !audienceHas(claims["aud"], clientID) {
 		return nil
 	}
-	_, err = s.store.RevokeSessions(ctx, storage.SessionFilter{ID: sid}, s.clock(), ReasonRevoked)
-	return err
+	return s.revokeSession(ctx, sid)
+}
+
+// revokeSession revokes one session for RFC 7009 and writes its event.
+func (s *Service) revokeSession(ctx context.Context, id string) error {
+	return s.Tx(ctx, func(s *Service) error {
+		_, err := s.revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: id}, s.clock(), ReasonRevoked)
+		return err
+	})
 }

@@ -21,13 +21,20 @@ type Client struct {
 	DPoPJKT string
 }
 
-// Revocation reasons recorded on sessions.
+// Revocation reasons recorded on sessions and sent as the reason of
+// jwt.refresh-token.revoke events.
 const (
-	ReasonRevoked        = "revoked"
-	ReasonLogout         = "logout"
-	ReasonGlobalLogout   = "global logout"
-	ReasonTokenReuse     = "refresh token reuse"
-	ReasonLoginPrevented = "login prevented"
+	ReasonRevoked                = "revoked"
+	ReasonLogout                 = "logout"
+	ReasonGlobalLogout           = "global logout"
+	ReasonTokenReuse             = "refresh token reuse"
+	ReasonLoginPrevented         = "login prevented"
+	ReasonPasswordChanged        = "password changed"
+	ReasonUserDeactivated        = "user deactivated"
+	ReasonUserDeleted            = "user deleted"
+	ReasonRegistrationDeleted    = "registration deleted"
+	ReasonApplicationDeleted     = "application deleted"
+	ReasonApplicationDeactivated = "application deactivated"
 )
 
 // newSession stores a new refresh-token session and returns its raw value.
@@ -95,7 +102,10 @@ type RefreshInput struct {
 	TTL time.Duration
 	// Scopes, for the OAuth grant, narrows the new token's scope to a subset.
 	Scopes []string
-	Client Client
+	// Original is the access token being replaced, when the caller sent it
+	// (the Refresh API's token field); it goes into the jwt.refresh event.
+	Original string
+	Client   Client
 }
 
 // RefreshResult is a refreshed JWT and the refresh token to keep.
@@ -195,6 +205,7 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 	dev.LastAccessedAddress, dev.LastAccessedInstant = in.Client.Address, millis(now)
 	expires := expiry(cfg, sess.Inserted, now)
 	oneTime := cfg.RefreshTokenUsagePolicy == api.RefreshOneTimeUse
+	var write func(s *Service) error // the session's change, if any
 	switch {
 	case match == storage.MatchCurrent && oneTime:
 		next, err := token.NewRefreshToken()
@@ -205,20 +216,20 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		if err != nil {
 			return RefreshResult{}, err
 		}
-		err = s.store.RotateSession(ctx, sess.ID, sess.TokenHash, storage.Rotation{
-			TokenHash: token.HashRefreshToken(next), SealedSuccessor: sealed, RotatedAt: now,
-			StartInstant: now, ExpiresAt: expires, LastUsed: now, Device: dev,
-		})
-		if err != nil {
-			return RefreshResult{}, err
+		write = func(s *Service) error {
+			return s.store.RotateSession(ctx, sess.ID, sess.TokenHash, storage.Rotation{
+				TokenHash: token.HashRefreshToken(next), SealedSuccessor: sealed, RotatedAt: now,
+				StartInstant: now, ExpiresAt: expires, LastUsed: now, Device: dev,
+			})
 		}
 		res.RefreshToken, res.Rotated = next, true
 	case match == storage.MatchCurrent:
-		if err := s.store.TouchSession(ctx, sess.ID, storage.Touch{StartInstant: sliding(cfg, sess.StartInstant, now), ExpiresAt: expires, LastUsed: now, Device: dev}); err != nil {
+		write = func(s *Service) error {
+			err := s.store.TouchSession(ctx, sess.ID, storage.Touch{StartInstant: sliding(cfg, sess.StartInstant, now), ExpiresAt: expires, LastUsed: now, Device: dev})
 			if errors.Is(err, storage.ErrStale) {
-				return RefreshResult{}, ErrRefreshTokenInvalid
+				return ErrRefreshTokenInvalid
 			}
-			return RefreshResult{}, err
+			return err
 		}
 	case match == storage.MatchPrevious && cfg.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds > 0 &&
 		now.Sub(sess.RotatedAt) <= time.Duration(cfg.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds)*time.Second:
@@ -232,7 +243,11 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 	default:
 		// A value the session no longer has: someone holds a copy.
 		if cfg.RefreshTokenRevocationPolicy.OnOneTimeTokenReuse {
-			if _, err := s.store.RevokeSessions(ctx, storage.SessionFilter{ID: sess.ID}, now, ReasonTokenReuse); err != nil {
+			err := s.Tx(ctx, func(s *Service) error {
+				_, err := s.revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: sess.ID}, now, ReasonTokenReuse)
+				return err
+			})
+			if err != nil {
 				return RefreshResult{}, err
 			}
 			s.log.Warn("refresh token reuse: session revoked", "session", sess.ID, "user", sess.UserID,
@@ -252,15 +267,34 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		return RefreshResult{}, ErrRefreshTokenInvalid
 	}
 	sess.Scopes = scopes
-	tok, exp, err := s.mintAccessToken(ctx, mintInput{
-		tenant: t, app: &app.Application, user: u, reg: reg, session: &sess,
-		authType: api.AuthRefreshToken, authTime: sess.AuthTime, ttl: in.TTL, jkt: sess.DPoPJKT,
-	})
+	// The session's change, the new JWT and, when the tenant announces
+	// refreshes, the jwt.refresh event: in one transaction when there is an
+	// event to write, so that it commits with the change.
+	finish := func(s *Service) error {
+		if write != nil {
+			if err := write(s); err != nil {
+				return err
+			}
+		}
+		tok, exp, err := s.mintAccessToken(ctx, mintInput{
+			tenant: t, app: &app.Application, user: u, reg: reg, session: &sess,
+			authType: api.AuthRefreshToken, authTime: sess.AuthTime, ttl: in.TTL, jkt: sess.DPoPJKT,
+		})
+		if err != nil {
+			return err
+		}
+		res.Token, res.Expires = tok, exp
+		return s.emitRefresh(ctx, t, sess, tok, in.Original, now)
+	}
+	if t.EventConfiguration.Enabled(api.EventJWTRefresh) {
+		err = s.Tx(ctx, finish)
+	} else {
+		err = finish(s)
+	}
 	if err != nil {
 		return RefreshResult{}, err
 	}
-	res.Token, res.Expires = tok, exp
-	res.ExpiresIn = (exp - millis(now)) / 1000
+	res.ExpiresIn = (res.Expires - millis(now)) / 1000
 	res.TokenType = tokenType(sess.DPoPJKT)
 	return res, nil
 }
@@ -398,18 +432,27 @@ func (s *Service) Revoke(ctx context.Context, sel RevokeSelector, reason string)
 			return nil, ErrUnauthorized
 		}
 	}
+	scope := scopeToken
+	switch {
+	case f.ID != "":
+	case f.UserID != "" && f.ApplicationID != "":
+		scope = scopeUserApp
+	case f.UserID != "":
+		scope = scopeUser
+	default:
+		scope = scopeApp
+	}
 	now := s.clock()
-	revoked, err := s.store.RevokeSessions(ctx, f, now, reason)
+	var live []storage.Session
+	err := s.Tx(ctx, func(s *Service) error {
+		var err error
+		live, err = s.revokeAndEmit(ctx, scope, f, now, reason)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	// Expired tokens not yet reaped are nothing to revoke (FusionAuth: 404).
-	live := revoked[:0]
-	for _, sess := range revoked {
-		if now.Before(sess.ExpiresAt) {
-			live = append(live, sess)
-		}
-	}
 	if len(live) == 0 {
 		return nil, notFound("refresh token", f.ID)
 	}
@@ -429,10 +472,12 @@ func (s *Service) Logout(ctx context.Context, refreshToken string, global bool) 
 	} else if err != nil {
 		return err
 	}
-	f, reason := storage.SessionFilter{ID: sess.ID}, ReasonLogout
+	scope, f, reason := scopeToken, storage.SessionFilter{ID: sess.ID}, ReasonLogout
 	if global {
-		f, reason = storage.SessionFilter{UserID: sess.UserID}, ReasonGlobalLogout
+		scope, f, reason = scopeUser, storage.SessionFilter{UserID: sess.UserID}, ReasonGlobalLogout
 	}
-	_, err = s.store.RevokeSessions(ctx, f, s.clock(), reason)
-	return err
+	return s.Tx(ctx, func(s *Service) error {
+		_, err := s.revokeAndEmit(ctx, scope, f, s.clock(), reason)
+		return err
+	})
 }

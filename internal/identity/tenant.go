@@ -146,6 +146,7 @@ func (s *Service) validateTenant(ctx context.Context, errs *api.Errors, t *api.T
 		errs.Field("tenant.failedAuthenticationConfiguration.actionDurationUnit", "invalid",
 			"The [actionDurationUnit] must be one of MINUTES, HOURS, DAYS, WEEKS, MONTHS or YEARS.")
 	}
+	validateEventConfiguration(errs, &t.EventConfiguration)
 	r := &t.PasswordValidationRules
 	if r.MinLength == 0 {
 		r.MinLength = DefaultPasswordMinLength

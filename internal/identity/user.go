@@ -323,17 +323,17 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in api.Us
 			u.Password = storage.PasswordHash(h)
 			u.PasswordUpdated = now
 			u.PasswordChangeRequired, u.PasswordChangeReason = false, ""
-			if t.JWTConfiguration.RefreshTokenRevocationPolicy.OnPasswordChanged {
-				if _, err := s.store.RevokeSessions(ctx, storage.SessionFilter{UserID: u.ID}, now, "password changed"); err != nil {
-					return err
-				}
-			}
 		}
 		if err := s.store.UpdateUser(ctx, u); err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				return s.checkUnique(ctx, u, "user")
 			}
 			return err
+		}
+		if in.Password != "" && t.JWTConfiguration.RefreshTokenRevocationPolicy.OnPasswordChanged {
+			if _, err := s.revokeAndEmit(ctx, scopeUser, storage.SessionFilter{UserID: u.ID}, now, ReasonPasswordChanged); err != nil {
+				return err
+			}
 		}
 		out, err = s.view(ctx, u, false)
 		return err
@@ -342,22 +342,26 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in api.Us
 }
 
 // DeleteUser deletes a user (hard) or deactivates it (soft). Either way
-// its refresh tokens stop working.
+// its refresh tokens are revoked, with their event.
 func (s *Service) DeleteUser(ctx context.Context, tenantID, id string, hard bool) error {
 	return s.Tx(ctx, func(s *Service) error {
 		u, err := s.user(ctx, tenantID, id)
 		if err != nil {
 			return err
 		}
+		now := s.clock()
 		if hard {
+			// Revoked first, so that the event describes the user.
+			if _, err := s.revokeAndEmit(ctx, scopeUser, storage.SessionFilter{UserID: id}, now, ReasonUserDeleted); err != nil {
+				return err
+			}
 			return s.store.DeleteUser(ctx, id)
 		}
-		now := s.clock()
 		u.Active, u.Updated = false, now
 		if err := s.store.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		_, err = s.store.RevokeSessions(ctx, storage.SessionFilter{UserID: id}, now, "user deactivated")
+		_, err = s.revokeAndEmit(ctx, scopeUser, storage.SessionFilter{UserID: id}, now, ReasonUserDeactivated)
 		return err
 	})
 }
@@ -517,7 +521,7 @@ func (s *Service) UpdateRegistration(ctx context.Context, tenantID, userID, appI
 }
 
 // DeleteRegistration removes a registration and revokes the user's
-// refresh tokens for that application.
+// refresh tokens for that application, with their event.
 func (s *Service) DeleteRegistration(ctx context.Context, tenantID, userID, appID string) error {
 	return s.Tx(ctx, func(s *Service) error {
 		if _, err := s.user(ctx, tenantID, userID); err != nil {
@@ -529,7 +533,7 @@ func (s *Service) DeleteRegistration(ctx context.Context, tenantID, userID, appI
 		if err := s.store.DeleteRegistration(ctx, userID, appID); err != nil {
 			return err
 		}
-		_, err := s.store.RevokeSessions(ctx, storage.SessionFilter{UserID: userID, ApplicationID: appID}, s.clock(), "registration deleted")
+		_, err := s.revokeAndEmit(ctx, scopeUserApp, storage.SessionFilter{UserID: userID, ApplicationID: appID}, s.clock(), ReasonRegistrationDeleted)
 		return err
 	})
 }

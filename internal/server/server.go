@@ -1,6 +1,7 @@
 // Package server assembles a running Latch: it opens the store, sets up a
 // new database (bootstrap or kickstart), builds the identity service and
-// the HTTP API, listens, reaps expired records, and shuts down gracefully.
+// the HTTP API, listens, delivers webhook events (internal/events), reaps
+// expired records, and shuts down gracefully.
 // cmd/latch and the end-to-end tests start Latch through it.
 package server
 
@@ -20,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchid/latch/internal/events"
 	"github.com/latchid/latch/internal/httpapi"
 	"github.com/latchid/latch/internal/identity"
 	"github.com/latchid/latch/internal/kickstart"
@@ -60,6 +62,9 @@ type Config struct {
 	Getenv func(string) (string, bool)
 	// GCInterval is how often expired and revoked records are reaped.
 	GCInterval time.Duration
+	// Events tunes the webhook dispatcher; zero fields pick its defaults.
+	// Its Store, Signer, Logger and Now are the server's own.
+	Events events.Config
 }
 
 // DefaultConfig returns the configuration of `latch serve` without flags.
@@ -76,11 +81,13 @@ type Server struct {
 	api      *httpapi.Server
 	ln       net.Listener
 	http     *http.Server
+	events   *events.Dispatcher
 
 	mu      sync.Mutex
 	stopped bool               // Shutdown or Close began: Serve starts nothing
-	cancel  context.CancelFunc // stops the reaper, once Serve started it
+	cancel  context.CancelFunc // stops the reaper and the dispatcher, once Serve started them
 	done    chan struct{}      // closed when the reaper has stopped
+	evDone  chan struct{}      // closed when the dispatcher has stopped
 }
 
 // Open listens on cfg.Addr (a busy port fails at once), opens the store,
@@ -102,7 +109,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Issuer == "" {
 		cfg.Issuer = "http://" + ln.Addr().String()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, done: make(chan struct{}), evDone: make(chan struct{})}
 	if err := s.open(ctx); err != nil {
 		ln.Close()
 		if s.store != nil {
@@ -118,7 +125,11 @@ func (s *Server) open(ctx context.Context) error {
 	if s.store, err = OpenStore(ctx, s.cfg); err != nil {
 		return err
 	}
-	if s.identity, err = NewIdentity(s.cfg, s.store); err != nil {
+	ec := s.cfg.Events
+	ec.Store, ec.Logger, ec.Now = s.store, s.log, s.cfg.Now
+	ec.Signer = signer{s}
+	s.events = events.New(ec)
+	if s.identity, err = newIdentity(s.cfg, s.store, s.events.Notify); err != nil {
 		return err
 	}
 	s.api = httpapi.New(httpapi.Config{Identity: s.identity, Logger: s.log})
@@ -156,8 +167,22 @@ func OpenStore(ctx context.Context, cfg Config) (storage.Store, error) {
 	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
 }
 
+// signer signs webhook deliveries with the server's key ring (the
+// identity service exists only once the dispatcher does).
+type signer struct{ s *Server }
+
+// SignWithKey implements events.Signer.
+func (g signer) SignWithKey(ctx context.Context, keyID string, claims any) (string, error) {
+	return g.s.identity.SignWithKey(ctx, keyID, claims)
+}
+
 // NewIdentity builds the identity service over a store, with the master key.
 func NewIdentity(cfg Config, st storage.Store) (*identity.Service, error) {
+	return newIdentity(cfg, st, nil)
+}
+
+// newIdentity is NewIdentity whose commits that enqueue events call onEnqueue.
+func newIdentity(cfg Config, st storage.Store, onEnqueue func()) (*identity.Service, error) {
 	key, err := MasterKey(cfg)
 	if err != nil {
 		return nil, err
@@ -166,7 +191,7 @@ func NewIdentity(cfg Config, st storage.Store) (*identity.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return identity.New(identity.Config{Store: st, Sealer: sealer, Issuer: cfg.Issuer, Now: cfg.Now, Logger: cfg.Logger})
+	return identity.New(identity.Config{Store: st, Sealer: sealer, Issuer: cfg.Issuer, Now: cfg.Now, Logger: cfg.Logger, OnEnqueue: onEnqueue})
 }
 
 // CheckMasterKey reports an error unless every signing key that may still
@@ -299,8 +324,8 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.api }
 
-// Serve serves requests and reaps expired records until Shutdown or
-// Close; it returns nil after a graceful shutdown.
+// Serve serves requests, delivers webhook events and reaps expired records
+// until Shutdown or Close; it returns nil after a graceful shutdown.
 func (s *Server) Serve() error {
 	s.mu.Lock()
 	if s.stopped {
@@ -311,6 +336,10 @@ func (s *Server) Serve() error {
 	s.cancel = cancel
 	s.mu.Unlock()
 	go s.reap(ctx)
+	go func() {
+		defer close(s.evDone)
+		s.events.Run(ctx)
+	}()
 	s.log.Info("latch listening", "addr", s.Addr(), "issuer", s.cfg.Issuer)
 	err := s.http.Serve(s.ln)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -320,7 +349,8 @@ func (s *Server) Serve() error {
 }
 
 // reap deletes sessions that expired or were revoked more than a day ago
-// (kept that long for the record), and stale login failures.
+// (kept that long for the record), stale login failures, and the outbox's
+// deliveries finished more than a day ago with their events.
 func (s *Server) reap(ctx context.Context) {
 	defer close(s.done)
 	t := time.NewTicker(s.cfg.GCInterval)
@@ -337,8 +367,9 @@ func (s *Server) reap(ctx context.Context) {
 				}
 				continue
 			}
-			if res.Sessions > 0 || res.LoginFailures > 0 {
-				s.log.Info("garbage collection", "sessions", res.Sessions, "loginFailures", res.LoginFailures)
+			if res != (storage.GCResult{}) {
+				s.log.Info("garbage collection", "sessions", res.Sessions, "loginFailures", res.LoginFailures,
+					"deliveries", res.Deliveries, "events", res.Events)
 			}
 		}
 	}
@@ -362,6 +393,7 @@ func (s *Server) stop() {
 	if cancel != nil {
 		cancel()
 		<-s.done
+		<-s.evDone
 	}
 	s.ln.Close() // already closed when Serve ran
 }

@@ -144,8 +144,58 @@ type Store interface {
 	// settings are written once (the kickstart marker, the bootstrap record).
 	PutMeta(ctx context.Context, key, value string) error
 
+	// CreateWebhook stores a webhook. ErrConflict if the id exists.
+	CreateWebhook(ctx context.Context, w api.Webhook) error
+	// GetWebhook returns a webhook. ErrNotFound if none has the id.
+	GetWebhook(ctx context.Context, id string) (api.Webhook, error)
+	// ListWebhooks returns every webhook, oldest first.
+	ListWebhooks(ctx context.Context) ([]api.Webhook, error)
+	// UpdateWebhook replaces a webhook. ErrNotFound if none has the id.
+	UpdateWebhook(ctx context.Context, w api.Webhook) error
+	// DeleteWebhook deletes a webhook with its deliveries, delivered or
+	// not. ErrNotFound if none has the id.
+	DeleteWebhook(ctx context.Context, id string) error
+
+	// EnqueueEvent stores an event (the outbox) and, for each of
+	// webhookIDs, a pending Delivery of it, due at e.Created, with no
+	// attempt made. Called on a transaction, the event commits (or rolls
+	// back) with the change that caused it. With no webhook ids it stores
+	// nothing. ErrConflict if the event id exists; ErrNotFound if a webhook
+	// does not.
+	EnqueueEvent(ctx context.Context, e Event, webhookIDs []string) error
+	// GetEvent returns an event. ErrNotFound if none has the id.
+	GetEvent(ctx context.Context, id string) (Event, error)
+	// ListDeliveries returns the deliveries of an event ("" for every
+	// event), whatever their state, in the order they were enqueued.
+	ListDeliveries(ctx context.Context, eventID string) ([]Delivery, error)
+	// ClaimDeliveries leases up to limit deliveries that are pending
+	// (neither delivered nor abandoned), due (NextAttempt not after now)
+	// and not leased (LeaseUntil zero or not after now), earliest
+	// NextAttempt first, and returns them with their events. Each comes
+	// back with LeaseUntil set to leaseUntil and Attempts counting this
+	// attempt. The claim is atomic: of concurrent claims, in this process
+	// or on other nodes, at most one gets a delivery while its lease lasts;
+	// a lease that runs out (its claimer died) makes the delivery
+	// claimable again.
+	ClaimDeliveries(ctx context.Context, now time.Time, limit int, leaseUntil time.Time) ([]ClaimedDelivery, error)
+	// CompleteDelivery records that a delivery succeeded at the given time
+	// and ends its lease. Completing it again keeps the first time; a
+	// completed delivery is never claimed again. ErrNotFound if there is
+	// no such delivery; ErrStale if it was abandoned.
+	CompleteDelivery(ctx context.Context, id int64, at time.Time) error
+	// RetryDelivery records a failed attempt: the error (which must hold
+	// no secret) and when to try again, and ends the lease. ErrNotFound if
+	// there is no such delivery; ErrStale if it was delivered or abandoned.
+	RetryDelivery(ctx context.Context, id int64, nextAttempt time.Time, lastErr string) error
+	// AbandonDelivery gives a delivery up at the given time, with the last
+	// error; it is never claimed again. ErrNotFound if there is no such
+	// delivery; ErrStale if it was delivered or abandoned already.
+	AbandonDelivery(ctx context.Context, id int64, at time.Time, lastErr string) error
+
 	// GarbageCollect deletes sessions that expired or were revoked before
-	// the given time and login-failure records no longer in force.
+	// the given time, login-failure records no longer in force, deliveries
+	// delivered or abandoned before it, and events created before it that
+	// have no delivery left.
 	GarbageCollect(ctx context.Context, before time.Time) (GCResult, error)
 
 	// Ping reports whether the database answers.
@@ -323,8 +373,50 @@ type LoginFailures struct {
 	LockedUntil time.Time
 }
 
+// Event is an event waiting in the outbox: the JSON body POSTed to each
+// webhook it has a Delivery for.
+type Event struct {
+	// ID is the event's id, the receivers' deduplication key.
+	ID       string
+	TenantID string
+	// Type is the event type, such as api.EventJWTRefreshTokenRevoke.
+	Type string
+	// Payload is the request body, {"event": {...}}: JSON, kept verbatim.
+	Payload []byte
+	Created time.Time
+}
+
+// Delivery is the sending of one event to one webhook, attempted until a
+// webhook answers 2xx or the dispatcher gives up.
+type Delivery struct {
+	// ID is assigned by the store when the event is enqueued.
+	ID        int64
+	EventID   string
+	WebhookID string
+	// Attempts counts the attempts started (claims).
+	Attempts int
+	// NextAttempt is when the delivery is due.
+	NextAttempt time.Time
+	// LeaseUntil is when the current claim runs out (zero: not claimed).
+	LeaseUntil time.Time
+	// Delivered is when a webhook accepted it (zero: not yet).
+	Delivered time.Time
+	// Abandoned is when the dispatcher gave up (zero: not given up).
+	Abandoned time.Time
+	// LastError describes the last failed attempt; it never holds a secret.
+	LastError string
+}
+
+// ClaimedDelivery is a delivery ClaimDeliveries leased, with its event.
+type ClaimedDelivery struct {
+	Delivery
+	Event Event
+}
+
 // GCResult counts what GarbageCollect deleted.
 type GCResult struct {
 	Sessions      int64
 	LoginFailures int64
+	Deliveries    int64
+	Events        int64
 }

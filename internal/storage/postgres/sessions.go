@@ -209,7 +209,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f storage.SessionFilter, at 
 // GarbageCollect deletes, in one statement, the sessions that expired or
 // were revoked before the given time (with their former token hashes), and
 // the login-failure records whose last failure and lock both ended before
-// it.
+// it; then, in two more, the outbox's finished deliveries and spent events
+// (see collectOutbox).
 func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.GCResult, error) {
 	var out storage.GCResult
 	err := s.read(func(q querier) error {
@@ -223,6 +224,9 @@ func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.G
 			SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM f)`,
 			before.UTC().Truncate(time.Microsecond)).Scan(&out.Sessions, &out.LoginFailures)
 	})
+	if err == nil {
+		err = s.collectOutbox(ctx, before, &out)
+	}
 	if err != nil {
 		return storage.GCResult{}, wrapf(err, "garbage collect")
 	}

@@ -17,11 +17,13 @@ const racers = 16
 
 // RunConcurrency runs the concurrency checks (real goroutines): one winner
 // among concurrent rotations of one value, one among concurrent sign-ups
-// with one email, and transactions that neither deadlock nor lose updates.
+// with one email, transactions that neither deadlock nor lose updates, and
+// outbox claims that never hand one delivery to two claimers.
 func RunConcurrency(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("RotateRace", func(t *testing.T) { testRotateRace(t, open(t)) })
 	t.Run("CreateUserRace", func(t *testing.T) { testCreateUserRace(t, open(t)) })
 	t.Run("TxTransfers", func(t *testing.T) { testTxTransfers(t, open(t)) })
+	t.Run("ClaimRace", func(t *testing.T) { testClaimRace(t, open(t)) })
 }
 
 // race runs fn in n goroutines released at once and returns their errors.

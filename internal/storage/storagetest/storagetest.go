@@ -29,6 +29,8 @@
 //   - Tx isolates read-modify-write: concurrent transfers lose no update.
 //     A backend may refuse a conflicting transaction, with ErrStale only.
 //   - Revocation, rotation and touching a session keep every other field.
+//   - An event's payload comes back byte for byte; Delivery ids are
+//     assigned by the store and differ across deliveries.
 //
 // It leaves open what the contract leaves open: the case in which a
 // mixed-case email comes back, whether ListSessions with an empty filter
@@ -75,6 +77,10 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"LoginFailures", testLoginFailures},
 		{"Meta", testMeta},
 		{"GarbageCollect", testGarbageCollect},
+		{"WebhookCRUD", testWebhookCRUD},
+		{"OutboxEnqueue", testOutboxEnqueue},
+		{"OutboxClaim", testOutboxClaim},
+		{"OutboxGarbageCollect", testOutboxGarbageCollect},
 		{"Timezones", testTimezones},
 		{"TxCommitRollback", testTxCommitRollback},
 		{"Errors", testErrors},
@@ -189,6 +195,10 @@ func tenantFixture(name string) api.Tenant {
 			UserActionID: id("action-" + name),
 		},
 		PasswordValidationRules: api.PasswordValidationRules{MinLength: 8, MaxLength: 256},
+		EventConfiguration: api.EventConfiguration{Events: map[string]api.EventConfigurationData{
+			api.EventJWTRefreshTokenRevoke: {Enabled: true, TransactionType: api.TransactionNone},
+			api.EventUserLoginFailed:       {Enabled: false, TransactionType: api.TransactionAny},
+		}},
 		Data: map[string]any{
 			"plan":   "pro",
 			"seats":  float64(42),
