@@ -20,6 +20,11 @@ type LoginRequest struct {
 	NewDevice        bool       `json:"newDevice,omitempty"`
 	TwoFactorTrustID string     `json:"twoFactorTrustId,omitempty"`
 	EventInfo        *EventInfo `json:"eventInfo,omitempty"`
+	// DPoPJKT is a Latch extension for app backends: the RFC 7638
+	// thumbprint of the key the app proved to the backend with a DPoP
+	// proof. Latch binds the tokens it issues to it. Honoured only on a
+	// request authenticated with an API key.
+	DPoPJKT string `json:"dpopJkt,omitempty"`
 }
 
 // MetaData describes the device a refresh token is issued to.
@@ -78,6 +83,10 @@ type RefreshRequest struct {
 	Token               string     `json:"token,omitempty"`
 	TimeToLiveInSeconds int        `json:"timeToLiveInSeconds,omitempty"`
 	EventInfo           *EventInfo `json:"eventInfo,omitempty"`
+	// DPoPJKT is a Latch extension for app backends: the thumbprint of the
+	// key the app proved to the backend. A DPoP-bound refresh token is
+	// refreshed only for its own key. Honoured only with an API key.
+	DPoPJKT string `json:"dpopJkt,omitempty"`
 }
 
 // JWTRefreshResponse answers POST /api/jwt/refresh. RefreshToken is the
