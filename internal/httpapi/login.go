@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
 )
 
 // loginStatus is the status FusionAuth's Login API answers for each outcome.
@@ -28,6 +29,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	r, tenantID, err := s.loginAuth(r, req.ApplicationID)
 	if err != nil {
+		return err
+	}
+	limitKey := s.clientAddress(r)
+	if _, vouched := r.Context().Value(ctxAPIKey).(*storage.APIKey); vouched && req.IPAddress != "" {
+		limitKey = req.IPAddress
+	}
+	if err := allow(s.limits.login, limitKey, false); err != nil {
 		return err
 	}
 	client := s.client(r, req.IPAddress, req.MetaData)

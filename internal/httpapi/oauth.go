@@ -31,7 +31,11 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 	var oe *oauthError
 	var be *api.OAuthError
 	var ae *api.Errors
+	var rl *errRateLimited
 	switch {
+	case errors.As(err, &rl):
+		writeRateLimited(w, rl)
+		return
 	case errors.As(err, &oe):
 	case errors.As(err, &be):
 		oe = &oauthError{code: http.StatusBadRequest, body: be}
@@ -109,6 +113,9 @@ func clientCredentials(r *http.Request) (id, secret string, basic bool, err erro
 
 // token serves POST /oauth2/token with the password and refresh_token grants.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
+	if err := allow(s.limits.token, s.clientAddress(r), true); err != nil {
+		return err
+	}
 	clientID, secret, _, err := clientCredentials(r)
 	if err != nil {
 		return err

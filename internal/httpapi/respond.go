@@ -61,7 +61,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *api.Errors
 	var se *statusError
 	var oe *api.OAuthError
+	var rl *errRateLimited
 	switch {
+	case errors.As(err, &rl):
+		writeRateLimited(w, rl)
 	case errors.As(err, &se):
 		if se.err != nil {
 			s.log.Warn("request refused", "request", r.Context().Value(ctxRequestID), "status", se.code, "err", se.err)

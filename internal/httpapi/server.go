@@ -35,6 +35,9 @@ type Config struct {
 	BaseURL string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// RateLimits caps login and token requests per client; zero values
+	// switch a limit off.
+	RateLimits RateLimits
 }
 
 // Server is the HTTP front of an identity.Service.
@@ -43,6 +46,7 @@ type Server struct {
 	log     *slog.Logger
 	baseURL string
 	proxies []netip.Prefix
+	limits  limiters
 	mux     *http.ServeMux
 }
 
@@ -52,6 +56,7 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.limits = newLimiters(cfg.RateLimits)
 	s.routes()
 	return s
 }

@@ -8,6 +8,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +64,14 @@ type Config struct {
 	Getenv func(string) (string, bool)
 	// GCInterval is how often expired and revoked records are reaped.
 	GCInterval time.Duration
+	// TLSCert and TLSKey, both set, make Latch serve HTTPS (TLS 1.2 at
+	// least; TLS 1.3 is preferred by the Go runtime) with these PEM files.
+	TLSCert, TLSKey string
+	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+	// RateLimits caps login and token requests per client; the zero value
+	// switches them off (DefaultConfig switches them on).
+	RateLimits httpapi.RateLimits
 	// Events tunes the webhook dispatcher; zero fields pick its defaults.
 	// Its Store, Signer, Logger and Now are the server's own.
 	Events events.Config
@@ -69,7 +79,7 @@ type Config struct {
 
 // DefaultConfig returns the configuration of `latch serve` without flags.
 func DefaultConfig() Config {
-	return Config{Addr: "127.0.0.1:9011", DataDir: "./latch-data", GCInterval: 10 * time.Minute}
+	return Config{Addr: "127.0.0.1:9011", DataDir: "./latch-data", GCInterval: 10 * time.Minute, RateLimits: httpapi.DefaultRateLimits()}
 }
 
 // Server is a running Latch.
@@ -107,7 +117,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	if cfg.Issuer == "" {
-		cfg.Issuer = "http://" + ln.Addr().String()
+		cfg.Issuer = cfg.scheme() + "://" + ln.Addr().String()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, done: make(chan struct{}), evDone: make(chan struct{})}
 	if err := s.open(ctx); err != nil {
@@ -132,7 +142,10 @@ func (s *Server) open(ctx context.Context) error {
 	if s.identity, err = newIdentity(s.cfg, s.store, s.events.Notify); err != nil {
 		return err
 	}
-	s.api = httpapi.New(httpapi.Config{Identity: s.identity, Logger: s.log})
+	if s.cfg.RateLimits.Now == nil {
+		s.cfg.RateLimits.Now = s.cfg.Now
+	}
+	s.api = httpapi.New(httpapi.Config{Identity: s.identity, Logger: s.log, TrustedProxies: s.cfg.TrustedProxies, RateLimits: s.cfg.RateLimits})
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
@@ -147,7 +160,17 @@ func (s *Server) open(ctx context.Context) error {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.scheme() == "https" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		s.http.TLSConfig.Certificates = []tls.Certificate{cert}
+	} else if s.cfg.TLSCert != "" || s.cfg.TLSKey != "" {
+		return errors.New("tls: both a certificate and a key are needed")
 	}
 	return nil
 }
@@ -319,7 +342,15 @@ func (s *Server) Identity() *identity.Service { return s.identity }
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL returns the server's base URL.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string { return s.cfg.scheme() + "://" + s.Addr() }
+
+// scheme is https when a certificate is configured.
+func (c Config) scheme() string {
+	if c.TLSCert != "" && c.TLSKey != "" {
+		return "https"
+	}
+	return "http"
+}
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.api }
@@ -341,7 +372,12 @@ func (s *Server) Serve() error {
 		s.events.Run(ctx)
 	}()
 	s.log.Info("latch listening", "addr", s.Addr(), "issuer", s.cfg.Issuer)
-	err := s.http.Serve(s.ln)
+	var err error
+	if s.cfg.scheme() == "https" {
+		err = s.http.ServeTLS(s.ln, "", "") // the certificate was loaded by Open
+	} else {
+		err = s.http.Serve(s.ln)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
