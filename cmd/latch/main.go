@@ -5,6 +5,7 @@
 //	latch key rotate       replace the signing key, keeping the old one verifying
 //	latch migrate          apply schema migrations and exit
 //	latch backup FILE      copy the live SQLite database to FILE
+//	latch demo             walk the article's steps 1-21 against an in-process Latch and Store
 //	latch version          print the version
 package main
 
@@ -15,9 +16,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,6 +50,7 @@ Commands:
   key rotate      replace the signing key; the old one keeps verifying until its tokens expire
   migrate         apply schema migrations and exit
   backup FILE     copy the live SQLite database to FILE
+  demo            walk the article's steps 1-21 against an in-process Latch and Store
   version         print the version
 
 Run 'latch <command> -h' for a command's flags.
@@ -73,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, rest, stdout, stderr)
 	case "backup":
 		return backup(ctx, rest, stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "latch", version())
 		return nil
@@ -131,9 +138,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.Kickstart, "kickstart", env("LATCH_KICKSTART", ""), "FusionAuth kickstart file applied to a new database (LATCH_KICKSTART)")
 	fs.StringVar(&cfg.Issuer, "issuer", env("LATCH_ISSUER", ""), "issuer of tokens; default http://<addr> (LATCH_ISSUER)")
 	logFormat := fs.String("log-format", env("LATCH_LOG_FORMAT", "text"), "log format: text or json (LATCH_LOG_FORMAT)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", env("LATCH_TLS_CERT", ""), "PEM certificate: serve HTTPS (LATCH_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", env("LATCH_TLS_KEY", ""), "PEM private key of --tls-cert (LATCH_TLS_KEY)")
+	proxies := fs.String("trusted-proxies", env("LATCH_TRUSTED_PROXIES", ""), "comma-separated CIDRs whose X-Forwarded-For is believed (LATCH_TRUSTED_PROXIES)")
+	fs.IntVar(&cfg.RateLimits.Login, "login-rate", envInt("LATCH_LOGIN_RATE", cfg.RateLimits.Login), "logins per minute per client; 0: no limit (LATCH_LOGIN_RATE)")
+	fs.IntVar(&cfg.RateLimits.Token, "token-rate", envInt("LATCH_TOKEN_RATE", cfg.RateLimits.Token), "token requests per minute per client; 0: no limit (LATCH_TOKEN_RATE)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	proxyList, err := parsePrefixes(*proxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	cfg.TrustedProxies = proxyList
 	if cfg.Logger = newLogger(*logFormat, stderr); cfg.Logger == nil {
 		return fmt.Errorf("log format %q: want text or json", *logFormat)
 	}
@@ -259,4 +276,39 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintln(stdout, "backup written to", fs.Arg(0))
 	return nil
+}
+
+// envInt returns the environment variable name as an integer, or def.
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+// parsePrefixes parses a comma-separated list of CIDRs or addresses.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
