@@ -200,6 +200,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// Create the file owner-only: SQLite gives its -wal and -shm files the
+	// database file's permissions, and they hold the same secrets' hashes.
+	if f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 
 	wdb, err := sql.Open("sqlite", dsn(abs, url.Values{
 		"_pragma": {"journal_mode(WAL)"},

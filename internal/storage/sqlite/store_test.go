@@ -523,3 +523,21 @@ func BenchmarkFindSession(b *testing.B) {
 		}
 	})
 }
+
+func TestOpen_FilesOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "latch.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no group or other access", filepath.Base(p), mode)
+		}
+	}
+}
