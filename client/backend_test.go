@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/client"
+	"github.com/latchid/latch/dpop"
 )
 
 // clock is a fake clock shared by a backend and its clients.
@@ -51,12 +52,18 @@ const (
 // backend plays an app backend protected by guard, following DESIGN.md's
 // contract between app and backend: JWTs signed with ES256, one-time-use
 // refresh tokens rotated on every refresh, 401 with WWW-Authenticate when
-// the user must log in again.
+// the user must log in again, and DPoP (RFC 9449): a login with a valid
+// proof gets tokens bound to the proof's key (cnf.jkt in the JWT, and the
+// refresh token remembers it), a bound JWT is accepted only with the DPoP
+// scheme and a valid proof of that key, and a refresh keeps the binding.
 type backend struct {
 	t     *testing.T
 	srv   *httptest.Server
 	clock *clock
 	key   *ecdsa.PrivateKey
+	// verifier checks proofs; nonceVerifier too, requiring nonces.
+	verifier, nonceVerifier *dpop.Verifier
+	nonces                  *testNonces
 
 	mu sync.Mutex
 	// ttl is the JWTs' lifetime.
@@ -71,15 +78,98 @@ type backend struct {
 	refreshDelay time.Duration
 	// logoutStatus, if set, is the status POST /api/logout answers.
 	logoutStatus int
+	// noDPoP makes the backend ignore DPoP: it issues unbound tokens and
+	// accepts the Bearer scheme only, as a backend without DPoP support.
+	noDPoP bool
+	// requireNonce makes the backend require DPoP nonces (nonces).
+	requireNonce bool
 
-	live     map[string]string // refresh token → user id
-	rotated  map[string]bool   // refresh tokens already rotated
-	access   string            // last JWT issued
-	refresh  string            // last refresh token issued
-	requests []seen            // guarded requests, in arrival order
+	live     map[string]grant // refresh token → what it grants
+	rotated  map[string]bool  // refresh tokens already rotated
+	access   string           // last JWT issued
+	refresh  string           // last refresh token issued
+	requests []seen           // guarded requests, in arrival order
+	wire     []onWire         // every request, in arrival order
 	refreshes,
 	reused int
 	logouts []api.LogoutRequest
+}
+
+// grant is what a refresh token grants: a user's session, bound to a DPoP
+// key when jkt is set.
+type grant struct {
+	user, jkt string
+}
+
+// onWire records the authentication of any request to the backend.
+type onWire struct {
+	Path string
+	// Scheme is the Authorization scheme, "" without Authorization.
+	Scheme string
+	// Proof holds the claims of the DPoP header, nil without one.
+	Proof *proofClaims
+	// JKT is the thumbprint of the proof's key, when the proof verified.
+	JKT string
+	// Err says why the proof was refused, "" when it was not.
+	Err string
+	// Status is the status the backend answered.
+	Status int
+}
+
+// proofClaims are a DPoP proof's claims.
+type proofClaims struct {
+	JTI   string `json:"jti"`
+	HTM   string `json:"htm"`
+	HTU   string `json:"htu"`
+	IAT   int64  `json:"iat"`
+	ATH   string `json:"ath"`
+	Nonce string `json:"nonce"`
+}
+
+// testNonces is a dpop.NonceSource the test controls: it accepts the
+// current nonce and the previous one, or, when rejecting, none at all and
+// hands out a new nonce every time.
+type testNonces struct {
+	mu        sync.Mutex
+	cur, prev string
+	rejecting bool
+}
+
+func (n *testNonces) Current() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.rejecting {
+		n.prev, n.cur = n.cur, rand.Text()
+	}
+	return n.cur
+}
+
+func (n *testNonces) Valid(nonce string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.rejecting && (nonce == n.cur || nonce == n.prev)
+}
+
+// rotate makes a new nonce current; the old one stays valid.
+func (n *testNonces) rotate() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.prev, n.cur = n.cur, rand.Text()
+	return n.cur
+}
+
+// replace makes a new nonce current and no other valid.
+func (n *testNonces) replace() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.prev, n.cur = "", rand.Text()
+	return n.cur
+}
+
+func (n *testNonces) reject(on bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.rejecting = on
 }
 
 // seen records what a guarded request carried.
@@ -102,8 +192,24 @@ func newBackend(t *testing.T) *backend {
 		key:     key,
 		ttl:     10 * time.Minute,
 		early:   time.Minute,
-		live:    map[string]string{},
+		live:    map[string]grant{},
 		rotated: map[string]bool{},
+		nonces:  &testNonces{cur: rand.Text()},
+	}
+	b.verifier, err = dpop.NewVerifier(dpop.Config{
+		Replay: &dpop.MemoryReplayCache{Now: b.clock.Now},
+		Now:    b.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.nonceVerifier, err = dpop.NewVerifier(dpop.Config{
+		Replay: &dpop.MemoryReplayCache{Now: b.clock.Now},
+		Nonce:  b.nonces,
+		Now:    b.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", b.login)
@@ -160,6 +266,13 @@ func (b *backend) logoutsSeen() []api.LogoutRequest {
 	return append([]api.LogoutRequest(nil), b.logouts...)
 }
 
+// wireSeen returns what every request so far carried.
+func (b *backend) wireSeen() []onWire {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]onWire(nil), b.wire...)
+}
+
 func (b *backend) counts() (refreshes, reused int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -173,34 +286,131 @@ func (b *backend) revokeAll() {
 	clear(b.live)
 }
 
-// issueLocked mints a JWT and a refresh token for user.
-func (b *backend) issueLocked(user string) (access, refresh string, exp time.Time) {
+// issueLocked mints a JWT and a refresh token for user, bound to the DPoP
+// key jkt when it is set.
+func (b *backend) issueLocked(user, jkt string) (access, refresh string, exp time.Time) {
 	exp = b.clock.Now().Add(b.ttl)
-	b.access = b.sign(user, exp)
+	b.access = b.sign(user, jkt, exp)
 	b.refresh = rand.Text()
-	b.live[b.refresh] = user
+	b.live[b.refresh] = grant{user: user, jkt: jkt}
 	return b.access, b.refresh, exp
 }
 
+// checkProof verifies r's DPoP proof, if any, and records r. It returns
+// the proof key's thumbprint ("" without a proof) or, when the proof is
+// refused, the error to answer with: use_dpop_nonce with a DPoP-Nonce, or
+// invalid_dpop_proof. A backend with noDPoP checks nothing.
+func (b *backend) checkProof(r *http.Request, accessToken, boundJKT string) (rec *onWire, jkt string, err error) {
+	rec = &onWire{Path: r.URL.Path}
+	rec.Scheme, _, _ = strings.Cut(r.Header.Get("Authorization"), " ")
+	if raw := r.Header.Get(dpop.Header); raw != "" {
+		rec.Proof = decodeProof(b.t, raw)
+	}
+	b.mu.Lock()
+	noDPoP, v := b.noDPoP, b.verifier
+	if b.requireNonce {
+		v = b.nonceVerifier
+	}
+	b.mu.Unlock()
+	if noDPoP {
+		return rec, "", nil
+	}
+	raw, err := dpop.FromHeader(r.Header)
+	if errors.Is(err, dpop.ErrNoProof) {
+		return rec, "", nil
+	}
+	var p *dpop.Proof
+	if err == nil {
+		p, err = v.Verify(r.Context(), raw, dpop.Request{
+			Method:      r.Method,
+			URL:         b.srv.URL + r.URL.EscapedPath(),
+			AccessToken: accessToken,
+			BoundJKT:    boundJKT,
+		})
+	}
+	if err != nil {
+		rec.Err = err.Error()
+		return rec, "", err
+	}
+	rec.JKT = p.JKT
+	return rec, p.JKT, nil
+}
+
+// record appends rec, with the status answered.
+func (b *backend) record(rec *onWire, status int) {
+	rec.Status = status
+	b.mu.Lock()
+	b.wire = append(b.wire, *rec)
+	b.mu.Unlock()
+}
+
+// decodeProof returns the claims of a proof, read without verification.
+func decodeProof(t *testing.T, proof string) *proofClaims {
+	parts := strings.Split(proof, ".")
+	if len(parts) != 3 {
+		t.Errorf("DPoP header is not a compact JWS")
+		return &proofClaims{}
+	}
+	payload, err := b64.DecodeString(parts[1])
+	var c proofClaims
+	if err == nil {
+		err = json.Unmarshal(payload, &c)
+	}
+	if err != nil {
+		t.Errorf("DPoP proof payload: %v", err)
+	}
+	return &c
+}
+
+// denyProof answers a refused proof: 401 with a DPoP challenge at a
+// resource, 400 with a JSON error at the login (RFC 9449 §5, §7.1, §9).
+func denyProof(w http.ResponseWriter, err error, resource bool) int {
+	code := "invalid_dpop_proof"
+	var nonceErr *dpop.NonceError
+	if errors.As(err, &nonceErr) {
+		code = "use_dpop_nonce"
+		w.Header().Set(dpop.NonceHeader, nonceErr.Nonce)
+	}
+	if resource {
+		w.Header().Set("WWW-Authenticate", `DPoP algs="ES256", error="`+code+`", error_description="proof refused"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": code})
+		return http.StatusUnauthorized
+	}
+	writeJSON(w, http.StatusBadRequest, map[string]string{"error": code, "error_description": "proof refused"})
+	return http.StatusBadRequest
+}
+
 func (b *backend) login(w http.ResponseWriter, r *http.Request) {
+	rec, jkt, err := b.checkProof(r, "", "")
+	if err != nil {
+		b.record(rec, denyProof(w, err, false))
+		return
+	}
 	var req api.LoginRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		b.record(rec, http.StatusBadRequest)
 		writeJSON(w, http.StatusBadRequest, api.FieldError("loginId", "invalid", "bad JSON"))
 		return
 	}
 	switch {
 	case req.LoginID == "":
+		b.record(rec, http.StatusBadRequest)
 		writeJSON(w, http.StatusBadRequest, api.FieldError("loginId", "blank", "loginId is required"))
 	case req.LoginID == "locked@example.org":
+		b.record(rec, http.StatusLocked)
 		writeJSON(w, http.StatusLocked, map[string]string{"message": "account locked"})
 	case req.LoginID == "prevented@example.org":
+		b.record(rec, http.StatusConflict)
 		writeJSON(w, http.StatusConflict, api.LoginResponse{Actions: []api.LoginPreventedResponse{{LocalizedName: "Too many attempts"}}})
 	case req.LoginID != testLogin || req.Password != testPassword:
+		b.record(rec, http.StatusUnauthorized)
 		w.WriteHeader(http.StatusUnauthorized)
 	default:
+		b.record(rec, http.StatusOK)
 		b.mu.Lock()
-		access, refresh, exp := b.issueLocked(testUserID)
+		access, refresh, exp := b.issueLocked(testUserID, jkt)
 		b.mu.Unlock()
+		b.successNonce(w)
 		writeJSON(w, http.StatusOK, api.LoginResponse{
 			User:                   &api.User{ID: testUserID, Email: testLogin, Active: true},
 			Token:                  access,
@@ -210,7 +420,23 @@ func (b *backend) login(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// successNonce sends the current nonce with a successful response, when
+// the backend requires nonces, so that the client keeps up (RFC 9449 §8.2).
+func (b *backend) successNonce(w http.ResponseWriter) {
+	b.mu.Lock()
+	require := b.requireNonce
+	b.mu.Unlock()
+	if require {
+		b.nonces.mu.Lock()
+		w.Header().Set(dpop.NonceHeader, b.nonces.cur)
+		b.nonces.mu.Unlock()
+	}
+}
+
 func (b *backend) logout(w http.ResponseWriter, r *http.Request) {
+	if !b.authenticateLogout(w, r) {
+		return
+	}
 	var req api.LogoutRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
@@ -224,64 +450,126 @@ func (b *backend) logout(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(b.logoutStatus)
 		return
 	}
-	user := b.live[req.RefreshToken]
-	for rt, u := range b.live {
-		if rt == req.RefreshToken || (req.Global && u == user) {
+	user := b.live[req.RefreshToken].user
+	for rt, g := range b.live {
+		if rt == req.RefreshToken || (req.Global && g.user == user) {
 			delete(b.live, rt)
 		}
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
+// authenticateLogout checks the credentials of a logout as guard would,
+// except for expiry (a logout may present an expired JWT), and answers 401
+// when they fail.
+func (b *backend) authenticateLogout(w http.ResponseWriter, r *http.Request) bool {
+	scheme, jwt, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	_, _, bound, verr := b.verify(jwt)
+	rec, _, err := b.checkProof(r, jwt, bound)
+	if err != nil {
+		b.record(rec, denyProof(w, err, true))
+		return false
+	}
+	if verr == nil && !b.schemeOK(scheme, bound, rec) {
+		b.record(rec, unauthorized(w, true))
+		return false
+	}
+	b.record(rec, http.StatusOK)
+	return true
+}
+
+// schemeOK reports whether a JWT bound to jkt ("" for none) may be
+// presented with scheme: a bound JWT only with DPoP and a proof, an
+// unbound one only with Bearer. Without DPoP, Bearer only.
+func (b *backend) schemeOK(scheme, jkt string, rec *onWire) bool {
+	b.mu.Lock()
+	noDPoP := b.noDPoP
+	b.mu.Unlock()
+	switch {
+	case noDPoP:
+		return scheme == "Bearer"
+	case jkt != "":
+		return scheme == "DPoP" && rec.JKT == jkt
+	default:
+		return scheme == "Bearer"
+	}
+}
+
 // guard wraps a handler as DESIGN.md's guard middleware behaves.
 func (b *backend) guard(h func(w http.ResponseWriter, r *http.Request, user string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		jwt, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		scheme, jwt, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		rt := r.Header.Get(api.HeaderRefreshToken)
+		user, exp, bound, verr := b.verify(jwt)
+		// The proof first: it is checked before the token is used, and a
+		// nonce challenge comes before anything else.
+		rec, proofJKT, perr := b.checkProof(r, jwt, bound)
 		b.mu.Lock()
 		b.requests = append(b.requests, seen{Path: r.URL.Path, Access: jwt, RefreshToken: rt, Body: string(body)})
+		b.mu.Unlock()
+		if perr != nil {
+			b.record(rec, denyProof(w, perr, true))
+			return
+		}
+		if verr == nil && !b.schemeOK(scheme, bound, rec) {
+			b.record(rec, unauthorized(w, bound != ""))
+			return
+		}
+		b.mu.Lock()
 		now := b.clock.Now().Add(b.skew)
-		user, exp, err := b.verify(jwt)
-		expired := err != nil || !now.Before(exp)
+		expired := verr != nil || !now.Before(exp)
 		if !expired && (rt == "" || now.Add(b.early).Before(exp)) {
 			b.mu.Unlock()
+			b.record(rec, http.StatusOK)
+			b.successNonce(w)
 			h(w, r, user)
 			return
 		}
 		if rt == "" {
 			b.mu.Unlock()
-			unauthorized(w)
+			b.record(rec, unauthorized(w, bound != ""))
 			return
 		}
 		if b.rotated[rt] {
 			b.reused++
 			b.mu.Unlock()
-			unauthorized(w)
+			b.record(rec, unauthorized(w, bound != ""))
 			return
 		}
-		user, ok := b.live[rt]
-		if !ok {
+		g, ok := b.live[rt]
+		// A refresh token bound to a key refreshes only with a proof of
+		// that key, and the new tokens keep the binding.
+		if !ok || g.jkt != "" && g.jkt != proofJKT {
 			b.mu.Unlock()
-			unauthorized(w)
+			b.record(rec, unauthorized(w, bound != ""))
 			return
 		}
 		delete(b.live, rt)
 		b.rotated[rt] = true
 		b.refreshes++
-		access, refresh, _ := b.issueLocked(user)
+		access, refresh, _ := b.issueLocked(g.user, g.jkt)
 		delay := b.refreshDelay
 		b.mu.Unlock()
 		time.Sleep(delay)
+		b.record(rec, http.StatusOK)
+		b.successNonce(w)
 		w.Header().Set(api.HeaderAccessToken, access)
 		w.Header().Set(api.HeaderRefreshToken, refresh)
-		h(w, r, user)
+		h(w, r, g.user)
 	}
 }
 
-func unauthorized(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+// unauthorized answers 401 invalid_token, with a DPoP challenge for a
+// bound token.
+func unauthorized(w http.ResponseWriter, bound bool) int {
+	if bound {
+		w.Header().Set("WWW-Authenticate", `DPoP algs="ES256", error="invalid_token"`)
+	} else {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
+	return http.StatusUnauthorized
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -292,10 +580,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 var b64 = base64.RawURLEncoding
 
-// sign makes a compact ES256 JWS (RFC 7515, RFC 7518 §3.4).
-func (b *backend) sign(sub string, exp time.Time) string {
+// sign makes a compact ES256 JWS (RFC 7515, RFC 7518 §3.4), bound to the
+// DPoP key jkt when it is set (cnf.jkt, RFC 9449 §6.1).
+func (b *backend) sign(sub, jkt string, exp time.Time) string {
 	header, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT", "kid": "test"})
-	payload, _ := json.Marshal(map[string]any{"sub": sub, "exp": exp.Unix(), "iat": b.clock.Now().Unix(), "jti": rand.Text()})
+	claims := map[string]any{"sub": sub, "exp": exp.Unix(), "iat": b.clock.Now().Unix(), "jti": rand.Text()}
+	if jkt != "" {
+		claims["cnf"] = map[string]string{"jkt": jkt}
+	}
+	payload, _ := json.Marshal(claims)
 	input := b64.EncodeToString(header) + "." + b64.EncodeToString(payload)
 	digest := sha256.Sum256([]byte(input))
 	r, s, err := ecdsa.Sign(rand.Reader, b.key, digest[:])
@@ -308,30 +601,34 @@ func (b *backend) sign(sub string, exp time.Time) string {
 	return input + "." + b64.EncodeToString(sig)
 }
 
-// verify checks a JWS from sign and returns its subject and expiry.
-func (b *backend) verify(jwt string) (sub string, exp time.Time, err error) {
+// verify checks a JWS from sign and returns its subject, its expiry and
+// the thumbprint of the DPoP key it is bound to ("" for none).
+func (b *backend) verify(jwt string) (sub string, exp time.Time, jkt string, err error) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return "", time.Time{}, errors.New("malformed")
+		return "", time.Time{}, "", errors.New("malformed")
 	}
 	sig, err := b64.DecodeString(parts[2])
 	if err != nil || len(sig) != 64 {
-		return "", time.Time{}, errors.New("bad signature encoding")
+		return "", time.Time{}, "", errors.New("bad signature encoding")
 	}
 	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if !ecdsa.Verify(&b.key.PublicKey, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-		return "", time.Time{}, errors.New("bad signature")
+		return "", time.Time{}, "", errors.New("bad signature")
 	}
 	payload, err := b64.DecodeString(parts[1])
 	if err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, "", err
 	}
 	var claims struct {
 		Sub string `json:"sub"`
 		Exp int64  `json:"exp"`
+		Cnf struct {
+			JKT string `json:"jkt"`
+		} `json:"cnf"`
 	}
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, "", err
 	}
-	return claims.Sub, time.Unix(claims.Exp, 0), nil
+	return claims.Sub, time.Unix(claims.Exp, 0), claims.Cnf.JKT, nil
 }

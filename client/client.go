@@ -64,6 +64,14 @@ type Client struct {
 	// loopback. Only for development on a trusted network.
 	AllowInsecureHTTP bool
 
+	// DisableDPoP turns DPoP (RFC 9449) off: the Client makes no device
+	// key, sends no DPoP header and presents the JWT with the Bearer
+	// scheme, so the backend issues unbound tokens. A device key already
+	// in Store is kept, unused. A session whose JWT is bound to the key
+	// cannot be used without it: the backend refuses it, and the user logs
+	// in again.
+	DisableDPoP bool
+
 	initOnce sync.Once
 	initErr  error
 	base     *url.URL     // BaseURL, parsed, path without trailing slash
@@ -90,6 +98,11 @@ type Client struct {
 	// refreshing is non-nil while a request carrying the refresh token is
 	// in flight; it is closed when that request's response has been applied.
 	refreshing chan struct{}
+	// key is the device's DPoP key, nil until loaded from the store or
+	// made at Login. Once set it stays, across sessions.
+	key *deviceKey
+	// nonce is the latest DPoP-Nonce the backend sent, for the next proofs.
+	nonce string
 }
 
 // init validates the configuration, once.
@@ -196,6 +209,14 @@ func (c *Client) direct() *http.Client {
 // stores the tokens it answers with, replacing any session, and returns
 // the user. A status other than 200 yields an *APIError (401 for bad
 // credentials, 409 or 423 with a Message when the account is locked).
+//
+// Unless DisableDPoP is set, the request carries a DPoP proof (RFC 9449)
+// made with the device key, which Login creates when Store holds none and
+// keeps in Store from then on, so that the backend binds the tokens to it.
+// When the backend asks for a nonce (use_dpop_nonce), Login retries once
+// with it. If Store holds Tokens that cannot be read (a tampered or
+// undecryptable file, a key that does not parse), Login never uses what
+// they hold: it starts over with a new key and replaces them.
 func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User, error) {
 	if err := c.init(); err != nil {
 		return nil, err
@@ -204,13 +225,21 @@ func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("/api/login"), bytes.NewReader(body))
+	c.mu.Lock()
+	key, err := c.loginKeyLocked(ctx)
+	c.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.direct().Do(req)
+	resp, err := c.sendDirect(key, "", func() (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("/api/login"), bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		return req, nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +266,14 @@ func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if key != nil {
+		// The tokens are bound to the key that signed the proof, whatever
+		// the store was found to hold meanwhile.
+		c.key = key
+	}
+	if c.key != nil {
+		t.DPoPKey = bytes.Clone(c.key.der)
+	}
 	err = c.store.Save(context.WithoutCancel(ctx), t)
 	if err != nil {
 		return nil, fmt.Errorf("client: save tokens: %w", err)
@@ -245,12 +282,74 @@ func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User
 	return t.clone().User, nil
 }
 
+// loginKeyLocked loads the store, to find the device key, and makes the
+// key if there is none. It returns the key to sign the login's proof
+// with, nil when DPoP is disabled. Stored Tokens that cannot be read hold
+// no usable key: the login makes a new one and replaces them.
+func (c *Client) loginKeyLocked(ctx context.Context) (*deviceKey, error) {
+	// On error c.key stays as it was: nil, or the key an earlier Login
+	// made after the same error.
+	_ = c.loadLocked(ctx)
+	if c.DisableDPoP {
+		return nil, nil
+	}
+	if c.key == nil {
+		k, err := newDeviceKey()
+		if err != nil {
+			return nil, err
+		}
+		c.key = k
+	}
+	return c.proofKeyLocked(), nil
+}
+
+// sendDirect sends the request build makes, following no redirect, with a
+// DPoP proof when key is set and with accessToken, if set, in
+// Authorization. When the backend asks for a nonce it sends a new request
+// with a new proof, once. It adopts the DPoP-Nonce of a 2xx response.
+func (c *Client) sendDirect(key *deviceKey, accessToken string, build func() (*http.Request, error)) (*http.Response, error) {
+	for try := 0; ; try++ {
+		req, err := build()
+		if err != nil {
+			return nil, err
+		}
+		if err := c.authorize(req, key, c.currentNonce(), accessToken); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		resp, err := c.direct().Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if nonce, ok := useNonce(resp); ok {
+			c.mu.Lock()
+			c.nonce = nonce
+			c.mu.Unlock()
+			if try == 0 && key != nil {
+				discard(resp)
+				continue
+			}
+			return resp, nil
+		}
+		c.mu.Lock()
+		c.adoptNonceLocked(resp)
+		c.mu.Unlock()
+		return resp, nil
+	}
+}
+
 // Logout posts {"global": global} to the backend's POST /api/logout with
-// the JWT and the refresh token (so that the backend can revoke it, or with
-// global every session of the user), then clears the store whatever the
-// outcome. A status other than 2xx yields an *APIError. With no session it
-// only clears the store. Logout waits for a refresh in flight, so that it
-// presents the current refresh token.
+// the JWT (and a DPoP proof, as Transport sends them) and the refresh
+// token (so that the backend can revoke it, or with global every session
+// of the user), then ends the session locally whatever the outcome. A
+// status other than 2xx yields an *APIError. With no session it only ends
+// it locally. Logout waits for a refresh in flight, so that it presents
+// the current refresh token.
+//
+// Ending the session locally forgets the tokens and keeps the device's
+// DPoP key: the store then holds Tokens with DPoPKey alone (see
+// TokenStore), and the next Login uses the same key. If the store cannot
+// be read, Logout clears it, and the next Login makes a new key.
 func (c *Client) Logout(ctx context.Context, global bool) error {
 	if err := c.init(); err != nil {
 		return err
@@ -277,17 +376,18 @@ func (c *Client) postLogout(ctx context.Context, a attempt, global bool) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("/api/logout"), bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "Bearer "+a.tok.AccessToken)
-	if a.tok.RefreshToken != "" {
-		req.Header.Set(api.HeaderRefreshToken, a.tok.RefreshToken)
-	}
-	resp, err := c.direct().Do(req)
+	resp, err := c.sendDirect(a.key, a.tok.AccessToken, func() (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("/api/logout"), bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		if a.tok.RefreshToken != "" {
+			req.Header.Set(api.HeaderRefreshToken, a.tok.RefreshToken)
+		}
+		return req, nil
+	})
 	if err != nil {
 		return err
 	}
@@ -299,10 +399,17 @@ func (c *Client) postLogout(ctx context.Context, a attempt, global bool) error {
 	return nil
 }
 
-// clearLocked ends the session locally.
+// clearLocked ends the session locally: it forgets the tokens and keeps
+// the device key, if there is one, in the store.
 func (c *Client) clearLocked(ctx context.Context) error {
 	c.setLocked(nil)
-	if err := c.store.Clear(context.WithoutCancel(ctx)); err != nil {
+	var err error
+	if c.key != nil {
+		err = c.store.Save(context.WithoutCancel(ctx), Tokens{DPoPKey: bytes.Clone(c.key.der)})
+	} else {
+		err = c.store.Clear(context.WithoutCancel(ctx))
+	}
+	if err != nil {
 		return fmt.Errorf("client: clear tokens: %w", err)
 	}
 	return nil
@@ -310,7 +417,9 @@ func (c *Client) clearLocked(ctx context.Context) error {
 
 // Tokens returns a copy of the current session's tokens (loading them from
 // Store on first use), or ErrLoginRequired when there is none. An app
-// calls it at start to choose between its login form and its content.
+// calls it at start to choose between its login form and its content. The
+// copy includes the device key (DPoPKey), a secret: to show whether DPoP
+// is in use, display Tokens.DPoPBound and Tokens.DPoPThumbprint.
 func (c *Client) Tokens(ctx context.Context) (Tokens, error) {
 	if err := c.init(); err != nil {
 		return Tokens{}, err
@@ -334,12 +443,18 @@ func (c *Client) loadLocked(ctx context.Context) error {
 	t, err := c.store.Load(ctx)
 	switch {
 	case errors.Is(err, ErrNoTokens):
+		c.key = nil
 		c.setLocked(nil)
 	case err != nil:
 		return fmt.Errorf("client: load tokens: %w", err)
-	case t.AccessToken == "":
-		c.setLocked(nil)
 	default:
+		if err := c.adoptKeyLocked(t.DPoPKey); err != nil {
+			return err
+		}
+		if t.AccessToken == "" {
+			c.setLocked(nil)
+			break
+		}
 		if t.Expiry.IsZero() {
 			t.Expiry = jwtExpiry(t.AccessToken)
 		}

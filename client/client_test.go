@@ -18,6 +18,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/client"
+	"github.com/latchid/latch/dpop"
 )
 
 // mustLogin logs c in as the test user.
@@ -56,8 +57,25 @@ func wantStored(t *testing.T, c *client.Client, b *backend) {
 	access, refresh := b.issued()
 	got := mustStored(t, c)
 	want := client.Tokens{AccessToken: access, RefreshToken: refresh}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(client.Tokens{}, "Expiry", "User")); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(client.Tokens{}, "Expiry", "User", "DPoPKey")); diff != "" {
 		t.Errorf("stored tokens (-want +got):\n%s", diff)
+	}
+}
+
+// wantLoggedOut checks that c holds no session and that its store holds
+// the device key alone, the tokens gone.
+func wantLoggedOut(t *testing.T, c *client.Client) {
+	t.Helper()
+	if _, err := c.Tokens(t.Context()); !errors.Is(err, client.ErrLoginRequired) {
+		t.Errorf("Tokens: %v, want ErrLoginRequired", err)
+	}
+	got := mustStored(t, c)
+	if len(got.DPoPKey) == 0 {
+		t.Errorf("the store lost the device key")
+	}
+	got.DPoPKey = nil
+	if diff := cmp.Diff(client.Tokens{}, got); diff != "" {
+		t.Errorf("store after the session ended (-want +got):\n%s", diff)
 	}
 }
 
@@ -74,13 +92,18 @@ func TestClient_Login(t *testing.T) {
 		t.Errorf("user (-want +got):\n%s", diff)
 	}
 	access, refresh := b.issued()
+	stored := mustStored(t, c)
 	want := client.Tokens{
 		AccessToken:  access,
 		RefreshToken: refresh,
 		Expiry:       b.clock.Now().Add(b.ttl),
 		User:         wantUser,
+		DPoPKey:      stored.DPoPKey,
 	}
-	if diff := cmp.Diff(want, mustStored(t, c)); diff != "" {
+	if len(stored.DPoPKey) == 0 {
+		t.Errorf("no device key stored")
+	}
+	if diff := cmp.Diff(want, stored); diff != "" {
 		t.Errorf("stored (-want +got):\n%s", diff)
 	}
 	got, err := c.Tokens(t.Context())
@@ -200,6 +223,7 @@ func TestTransport_Refresh(t *testing.T) {
 				RefreshToken: refresh,
 				Expiry:       b.clock.Now().Add(b.ttl),
 				User:         old.User,
+				DPoPKey:      old.DPoPKey,
 			}
 			if diff := cmp.Diff(wantTok, mustStored(t, c)); diff != "" {
 				t.Errorf("stored (-want +got):\n%s", diff)
@@ -326,12 +350,7 @@ func TestTransport_LoginRequired(t *testing.T) {
 		if got := int(calls.Load()); got != session+1 {
 			t.Errorf("session %d: OnLoginRequired called %d times in all, want %d", session, got, session+1)
 		}
-		if _, err := c.Store.Load(t.Context()); !errors.Is(err, client.ErrNoTokens) {
-			t.Errorf("store: %v, want ErrNoTokens", err)
-		}
-		if _, err := c.Tokens(t.Context()); !errors.Is(err, client.ErrLoginRequired) {
-			t.Errorf("Tokens: %v, want ErrLoginRequired", err)
-		}
+		wantLoggedOut(t, c)
 	}
 	if _, reused := b.counts(); reused != 0 {
 		t.Errorf("%d requests presented a rotated refresh token", reused)
@@ -437,7 +456,7 @@ func TestTransport_OtherOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	for _, h := range []string{"Authorization", api.HeaderRefreshToken} {
+	for _, h := range []string{"Authorization", api.HeaderRefreshToken, dpop.Header} {
 		if v := received().Get(h); v != "" {
 			t.Errorf("another origin received %s: %q", h, v)
 		}
@@ -458,7 +477,7 @@ func TestTransport_OtherOrigin(t *testing.T) {
 	if received() == nil {
 		t.Fatal("redirect not followed")
 	}
-	for _, h := range []string{"Authorization", api.HeaderRefreshToken} {
+	for _, h := range []string{"Authorization", api.HeaderRefreshToken, dpop.Header} {
 		if v := received().Get(h); v != "" {
 			t.Errorf("redirect target received %s: %q", h, v)
 		}
@@ -483,12 +502,7 @@ func TestClient_Logout(t *testing.T) {
 			if diff := cmp.Diff([]api.LogoutRequest{{Global: global, RefreshToken: tok.RefreshToken}}, b.logoutsSeen()); diff != "" {
 				t.Errorf("backend logouts (-want +got):\n%s", diff)
 			}
-			if _, err := c.Store.Load(t.Context()); !errors.Is(err, client.ErrNoTokens) {
-				t.Errorf("store: %v, want ErrNoTokens", err)
-			}
-			if _, err := c.Tokens(t.Context()); !errors.Is(err, client.ErrLoginRequired) {
-				t.Errorf("Tokens: %v, want ErrLoginRequired", err)
-			}
+			wantLoggedOut(t, c)
 			// Global logout ends the other device's session too.
 			b.clock.Advance(time.Hour)
 			wantOther := http.StatusOK
@@ -519,9 +533,7 @@ func TestClient_Logout_Fails(t *testing.T) {
 	if err := c.Logout(t.Context(), true); !errors.As(err, &apiErr) || apiErr.Status != 500 {
 		t.Errorf("Logout = %v, want APIError 500", err)
 	}
-	if _, err := c.Store.Load(t.Context()); !errors.Is(err, client.ErrNoTokens) {
-		t.Errorf("store: %v, want ErrNoTokens", err)
-	}
+	wantLoggedOut(t, c)
 }
 
 // Logout waits for a refresh in flight and presents the new refresh token.
@@ -560,9 +572,7 @@ func TestClient_Logout_DuringRefresh(t *testing.T) {
 	if _, reused := b.counts(); reused != 0 {
 		t.Errorf("a rotated refresh token was presented")
 	}
-	if _, err := c.Store.Load(t.Context()); !errors.Is(err, client.ErrNoTokens) {
-		t.Errorf("store: %v, want ErrNoTokens", err)
-	}
+	wantLoggedOut(t, c)
 }
 
 func TestClient_BaseURL(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 )
 
 // TestDeps checks that client depends on the standard library and the
-// api package only, so that gomobile can bind it and apps pull in nothing
-// of the server.
+// api and dpop packages only, so that gomobile can bind it and apps pull
+// in nothing of the server.
 func TestDeps(t *testing.T) {
 	t.Parallel()
 	gobin, err := exec.LookPath("go")
@@ -22,6 +22,7 @@ func TestDeps(t *testing.T) {
 	allowed := map[string]bool{
 		"github.com/latchid/latch/api":    true,
 		"github.com/latchid/latch/client": true,
+		"github.com/latchid/latch/dpop":   true,
 	}
 	for _, p := range strings.Fields(string(out)) {
 		if !allowed[p] {

@@ -22,7 +22,7 @@
 //
 // What the Client does for each request to the backend (BaseURL's origin):
 //
-//   - It sends "Authorization: Bearer <JWT>", and "Refresh-Token: <refresh
+//   - It sends the JWT in Authorization, and "Refresh-Token: <refresh
 //     token>" only when the JWT has expired or expires within RefreshWindow,
 //     judged from the JWT's exp claim, read without verification (the app
 //     cannot verify the JWT and needs only the hint), or else from the login
@@ -34,8 +34,8 @@
 //     rotated (which reuse detection would punish by revoking the session).
 //   - It adopts the Access-Token (and Refresh-Token, when the refresh token
 //     rotated) response headers into the TokenStore in one Save.
-//   - On 401 with WWW-Authenticate to a request that carried the refresh
-//     token, the session is over: it clears the store, calls
+//   - On 401 with WWW-Authenticate (other than a DPoP nonce challenge) to
+//     a request that carried the refresh token, the session is over: it clears the store, calls
 //     OnLoginRequired once and returns the 401 response. When the request did
 //     not carry the refresh token (the device clock may be behind the
 //     backend's) it is retried once with it, if its body can be replayed.
@@ -44,8 +44,43 @@
 // follow a redirect to another host. Login and Logout do not follow
 // redirects at all.
 //
-// The package depends on the standard library and the api package only and
-// uses no cgo, so that it builds for Android and iOS with gomobile. (gomobile
+// # DPoP
+//
+// Unless DisableDPoP is set, the Client sender-constrains the tokens with
+// DPoP (RFC 9449, through package dpop), so that a stolen JWT or refresh
+// token is useless without the device:
+//
+//   - The device key, a P-256 key, is made at the first Login and kept in
+//     the TokenStore (Tokens.DPoPKey; FileStore encrypts it with the
+//     tokens). It identifies the device and outlives sessions: Logout and
+//     the end of a session forget the tokens and keep the key (see
+//     TokenStore). Stored Tokens that cannot be read (a tampered FileStore,
+//     a key that does not parse) fail closed: nothing they hold is used;
+//     Tokens and requests return an error and send nothing, until Login
+//     starts over with a new key, or Logout clears them.
+//   - Login, Logout and every request that carries the JWT send a new
+//     proof made with the key in the DPoP header, for the request's method
+//     and URL (without query and fragment), with a new jti, iat from Now
+//     and, with a JWT, ath, its hash. A JWT bound to the key (its payload
+//     has cnf.jkt) goes as "Authorization: DPoP <JWT>", any other as
+//     "Authorization: Bearer <JWT>", so a backend that ignores DPoP, and
+//     issues unbound tokens, works as before. The request carrying the
+//     refresh token proves the key too, and the backend refreshes for that
+//     key.
+//   - When the backend asks for a nonce (RFC 9449 §8, §9: a 401 with
+//     "WWW-Authenticate: DPoP error="use_dpop_nonce"", or a 400 whose JSON
+//     error is use_dpop_nonce, with a DPoP-Nonce header), the Client keeps
+//     the nonce and sends the request again, once, with a new proof
+//     carrying it. A second such answer goes back to the caller. Neither
+//     ends the session. The DPoP-Nonce of a 2xx response is used in later
+//     proofs.
+//
+// Neither the key nor a proof appears in an error. Tokens.DPoPThumbprint
+// names the key and Tokens.DPoPBound tells whether the JWT is bound, for
+// an app that shows its session.
+//
+// The package depends on the standard library and the api and dpop
+// packages only and uses no cgo, so that it builds for Android and iOS with gomobile. (gomobile
 // bind exports only plain types; an app binds a small wrapper package of its
 // own around a Client.)
 package client

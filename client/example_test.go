@@ -145,3 +145,25 @@ func ExampleFileStore() {
 	// refresh-token
 	// true
 }
+
+// An app's "session" screen shows whether DPoP protects the tokens,
+// without showing the key.
+func ExampleTokens_DPoPThumbprint() {
+	backend := exampleBackend() // a backend that ignores DPoP
+	defer backend.Close()
+
+	c := &client.Client{BaseURL: backend.URL}
+	ctx := context.Background()
+	if _, err := c.Login(ctx, "ana@example.org", "correct horse battery"); err != nil {
+		log.Fatal(err)
+	}
+	tok, err := c.Tokens(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("device key:", tok.DPoPThumbprint() != "")
+	fmt.Println("JWT bound to it:", tok.DPoPBound())
+	// Output:
+	// device key: true
+	// JWT bound to it: false
+}

@@ -22,7 +22,9 @@ import (
 // copied after first use.
 //
 // The token file holds a 4-byte format tag, a random 12-byte nonce and the
-// sealed JSON of the Tokens; the tag is authenticated too. Save writes a
+// sealed JSON of the Tokens, the DPoP device key included; the tag is
+// authenticated too. A file that does not decrypt makes Load fail, and the
+// Client then fails closed (see TokenStore). Save writes a
 // temporary file in the same directory (mode 0600), syncs it and renames it
 // over Path, so a reader or a crash sees the old Tokens or the new ones.
 //
@@ -99,7 +101,9 @@ func (s *FileStore) Save(ctx context.Context, t Tokens) error {
 	return nil
 }
 
-// Clear implements TokenStore: it removes the token file and keeps the key.
+// Clear implements TokenStore: it removes the token file (with the DPoP
+// device key in it) and keeps the encryption key. A Client holding a DPoP
+// key does not call it when a session ends; it saves the key alone.
 func (s *FileStore) Clear(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

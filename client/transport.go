@@ -3,22 +3,27 @@ package client
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 )
 
 // Transport returns an http.RoundTripper that sends requests through
 // HTTPClient's Transport (or http.DefaultTransport) and, for requests to
 // BaseURL's origin (scheme, host and port), manages the session:
 //
-//   - It sets "Authorization: Bearer <JWT>" when a session exists (a
-//     request without a session goes out without credentials, so public
-//     routes keep working), and "Refresh-Token" only when the JWT has
-//     expired, expires within RefreshWindow, or has been refused; a
-//     Refresh-Token header set by the caller is removed. The request is
-//     cloned first; the caller's request is never modified.
+//   - It sets Authorization when a session exists (a request without a
+//     session goes out without credentials or proof, so public routes keep
+//     working), and "Refresh-Token" only when the JWT has expired, expires
+//     within RefreshWindow, or has been refused; Refresh-Token and DPoP
+//     headers set by the caller are removed. The request is cloned first;
+//     the caller's request is never modified.
+//   - With a session and a device key (unless DisableDPoP is set), it adds
+//     a new DPoP proof for the request's method and URL, carrying the
+//     hash of the JWT sent and the latest nonce, and sends a JWT bound to
+//     the key (cnf.jkt) as "Authorization: DPoP <JWT>"; any other JWT goes
+//     as "Authorization: Bearer <JWT>".
 //   - One request at a time carries the refresh token. Requests that need
 //     a refresh meanwhile wait (bounded by their context) and then use the
 //     tokens that request brought back.
@@ -30,9 +35,16 @@ import (
 //     If the backend answers a request carrying the refresh token without
 //     refreshing (the JWT was still good to it), the refresh token is not
 //     sent again until the JWT has expired.
-//   - A 401 with a WWW-Authenticate header to a request that carried the
-//     refresh token (or when there is none) ends the session: the store is
-//     cleared, OnLoginRequired is called once, and the 401 response is
+//   - A 401 with WWW-Authenticate: DPoP error="use_dpop_nonce", or a 400
+//     whose JSON error is use_dpop_nonce, with a DPoP-Nonce header, is a
+//     request for a nonce, not the end of the session: the request is sent
+//     again, once, with a new proof carrying the nonce (if its body can be
+//     replayed, as below); a second such answer is returned. The
+//     DPoP-Nonce of a 2xx response is used in the next proofs.
+//   - Any other 401 with a WWW-Authenticate header to a request that
+//     carried the refresh token (or when there is none) ends the session:
+//     the store is cleared (keeping the device key, see TokenStore),
+//     OnLoginRequired is called once, and the 401 response is
 //     returned, as a RoundTripper must (not ErrLoginRequired; Tokens
 //     reports that afterwards).
 //   - A 401 with WWW-Authenticate to a request that did not carry the
@@ -73,16 +85,19 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return c.next().RoundTrip(req)
 	}
 	ctx := req.Context()
-	for retried := false; ; retried = true {
+	// sent: the request went out at least once (and its body with it).
+	// nonceRetried, authRetried: the one retry of each kind was made.
+	var sent, nonceRetried, authRetried bool
+	for {
 		a, err := c.acquire(ctx, false)
 		if err != nil {
-			if !retried {
+			if !sent {
 				closeBody(req)
 			}
 			return nil, err
 		}
 		r := req.Clone(ctx)
-		if retried && req.GetBody != nil {
+		if sent && req.GetBody != nil {
 			if r.Body, err = req.GetBody(); err != nil {
 				c.mu.Lock()
 				c.releaseLocked(a)
@@ -91,14 +106,28 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		r.Header.Del(api.HeaderRefreshToken)
+		r.Header.Del(dpop.Header)
 		if a.tok.AccessToken != "" {
-			r.Header.Set("Authorization", "Bearer "+a.tok.AccessToken)
+			if err := c.authorize(r, a.key, a.nonce, a.tok.AccessToken); err != nil {
+				c.mu.Lock()
+				c.releaseLocked(a)
+				c.mu.Unlock()
+				closeBody(r)
+				return nil, err
+			}
 			if a.refresh {
 				r.Header.Set(api.HeaderRefreshToken, a.tok.RefreshToken)
 			}
 		}
 		resp, err := c.next().RoundTrip(r)
-		v, serr := c.settle(ctx, a, resp)
+		sent = true
+		var nonce string
+		var useNonceErr bool
+		if err == nil {
+			// Before settle: this may read some of the body.
+			nonce, useNonceErr = useNonce(resp)
+		}
+		v, serr := c.settle(ctx, a, resp, nonce, useNonceErr)
 		if err != nil {
 			return nil, err
 		}
@@ -109,12 +138,15 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 			return nil, serr
 		}
-		if v == retry && !retried && replayable(req) {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-			resp.Body.Close()
-			continue
+		switch {
+		case v == nonceRetry && a.key != nil && !nonceRetried && replayable(req):
+			nonceRetried = true
+		case v == retry && !authRetried && replayable(req):
+			authRetried = true
+		default:
+			return resp, nil
 		}
-		return resp, nil
+		discard(resp)
 	}
 }
 
@@ -137,9 +169,11 @@ func replayable(req *http.Request) bool {
 
 // attempt is the session state one request is sent with.
 type attempt struct {
-	tok     Tokens // zero when logged out
-	gen     uint64 // c.gen when sent
-	refresh bool   // carries the refresh token, and holds c.refreshing
+	tok     Tokens     // zero when logged out
+	gen     uint64     // c.gen when sent
+	refresh bool       // carries the refresh token, and holds c.refreshing
+	key     *deviceKey // signs the DPoP proof; nil for none
+	nonce   string     // DPoP nonce for the proof
 }
 
 // acquire returns what a request should be sent with. When the JWT needs
@@ -156,7 +190,7 @@ func (c *Client) acquire(ctx context.Context, force bool) (attempt, error) {
 		if c.cur == nil {
 			return attempt{gen: c.gen}, nil
 		}
-		a := attempt{tok: *c.cur, gen: c.gen}
+		a := attempt{tok: *c.cur, gen: c.gen, key: c.proofKeyLocked(), nonce: c.nonce}
 		if c.cur.RefreshToken == "" || !(force || c.needsRefreshLocked()) {
 			return a, nil
 		}
@@ -206,19 +240,31 @@ type verdict int
 
 const (
 	done verdict = iota
+	// retry: send again, with the refresh token or the newer tokens.
 	retry
+	// nonceRetry: the backend asked for a DPoP nonce; send again with a
+	// new proof carrying it.
+	nonceRetry
 	loginRequired
 )
 
 // settle applies a response (nil after a transport error) to the session
-// and releases the refresh slot.
-func (c *Client) settle(ctx context.Context, a attempt, resp *http.Response) (verdict, error) {
+// and releases the refresh slot. useNonceErr reports that resp asks for a
+// DPoP proof with nonce.
+func (c *Client) settle(ctx context.Context, a attempt, resp *http.Response, nonce string, useNonceErr bool) (verdict, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer c.releaseLocked(a)
 	if resp == nil {
 		return done, nil
 	}
+	// A request for a DPoP nonce says nothing about the session: the
+	// backend refused the proof before looking at the tokens.
+	if useNonceErr {
+		c.nonce = nonce
+		return nonceRetry, nil
+	}
+	c.adoptNonceLocked(resp)
 	challenged := resp.StatusCode == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") != ""
 	if a.gen != c.gen || c.cur == nil {
 		// The session changed while the request was in flight (or there
@@ -246,9 +292,8 @@ func (c *Client) settle(ctx context.Context, a attempt, resp *http.Response) (ve
 			c.rejected = true
 			return retry, nil
 		}
-		c.setLocked(nil)
-		if err := c.store.Clear(context.WithoutCancel(ctx)); err != nil {
-			return loginRequired, fmt.Errorf("client: clear tokens: %w", err)
+		if err := c.clearLocked(ctx); err != nil {
+			return loginRequired, err
 		}
 		return loginRequired, nil
 	}
