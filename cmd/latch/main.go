@@ -143,6 +143,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	proxies := fs.String("trusted-proxies", env("LATCH_TRUSTED_PROXIES", ""), "comma-separated CIDRs whose X-Forwarded-For is believed (LATCH_TRUSTED_PROXIES)")
 	fs.IntVar(&cfg.RateLimits.Login, "login-rate", envInt("LATCH_LOGIN_RATE", cfg.RateLimits.Login), "logins per minute per client; 0: no limit (LATCH_LOGIN_RATE)")
 	fs.IntVar(&cfg.RateLimits.Token, "token-rate", envInt("LATCH_TOKEN_RATE", cfg.RateLimits.Token), "token requests per minute per client; 0: no limit (LATCH_TOKEN_RATE)")
+	dpopNonces, err := envBool("LATCH_DPOP_NONCES")
+	if err != nil {
+		return err
+	}
+	fs.BoolVar(&cfg.DPoPNonces, "dpop-nonces", dpopNonces, "require a server nonce in DPoP proofs; nodes sharing the master key agree on nonces (LATCH_DPOP_NONCES)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -276,6 +281,21 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintln(stdout, "backup written to", fs.Arg(0))
 	return nil
+}
+
+// envBool returns the environment variable name as a boolean (false
+// when unset or empty); a value strconv.ParseBool does not take is an
+// error rather than a silent false.
+func envBool(name string) (bool, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false", name, v)
+	}
+	return b, nil
 }
 
 // envInt returns the environment variable name as an integer, or def.

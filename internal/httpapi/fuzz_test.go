@@ -70,6 +70,20 @@ func FuzzCredentialHeaders(f *testing.F) {
 		if key != "" && tok != "" {
 			t.Fatalf("%q read as both an API key (%q) and a bearer token (%q)", h, key, tok)
 		}
+		if d, ok := dpopToken(r); ok && (key != "" || tok != "") {
+			t.Fatalf("%q read as a DPoP token (%q) and as an API key (%q) or bearer token (%q)", h, d, key, tok)
+		}
+		// What a client wrote may end up in an error_description and a
+		// WWW-Authenticate quoted string: printable ASCII, no quote or
+		// backslash.
+		for _, c := range []byte(describe(h)) {
+			if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+				t.Fatalf("describe(%q) holds %q", h, c)
+			}
+		}
+		if validJKT(h) && len(h) != 43 {
+			t.Fatalf("validJKT(%q) of length %d", h, len(h))
+		}
 		_ = r.ParseForm()
 		_, _, _, _ = clientCredentials(r)
 	})

@@ -86,6 +86,13 @@ type env struct {
 // newEnv starts a server for one test and stops it when the test ends.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with a configuration that configure, when not nil,
+// changes before the server starts.
+func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
+	t.Helper()
 	e := &env{
 		clock:  &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)},
 		logs:   &syncBuffer{},
@@ -93,9 +100,11 @@ func newEnv(t *testing.T) *env {
 	}
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.Open(context.Background(), server.Config{
-		Addr: "127.0.0.1:0", DataDir: dir, Now: e.clock.Now, Logger: logger,
-	})
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Now: e.clock.Now, Logger: logger}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := server.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("server.Open: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
 )
 
@@ -24,8 +25,30 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie("refresh_token"); err == nil && c.Value != "" {
 		req.RefreshToken = c.Value
 	}
+	// dpopJkt (a backend binding the refresh to the app's key) needs an
+	// API key; the API is otherwise anonymous, and a key is not checked.
+	if req.DPoPJKT != "" {
+		key, err := s.apiKey(r)
+		if err != nil {
+			return err
+		}
+		if key != nil {
+			r = withAPIKey(r, key)
+		}
+		if err := checkDPoPJKT(req.DPoPJKT, key != nil); err != nil {
+			return err
+		}
+	}
 	tenantID, err := s.tenant(r)
 	if err != nil {
+		return err
+	}
+	proof, err := s.dpopProof(r, func() string { return tenantID }, dpop.Request{})
+	if err != nil {
+		return err
+	}
+	client := s.client(r, "", nil)
+	if client.DPoPJKT, err = bindJKT(req.DPoPJKT, proof); err != nil {
 		return err
 	}
 	r = s.withEventInfo(r, req.EventInfo, "")
@@ -34,7 +57,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		TenantID:     tenantID,
 		TTL:          time.Duration(req.TimeToLiveInSeconds) * time.Second,
 		Original:     req.Token,
-		Client:       s.client(r, "", nil),
+		Client:       client,
 	})
 	if errors.Is(err, identity.ErrRefreshTokenInvalid) {
 		return errRefreshTokenInvalid
@@ -46,16 +69,11 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 }
 
 // validate serves GET /api/jwt/validate: 200 with the claims, or 401 with
-// no body.
+// no body. A DPoP-bound token is valid only as Authorization: DPoP with a
+// proof of its key (see authenticateJWT).
 func (s *Server) validate(w http.ResponseWriter, r *http.Request) error {
-	raw := bearer(r)
-	if raw == "" {
-		return status(http.StatusUnauthorized)
-	}
-	claims, err := s.id.ValidateToken(r.Context(), raw)
-	if errors.Is(err, identity.ErrTokenInvalid) {
-		return &statusError{code: http.StatusUnauthorized, err: err}
-	} else if err != nil {
+	claims, err := s.authenticateJWT(w, r)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, api.ValidateResponse{JWT: claims})
@@ -135,13 +153,9 @@ func (s *Server) revokeRefreshTokens(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 	} else {
-		raw := bearer(r)
-		if raw == "" {
-			return status(http.StatusUnauthorized)
-		}
-		claims, err := s.id.ValidateToken(r.Context(), raw)
+		claims, err := s.authenticateJWT(w, r)
 		if err != nil {
-			return &statusError{code: http.StatusUnauthorized, err: err}
+			return err
 		}
 		sub, _ := claims["sub"].(string)
 		if sub == "" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
 	"github.com/latchid/latch/internal/storage"
 )
@@ -38,7 +39,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := allow(s.limits.login, limitKey, false); err != nil {
 		return err
 	}
+	_, hasKey := r.Context().Value(ctxAPIKey).(*storage.APIKey)
+	if err := checkDPoPJKT(req.DPoPJKT, hasKey); err != nil {
+		return err
+	}
+	proof, err := s.dpopProof(r, func() string { return s.loginTenant(r, tenantID, req.ApplicationID) }, dpop.Request{})
+	if err != nil {
+		return err
+	}
 	client := s.client(r, req.IPAddress, req.MetaData)
+	if client.DPoPJKT, err = bindJKT(req.DPoPJKT, proof); err != nil {
+		return err
+	}
 	r = s.withEventInfo(r, req.EventInfo, req.IPAddress)
 	res, err := s.id.Login(r.Context(), identity.LoginInput{Request: req, TenantID: tenantID, Client: client})
 	if errors.Is(err, identity.ErrBadCredentials) {
@@ -53,6 +65,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	return writeJSON(w, code, res.Response)
+}
+
+// loginTenant is the tenant a login is for, as far as the request tells
+// before the login: the pinned one, else the application's ("" when
+// neither says).
+func (s *Server) loginTenant(r *http.Request, pinned, applicationID string) string {
+	if pinned != "" || !identity.ValidID(applicationID) {
+		return pinned
+	}
+	app, err := s.id.GetApplication(r.Context(), "", applicationID)
+	if err != nil {
+		return ""
+	}
+	return app.TenantID
 }
 
 // loginAuth applies the Login API's authentication rule: an API key when

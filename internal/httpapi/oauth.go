@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
 )
 
@@ -32,9 +33,13 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 	var be *api.OAuthError
 	var ae *api.Errors
 	var rl *errRateLimited
+	var de *dpopError
 	switch {
 	case errors.As(err, &rl):
 		writeRateLimited(w, rl)
+		return
+	case errors.As(err, &de):
+		s.writeDPoPError(w, r, de)
 		return
 	case errors.As(err, &oe):
 	case errors.As(err, &be):
@@ -142,11 +147,21 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	// A DPoP proof binds what is issued to its key (RFC 9449 §5); its htu
+	// is the token endpoint of the client's tenant's discovery document.
+	proof, err := s.dpopProof(r, func() string { return app.TenantID }, dpop.Request{})
+	if err != nil {
+		return err
+	}
+	var jkt string
+	if proof != nil {
+		jkt = proof.JKT
+	}
 	var resp api.AccessTokenResponse
 	if grant == identity.GrantRefreshToken {
-		resp, err = s.refreshGrant(r, app, tenantID, scopes)
+		resp, err = s.refreshGrant(r, app, tenantID, scopes, jkt)
 	} else {
-		resp, err = s.passwordGrant(r, app, tenantID, scopes)
+		resp, err = s.passwordGrant(r, app, tenantID, scopes, jkt)
 	}
 	if err != nil {
 		return err
@@ -155,7 +170,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID string, scopes []string) (api.AccessTokenResponse, error) {
+func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID string, scopes []string, jkt string) (api.AccessTokenResponse, error) {
 	raw := form(r, "refresh_token")
 	if raw == "" {
 		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The refresh_token parameter is required.", "missing_refresh_token")
@@ -168,9 +183,11 @@ func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID str
 		}
 		ttl = time.Duration(n) * time.Second
 	}
+	client := s.client(r, "", nil)
+	client.DPoPJKT = jkt
 	res, err := s.id.Refresh(r.Context(), identity.RefreshInput{
 		RefreshToken: raw, TenantID: tenantID, ClientID: app.ID, OAuth: true, TTL: ttl, Scopes: scopes,
-		Client: s.client(r, "", nil),
+		Client: client,
 	})
 	var ae *api.Errors
 	switch {
@@ -187,7 +204,7 @@ func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID str
 	}, nil
 }
 
-func (s *Server) passwordGrant(r *http.Request, app api.Application, tenantID string, scopes []string) (api.AccessTokenResponse, error) {
+func (s *Server) passwordGrant(r *http.Request, app api.Application, tenantID string, scopes []string, jkt string) (api.AccessTokenResponse, error) {
 	username := form(r, "username")
 	if username == "" {
 		username = form(r, "loginId")
@@ -199,7 +216,7 @@ func (s *Server) passwordGrant(r *http.Request, app api.Application, tenantID st
 	client := s.client(r, "", &api.MetaData{Device: api.DeviceInfo{
 		Name: form(r, "metaData.device.name"), Description: form(r, "metaData.device.description"), Type: form(r, "metaData.device.type"),
 	}})
-	client.Scopes = scopes
+	client.Scopes, client.DPoPJKT = scopes, jkt
 	res, err := s.id.Login(r.Context(), identity.LoginInput{
 		Request:  api.LoginRequest{LoginID: username, Password: pw, ApplicationID: app.ID},
 		TenantID: tenantID, Client: client, OAuth: true,

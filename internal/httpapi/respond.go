@@ -62,9 +62,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var se *statusError
 	var oe *api.OAuthError
 	var rl *errRateLimited
+	var de *dpopError
 	switch {
 	case errors.As(err, &rl):
 		writeRateLimited(w, rl)
+	case errors.As(err, &de):
+		s.writeDPoPError(w, r, de)
 	case errors.As(err, &se):
 		if se.err != nil {
 			s.log.Warn("request refused", "request", r.Context().Value(ctxRequestID), "status", se.code, "err", se.err)

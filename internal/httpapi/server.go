@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
 )
 
@@ -38,6 +39,16 @@ type Config struct {
 	// RateLimits caps login and token requests per client; zero values
 	// switch a limit off.
 	RateLimits RateLimits
+	// DPoP verifies the DPoP proofs of login, token and refresh requests
+	// and of DPoP-bound access tokens (see dpop.go). When nil, one is made
+	// with dpop's default algorithms, window and skew, the identity
+	// service's store as its replay cache (shared by every node), its
+	// clock, and DPoPNonces.
+	DPoP *dpop.Verifier
+	// DPoPNonces, when set, is the verifier's nonce source (when DPoP is
+	// set, it must be the one DPoP was made with): the current nonce is
+	// sent in DPoP-Nonce with every answer to a request with a proof.
+	DPoPNonces dpop.NonceSource
 }
 
 // Server is the HTTP front of an identity.Service.
@@ -47,6 +58,8 @@ type Server struct {
 	baseURL string
 	proxies []netip.Prefix
 	limits  limiters
+	dpop    *dpop.Verifier
+	nonces  dpop.NonceSource
 	mux     *http.ServeMux
 }
 
@@ -57,6 +70,14 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	s.limits = newLimiters(cfg.RateLimits)
+	s.dpop, s.nonces = cfg.DPoP, cfg.DPoPNonces
+	if s.dpop == nil {
+		v, err := dpop.NewVerifier(dpop.Config{Replay: cfg.Identity.DPoPReplayCache(), Nonce: cfg.DPoPNonces, Now: cfg.Identity.Now})
+		if err != nil {
+			panic("httpapi: DPoP verifier: " + err.Error()) // the defaults are valid
+		}
+		s.dpop = v
+	}
 	s.routes()
 	return s
 }
@@ -64,7 +85,7 @@ func New(cfg Config) *Server {
 // WithIdentity returns a Server like s over another identity.Service
 // (a transaction's, for the kickstart).
 func (s *Server) WithIdentity(id *identity.Service) *Server {
-	c := New(Config{Identity: id, Logger: s.log, BaseURL: s.baseURL, TrustedProxies: s.proxies})
+	c := New(Config{Identity: id, Logger: s.log, BaseURL: s.baseURL, TrustedProxies: s.proxies, DPoP: s.dpop, DPoPNonces: s.nonces})
 	return c
 }
 
@@ -143,6 +164,9 @@ func (s *Server) handle(a auth, h handlerFunc) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		}
 		r = s.withEventInfo(r, nil, "")
+		if s.nonces != nil && len(r.Header.Values(dpop.Header)) > 0 {
+			s.offerNonce(w) // every answer to a request with a proof, errors included
+		}
 		var err error
 		if a == authAPIKey {
 			r, err = s.requireAPIKey(r)

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/latchid/latch/api"
-	"github.com/latchid/latch/internal/token"
 )
 
 // jwks serves GET /.well-known/jwks.json: every public key that may still
@@ -31,18 +30,9 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 	if tenantID == "" {
 		tenantID = strings.TrimSpace(r.Header.Get(api.HeaderTenantID))
 	}
-	t, err := s.id.ResolveTenant(r.Context(), tenantID)
-	if err != nil && tenantID == "" {
-		// Several tenants and none named: the default (oldest) tenant's
-		// document, as FusionAuth answers.
-		all, lerr := s.id.ListTenants(r.Context())
-		if lerr != nil {
-			return lerr
-		}
-		if len(all) > 0 {
-			t, err = all[0], nil
-		}
-	}
+	// Several tenants and none named: the default (oldest) tenant's
+	// document, as FusionAuth answers.
+	t, err := s.discoveryTenant(r.Context(), tenantID)
 	if err != nil {
 		return status(http.StatusNotFound)
 	}
@@ -66,7 +56,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
-		"dpop_signing_alg_values_supported":             []string{token.ES256, token.EdDSA, token.RS256},
+		"dpop_signing_alg_values_supported":             s.dpop.Algorithms(),
 		"claims_supported": []string{"aud", "exp", "iat", "iss", "sub", "jti", "authenticationType", "email",
 			"email_verified", "preferred_username", "applicationId", "roles", "sid", "tid", "auth_time", "scope", "cnf"},
 		"backchannel_logout_supported":  false,

@@ -164,6 +164,15 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		return RefreshResult{}, ErrRefreshTokenInvalid
 	}
 	if sess.DPoPJKT != "" && sess.DPoPJKT != in.Client.DPoPJKT {
+		// Refused, not revoked: whoever holds the value without the key
+		// (a thief) must not be able to end the owner's session. The
+		// thumbprints are public; still, only whether one was proved.
+		presented := "none"
+		if in.Client.DPoPJKT != "" {
+			presented = "another key"
+		}
+		s.log.Warn("refresh refused: DPoP-bound refresh token without proof of its key", "session", sess.ID,
+			"user", sess.UserID, "application", sess.ApplicationID, "presented", presented, "address", in.Client.Address)
 		return RefreshResult{}, ErrRefreshTokenInvalid
 	}
 	app, err := s.store.GetApplication(ctx, sess.ApplicationID)
@@ -267,6 +276,13 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		return RefreshResult{}, ErrRefreshTokenInvalid
 	}
 	sess.Scopes = scopes
+	// The new access token is bound to the session's key; a session bound
+	// to none gives one bound to the key the client proved now, if any
+	// (RFC 9449 §5: the refresh token itself stays unbound).
+	jkt := sess.DPoPJKT
+	if jkt == "" {
+		jkt = in.Client.DPoPJKT
+	}
 	// The session's change, the new JWT and, when the tenant announces
 	// refreshes, the jwt.refresh event: in one transaction when there is an
 	// event to write, so that it commits with the change.
@@ -278,7 +294,7 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		}
 		tok, exp, err := s.mintAccessToken(ctx, mintInput{
 			tenant: t, app: &app.Application, user: u, reg: reg, session: &sess,
-			authType: api.AuthRefreshToken, authTime: sess.AuthTime, ttl: in.TTL, jkt: sess.DPoPJKT,
+			authType: api.AuthRefreshToken, authTime: sess.AuthTime, ttl: in.TTL, jkt: jkt,
 		})
 		if err != nil {
 			return err
@@ -295,7 +311,7 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		return RefreshResult{}, err
 	}
 	res.ExpiresIn = (res.Expires - millis(now)) / 1000
-	res.TokenType = tokenType(sess.DPoPJKT)
+	res.TokenType = tokenType(jkt)
 	return res, nil
 }
 

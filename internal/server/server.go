@@ -7,7 +7,9 @@ package server
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
@@ -23,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/events"
 	"github.com/latchid/latch/internal/httpapi"
 	"github.com/latchid/latch/internal/identity"
@@ -72,6 +75,15 @@ type Config struct {
 	// RateLimits caps login and token requests per client; the zero value
 	// switches them off (DefaultConfig switches them on).
 	RateLimits httpapi.RateLimits
+	// DPoPNonces makes Latch require a server nonce in every DPoP proof
+	// (RFC 9449 §8): a proof without a current one is answered
+	// use_dpop_nonce with the nonce to use. Nonces are stateless HMACs
+	// (dpop.HMACNonces) under a secret derived from the master key, so
+	// every node sharing the master key issues and accepts the same ones.
+	DPoPNonces bool
+	// DPoPNonceLifetime is how long a nonce is current; it is accepted for
+	// as long again. dpop.DefaultNonceBucket (5 minutes) when zero.
+	DPoPNonceLifetime time.Duration
 	// Events tunes the webhook dispatcher; zero fields pick its defaults.
 	// Its Store, Signer, Logger and Now are the server's own.
 	Events events.Config
@@ -145,7 +157,12 @@ func (s *Server) open(ctx context.Context) error {
 	if s.cfg.RateLimits.Now == nil {
 		s.cfg.RateLimits.Now = s.cfg.Now
 	}
-	s.api = httpapi.New(httpapi.Config{Identity: s.identity, Logger: s.log, TrustedProxies: s.cfg.TrustedProxies, RateLimits: s.cfg.RateLimits})
+	nonces, err := dpopNonces(s.cfg)
+	if err != nil {
+		return err
+	}
+	s.api = httpapi.New(httpapi.Config{Identity: s.identity, Logger: s.log, TrustedProxies: s.cfg.TrustedProxies, RateLimits: s.cfg.RateLimits,
+		DPoPNonces: nonces})
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
@@ -215,6 +232,33 @@ func newIdentity(cfg Config, st storage.Store, onEnqueue func()) (*identity.Serv
 		return nil, err
 	}
 	return identity.New(identity.Config{Store: st, Sealer: sealer, Issuer: cfg.Issuer, Now: cfg.Now, Logger: cfg.Logger, OnEnqueue: onEnqueue})
+}
+
+// dpopNonceLabel is the HKDF info of the DPoP nonce secret: a key of its
+// own, derived from the master key, that serves no other purpose.
+const dpopNonceLabel = "latch dpop nonce secret v1"
+
+// dpopNonces returns the DPoP nonce source cfg asks for: nil when nonces
+// are off, else HMAC nonces keyed by HKDF-SHA256(master key, label), the
+// same on every node with the same master key.
+func dpopNonces(cfg Config) (dpop.NonceSource, error) {
+	if !cfg.DPoPNonces {
+		return nil, nil
+	}
+	master, err := MasterKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := hkdf.Key(sha256.New, master, nil, dpopNonceLabel, 32)
+	if err != nil {
+		return nil, fmt.Errorf("dpop nonce secret: %w", err)
+	}
+	n, err := dpop.NewHMACNonces(secret, cfg.DPoPNonceLifetime)
+	if err != nil {
+		return nil, err
+	}
+	n.Now = cfg.Now
+	return n, nil
 }
 
 // CheckMasterKey reports an error unless every signing key that may still
@@ -405,7 +449,7 @@ func (s *Server) reap(ctx context.Context) {
 			}
 			if res != (storage.GCResult{}) {
 				s.log.Info("garbage collection", "sessions", res.Sessions, "loginFailures", res.LoginFailures,
-					"deliveries", res.Deliveries, "events", res.Events)
+					"deliveries", res.Deliveries, "events", res.Events, "dpopProofs", res.DPoPProofs)
 			}
 		}
 	}

@@ -192,10 +192,23 @@ type Store interface {
 	// delivery; ErrStale if it was delivered or abandoned already.
 	AbandonDelivery(ctx context.Context, id int64, at time.Time, lastErr string) error
 
+	// UseDPoPProof records key, the replay key of an accepted DPoP proof
+	// (an opaque string of at most MaxDPoPProofKeyLength bytes, stored as
+	// given: package dpop hands over a hash of the proof key's thumbprint
+	// and the jti, never the proof), until expires. It is one atomic step,
+	// across every node sharing the database: fresh is true when key was
+	// not recorded, or its record had expired (its expiry is not after
+	// now), and the record now says expires; fresh is false, and nothing
+	// changes, when key is recorded with an expiry after now. Of concurrent
+	// calls with one key, exactly one sees fresh. Called on a transaction,
+	// the record commits with it. An empty or longer key is an error. An
+	// error means nothing is known: the caller must refuse the proof.
+	UseDPoPProof(ctx context.Context, key string, now, expires time.Time) (fresh bool, err error)
+
 	// GarbageCollect deletes sessions that expired or were revoked before
 	// the given time, login-failure records no longer in force, deliveries
-	// delivered or abandoned before it, and events created before it that
-	// have no delivery left.
+	// delivered or abandoned before it, events created before it that
+	// have no delivery left, and DPoP proof records that expired before it.
 	GarbageCollect(ctx context.Context, before time.Time) (GCResult, error)
 
 	// Ping reports whether the database answers.
@@ -419,4 +432,9 @@ type GCResult struct {
 	LoginFailures int64
 	Deliveries    int64
 	Events        int64
+	DPoPProofs    int64
 }
+
+// MaxDPoPProofKeyLength is the longest key UseDPoPProof takes, in bytes.
+// dpop's replay keys are 43 (base64url of a SHA-256).
+const MaxDPoPProofKeyLength = 128

@@ -210,7 +210,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f storage.SessionFilter, at 
 // were revoked before the given time (with their former token hashes), and
 // the login-failure records whose last failure and lock both ended before
 // it; then, in two more, the outbox's finished deliveries and spent events
-// (see collectOutbox).
+// (see collectOutbox); and in a last one the DPoP proof records that
+// expired before it.
 func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.GCResult, error) {
 	var out storage.GCResult
 	err := s.read(func(q querier) error {
@@ -226,6 +227,9 @@ func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.G
 	})
 	if err == nil {
 		err = s.collectOutbox(ctx, before, &out)
+	}
+	if err == nil {
+		err = s.collectDPoPProofs(ctx, before, &out)
 	}
 	if err != nil {
 		return storage.GCResult{}, wrapf(err, "garbage collect")

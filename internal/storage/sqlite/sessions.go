@@ -214,8 +214,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f storage.SessionFilter, at 
 // GarbageCollect deletes, in one transaction, the sessions that expired or
 // were revoked before the given time (with their former token hashes), and
 // the login-failure records whose last failure and lock both ended before
-// it, and the outbox's finished deliveries and spent events (see
-// collectOutbox).
+// it, the outbox's finished deliveries and spent events (see
+// collectOutbox), and the DPoP proof records that expired before it.
 func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.GCResult, error) {
 	var out storage.GCResult
 	b := before.UnixMicro()
@@ -235,7 +235,10 @@ func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.G
 		if out.LoginFailures, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		return collectOutbox(ctx, q, b, &out)
+		if err := collectOutbox(ctx, q, b, &out); err != nil {
+			return err
+		}
+		return collectDPoPProofs(ctx, q, b, &out)
 	})
 	if err != nil {
 		return storage.GCResult{}, wrapf(err, "garbage collect")

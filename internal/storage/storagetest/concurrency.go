@@ -17,13 +17,15 @@ const racers = 16
 
 // RunConcurrency runs the concurrency checks (real goroutines): one winner
 // among concurrent rotations of one value, one among concurrent sign-ups
-// with one email, transactions that neither deadlock nor lose updates, and
-// outbox claims that never hand one delivery to two claimers.
+// with one email, transactions that neither deadlock nor lose updates,
+// outbox claims that never hand one delivery to two claimers, and one
+// fresh use among concurrent uses of one DPoP proof key.
 func RunConcurrency(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("RotateRace", func(t *testing.T) { testRotateRace(t, open(t)) })
 	t.Run("CreateUserRace", func(t *testing.T) { testCreateUserRace(t, open(t)) })
 	t.Run("TxTransfers", func(t *testing.T) { testTxTransfers(t, open(t)) })
 	t.Run("ClaimRace", func(t *testing.T) { testClaimRace(t, open(t)) })
+	t.Run("DPoPProofRace", func(t *testing.T) { testDPoPProofRace(t, open(t)) })
 }
 
 // race runs fn in n goroutines released at once and returns their errors.

@@ -31,6 +31,9 @@
 //   - Revocation, rotation and touching a session keep every other field.
 //   - An event's payload comes back byte for byte; Delivery ids are
 //     assigned by the store and differ across deliveries.
+//   - A DPoP proof record expires at its expiry instant: UseDPoPProof at
+//     that instant is fresh. GarbageCollect keeps a record that expires
+//     exactly at the given time. Keys are compared byte for byte.
 //
 // It leaves open what the contract leaves open: the case in which a
 // mixed-case email comes back, whether ListSessions with an empty filter
@@ -81,6 +84,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"OutboxEnqueue", testOutboxEnqueue},
 		{"OutboxClaim", testOutboxClaim},
 		{"OutboxGarbageCollect", testOutboxGarbageCollect},
+		{"DPoPProofs", testDPoPProofs},
+		{"DPoPProofsGarbageCollect", testDPoPProofsGarbageCollect},
 		{"Timezones", testTimezones},
 		{"TxCommitRollback", testTxCommitRollback},
 		{"Errors", testErrors},

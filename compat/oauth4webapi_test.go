@@ -1,0 +1,187 @@
+package compat_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch/internal/server"
+)
+
+// Known values of the oauth4webapi test's kickstart.
+const (
+	o4TenantID      = "6b1d3c5e-7f90-4a1b-8c2d-3e4f5a6b7c8d"
+	o4ApplicationID = "1c2b3a4d-5e6f-4a7b-9c8d-0e1f2a3b4c5d"
+	o4APIKey        = "compat-oauth4webapi-api-key-0123456789abc"
+	o4ClientSecret  = "compat-oauth4webapi-client-secret-012345"
+	o4UserID        = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+	o4UserEmail     = "dpop.user@example.org"
+	o4UserPassword  = "dpop user passphrase 5678"
+)
+
+// TestOAuth4WebAPI runs compat/oauth4webapi/dpop.test.mjs, which drives
+// two in-process Latch servers (one with DPoP nonces) with oauth4webapi,
+// an OAuth 2.0 client library that knows nothing of FusionAuth: discovery,
+// a DPoP-bound password grant, refreshes with the same key, and the
+// use_dpop_nonce retry. It needs node and npm; without them, or when npm
+// ci fails, it is skipped, except under CI=true where that is a failure.
+func TestOAuth4WebAPI(t *testing.T) {
+	unavailable := t.Skipf
+	if os.Getenv("CI") == "true" {
+		unavailable = t.Fatalf
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		unavailable("node not found: %v", err)
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		unavailable("npm not found: %v", err)
+	}
+	dir, err := filepath.Abs("oauth4webapi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi")); errors.Is(err, os.ErrNotExist) {
+		ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			os.RemoveAll(filepath.Join(dir, "node_modules")) // no half install left to skip the next npm ci
+			unavailable("npm ci failed: %v\n%s", err, out)
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+
+	plain := startDPoPLatch(t, false)
+	nonces := startDPoPLatch(t, true)
+
+	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "dpop.test.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"LATCH_URL="+plain.URL(),
+		"LATCH_NONCE_URL="+nonces.URL(),
+		"LATCH_CLIENT_ID="+o4ApplicationID,
+		"LATCH_CLIENT_SECRET="+o4ClientSecret,
+		"LATCH_LOGIN_ID="+o4UserEmail,
+		"LATCH_PASSWORD="+o4UserPassword,
+		"NO_COLOR=1",
+	)
+	out := &lineLogger{t: t}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 10 * time.Second
+	err = cmd.Run()
+	out.flush()
+	if ctx.Err() != nil {
+		t.Fatalf("node --test did not finish within %v", nodeTimeout)
+	}
+	if err != nil {
+		t.Fatalf("node --test dpop.test.mjs: %v", err)
+	}
+}
+
+// startDPoPLatch starts Latch in-process on a free port with a temporary
+// data directory and the kickstart of dpopKickstart, with DPoP nonces on
+// or off, and stops it at cleanup. Its issuer is its own URL, which the
+// discovery document and every htu are made of.
+func startDPoPLatch(t *testing.T, nonces bool) *server.Server {
+	t.Helper()
+	dir := t.TempDir()
+	ks := filepath.Join(dir, "kickstart.json")
+	if err := os.WriteFile(ks, dpopKickstart(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(&lineLogger{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := server.Open(context.Background(), server.Config{
+		Addr:       "127.0.0.1:0",
+		DataDir:    filepath.Join(dir, "data"),
+		Kickstart:  ks,
+		Logger:     logger,
+		DPoPNonces: nonces,
+	})
+	if err != nil {
+		t.Fatalf("start latch: %v", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	waitReady(t, srv.URL())
+	return srv
+}
+
+// dpopKickstart is a FusionAuth kickstart: an API key, an application for
+// the password and refresh_token grants with a known client secret,
+// refresh tokens for offline_access, one-time-use refresh tokens, and a
+// registered user.
+func dpopKickstart(t *testing.T) []byte {
+	t.Helper()
+	type obj = map[string]any
+	f := obj{
+		"variables": obj{
+			"defaultTenantId": o4TenantID,
+			"applicationId":   o4ApplicationID,
+			"apiKey":          o4APIKey,
+			"clientSecret":    o4ClientSecret,
+			"userId":          o4UserID,
+			"userEmail":       o4UserEmail,
+			"userPassword":    o4UserPassword,
+		},
+		"apiKeys": []obj{{"key": "#{apiKey}", "description": "compat: oauth4webapi"}},
+		"requests": []obj{
+			{
+				"method": "POST",
+				"url":    "/api/application/#{applicationId}",
+				"body": obj{"application": obj{
+					"name": "oauth4webapi compat",
+					"jwtConfiguration": obj{
+						"enabled":                         true,
+						"timeToLiveInSeconds":             300,
+						"refreshTokenTimeToLiveInMinutes": 60,
+						"refreshTokenUsagePolicy":         "OneTimeUse",
+					},
+					"oauthConfiguration": obj{
+						"clientSecret":               "#{clientSecret}",
+						"clientAuthenticationPolicy": "Required",
+						"enabledGrants":              []string{"password", "refresh_token"},
+						"generateRefreshTokens":      true,
+					},
+				}},
+			},
+			{
+				"method": "POST",
+				"url":    "/api/user/registration/#{userId}",
+				"body": obj{
+					"user":                         obj{"email": "#{userEmail}", "password": "#{userPassword}"},
+					"registration":                 obj{"applicationId": "#{applicationId}"},
+					"skipVerification":             true,
+					"skipRegistrationVerification": true,
+				},
+			},
+		},
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,16 @@
+-- 0003: the DPoP replay cache shared by every node, as in the sqlite
+-- backend.
+--
+-- One row per accepted DPoP proof until its acceptance window closes: the
+-- key is the replay key package dpop hands over (a hash of the proof key's
+-- thumbprint and the jti; never the proof), expires when the proof could
+-- no longer be accepted anyway. An expired row counts as absent and is
+-- overwritten by the next use of its key (INSERT ... ON CONFLICT DO UPDATE
+-- ... WHERE expired: one statement, so concurrent uses on any nodes see
+-- exactly one winner); GarbageCollect deletes the rest.
+
+CREATE TABLE dpop_proofs (
+    key     text        PRIMARY KEY,
+    expires timestamptz NOT NULL
+);
+CREATE INDEX dpop_proofs_expires ON dpop_proofs (expires);
