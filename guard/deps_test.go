@@ -9,7 +9,7 @@ import (
 // guard is imported by app backends: it must not drag in the server's
 // internals or any database driver (DESIGN.md, "Dependencies point
 // inwards"). Outside the standard library it may use only the wire types,
-// go-jose and singleflight.
+// package dpop, go-jose and singleflight.
 func TestDeps(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -31,6 +31,7 @@ func TestDeps(t *testing.T) {
 	allowed := []string{
 		"github.com/latchid/latch/guard",
 		"github.com/latchid/latch/api",
+		"github.com/latchid/latch/dpop",
 		"github.com/go-jose/go-jose/v4",
 		"golang.org/x/sync/singleflight",
 	}

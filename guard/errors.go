@@ -76,8 +76,8 @@ var (
 	// errLatchUnavailable: Latch could not be reached, or answered 5xx,
 	// 429 or something that is not a refresh response.
 	errLatchUnavailable = errors.New("guard: latch unavailable")
-	// errDPoP: the request uses the DPoP scheme, which guard does not
-	// support yet; bound tokens are refused rather than accepted as bearer
-	// tokens (RFC 9449 §7.1).
-	errDPoP = errors.New("guard: DPoP-bound tokens are not supported")
+	// errRefreshedBinding: Latch answered a refresh with a JWT bound to
+	// another key than the request proved (or bound, to a request without
+	// a proof).
+	errRefreshedBinding = errors.New("guard: the refreshed JWT is bound to another DPoP key")
 )

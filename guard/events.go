@@ -54,7 +54,9 @@ var (
 //     of a later login pass.
 //
 // Verify, and so Handler, then refuse such tokens (ErrRevoked; 401
-// invalid_token). Other event types are acknowledged and ignored.
+// invalid_token), and the refreshes guard keeps for ReuseWindow are
+// dropped when their new JWT is covered. Other event types are
+// acknowledged and ignored.
 func (g *Guard) Events() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -124,6 +126,8 @@ func (g *Guard) applyRevocation(ctx context.Context, ev api.JWTRefreshTokenRevok
 	if err := g.revocations.Add(ctx, rev); err != nil {
 		return err
 	}
+	// A refresh made lately for these tokens is not served again.
+	g.evictRevoked(rev)
 	g.log.Info("guard: tokens revoked", "event", ev.ID, "session", rev.SessionID, "user", rev.UserID,
 		"application", rev.ApplicationID, "until", rev.Until)
 	// Only once applied: a failure above leaves the event to its redelivery.
@@ -249,5 +253,5 @@ func (g *Guard) verifyEventSignature(ctx context.Context, raw string, body []byt
 
 // writeEventError answers an event the handler refuses.
 func writeEventError(w http.ResponseWriter, status int, code, desc string) {
-	writeError(w, status, "", code, desc)
+	writeError(w, status, code, desc)
 }

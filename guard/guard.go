@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 )
 
 // Defaults of Config.
@@ -26,6 +27,11 @@ const (
 	// MaxLeeway is the largest Leeway New accepts: a leeway is for clock
 	// skew, not for stretching token lifetimes.
 	MaxLeeway = 5 * time.Minute
+	// DefaultRefreshWindow is how long before its expiry a valid JWT is
+	// refreshed early when the request carries a Refresh-Token: the window
+	// in which the client SDK sends the refresh token
+	// (client.DefaultRefreshWindow).
+	DefaultRefreshWindow = time.Minute
 	// defaultTimeout bounds each call to Latch made with the default client.
 	defaultTimeout = 10 * time.Second
 )
@@ -65,8 +71,10 @@ type Config struct {
 	// when empty. "none" is never accepted, and HS256, HS384 and HS512
 	// only with a StaticKeySet that holds an HMAC key.
 	Algorithms []string
-	// Leeway is the clock skew tolerated on exp, nbf and iat;
-	// DefaultLeeway when zero, at most MaxLeeway.
+	// Leeway is the clock skew tolerated on exp, nbf and iat, and how far
+	// ahead of the clock a DPoP proof's iat may be (device clocks run
+	// ahead too); DefaultLeeway when zero, at most MaxLeeway. A proof is
+	// accepted up to dpop.DefaultWindow (a minute) after its iat.
 	Leeway time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -90,6 +98,46 @@ type Config struct {
 	// the handler could then revoke any user's tokens. A signature that is
 	// present is checked either way.
 	AcceptUnsignedEvents bool
+	// RefreshWindow is how long before its expiry a valid JWT is refreshed
+	// early, when the request carries a Refresh-Token: the app gets new
+	// tokens before the old JWT lapses, and the refresh token it sent does
+	// not travel for nothing. An early refresh that fails for any reason
+	// is not an error: the request is served with the JWT it carried.
+	// DefaultRefreshWindow when zero; a negative value turns early
+	// refreshes off.
+	RefreshWindow time.Duration
+	// PublicURL is the backend's external base URL, as apps address it:
+	// "https://shop.example.com", with a path prefix if a proxy strips one.
+	// A DPoP proof names the URL of its request (htu), which guard takes
+	// to be PublicURL followed by the request's path as sent. When empty,
+	// guard builds the URL from the request itself: https when it came
+	// over TLS, else http, and its Host header. That is right only when
+	// apps reach this server directly; behind a proxy or load balancer
+	// that terminates TLS or rewrites Host, PublicURL must be set, or every
+	// DPoP proof is refused.
+	PublicURL string
+	// APIKey is a Latch API key (sent as the Authorization header, as
+	// FusionAuth takes it). guard sends it, and the key of the app's DPoP
+	// proof (dpopJkt), when it refreshes a DPoP-bound session: Latch
+	// refreshes a bound refresh token for its own key only, and takes the
+	// key's thumbprint from a backend only with an API key. Without it,
+	// bound sessions cannot be refreshed through this backend (401, and an
+	// error in the log). Unbound refreshes are sent without it.
+	APIKey string
+	// DPoPReplay records the DPoP proofs guard accepted, so that none is
+	// accepted twice; a dpop.MemoryReplayCache (with the Now clock, room
+	// for dpop.DefaultReplayCacheEntries proofs of the last minute and a
+	// half) when nil. Several instances behind one URL must share one, or
+	// a proof accepted by one can be replayed at another (see
+	// dpop.ReplayCache). When it fails, or is full, requests with a proof
+	// are answered 503.
+	DPoPReplay dpop.ReplayCache
+	// DPoPNonces, when set, makes guard require a server nonce in every
+	// DPoP proof (RFC 9449 §9): a proof without a current one is answered
+	// 401 with error use_dpop_nonce and a DPoP-Nonce header, and responses
+	// to requests with a proof carry the current nonce. Optional;
+	// dpop.HMACNonces serves several instances sharing a secret.
+	DPoPNonces dpop.NonceSource
 }
 
 // Guard verifies Latch JWTs and, as middleware, refreshes expired ones.
@@ -110,10 +158,18 @@ type Guard struct {
 	eventKeys      StaticKeySet
 	acceptUnsigned bool
 
-	flights singleflight.Group // refreshes in flight, by refresh token hash
-	cacheMu sync.Mutex
-	cache   map[tokenHash]*refreshed // recent refreshes, by refresh token hash
-	sweptAt time.Time
+	refreshWindow time.Duration // <= 0: no early refresh
+	publicURL     string        // without a trailing slash; "" to build from the request
+	apiKey        string
+	dpop          *dpop.Verifier
+	nonces        dpop.NonceSource
+	dpopAlgs      string // the algs parameter of DPoP challenges
+
+	flights   singleflight.Group // refreshes in flight, by refresh token hash and DPoP key
+	cacheMu   sync.Mutex
+	cache     map[tokenHash]map[string]*refreshed // recent refreshes, by refresh token hash and DPoP key
+	forgotten map[tokenHash]time.Time             // refresh tokens given up (Forget), until when
+	sweptAt   time.Time
 }
 
 // New validates cfg and returns a Guard. It makes no call to Latch.
@@ -173,6 +229,20 @@ func New(cfg Config) (*Guard, error) {
 	case cfg.Leeway > MaxLeeway:
 		bad("Leeway %v exceeds %v", cfg.Leeway, MaxLeeway)
 	}
+	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
+	if cfg.PublicURL != "" {
+		if err := checkURL(publicURL); err != nil {
+			bad("PublicURL: %v", err)
+		} else if u, _ := url.Parse(publicURL); u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			bad("PublicURL %q: want a base URL without user information, query or fragment", cfg.PublicURL)
+		}
+	}
+	if strings.ContainsAny(cfg.APIKey, "\r\n") {
+		bad("APIKey is not a header value")
+	}
+	if cfg.RefreshWindow == 0 {
+		cfg.RefreshWindow = DefaultRefreshWindow
+	}
 	switch {
 	case cfg.MinJWKSRefetchInterval < 0:
 		bad("MinJWKSRefetchInterval is negative")
@@ -194,6 +264,18 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(MemoryRevocationStoreConfig{Now: cfg.Now})
 	}
+	if cfg.DPoPReplay == nil {
+		cfg.DPoPReplay = &dpop.MemoryReplayCache{Now: cfg.Now}
+	}
+	verifier, err := dpop.NewVerifier(dpop.Config{
+		Replay: taggedReplay{cfg.DPoPReplay},
+		Nonce:  cfg.DPoPNonces,
+		Skew:   cfg.Leeway, // device clocks run ahead too
+		Now:    cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("guard: config: %w", err)
+	}
 	if cfg.KeySet == nil {
 		cfg.KeySet = NewRemoteKeySet(jwksURL, RemoteKeySetConfig{
 			HTTPClient: cfg.HTTPClient, MinRefetchInterval: cfg.MinJWKSRefetchInterval, Now: cfg.Now, Logger: cfg.Logger,
@@ -210,11 +292,19 @@ func New(cfg Config) (*Guard, error) {
 		now:        cfg.Now,
 		log:        cfg.Logger,
 		floor:      cfg.MinJWKSRefetchInterval,
-		cache:      make(map[tokenHash]*refreshed),
+		cache:      make(map[tokenHash]map[string]*refreshed),
+		forgotten:  make(map[tokenHash]time.Time),
 
 		revocations:    cfg.Revocations,
 		eventKeys:      slices.Clone(cfg.EventKeys),
 		acceptUnsigned: cfg.AcceptUnsignedEvents,
+
+		refreshWindow: cfg.RefreshWindow,
+		publicURL:     publicURL,
+		apiKey:        cfg.APIKey,
+		dpop:          verifier,
+		nonces:        cfg.DPoPNonces,
+		dpopAlgs:      strings.Join(verifier.Algorithms(), " "),
 	}, nil
 }
 

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 )
 
 // Tokens are the credentials a request was served with.
@@ -70,92 +70,203 @@ func WithClaims(ctx context.Context, claims *api.Claims) context.Context {
 //   - "Authorization: Bearer <JWT>" (scheme case-insensitive) with a valid
 //     JWT: next runs at once. Latch is not called; the keys come from the
 //     cached JWKS (steps 6-8).
+//   - A DPoP-bound JWT (one with cnf.jkt, RFC 9449) is accepted only as
+//     "Authorization: DPoP <JWT>" with a "DPoP" proof header: a proof for
+//     this request's method and URL (Config.PublicURL), over this JWT
+//     (ath), signed by the key the JWT is bound to, fresh (iat within a
+//     minute, Config.Leeway ahead), never seen before, and with the
+//     current nonce when Config.DPoPNonces is set. A bound JWT presented
+//     as Bearer, with a proof by another key, replayed, stale, or made for
+//     another URL or method, or without one: 401 with a DPoP challenge
+//     (error invalid_token or invalid_dpop_proof; use_dpop_nonce and a
+//     DPoP-Nonce header when only the nonce is missing), whatever the
+//     refresh token. An unbound JWT in the DPoP scheme: 401 too. A proof
+//     sent along with an unbound Bearer JWT is ignored.
+//   - A valid JWT that expires within Config.RefreshWindow, with a
+//     "Refresh-Token" header: guard refreshes it early, as below, and
+//     hands the new tokens back; if that fails for any reason, next runs
+//     with the JWT the request carried.
 //   - The JWT expired, is invalid or is missing, and the request carries a
 //     "Refresh-Token" header: guard exchanges it at Latch's
 //     /api/jwt/refresh, verifies the new JWT, sets the "Access-Token"
 //     response header to it, and "Refresh-Token" to the new refresh token
-//     when Latch rotated it, then runs next (steps 9-12). Concurrent
-//     requests with one refresh token make one call to Latch and get the
-//     same tokens, as do requests presenting it up to 30 s later.
+//     when Latch rotated it, then runs next (steps 9-12). For a bound
+//     session (the expired JWT has cnf.jkt, or comes in the DPoP scheme)
+//     the request must carry a valid proof for itself, by the JWT's key;
+//     guard sends the proof's key (dpopJkt) and Config.APIKey along, and
+//     Latch refreshes a bound refresh token for its own key only, so a
+//     stolen refresh token is no use without the device's key (step 19).
+//     Concurrent requests with one refresh token (and key) make one call
+//     to Latch and get the same tokens, as do requests presenting it up to
+//     ReuseWindow later (unless Forget or a revocation event dropped it).
 //   - Otherwise, or when Latch refuses the refresh token (any 4xx but
 //     429): 401 with "WWW-Authenticate: Bearer error="invalid_token""
-//     (just "Bearer" when the request had no credentials at all) and a
-//     JSON body {"error","error_description"}; next does not run (steps
-//     13-16).
+//     (just "Bearer" when the request had no credentials at all), or a DPoP
+//     challenge for a token in the DPoP scheme, and a JSON body
+//     {"error","error_description"}; next does not run (steps 13-16).
+//     A Bearer challenge comes with a second one, DPoP algs="...", which
+//     tells apps that DPoP is supported (RFC 9449 §7.1).
 //   - Latch is unreachable or answers 5xx or 429 when a refresh is needed,
-//     or the key set cannot be fetched: 503 with Retry-After and a JSON body.
+//     the key set cannot be fetched, or the DPoP replay cache fails: 503
+//     with Retry-After and a JSON body.
 //
 // A JWT that a revocation event covers (see Events) is refused like an
 // invalid one: refreshed when the request carries a refresh token (Latch
 // refuses a revoked one, so the answer is 401), else 401 with
 // error_description "The access token has been revoked.".
-//
-// DPoP-bound tokens (the DPoP scheme, or a cnf claim) are refused with
-// 401: guard cannot check DPoP proofs yet, and a bound token accepted as a
-// bearer token would lose the binding (RFC 9449 §7.1).
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		raw, err := bearerToken(r)
+		presented := r.Header.Get(api.HeaderRefreshToken)
+		scheme, raw, err := authorization(r)
 		if err == nil {
 			var claims *api.Claims
 			if claims, err = g.Verify(ctx, raw); err == nil {
-				if bound(claims) {
-					g.deny(w, errDPoP)
+				proof, err := g.checkBinding(ctx, r, scheme, raw, claims)
+				if err != nil {
+					g.log.Debug("guard: request refused", "err", err)
+					g.deny(w, scheme, err)
 					return
 				}
-				a := &auth{claims: claims, tokens: Tokens{AccessToken: raw, RefreshToken: r.Header.Get(api.HeaderRefreshToken)}}
-				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, authKey{}, a)))
+				tokens := Tokens{AccessToken: raw, RefreshToken: presented}
+				if presented != "" && g.expiresSoon(claims) {
+					claims, tokens = g.refreshEarly(ctx, w, presented, proof, claims, tokens)
+				}
+				g.setNonce(w, r)
+				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, authKey{}, &auth{claims: claims, tokens: tokens})))
 				return
 			}
 		}
-		presented := r.Header.Get(api.HeaderRefreshToken)
-		if presented == "" || errors.Is(err, errDPoP) {
+		if presented == "" {
 			g.log.Debug("guard: request refused", "err", err)
-			g.deny(w, err)
+			g.deny(w, scheme, err)
 			return
 		}
-		g.log.Debug("guard: refreshing", "reason", err)
-		res, err := g.refresh(ctx, presented)
+		jkt, kerr := g.refreshKey(ctx, r, scheme, raw)
+		if kerr != nil {
+			g.log.Debug("guard: refresh refused", "reason", err, "err", kerr)
+			g.deny(w, scheme, kerr)
+			return
+		}
+		if jkt != "" {
+			scheme = schemeDPoP // refusals of a bound refresh challenge DPoP
+		}
+		g.log.Debug("guard: refreshing", "reason", err, "dpop", jkt != "")
+		res, err := g.refresh(ctx, presented, jkt)
 		if err != nil {
 			g.logRefreshError(err)
-			g.deny(w, err)
+			g.deny(w, scheme, err)
 			return
 		}
-		claims, err := g.Verify(ctx, res.resp.Token)
+		claims, err := g.verifyRefreshed(ctx, res, jkt)
 		if err != nil {
-			if errors.Is(err, ErrUnknownKey) {
-				// Latch signed with a key its JWKS did not show us yet (a
-				// rotation, or another node): worth a retry, which the
-				// refresh cache answers with these same tokens.
-				err = fmt.Errorf("%w: %w", ErrKeySetUnavailable, err)
-			}
-			switch {
-			case ctx.Err() != nil:
-			case errors.Is(err, ErrRevoked):
-				g.log.Info("guard: the refreshed JWT belongs to revoked tokens", "err", err)
-			case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, ErrRevocationsUnavailable):
-				g.log.Warn("guard: the JWT Latch issued cannot be checked yet", "err", err)
-			default:
-				g.log.Error("guard: the JWT Latch issued does not verify; check Issuer and Audience", "err", err)
-			}
-			g.deny(w, err)
+			g.deny(w, scheme, err)
 			return
 		}
-		if bound(claims) {
-			g.deny(w, errDPoP)
-			return
-		}
-		tokens := Tokens{AccessToken: res.resp.Token, RefreshToken: presented, Refreshed: true}
-		h := w.Header()
-		h.Set(api.HeaderAccessToken, res.resp.Token)
-		if rt := res.resp.RefreshToken; rt != "" && rt != presented {
-			h.Set(api.HeaderRefreshToken, rt)
-			tokens.RefreshToken = rt
-		}
-		h.Set("Cache-Control", "no-store")
+		tokens := g.handOut(w, res, presented)
+		g.setNonce(w, r)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, authKey{}, &auth{claims: claims, tokens: tokens})))
 	})
+}
+
+// expiresSoon reports whether a valid JWT is due for an early refresh.
+func (g *Guard) expiresSoon(c *api.Claims) bool {
+	return g.refreshWindow > 0 && !g.now().Add(g.refreshWindow).Before(time.Unix(c.Expiry, 0))
+}
+
+// refreshEarly refreshes a valid JWT that expires soon and returns the
+// claims and tokens to serve the request with: the new ones, their headers
+// set on w, or, should anything fail, the ones the request carried.
+func (g *Guard) refreshEarly(ctx context.Context, w http.ResponseWriter, presented string, proof *dpop.Proof,
+	claims *api.Claims, tokens Tokens) (*api.Claims, Tokens) {
+	var jkt string
+	if proof != nil {
+		jkt = proof.JKT
+	}
+	res, err := g.refresh(ctx, presented, jkt)
+	var fresh *api.Claims
+	if err == nil {
+		fresh, err = g.verifyRefreshed(ctx, res, jkt)
+	}
+	if err != nil {
+		g.log.Debug("guard: early refresh failed; serving with the current JWT", "err", err)
+		return claims, tokens
+	}
+	return fresh, g.handOut(w, res, presented)
+}
+
+// refreshKey returns the DPoP key to refresh with: "" for an unbound
+// session, or the thumbprint of the request's proof when the session is
+// bound, which it is when the presented JWT (expired, or refused for
+// another reason) carries cnf.jkt, or comes in the DPoP scheme, or when no
+// JWT comes and a proof does. A bound session needs a valid proof for
+// this request, by the JWT's key, and Config.APIKey.
+func (g *Guard) refreshKey(ctx context.Context, r *http.Request, scheme, raw string) (string, error) {
+	jkt := boundJKT(raw)
+	switch {
+	case jkt != "" && scheme != schemeDPoP:
+		return "", errBoundAsBearer
+	case jkt != "", scheme == schemeDPoP:
+	case raw == "" && g.apiKey != "" && r.Header.Get(dpop.Header) != "":
+	default:
+		return "", nil
+	}
+	if g.apiKey == "" {
+		g.log.Error("guard: a DPoP-bound session cannot be refreshed: Config.APIKey is not set, " +
+			"and Latch takes the key of a DPoP proof from a backend only with an API key")
+		return "", errNoAPIKey
+	}
+	p, err := g.verifyProof(ctx, r, raw, jkt)
+	if err != nil {
+		return "", err
+	}
+	return p.JKT, nil
+}
+
+// verifyRefreshed verifies the JWT of a refresh, and that it is bound to
+// the key the refresh was made for: a refresh without a proof must not
+// yield a bound JWT, nor one with a proof a JWT bound to another key.
+// (Latch leaves an unbound session unbound, even for a request with a
+// proof.)
+func (g *Guard) verifyRefreshed(ctx context.Context, res *refreshed, jkt string) (*api.Claims, error) {
+	claims, err := g.Verify(ctx, res.resp.Token)
+	if err != nil {
+		if errors.Is(err, ErrUnknownKey) {
+			// Latch signed with a key its JWKS did not show us yet (a
+			// rotation, or another node): worth a retry, which the
+			// refresh cache answers with these same tokens.
+			err = fmt.Errorf("%w: %w", ErrKeySetUnavailable, err)
+		}
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, ErrRevoked):
+			g.log.Info("guard: the refreshed JWT belongs to revoked tokens", "err", err)
+		case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, ErrRevocationsUnavailable):
+			g.log.Warn("guard: the JWT Latch issued cannot be checked yet", "err", err)
+		default:
+			g.log.Error("guard: the JWT Latch issued does not verify; check Issuer and Audience", "err", err)
+		}
+		return nil, err
+	}
+	if bound(claims) && claims.Confirmation.JKT != jkt {
+		g.log.Error("guard: Latch issued a JWT bound to another DPoP key than the request proved", "proved", jkt != "")
+		return nil, errRefreshedBinding
+	}
+	return claims, nil
+}
+
+// handOut sets the headers that hand a refresh's tokens to the app, and
+// returns the tokens the request is served with.
+func (g *Guard) handOut(w http.ResponseWriter, res *refreshed, presented string) Tokens {
+	tokens := Tokens{AccessToken: res.resp.Token, RefreshToken: presented, Refreshed: true}
+	h := w.Header()
+	h.Set(api.HeaderAccessToken, res.resp.Token)
+	if rt := res.resp.RefreshToken; rt != "" && rt != presented {
+		h.Set(api.HeaderRefreshToken, rt)
+		tokens.RefreshToken = rt
+	}
+	h.Set("Cache-Control", "no-store")
+	return tokens
 }
 
 // RequireRole returns a handler that runs next only when the request's
@@ -167,48 +278,17 @@ func RequireRole(role string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, ok := ClaimsFrom(r.Context())
 		if !ok {
-			writeError(w, http.StatusUnauthorized, "Bearer", api.OAuthInvalidToken, "The request is not authenticated.")
+			writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, "The request is not authenticated.", schemeBearer)
 			return
 		}
 		if !claims.HasRole(role) {
 			const desc = "The user lacks the role this resource requires."
-			writeError(w, http.StatusForbidden, challenge("insufficient_scope", desc), "insufficient_scope", desc)
+			writeError(w, http.StatusForbidden, "insufficient_scope", desc, challenge("insufficient_scope", desc))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
-
-// bearerToken returns the request's bearer token. A request without
-// Authorization, or with another scheme than Bearer or DPoP, has none
-// (ErrNoToken); more than one Authorization header, or an empty or
-// spaced value, is ErrMalformed.
-func bearerToken(r *http.Request) (string, error) {
-	vals := r.Header.Values("Authorization")
-	switch len(vals) {
-	case 0:
-		return "", ErrNoToken
-	case 1:
-	default:
-		return "", fmt.Errorf("%w: several Authorization headers", ErrMalformed)
-	}
-	scheme, tok, _ := strings.Cut(strings.TrimSpace(vals[0]), " ")
-	switch {
-	case strings.EqualFold(scheme, "Bearer"):
-	case strings.EqualFold(scheme, "DPoP"):
-		return "", errDPoP
-	default:
-		return "", ErrNoToken
-	}
-	tok = strings.TrimLeft(tok, " ")
-	if tok == "" || strings.ContainsAny(tok, " \t") {
-		return "", fmt.Errorf("%w: malformed Bearer credentials", ErrMalformed)
-	}
-	return tok, nil
-}
-
-// bound reports whether claims bind the token to a DPoP key.
-func bound(c *api.Claims) bool { return c.Confirmation != nil && c.Confirmation.JKT != "" }
 
 // logRefreshError logs why a refresh failed, without the token.
 func (g *Guard) logRefreshError(err error) {
@@ -220,22 +300,34 @@ func (g *Guard) logRefreshError(err error) {
 	}
 }
 
-// deny answers a request that cannot be served: 503 when Latch or its keys
-// could not be reached, else 401 (RFC 6750 §3).
-func (g *Guard) deny(w http.ResponseWriter, err error) {
+// deny answers a request that cannot be served: 503 when Latch, its keys
+// or the DPoP replay cache could not be reached, else 401 (RFC 6750 §3,
+// RFC 9449 §7.1) with a challenge for the scheme the token came in.
+func (g *Guard) deny(w http.ResponseWriter, scheme string, err error) {
+	var de *dpopError
 	switch {
+	case errors.As(err, &de):
+		if de.nonce != "" {
+			w.Header().Set(dpop.NonceHeader, de.nonce)
+		}
+		writeError(w, http.StatusUnauthorized, de.code, de.desc, g.dpopChallenge(de.code))
+		return
 	case errors.Is(err, errLatchUnavailable):
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "", "temporarily_unavailable", "The identity service is unavailable; try again later.")
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The identity service is unavailable; try again later.")
+		return
+	case errors.Is(err, ErrDPoPReplayUnavailable):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The DPoP proof cannot be checked now; try again later.")
 		return
 	case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, ErrRevocationsUnavailable),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(g.floor.Round(time.Second), time.Second)/time.Second)))
-		writeError(w, http.StatusServiceUnavailable, "", "temporarily_unavailable", "The token cannot be checked now; try again later.")
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The token cannot be checked now; try again later.")
 		return
 	case errors.Is(err, ErrNoToken):
 		const desc = "The request carries no access token."
-		writeError(w, http.StatusUnauthorized, "Bearer", api.OAuthInvalidToken, desc)
+		writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, desc, schemeBearer, g.dpopChallenge(""))
 		return
 	}
 	desc := "The access token is invalid."
@@ -250,10 +342,12 @@ func (g *Guard) deny(w http.ResponseWriter, err error) {
 		desc = "The access token is not valid yet."
 	case errors.Is(err, ErrIssuer), errors.Is(err, ErrAudience):
 		desc = "The access token was not issued for this service."
-	case errors.Is(err, errDPoP):
-		desc = "DPoP-bound tokens are not supported by this service."
 	}
-	writeError(w, http.StatusUnauthorized, challenge(api.OAuthInvalidToken, desc), api.OAuthInvalidToken, desc)
+	if scheme == schemeDPoP {
+		writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, desc, g.dpopChallenge(api.OAuthInvalidToken))
+		return
+	}
+	writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, desc, challenge(api.OAuthInvalidToken, desc), g.dpopChallenge(""))
 }
 
 // challenge is a Bearer WWW-Authenticate value with an error (RFC 6750
@@ -268,12 +362,13 @@ type errorBody struct {
 	Description string `json:"error_description"`
 }
 
-// writeError writes a JSON error body, with a WWW-Authenticate challenge
-// unless it is empty.
-func writeError(w http.ResponseWriter, status int, wwwAuthenticate, code, desc string) {
+// writeError writes a JSON error body, with a WWW-Authenticate header for
+// each challenge.
+func writeError(w http.ResponseWriter, status int, code, desc string, challenges ...string) {
 	h := w.Header()
-	if wwwAuthenticate != "" {
-		h.Set("WWW-Authenticate", wwwAuthenticate)
+	h.Del("WWW-Authenticate")
+	for _, c := range challenges {
+		h.Add("WWW-Authenticate", c)
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

@@ -119,14 +119,14 @@ func TestHandler_LatchUnreachable(t *testing.T) {
 	}
 }
 
-// The Authorization header: the scheme is case-insensitive; DPoP and
-// bound tokens are refused without a refresh; other schemes count as no
-// token, so a refresh token is used.
+// The Authorization header: the scheme is case-insensitive; an unbound
+// token in the DPoP scheme and a bound one as Bearer are refused without a
+// refresh; other schemes count as no token, so a refresh token is used.
 func TestHandler_Authorization(t *testing.T) {
 	t.Parallel()
 	valid := signToken(t, es256Key(testKeys.ec), hdr("ES256", "ec"), goodClaims())
 	bound := signToken(t, es256Key(testKeys.ec), hdr("ES256", "ec"), with(goodClaims(), "cnf", map[string]any{"jkt": "abc"}))
-	dpop := invalidToken("DPoP-bound tokens are not supported by this service.")
+	const dpop = `DPoP error="invalid_token", algs="ES256 EdDSA RS256"`
 	for _, tc := range []struct {
 		name      string
 		auth      []string
@@ -194,8 +194,8 @@ func TestHandler_OversizeRefreshToken(t *testing.T) {
 	}
 }
 
-// The reuse window: a refresh token presented again within 30 s gets the
-// same answer without a call; after it, Latch is asked again.
+// The reuse window: a refresh token presented again within ReuseWindow
+// gets the same answer without a call; after it, Latch is asked again.
 func TestHandler_ReuseWindow(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
@@ -208,7 +208,7 @@ func TestHandler_ReuseWindow(t *testing.T) {
 	g := staticGuard(t, func(c *guard.Config) { c.LatchURL = url; c.Now = clock.Now })
 	h := g.Handler(&backend{})
 	first := serve(h, request(expiredToken(t), "rt-0")).Header().Get(api.HeaderRefreshToken)
-	clock.Advance(29 * time.Second)
+	clock.Advance(guard.ReuseWindow - time.Second)
 	if again := serve(h, request(expiredToken(t), "rt-0")).Header().Get(api.HeaderRefreshToken); again != first || calls.Load() != 1 {
 		t.Errorf("within the window: %q (want %q), %d calls", again, first, calls.Load())
 	}

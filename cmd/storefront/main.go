@@ -3,10 +3,21 @@
 //
 //	storefront --application-id ID --api-key KEY [--addr 127.0.0.1:8080]
 //	           [--latch http://127.0.0.1:9011] [--data ./storefront-data] [--issuer URL]
+//	           [--public-url URL] [--require-dpop] [--register-webhook]
+//	           [--tls-cert FILE --tls-key FILE]
+//
+// --public-url is the base URL apps (and Latch, for the webhook) reach the
+// storefront at, which their DPoP proofs name; by default the listen
+// address (https with TLS). --require-dpop refuses logins without a DPoP
+// proof. --register-webhook registers POST /latch/events at Latch for
+// revocation events when the storefront starts. --tls-cert and --tls-key
+// serve HTTPS (TLS 1.2 at least, 1.3 preferred).
 //
 // Each flag has an environment twin: STOREFRONT_ADDR, STOREFRONT_LATCH_URL,
 // STOREFRONT_APPLICATION_ID, STOREFRONT_API_KEY, STOREFRONT_DATA_DIR,
-// STOREFRONT_ISSUER, STOREFRONT_LOG_FORMAT; a flag wins over its twin.
+// STOREFRONT_ISSUER, STOREFRONT_PUBLIC_URL, STOREFRONT_REQUIRE_DPOP,
+// STOREFRONT_REGISTER_WEBHOOK (true or false), STOREFRONT_TLS_CERT,
+// STOREFRONT_TLS_KEY, STOREFRONT_LOG_FORMAT; a flag wins over its twin.
 // Prefer STOREFRONT_API_KEY to --api-key: a flag shows in the process list.
 // SIGINT or SIGTERM stops it gracefully.
 package main
@@ -20,6 +31,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -78,6 +90,18 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 		}
 		return def
 	}
+	var errs []error
+	envBool := func(name string) bool {
+		v, ok := lookupEnv(name)
+		if !ok || v == "" {
+			return false
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+		}
+		return b
+	}
 	cfg := storefront.DefaultConfig()
 	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -87,6 +111,13 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	fs.StringVar(&cfg.APIKey, "api-key", env("STOREFRONT_API_KEY", ""), "a Latch API key for logins and revocations; required; prefer the environment twin (STOREFRONT_API_KEY)")
 	fs.StringVar(&cfg.DataDir, "data", env("STOREFRONT_DATA_DIR", cfg.DataDir), "data directory of the storefront's SQLite database (STOREFRONT_DATA_DIR)")
 	fs.StringVar(&cfg.Issuer, "issuer", env("STOREFRONT_ISSUER", ""), "iss of the JWTs; default read from Latch's OpenID configuration (STOREFRONT_ISSUER)")
+	fs.StringVar(&cfg.PublicURL, "public-url", env("STOREFRONT_PUBLIC_URL", ""),
+		"base URL apps and Latch reach the storefront at, which DPoP proofs name; default from --addr (STOREFRONT_PUBLIC_URL)")
+	fs.BoolVar(&cfg.RequireDPoP, "require-dpop", envBool("STOREFRONT_REQUIRE_DPOP"), "refuse logins without a DPoP proof (STOREFRONT_REQUIRE_DPOP)")
+	fs.BoolVar(&cfg.RegisterWebhook, "register-webhook", envBool("STOREFRONT_REGISTER_WEBHOOK"),
+		"register /latch/events at Latch for revocation events on start; Latch must reach --public-url (STOREFRONT_REGISTER_WEBHOOK)")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert", env("STOREFRONT_TLS_CERT", ""), "PEM certificate to serve HTTPS with, with --tls-key (STOREFRONT_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key", env("STOREFRONT_TLS_KEY", ""), "PEM private key of --tls-cert (STOREFRONT_TLS_KEY)")
 	logFormat := fs.String("log-format", env("STOREFRONT_LOG_FORMAT", "text"), "log format: text or json (STOREFRONT_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -94,7 +125,9 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	var errs []error
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key (or STOREFRONT_TLS_CERT and STOREFRONT_TLS_KEY) go together"))
+	}
 	if cfg.ApplicationID == "" {
 		errs = append(errs, errors.New("--application-id (or STOREFRONT_APPLICATION_ID) is required: the id of the storefront's application in Latch"))
 	}

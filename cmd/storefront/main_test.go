@@ -3,9 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +63,30 @@ func TestParseFlags(t *testing.T) {
 			},
 			want: storefront.Config{Addr: ":1", LatchURL: "http://l:1", DataDir: "d2", ApplicationID: "a2", APIKey: "k2", Issuer: "i2"},
 		},
+		{
+			name: "DPoPWebhookTLS",
+			args: []string{"--application-id", "app", "--api-key", "key", "--public-url", "https://shop.example.com",
+				"--require-dpop", "--register-webhook", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
+			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
+				ApplicationID: "app", APIKey: "key", PublicURL: "https://shop.example.com", RequireDPoP: true, RegisterWebhook: true,
+				TLSCertFile: "c.pem", TLSKeyFile: "k.pem"},
+		},
+		{
+			name: "DPoPWebhookTLSEnvironment",
+			env: map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "key",
+				"STOREFRONT_PUBLIC_URL": "https://shop.example.com", "STOREFRONT_REQUIRE_DPOP": "true", "STOREFRONT_REGISTER_WEBHOOK": "1",
+				"STOREFRONT_TLS_CERT": "c.pem", "STOREFRONT_TLS_KEY": "k.pem"},
+			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
+				ApplicationID: "app", APIKey: "key", PublicURL: "https://shop.example.com", RequireDPoP: true, RegisterWebhook: true,
+				TLSCertFile: "c.pem", TLSKeyFile: "k.pem"},
+		},
+		{
+			name: "FlagWinsOverBooleanTwin",
+			args: []string{"--application-id", "app", "--api-key", "key", "--require-dpop=false"},
+			env:  map[string]string{"STOREFRONT_REQUIRE_DPOP": "true"},
+			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
+				ApplicationID: "app", APIKey: "key"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +117,9 @@ func TestParseFlags_Errors(t *testing.T) {
 		{"LogFormat", []string{"--application-id", "a", "--api-key", "k", "--log-format", "xml"}, nil, []string{"log-format"}},
 		{"UnknownFlag", []string{"--nope"}, nil, []string{"nope"}},
 		{"Arguments", []string{"--application-id", "a", "--api-key", "k", "serve"}, nil, []string{"unexpected"}},
+		{"CertWithoutKey", []string{"--application-id", "a", "--api-key", "k", "--tls-cert", "c.pem"}, nil, []string{"--tls-key"}},
+		{"BooleanTwin", []string{"--application-id", "a", "--api-key", "k"}, map[string]string{"STOREFRONT_REQUIRE_DPOP": "maybe"},
+			[]string{"STOREFRONT_REQUIRE_DPOP"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,4 +217,72 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// With --tls-cert and --tls-key the storefront serves HTTPS.
+func TestRun_TLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *storefront.Server, 1)
+	done := make(chan error, 1)
+	args := []string{"--addr", "127.0.0.1:0", "--data", dir, "--issuer", "http://latch.test", "--tls-cert", certFile}
+	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "k", "STOREFRONT_TLS_KEY": keyFile})
+	go func() { done <- run(ctx, args, env, &syncWriter{}, func(s *storefront.Server) { ready <- s }) }()
+	var srv *storefront.Server
+	select {
+	case srv = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	res, err := c.Get(srv.URL() + "/api/products")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.TLS == nil || res.TLS.Version != tls.VersionTLS13 || !strings.HasPrefix(srv.URL(), "https://") {
+		t.Errorf("GET over TLS: %d, %+v, URL %s", res.StatusCode, res.TLS, srv.URL())
+	}
+	c.CloseIdleConnections()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and its key
+// to dir and returns their paths and a pool that trusts it.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "storefront test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }

@@ -25,19 +25,31 @@
 //	GET    /api/cart             → 200 {"items":[{"sku","name","quantity","priceCents"}],"totalCents"}
 //	POST   /api/cart/items       {"sku","quantity"} → 200 the cart
 //	DELETE /api/cart/items/{sku} → 200 the cart
+//	POST   /latch/events         Latch's signed webhook events (EventsPath) → 200
 //
 // The cart routes sit behind guard: a request needs "Authorization: Bearer
-// <JWT>" for the storefront's Latch application; with an expired JWT and a
-// "Refresh-Token" header guard refreshes the JWT at Latch and returns the
-// new one in the Access-Token response header (and a rotated refresh token
-// in Refresh-Token); otherwise the answer is 401 with WWW-Authenticate, and
-// the cart is left as it was. The user is the JWT's sub; the storefront
-// stores nothing else about users, and never a password or a token.
+// <JWT>" for the storefront's Latch application, or, for a DPoP-bound JWT,
+// "Authorization: DPoP <JWT>" and a "DPoP" proof by the app's key for this
+// request (its URL is Config.PublicURL followed by the path); with an
+// expired JWT (or one expiring within a minute) and a "Refresh-Token"
+// header guard refreshes the JWT at Latch, for the proof's key when the
+// session is bound, and returns the new one in the Access-Token response
+// header (and a rotated refresh token in Refresh-Token); otherwise the
+// answer is 401 with WWW-Authenticate, and the cart is left as it was. The
+// user is the JWT's sub; the storefront stores nothing else about users,
+// and never a password or a token.
 //
 // POST /api/login relays the credentials to Latch's Login API with
 // Config.ApplicationID, the API key, the peer's address as ipAddress (no
 // X-Forwarded-For is trusted: behind a proxy that is the proxy's) and the
-// User-Agent as metaData.device.description, and maps Latch's answer:
+// User-Agent as metaData.device.description. When the request carries a
+// DPoP proof (RFC 9449) for POST PublicURL/api/login, the storefront
+// verifies it (guard.VerifyProof) and passes its key's thumbprint to
+// Latch as dpopJkt, so that the tokens come back bound to the app's key;
+// a bad proof is 400 invalid_dpop_proof, and a proof without a nonce the
+// storefront requires 400 use_dpop_nonce with a DPoP-Nonce header. A
+// login without a proof is unbound, or 400 invalid_dpop_proof with
+// Config.RequireDPoP. The storefront maps Latch's answer:
 //
 //	Latch 200                 → 200 {"user","token","refreshToken","tokenExpirationInstant"}
 //	Latch 404                 → 401 invalid_credentials "Invalid login credentials." (unknown user and wrong password alike)
@@ -64,17 +76,25 @@
 // refresh token, a valid JWT's session (its sid) or, with global, every
 // refresh token of its user is revoked with the API key. It answers 200 {}
 // (also when there was nothing to revoke), 400 for a malformed body, and
-// 503 when Latch cannot be reached, so that the app can try again. For two
-// minutes afterwards the storefront takes the refresh token it was given
-// off any request, so that guard, which serves a refresh it made in the
-// last 30 s again to whoever presents the same refresh token, cannot hand
-// a new JWT out for it.
+// 503 when Latch cannot be reached, so that the app can try again. It
+// then has guard forget the refresh token (guard.Guard.Forget), so that a
+// refresh guard made with it moments before is not handed out again.
+//
+// POST /latch/events is guard's Events handler: Latch's signed
+// jwt.refresh-token.revoke events, after which the JWTs of a revoked
+// session (or user, or application) are refused at once rather than when
+// they expire (the article's step 21). With Config.RegisterWebhook the
+// storefront registers that route at Latch itself when it opens.
 //
 // The cart routes answer 400 invalid_request for a bad body, sku or
 // quantity (1 to MaxQuantity) and 400 quantity_limit when a line would
 // exceed MaxQuantity, 404 not_found for an unknown sku or a product not in
 // the cart, and 503 while Latch's issuer cannot be looked up. Unknown
 // routes get a JSON 404, wrong methods a JSON 405 with Allow.
+//
+// With Config.TLSCertFile and TLSKeyFile the storefront serves HTTPS
+// (TLS 1.2 at least, 1.3 preferred): the app sends the user's password to
+// it.
 //
 // The storefront keeps its own SQLite database (DatabaseFile in
 // Config.DataDir; pure-Go driver, WAL, foreign keys, embedded migrations),

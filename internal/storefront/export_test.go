@@ -1,6 +1,9 @@
 package storefront
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetDiscoveryRetry sets the pause between issuer look-ups for a test and
 // returns the function that restores it.
@@ -9,3 +12,14 @@ func SetDiscoveryRetry(d time.Duration) (restore func()) {
 	discoveryRetry = d
 	return func() { discoveryRetry = old }
 }
+
+// SetWebhookRetry sets the pause between attempts at registering the
+// webhook for a test and returns the function that restores it.
+func SetWebhookRetry(d time.Duration) (restore func()) {
+	old := webhookRetry
+	webhookRetry = d
+	return func() { webhookRetry = old }
+}
+
+// RegisterWebhook registers s's webhook at Latch again.
+func RegisterWebhook(ctx context.Context, s *Server) error { return s.registerWebhook(ctx) }

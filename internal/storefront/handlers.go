@@ -1,6 +1,8 @@
 package storefront
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/guard"
 )
 
@@ -27,6 +30,7 @@ const maxDeviceDescription = 255
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/login", s.login)
 	s.mux.HandleFunc("POST /api/logout", s.logout)
+	s.mux.HandleFunc("POST "+EventsPath, s.events)
 	s.mux.HandleFunc("GET /api/products", s.products)
 	s.mux.Handle("GET /api/cart", s.protect(s.getCart))
 	s.mux.Handle("POST /api/cart/items", s.protect(s.addItem))
@@ -69,9 +73,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // protect lets a request through to h only with a valid JWT for the
 // application, refreshing an expired one when the request carries a
-// Refresh-Token (guard.Handler: the article's steps 6-16). A refresh token
-// given up at logout lately is taken off the request first (see
-// forgotten). While Latch's issuer is unknown it answers 503.
+// Refresh-Token (guard.Handler: the article's steps 6-16), and holding a
+// DPoP-bound JWT to its key. While Latch's issuer is unknown it answers
+// 503.
 func (s *Server) protect(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g, err := s.currentGuard(r.Context())
@@ -79,17 +83,8 @@ func (s *Server) protect(h http.HandlerFunc) http.Handler {
 			unavailable(w)
 			return
 		}
-		s.dropLoggedOut(r)
 		g.Handler(h).ServeHTTP(w, r)
 	})
-}
-
-// dropLoggedOut removes the Refresh-Token header of r when it carries a
-// refresh token given up at logout lately.
-func (s *Server) dropLoggedOut(r *http.Request) {
-	if rt := r.Header.Get(api.HeaderRefreshToken); rt != "" && s.loggedOut.has(rt, s.now()) {
-		r.Header.Del(api.HeaderRefreshToken)
-	}
 }
 
 // login serves POST /api/login (the article's steps 2-5): it relays the
@@ -105,8 +100,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "Both loginId and password are required.")
 		return
 	}
+	jkt, ok := s.loginProof(w, r)
+	if !ok {
+		return
+	}
 	ip := peerAddress(r)
-	lr := api.LoginRequest{LoginID: req.LoginID, Password: req.Password, IPAddress: ip}
+	lr := api.LoginRequest{LoginID: req.LoginID, Password: req.Password, IPAddress: ip, DPoPJKT: jkt}
 	if ua := r.UserAgent(); ua != "" {
 		lr.MetaData = &api.MetaData{Device: api.DeviceInfo{Description: truncate(ua, maxDeviceDescription), LastAccessedAddress: ip}}
 	}
@@ -131,7 +130,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		if res.User != nil {
 			userID = res.User.ID
 		}
-		s.log.Info("login", "user", userID)
+		if jkt != "" && tokenJKT(res.Token) != jkt {
+			if s.cfg.RequireDPoP {
+				s.internalError(w, r, "login: Latch did not bind the tokens to the app's DPoP key", errors.New("no cnf.jkt"))
+				return
+			}
+			s.log.Warn("storefront: Latch did not bind the tokens to the app's DPoP key; does it take dpopJkt?", "user", userID)
+		}
+		s.log.Info("login", "user", userID, "dpop", jkt != "")
 		writeJSON(w, http.StatusOK, api.LoginResponse{
 			User: res.User, Token: res.Token, RefreshToken: res.RefreshToken, TokenExpirationInstant: res.TokenExpirationInstant,
 		})
@@ -165,6 +171,62 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 		s.internalError(w, r, "login", fmt.Errorf("latch answered %d", code))
 	}
+}
+
+// loginProof checks the DPoP proof of a login, if it carries one, and
+// returns the thumbprint of its key, for Latch to bind the tokens to; ""
+// without a proof (refused when Config.RequireDPoP). ok is false when it
+// answered: 400 invalid_dpop_proof for a bad proof, 400 use_dpop_nonce
+// with a DPoP-Nonce header when a nonce is due, 503 when the proof cannot
+// be checked now.
+func (s *Server) loginProof(w http.ResponseWriter, r *http.Request) (jkt string, ok bool) {
+	if len(r.Header.Values(dpop.Header)) == 0 {
+		if s.cfg.RequireDPoP {
+			s.log.Info("login refused: no DPoP proof")
+			writeError(w, http.StatusBadRequest, CodeInvalidDPoPProof, "A DPoP proof is required: send one in the DPoP header.")
+			return "", false
+		}
+		return "", true
+	}
+	g, err := s.currentGuard(r.Context())
+	if err != nil {
+		unavailable(w)
+		return "", false
+	}
+	p, err := g.VerifyProof(r)
+	var nonceErr *dpop.NonceError
+	switch {
+	case err == nil:
+		return p.JKT, true
+	case errors.As(err, &nonceErr):
+		w.Header().Set(dpop.NonceHeader, nonceErr.Nonce)
+		writeError(w, http.StatusBadRequest, CodeUseDPoPNonce, "The DPoP proof must carry the nonce of the DPoP-Nonce header.")
+	case errors.Is(err, guard.ErrDPoPReplayUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		s.log.Warn("storefront: login: the DPoP proof cannot be checked", "err", err)
+		unavailable(w)
+	default:
+		s.log.Info("login refused: invalid DPoP proof", "err", err)
+		writeError(w, http.StatusBadRequest, CodeInvalidDPoPProof, "The DPoP proof is invalid.")
+	}
+	return "", false
+}
+
+// tokenJKT returns the cnf.jkt of a JWT Latch just issued ("" if none or
+// unreadable); its signature is not checked.
+func tokenJKT(jwt string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c api.Claims
+	if json.Unmarshal(payload, &c) != nil || c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
 }
 
 // loginPrevented answers 409 for Latch's 409: a lock after failed logins
@@ -203,7 +265,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		authed bool
 	)
 	presented := r.Header.Get(api.HeaderRefreshToken)
-	s.dropLoggedOut(r)
 	if r.Header.Get("Authorization") != "" || r.Header.Get(api.HeaderRefreshToken) != "" {
 		if g, err := s.currentGuard(ctx); err == nil {
 			// guard's answer (the refusal, or new tokens for a session
@@ -249,11 +310,11 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "logout", err)
 		return
 	}
-	// guard may hold a refresh of these tokens for a few seconds more.
-	for _, tok := range []string{presented, refreshToken} {
-		if tok != "" {
-			s.loggedOut.add(tok, s.now())
-		}
+	// guard may hold a refresh of these tokens for a few seconds more:
+	// it must not hand it out again.
+	if g := s.guard.Load(); g != nil {
+		g.Forget(presented)
+		g.Forget(refreshToken)
 	}
 	s.log.Info("logout", "user", user, "global", req.Global, "revoked", how)
 	writeJSON(w, http.StatusOK, struct{}{})

@@ -30,7 +30,7 @@ const testPassword = "correct horse battery staple"
 const jwtTTL = 15 * time.Minute
 
 // afterExpiry moves a clock past a JWT's expiry, guard's leeway and
-// guard's 30 s reuse window of refreshes.
+// guard's reuse window of refreshes.
 const afterExpiry = jwtTTL + 2*time.Minute
 
 // fakeClock is the clock of Latch and of the storefront: it moves only

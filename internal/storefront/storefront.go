@@ -2,11 +2,13 @@ package storefront
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,6 +34,13 @@ const discoveryTimeout = 5 * time.Second
 // after one failed: requests meanwhile answer 503 at once. A variable for
 // the tests.
 var discoveryRetry = 5 * time.Second
+
+// webhookRetry is the pause between two attempts at registering the
+// webhook while Latch cannot be reached. A variable for the tests.
+var webhookRetry = 10 * time.Second
+
+// EventsPath is the storefront's route for Latch's webhook events.
+const EventsPath = "/latch/events"
 
 // Config is what a storefront is started with. cmd/storefront fills it
 // from flags and their environment twins.
@@ -66,6 +75,35 @@ type Config struct {
 	// Now is the clock of guard's token checks and of cart timestamps;
 	// time.Now when nil.
 	Now func() time.Time
+	// PublicURL is the storefront's base URL as apps (and Latch, for its
+	// webhook) reach it, such as "https://shop.example.com". DPoP proofs
+	// name it (their htu), so it must be exactly the scheme, host and port
+	// the apps use: behind a proxy, or when apps say "localhost" for
+	// 127.0.0.1, set it. When empty it is derived from the listen address
+	// (https with TLS): Addr's host, when it names one, with the port
+	// listened on. For a wildcard host (":8080", "0.0.0.0:8080") nothing
+	// can be derived; guard then takes each request's own Host header,
+	// and RegisterWebhook needs PublicURL.
+	PublicURL string
+	// RequireDPoP refuses logins without a DPoP proof (400
+	// invalid_dpop_proof). Without it, a login with a proof is bound to
+	// the proof's key and one without is not.
+	RequireDPoP bool
+	// RegisterWebhook registers the storefront at Latch, when it opens, as
+	// the webhook of its application's tenant for jwt.refresh-token.revoke
+	// (signed with the tenant's access-token key), at PublicURL +
+	// EventsPath, and enables that event for the tenant, so that a session
+	// revoked at Latch is refused here at once rather than when its JWT
+	// expires. It is idempotent: the webhook's id is derived from the
+	// application id and the URL, and an existing one is updated. It needs
+	// an API key that is not locked to a tenant, and a PublicURL that Latch
+	// can reach. While Latch cannot be reached the storefront keeps trying
+	// in the background.
+	RegisterWebhook bool
+	// TLSCertFile and TLSKeyFile, both or neither, are the PEM certificate
+	// (chain) and key to serve HTTPS with: TLS 1.2 at least, 1.3 when the
+	// client has it. Plain HTTP when both are empty.
+	TLSCertFile, TLSKeyFile string
 }
 
 // DefaultConfig returns the configuration of cmd/storefront without
@@ -86,15 +124,19 @@ type Server struct {
 	http  *http.Server
 	mux   *http.ServeMux
 
+	tls       bool   // serving HTTPS
+	publicURL string // Config.PublicURL, or derived; "" when it cannot be
+
 	guard       atomic.Pointer[guard.Guard] // nil until the issuer is known
 	discoverMu  sync.Mutex                  // one issuer look-up at a time
 	discoveryAt time.Time                   // last failed look-up
 	discoverErr error                       // its error
 
-	loggedOut forgotten // refresh tokens given up at logout
+	webhookID atomic.Value // string: the id of the webhook registered at Latch
 
 	mu      sync.Mutex
-	stopped bool // Shutdown or Close began
+	stopped bool          // Shutdown or Close began
+	stop    chan struct{} // closed when Shutdown or Close begins
 
 	closeDB    sync.Once
 	closeDBErr error
@@ -129,20 +171,34 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.PublicURL != "" {
+		cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+		if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			return nil, fmt.Errorf("storefront: PublicURL %q: want an absolute http(s) base URL", cfg.PublicURL)
+		}
+	}
+	var tlsConfig *tls.Config
+	switch {
+	case cfg.TLSCertFile == "" && cfg.TLSKeyFile == "":
+	case cfg.TLSCertFile == "" || cfg.TLSKeyFile == "":
+		return nil, errors.New("storefront: TLSCertFile and TLSKeyFile go together")
+	default:
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("storefront: TLS: %w", err)
+		}
+		// TLS 1.3 is negotiated whenever the client has it.
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	s := &Server{
 		cfg:   cfg,
 		log:   cfg.Logger,
 		now:   cfg.Now,
 		latch: newLatch(cfg.LatchURL, cfg.ApplicationID, cfg.APIKey, cfg.HTTPClient),
 		mux:   http.NewServeMux(),
-	}
-	if cfg.Issuer != "" {
-		// With the issuer given, a configuration that guard refuses fails Open.
-		g, err := s.newGuard(cfg.Issuer)
-		if err != nil {
-			return nil, err
-		}
-		s.guard.Store(g)
+		tls:   tlsConfig != nil,
+		stop:  make(chan struct{}),
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("storefront: create data directory: %w", err)
@@ -151,11 +207,32 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storefront: listen on %s: %w", cfg.Addr, err)
 	}
+	s.ln = ln
+	s.publicURL = cfg.PublicURL
+	if s.publicURL == "" {
+		s.publicURL = derivePublicURL(s.scheme(), cfg.Addr, ln.Addr())
+		if s.publicURL == "" {
+			s.log.Warn("storefront: no public URL: DPoP proofs are checked against each request's Host header; set PublicURL",
+				"addr", cfg.Addr)
+		}
+	}
+	if cfg.RegisterWebhook && s.publicURL == "" {
+		ln.Close()
+		return nil, errors.New("storefront: RegisterWebhook needs PublicURL: the URL at which Latch reaches the storefront")
+	}
+	if cfg.Issuer != "" {
+		// With the issuer given, a configuration that guard refuses fails Open.
+		g, err := s.newGuard(cfg.Issuer)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s.guard.Store(g)
+	}
 	if s.db, err = openDB(ctx, filepath.Join(cfg.DataDir, DatabaseFile)); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("storefront: %w", err)
 	}
-	s.ln = ln
 	if cfg.Issuer == "" {
 		if _, err := s.currentGuard(ctx); err != nil {
 			s.log.Warn("storefront: Latch's issuer is unknown for now; cart routes answer 503 until Latch is reachable",
@@ -171,8 +248,47 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
+	}
+	if cfg.RegisterWebhook {
+		switch err := s.registerWebhook(ctx); {
+		case err == nil:
+		case errors.Is(err, errLatchUnavailable):
+			s.log.Warn("storefront: cannot register the webhook at Latch yet; retrying in the background", "err", err)
+			go s.retryWebhook()
+		default:
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// scheme is the scheme the storefront serves.
+func (s *Server) scheme() string {
+	if s.tls {
+		return "https"
+	}
+	return "http"
+}
+
+// derivePublicURL is the base URL of a storefront listening on addr (as
+// configured) at bound (as listened): the configured host, a name or an
+// address, with the port listened on. A wildcard host (none, 0.0.0.0, ::)
+// names no host, and yields "".
+func derivePublicURL(scheme, addr string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return ""
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(bound.String())
+	if err != nil {
+		return ""
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // newGuard builds the guard for the issuer.
@@ -184,6 +300,8 @@ func (s *Server) newGuard(issuer string) (*guard.Guard, error) {
 		HTTPClient: s.cfg.HTTPClient,
 		Now:        s.now,
 		Logger:     s.log,
+		PublicURL:  s.publicURL,
+		APIKey:     s.cfg.APIKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storefront: %w", err)
@@ -225,8 +343,21 @@ func (s *Server) currentGuard(ctx context.Context) (*guard.Guard, error) {
 // Addr returns the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL returns the server's base URL.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+// URL returns the server's base URL on the address it listens on:
+// https with TLS, else http.
+func (s *Server) URL() string { return s.scheme() + "://" + s.Addr() }
+
+// PublicURL returns the base URL apps and Latch reach the storefront at
+// (Config.PublicURL, or the one derived from the listen address), or ""
+// when it could not be derived.
+func (s *Server) PublicURL() string { return s.publicURL }
+
+// WebhookID returns the id of the webhook the storefront registered at
+// Latch (Config.RegisterWebhook), or "" while it has not.
+func (s *Server) WebhookID() string {
+	id, _ := s.webhookID.Load().(string)
+	return id
+}
 
 // Handler returns the storefront's HTTP handler, for tests that drive it
 // without the listener.
@@ -241,8 +372,14 @@ func (s *Server) Serve() error {
 	if stopped {
 		return nil
 	}
-	s.log.Info("storefront listening", "addr", s.Addr(), "latch", s.cfg.LatchURL, "application", s.cfg.ApplicationID)
-	err := s.http.Serve(s.ln)
+	s.log.Info("storefront listening", "addr", s.Addr(), "tls", s.tls, "publicURL", s.publicURL,
+		"latch", s.cfg.LatchURL, "application", s.cfg.ApplicationID)
+	var err error
+	if s.tls {
+		err = s.http.ServeTLS(s.ln, "", "") // the certificate is in TLSConfig
+	} else {
+		err = s.http.Serve(s.ln)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -252,8 +389,11 @@ func (s *Server) Serve() error {
 // markStopped keeps a later Serve from starting.
 func (s *Server) markStopped() {
 	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if !s.stopped {
+		s.stopped = true
+		close(s.stop)
+	}
 }
 
 // Shutdown stops accepting requests, waits for those in flight (until ctx

@@ -640,9 +640,10 @@ func TestRouting(t *testing.T) {
 	wantError(t, e.do(t, req{method: "GET", path: "/api/login"}), http.StatusMethodNotAllowed, storefront.CodeMethodNotAllowed)
 }
 
-// guard serves a refresh it made in the last 30 s again to requests that
-// present the same refresh token; the storefront keeps a refresh token
-// given up at logout from getting a JWT out of that cache.
+// guard serves a refresh it made in the last few seconds (its
+// ReuseWindow) again to requests that present the same refresh token; the
+// logout has guard forget the refresh token it revokes, so that no JWT
+// comes out of that cache for it.
 func TestLogout_ReuseWindow(t *testing.T) {
 	e := newEnv(t)
 	email, _ := e.newUser(t)
@@ -656,7 +657,7 @@ func TestLogout_ReuseWindow(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("logout: status %d: %s", res.StatusCode, res.body)
 	}
-	e.clock.Advance(10 * time.Second)
+	e.clock.Advance(time.Second) // within guard's reuse window
 	wantLoginAgain(t, e.do(t, req{method: "GET", path: "/api/cart", jwt: lr.Token, refresh: lr.RefreshToken}))
 	wantLoginAgain(t, e.do(t, req{method: "POST", path: "/api/cart/items", jwt: lr.Token, refresh: lr.RefreshToken,
 		body: storefront.AddItemRequest{SKU: "latch-mug", Quantity: 1}}))

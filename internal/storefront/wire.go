@@ -80,4 +80,6 @@ const (
 	CodeQuantityLimit          = "quantity_limit"           // 400: a line would exceed MaxQuantity
 	CodeUnavailable            = "temporarily_unavailable"  // 503: Latch unreachable or failing
 	CodeInternal               = "internal_error"           // 500
+	CodeInvalidDPoPProof       = "invalid_dpop_proof"       // 400: a login's DPoP proof is bad, or missing when required
+	CodeUseDPoPNonce           = "use_dpop_nonce"           // 400: a login's DPoP proof lacks the nonce of the DPoP-Nonce header
 )

@@ -1,0 +1,259 @@
+package guard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
+)
+
+// DPoP (RFC 9449) in guard: a JWT with cnf.jkt is bound to the key of the
+// app that logged in, and is accepted only as "Authorization: DPoP <JWT>"
+// with a DPoP proof made by that key for this very request.
+
+// Schemes of the Authorization header.
+const (
+	schemeBearer = "Bearer"
+	schemeDPoP   = "DPoP"
+)
+
+// ErrDPoPReplayUnavailable: the DPoP replay cache (Config.DPoPReplay)
+// failed, or is full, so a proof cannot be accepted safely. It says
+// nothing about the proof: Handler answers 503, and so should a caller of
+// VerifyProof.
+var ErrDPoPReplayUnavailable = errors.New("guard: DPoP replay cache unavailable")
+
+// taggedReplay marks the errors of a ReplayCache, so that the Handler can
+// tell them (503) from the proof's own faults (401).
+type taggedReplay struct{ dpop.ReplayCache }
+
+// Use implements dpop.ReplayCache.
+func (t taggedReplay) Use(ctx context.Context, jti string, expires time.Time) (bool, error) {
+	fresh, err := t.ReplayCache.Use(ctx, jti, expires)
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w: %w", ErrDPoPReplayUnavailable, err)
+	}
+	return fresh, err
+}
+
+// dpopError is a refusal about DPoP, answered 401 with a DPoP challenge:
+// a bound token without its proof, a bad proof, a proof without the
+// nonce guard requires, or an unbound token in the DPoP scheme.
+type dpopError struct {
+	code  string // invalid_token, invalid_dpop_proof or use_dpop_nonce
+	desc  string // for the JSON body: plain ASCII
+	nonce string // for use_dpop_nonce: the DPoP-Nonce to send
+	err   error  // the cause, for the log
+}
+
+func (e *dpopError) Error() string {
+	if e.err != nil {
+		return "guard: " + e.code + ": " + e.err.Error()
+	}
+	return "guard: " + e.code + ": " + e.desc
+}
+
+func (e *dpopError) Unwrap() error { return e.err }
+
+// Refusals of tokens presented in the wrong scheme.
+var (
+	errBoundAsBearer = &dpopError{code: api.OAuthInvalidToken,
+		desc: "The access token is DPoP-bound: present it with the DPoP scheme and a DPoP proof."}
+	errUnboundAsDPoP = &dpopError{code: api.OAuthInvalidToken,
+		desc: "The access token is not DPoP-bound: present it with the Bearer scheme."}
+	errNoAPIKey = &dpopError{code: api.OAuthInvalidToken,
+		desc: "This service cannot refresh DPoP-bound sessions; log in again."}
+)
+
+// proofError maps an error of dpop.FromHeader or dpop.Verifier.Verify.
+// The caller's context ending and the replay cache failing pass through
+// (503); every other error is the proof's fault (401).
+func proofError(err error) error {
+	var nonceErr *dpop.NonceError
+	switch {
+	case errors.As(err, &nonceErr):
+		return &dpopError{code: api.OAuthUseDPoPNonce, desc: "A DPoP proof with the server's current nonce is required.",
+			nonce: nonceErr.Nonce, err: err}
+	case errors.Is(err, ErrDPoPReplayUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	desc := "The DPoP proof is invalid."
+	switch {
+	case errors.Is(err, dpop.ErrNoProof):
+		desc = "The request carries no DPoP proof."
+	case errors.Is(err, dpop.ErrReplay):
+		desc = "The DPoP proof was used before."
+	case errors.Is(err, dpop.ErrIssuedAt):
+		desc = "The DPoP proof is too old or from the future."
+	case errors.Is(err, dpop.ErrMethod), errors.Is(err, dpop.ErrURL):
+		desc = "The DPoP proof was made for another request."
+	case errors.Is(err, dpop.ErrAccessTokenHash):
+		desc = "The DPoP proof was made for another access token."
+	case errors.Is(err, dpop.ErrKeyMismatch):
+		desc = "The DPoP proof is not signed by the key the token is bound to."
+	}
+	return &dpopError{code: api.OAuthInvalidDPoPProof, desc: desc, err: err}
+}
+
+// authorization returns the scheme (schemeBearer or schemeDPoP) and the
+// token of the request's Authorization header. A request without one, or
+// with another scheme, has none (ErrNoToken); more than one Authorization
+// header, or an empty or spaced value, is ErrMalformed.
+func authorization(r *http.Request) (scheme, token string, err error) {
+	vals := r.Header.Values("Authorization")
+	switch len(vals) {
+	case 0:
+		return "", "", ErrNoToken
+	case 1:
+	default:
+		return "", "", fmt.Errorf("%w: several Authorization headers", ErrMalformed)
+	}
+	s, tok, _ := strings.Cut(strings.TrimSpace(vals[0]), " ")
+	switch {
+	case strings.EqualFold(s, schemeBearer):
+		scheme = schemeBearer
+	case strings.EqualFold(s, schemeDPoP):
+		scheme = schemeDPoP
+	default:
+		return "", "", ErrNoToken
+	}
+	tok = strings.TrimLeft(tok, " ")
+	if tok == "" || strings.ContainsAny(tok, " \t") {
+		return scheme, "", fmt.Errorf("%w: malformed %s credentials", ErrMalformed, scheme)
+	}
+	return scheme, tok, nil
+}
+
+// bound reports whether claims bind the token to a DPoP key.
+func bound(c *api.Claims) bool { return c != nil && c.Confirmation != nil && c.Confirmation.JKT != "" }
+
+// boundJKT returns the cnf.jkt of a token without verifying it: the key a
+// token that failed Verify (an expired one, typically) claims to be bound
+// to. It is only ever used to ask more of a request (a proof by that key),
+// never to trust it more; Latch holds the binding of the refresh token.
+func boundJKT(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	t, err := parseJWS(raw)
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Confirmation *api.Confirmation `json:"cnf"`
+	}
+	if json.Unmarshal(t.payload, &c) != nil || c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
+}
+
+// checkBinding checks how a verified token was presented: an unbound one
+// as Bearer (a proof that comes along is ignored), a bound one as DPoP
+// with a valid proof by its key for this request. It returns the proof of
+// a bound token.
+func (g *Guard) checkBinding(ctx context.Context, r *http.Request, scheme, raw string, claims *api.Claims) (*dpop.Proof, error) {
+	switch {
+	case !bound(claims) && scheme == schemeDPoP:
+		return nil, errUnboundAsDPoP
+	case !bound(claims):
+		return nil, nil
+	case scheme != schemeDPoP:
+		return nil, errBoundAsBearer
+	}
+	return g.verifyProof(ctx, r, raw, claims.Confirmation.JKT)
+}
+
+// verifyProof verifies the request's DPoP proof for the request, with the
+// access token presented (its ath), and by the key boundJKT names when it
+// is set. Errors are those of proofError.
+func (g *Guard) verifyProof(ctx context.Context, r *http.Request, accessToken, boundJKT string) (*dpop.Proof, error) {
+	raw, err := dpop.FromHeader(r.Header)
+	if err != nil {
+		return nil, proofError(err)
+	}
+	p, err := g.dpop.Verify(ctx, raw, dpop.Request{
+		Method:      r.Method,
+		URL:         g.RequestURL(r),
+		AccessToken: accessToken,
+		BoundJKT:    boundJKT,
+	})
+	if err != nil {
+		return nil, proofError(err)
+	}
+	return p, nil
+}
+
+// VerifyProof verifies the DPoP proof of a request that presents no access
+// token, for a route that Handler does not protect: a backend's own POST
+// /api/login, say, which then asks Latch to bind the tokens to the proof's
+// key (api.LoginRequest.DPoPJKT = p.JKT). The proof must be for the
+// request's method and URL (see Config.PublicURL), fresh, not seen before,
+// and carry the current nonce when Config.DPoPNonces is set. The request
+// is not changed, its body not read.
+//
+// A request without a DPoP header yields dpop.ErrNoProof, which the caller
+// may accept (an unbound login). Other errors wrap a dpop error: a
+// *dpop.NonceError asks for a retry with its Nonce in the DPoP-Nonce
+// header (answer use_dpop_nonce), any other fault of the proof is
+// invalid_dpop_proof; but ErrDPoPReplayUnavailable, or the request's
+// context ending, says nothing about the proof and deserves a 503.
+func (g *Guard) VerifyProof(r *http.Request) (*dpop.Proof, error) {
+	raw, err := dpop.FromHeader(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	return g.dpop.Verify(r.Context(), raw, dpop.Request{Method: r.Method, URL: g.RequestURL(r)})
+}
+
+// RequestURL returns the URL of r as apps address it, the one their DPoP
+// proofs name (htu): Config.PublicURL followed by the path of the request
+// as the client sent it (escaped, without query), or, without PublicURL,
+// https or http (whether r came over TLS) and r.Host before that path.
+// The path comes from the request line (r.RequestURI) when there is one,
+// so that http.StripPrefix in front of guard changes nothing.
+func (g *Guard) RequestURL(r *http.Request) string {
+	path := r.URL.EscapedPath()
+	if r.RequestURI != "" && r.RequestURI != "*" {
+		if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+			path = u.EscapedPath()
+		}
+	}
+	if path == "" {
+		path = "/"
+	}
+	if g.publicURL != "" {
+		return g.publicURL + path
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + path
+}
+
+// setNonce puts the current DPoP nonce on a response to a request that
+// carried a proof, when guard requires nonces, so that the app keeps up
+// (RFC 9449 §8.2).
+func (g *Guard) setNonce(w http.ResponseWriter, r *http.Request) {
+	if g.nonces == nil || r.Header.Get(dpop.Header) == "" {
+		return
+	}
+	w.Header().Set(dpop.NonceHeader, g.nonces.Current())
+}
+
+// dpopChallenge is a DPoP WWW-Authenticate challenge (RFC 9449 §7.1) with
+// an error code, or without one when code is empty.
+func (g *Guard) dpopChallenge(code string) string {
+	if code == "" {
+		return schemeDPoP + ` algs="` + g.dpopAlgs + `"`
+	}
+	return schemeDPoP + ` error="` + code + `", algs="` + g.dpopAlgs + `"`
+}
