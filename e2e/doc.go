@@ -15,6 +15,13 @@
 //     checks statuses, headers and bodies at each step.
 //   - TestParallelRequestsOneRefresh checks that parallel requests with one
 //     expired JWT cost Latch a single refresh.
+//   - TestAttack_* play the attacker of steps 18-21 against two devices of
+//     one user, each with its own DPoP key: concurrent and retried
+//     refreshes of one-time-use tokens (one successor, no false alarm),
+//     stolen refresh tokens with the device key (reuse revokes the whole
+//     session, in either order, and nothing else) and without it (nothing
+//     for the thief, nothing revoked), a stolen DPoP-bound JWT (refused
+//     however it is sent), and a revocation at Latch reaching the Store.
 //   - TestRealBinaries (skipped with -short) builds cmd/latch and
 //     cmd/storefront, runs them as processes, and runs `latch demo`.
 //

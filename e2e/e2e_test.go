@@ -60,15 +60,15 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // secrets collects every credential that crosses a wire it watches: API
-// keys, JWTs and refresh tokens in headers and in login and refresh
-// bodies.
+// keys, JWTs, refresh tokens and DPoP proofs in headers, and JWTs and
+// refresh tokens in login and refresh bodies.
 type secrets struct {
 	mu  sync.Mutex
 	set map[string]bool
 }
 
 func (s *secrets) add(v string) {
-	v = strings.TrimSpace(strings.TrimPrefix(v, "Bearer "))
+	v = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(v, "Bearer "), "DPoP "))
 	if len(v) < 16 {
 		return
 	}
@@ -97,6 +97,7 @@ func (s *secrets) wrap(next http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		s.add(req.Header.Get("Authorization"))
 		s.add(req.Header.Get(api.HeaderRefreshToken))
+		s.add(req.Header.Get(api.HeaderDPoP)) // a proof
 		resp, err := next.RoundTrip(req)
 		if err != nil {
 			return nil, err
@@ -168,13 +169,20 @@ func TestArticleSteps_Client(t *testing.T) {
 		"   2  Mobile    → Store     POST /api/login",
 		"   3  Store     → Identity  POST /api/login",
 		"   4  Identity  → Store     200",
-		"   7  Store       verifies the JWT locally: no call to Identity",
+		"   7  Store       verifies the JWT and the proof locally: no call to Identity",
 		"  10  Store     → Identity  POST /api/jwt/refresh",
 		"  15  Identity  → Store     400 [invalid]refreshToken",
-		`  16  Store     → Mobile    401                         WWW-Authenticate: Bearer error="invalid_token"`,
+		`  16  Store     → Mobile    401                         WWW-Authenticate: DPoP error="invalid_token"`,
 		"  19  Store     → Attacker  401",
 		"  21  Store     → Attacker  200",
 		"  21  Store     → Attacker  401",
+		// Latch's answers: DPoP, reuse detection, revocation events.
+		"  19  Store     → Attacker  401                         \"The access token is DPoP-bound",
+		"  19  Identity  → Store     400 [invalid]refreshToken   the session is bound to the key",
+		"  19  Identity  → Store     POST /latch/events          jwt.refresh-token.revoke: session ",
+		"  21  Store     → Attacker  401                         \"The DPoP proof was used before.\"",
+		"  21  Operator  → Identity  DELETE /api/jwt/refresh/{id}",
+		"  21  Store     → Attacker  401                         \"The access token has been revoked.\"",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the output lacks %q", want)
@@ -245,6 +253,51 @@ func TestArticleSteps_ClientFails(t *testing.T) {
 			})
 		}
 	}
+	// rewriteBody returns a transport that lets edit change the JSON body
+	// of requests to path before they reach Latch.
+	rewriteBody := func(path string, edit func(map[string]any)) func(http.RoundTripper) http.RoundTripper {
+		return func(next http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				if req.URL.Path != path || req.Body == nil {
+					return next.RoundTrip(req)
+				}
+				var body map[string]any
+				b, err := io.ReadAll(req.Body)
+				req.Body.Close()
+				if err != nil || json.Unmarshal(b, &body) != nil {
+					return nil, fmt.Errorf("rewrite %s: the body is not JSON", path)
+				}
+				edit(body)
+				b, _ = json.Marshal(body)
+				req = req.Clone(req.Context())
+				req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+				req.GetBody = nil
+				return next.RoundTrip(req)
+			})
+		}
+	}
+	// The key of the first login the Store binds (Mobile's), for a Latch
+	// that refreshes a bound session for whatever key it is told.
+	var firstKey struct {
+		sync.Mutex
+		jkt string
+	}
+	anyKey := func(next http.RoundTripper) http.RoundTripper {
+		login := rewriteBody("/api/login", func(b map[string]any) {
+			firstKey.Lock()
+			defer firstKey.Unlock()
+			if jkt, _ := b["dpopJkt"].(string); firstKey.jkt == "" {
+				firstKey.jkt = jkt
+			}
+		})(next)
+		return rewriteBody("/api/jwt/refresh", func(b map[string]any) {
+			firstKey.Lock()
+			defer firstKey.Unlock()
+			if _, ok := b["dpopJkt"]; ok {
+				b["dpopJkt"] = firstKey.jkt
+			}
+		})(login)
+	}
 	for _, tc := range []struct {
 		name     string
 		opts     demo.Options
@@ -300,6 +353,23 @@ func TestArticleSteps_ClientFails(t *testing.T) {
 			name:     "the Store's WWW-Authenticate lost",
 			opts:     demo.Options{MobileTransport: stripHeader("WWW-Authenticate")},
 			wantStep: "16",
+		},
+		{
+			name:     "Identity ignores the app's key at login",
+			opts:     demo.Options{LatchTransport: rewriteBody("/api/login", func(b map[string]any) { delete(b, "dpopJkt") })},
+			wantStep: "4",
+		},
+		{
+			name:     "Identity refreshes a bound session for another key",
+			opts:     demo.Options{LatchTransport: anyKey},
+			wantStep: "19",
+		},
+		{
+			name: "revocation events do not reach the Store",
+			opts: demo.Options{EventTransport: func(http.RoundTripper) http.RoundTripper {
+				return roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("connection refused") })
+			}},
+			wantStep: "19",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

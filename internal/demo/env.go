@@ -22,6 +22,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/events"
 	"github.com/latchid/latch/internal/identity"
 	"github.com/latchid/latch/internal/server"
 	"github.com/latchid/latch/internal/storefront"
@@ -50,9 +51,8 @@ const (
 // Clock advances of the walk.
 const (
 	// guardReuseWindow is how long guard serves the outcome of a refresh
-	// again to requests presenting the same refresh token (guard's
-	// unexported reuseWindow).
-	guardReuseWindow = 30 * time.Second
+	// again to requests presenting the same refresh token (and DPoP key).
+	guardReuseWindow = guard.ReuseWindow
 	// PastJWT moves the clock past a fresh JWT's expiry and the clock skew
 	// guard tolerates (the storefront keeps guard's default leeway).
 	PastJWT = JWTLifetime + guard.DefaultLeeway + 30*time.Second
@@ -138,6 +138,10 @@ type Options struct {
 	// MobileTransport, when set, wraps the transport of the app's calls
 	// to the storefront, below the Recorder that observes them.
 	MobileTransport func(http.RoundTripper) http.RoundTripper
+	// EventTransport, when set, wraps the transport of Latch's webhook
+	// deliveries to the storefront, below the Recorder that observes
+	// them.
+	EventTransport func(http.RoundTripper) http.RoundTripper
 
 	// Extra are scenes walked after Scenes.
 	Extra []Scene
@@ -164,6 +168,10 @@ type Env struct {
 	Email, Password string
 	// LatchCalls records every call the storefront makes to Latch.
 	LatchCalls *Recorder
+	// Events records Latch's webhook deliveries: the revocation events
+	// it sends the storefront (POST /latch/events), which the storefront
+	// registered for when it opened.
+	Events *Recorder
 	// Dir is the temporary data directory.
 	Dir string
 
@@ -216,6 +224,12 @@ func (e *Env) start(ctx context.Context, opts Options) error {
 		return fmt.Errorf("demo: write the kickstart file: %w", err)
 	}
 	secrets := map[string]string{envAPIKey: e.APIKey, envPassword: e.Password}
+	e.transport = http.DefaultTransport.(*http.Transport).Clone()
+	var deliveries http.RoundTripper = e.transport
+	if opts.EventTransport != nil {
+		deliveries = opts.EventTransport(deliveries)
+	}
+	e.Events = &Recorder{Next: deliveries}
 	e.Latch, err = server.Open(ctx, server.Config{
 		Addr:      "127.0.0.1:0",
 		DataDir:   filepath.Join(e.Dir, "latch"),
@@ -226,6 +240,10 @@ func (e *Env) start(ctx context.Context, opts Options) error {
 			v, ok := secrets[name]
 			return v, ok
 		},
+		// Deliveries are due by the shared clock, which stands still
+		// between steps: the first attempt is made at once, and polling
+		// often keeps the walk from waiting on the dispatcher.
+		Events: events.Config{Transport: e.Events, PollInterval: 50 * time.Millisecond},
 	})
 	if err != nil {
 		return fmt.Errorf("demo: start Latch: %w", err)
@@ -234,7 +252,6 @@ func (e *Env) start(ctx context.Context, opts Options) error {
 	go func() { e.latchDone <- e.Latch.Serve() }()
 	e.LatchURL = e.Latch.URL()
 
-	e.transport = http.DefaultTransport.(*http.Transport).Clone()
 	e.admin = &http.Client{Transport: e.transport, Timeout: 10 * time.Second}
 	var next http.RoundTripper = e.transport
 	if opts.LatchTransport != nil {
@@ -250,6 +267,10 @@ func (e *Env) start(ctx context.Context, opts Options) error {
 		HTTPClient:    &http.Client{Transport: e.LatchCalls, Timeout: 10 * time.Second},
 		Logger:        logger,
 		Now:           e.Clock.Now,
+		// Latch's revocation events reach the storefront (the article's
+		// step 21): it registers its webhook at Latch as it opens, at its
+		// own loopback URL.
+		RegisterWebhook: true,
 	}
 	if opts.Storefront != nil {
 		opts.Storefront(&cfg)
@@ -289,21 +310,8 @@ func (e *Env) Close() error {
 // LiveSessions returns the ids of the user's live (neither expired nor
 // revoked) refresh tokens, as Latch's admin API lists them.
 func (e *Env) LiveSessions(ctx context.Context, userID string) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.LatchURL+"/api/jwt/refresh?userId="+url.QueryEscape(userID), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", e.APIKey)
-	resp, err := e.admin.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /api/jwt/refresh?userId=: Latch answered %d", resp.StatusCode)
-	}
 	var out api.RefreshTokensResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := e.adminCall(ctx, http.MethodGet, "/api/jwt/refresh?userId="+url.QueryEscape(userID), &out); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(out.RefreshTokens))
@@ -311,6 +319,50 @@ func (e *Env) LiveSessions(ctx context.Context, userID string) ([]string, error)
 		ids[i] = t.ID
 	}
 	return ids, nil
+}
+
+// RevokeSession revokes the session (refresh token) sid at Latch with the
+// API key, as an operator does when a user reports a device stolen:
+// DELETE /api/jwt/refresh/{id}.
+func (e *Env) RevokeSession(ctx context.Context, sid string) error {
+	return e.adminCall(ctx, http.MethodDelete, "/api/jwt/refresh/"+url.PathEscape(sid), nil)
+}
+
+// StoreWebhook returns the webhook Latch holds for the storefront's
+// events route, or nil when there is none.
+func (e *Env) StoreWebhook(ctx context.Context) (*api.Webhook, error) {
+	var out api.WebhookResponse
+	if err := e.adminCall(ctx, http.MethodGet, "/api/webhook", &out); err != nil {
+		return nil, err
+	}
+	for _, h := range out.Webhooks {
+		if h.URL == e.StoreURL+storefront.EventsPath {
+			return &h, nil
+		}
+	}
+	return nil, nil
+}
+
+// adminCall sends a request without a body to Latch with the API key and
+// decodes a 200 answer into out (when not nil).
+func (e *Env) adminCall(ctx context.Context, method, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, e.LatchURL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", e.APIKey)
+	resp, err := e.admin.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: Latch answered %d", method, req.URL.Path, resp.StatusCode)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // Application returns the application the kickstart creates: Latch's

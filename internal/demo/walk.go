@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/client"
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/storefront"
 )
 
@@ -93,10 +95,11 @@ type Walk struct {
 	// User is the user of the latest login.
 	User *api.User
 
-	opts  Options
-	scene string
-	lines []string // the scene's lines, for a quiet walk's failure
-	steps []string
+	delivered []Exchange // Latch's webhook deliveries not yet shown
+	opts      Options
+	scene     string
+	lines     []string // the scene's lines, for a quiet walk's failure
+	steps     []string
 }
 
 // Run starts the system (Start), walks Scenes and then Options.Extra,
@@ -127,8 +130,7 @@ func (w *Walk) run(ctx context.Context) (*Result, error) {
 	w.Mobile = w.NewApp("Mobile")
 	w.AttackerCalls = &Recorder{Next: w.transport}
 	w.Attacker = &http.Client{Transport: w.AttackerCalls, Timeout: 10 * time.Second}
-	w.printSetup()
-	w.LatchCalls.Take() // the storefront's look-up of Latch's issuer, printed above
+	w.printSetup(w.LatchCalls.Take()) // the storefront's look-up of Latch's issuer, and its webhook
 	start := w.Clock.Now()
 	scenes := append(Scenes(), w.opts.Extra...)
 	for _, sc := range scenes {
@@ -166,14 +168,22 @@ func (w *Walk) runScene(ctx context.Context, sc Scene) error {
 	return fmt.Errorf("demo: %w", se)
 }
 
-// printSetup prints what Start set up.
-func (w *Walk) printSetup() {
+// printSetup prints what Start set up; setup are the storefront's calls to
+// Latch as it opened.
+func (w *Walk) printSetup(setup []Exchange) {
 	w.println("Latch demo: FusionAuth's \"Mobile login to backend with JWTs and refresh tokens\", step by step")
 	w.println("")
 	w.println(fmt.Sprintf("      Identity  Latch at %s, kickstarted: application %q (role %s), user %s", w.LatchURL, ApplicationName, Role, w.Email))
 	w.println(fmt.Sprintf("                JWT lifetime %s; refresh tokens one-time use (grace %s, reuse revokes the session), sliding window %s",
 		human(JWTLifetime), human(GracePeriod), human(RefreshLifetime)))
-	w.println(fmt.Sprintf("      Store     the storefront at %s, verifying Identity's JWTs with guard", w.StoreURL))
+	w.println(fmt.Sprintf("      Store     the storefront at %s, verifying Identity's JWTs and the app's DPoP proofs with guard", w.StoreURL))
+	for _, x := range setup {
+		if (x.Method == http.MethodPost || x.Method == http.MethodPut) && strings.HasPrefix(x.Path, "/api/webhook/") && x.Status == http.StatusOK {
+			w.println(fmt.Sprintf("                registered its webhook at Identity (%s %s): %s%s for %s, signed",
+				x.Method, "/api/webhook/{id}", w.StoreURL, storefront.EventsPath, api.EventJWTRefreshTokenRevoke))
+		}
+	}
+	w.println("      Mobile    the app, on the client SDK: a DPoP key made at its first login, a proof with every request")
 	w.println("      Clock     shared by Identity, Store and Mobile; it moves only when the demo advances it")
 }
 
@@ -298,29 +308,10 @@ func (w *Walk) Get(ctx context.Context, step string, app *App, path string) (Exc
 }
 
 func (w *Walk) send(ctx context.Context, step string, app *App, method, path string, body any) (Exchange, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return Exchange{}, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, w.StoreURL+path, rd)
+	xs, err := w.sendAll(ctx, step, app, method, path, body)
 	if err != nil {
 		return Exchange{}, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := app.Client.HTTP().Do(req)
-	if err != nil {
-		app.Calls.Take()
-		return Exchange{}, w.Fail(step, "%s %s %s: %v", app.Name, method, path, err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	xs := app.Calls.Take()
 	if len(xs) != 1 {
 		calls := make([]string, len(xs))
 		for i, x := range xs {
@@ -329,6 +320,34 @@ func (w *Walk) send(ctx context.Context, step string, app *App, method, path str
 		return Exchange{}, w.Fail(step, "%s sent %d requests for one %s %s (%s), want 1", app.Name, len(xs), method, path, strings.Join(calls, ", "))
 	}
 	return xs[0], nil
+}
+
+// sendAll sends method path from app through its client and returns every
+// exchange the client made for it (a retry included).
+func (w *Walk) sendAll(ctx context.Context, step string, app *App, method, path string, body any) ([]Exchange, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, w.StoreURL+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := app.Client.HTTP().Do(req)
+	if err != nil {
+		app.Calls.Take()
+		return nil, w.Fail(step, "%s %s %s: %v", app.Name, method, path, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return app.Calls.Take(), nil
 }
 
 // Attack sends GET path to the storefront as the attacker, with the
@@ -353,6 +372,83 @@ func (w *Walk) Attack(ctx context.Context, step, path string, header ...string) 
 		return Exchange{}, w.Fail(step, "the attacker's GET %s made %d requests, want 1", path, len(xs))
 	}
 	return xs[0], nil
+}
+
+// Loot is what the attacker copied off a device.
+type Loot struct {
+	// JWT and RefreshToken are the device's tokens.
+	JWT, RefreshToken string
+	// Key is the device's DPoP key when the attacker got that too (the
+	// device itself is compromised); nil when it stayed in the device's
+	// keystore.
+	Key crypto.Signer
+	// JKT is the thumbprint of the device's key, which the attacker can
+	// read off the JWT (cnf.jkt) either way.
+	JKT string
+}
+
+// Steal copies app's tokens, and its DPoP key when withKey.
+func (w *Walk) Steal(ctx context.Context, step string, app *App, withKey bool) (Loot, error) {
+	t, err := w.Tokens(ctx, step, app)
+	if err != nil {
+		return Loot{}, err
+	}
+	l := Loot{JWT: t.AccessToken, RefreshToken: t.RefreshToken, JKT: t.DPoPThumbprint()}
+	if withKey {
+		if l.Key, err = dpop.ParseKey(t.DPoPKey); err != nil {
+			return l, w.Fail(step, "%s holds no DPoP key to steal", app.Name)
+		}
+	}
+	return l, nil
+}
+
+// Proof makes a DPoP proof by key for method and the storefront's path,
+// over jwt when it is not empty, at the shared clock's time.
+func (w *Walk) Proof(step string, key crypto.Signer, method, path, jwt string) (string, error) {
+	p, err := dpop.NewProof(key, method, w.StoreURL+path, dpop.ProofOptions{AccessToken: jwt, Now: w.Clock.Now()})
+	if err != nil {
+		return "", w.Fail(step, "make a DPoP proof: %v", err)
+	}
+	return p, nil
+}
+
+// eventWait bounds how long (in real time) the walk waits for Latch to
+// deliver an event to the storefront; it takes milliseconds.
+const eventWait = 10 * time.Second
+
+// RevocationDelivered waits until Latch has delivered to the storefront a
+// jwt.refresh-token.revoke event that match selects, and checks that it
+// was signed and accepted (200). It fails step after eventWait.
+func (w *Walk) RevocationDelivered(ctx context.Context, step string, match func(api.JWTRefreshTokenRevokeEvent) bool) (api.JWTRefreshTokenRevokeEvent, error) {
+	deadline := time.Now().Add(eventWait)
+	for {
+		w.delivered = append(w.delivered, w.Events.Take()...)
+		for i, x := range w.delivered {
+			var ev api.EventRequest[api.JWTRefreshTokenRevokeEvent]
+			if x.Call() != "POST "+storefront.EventsPath || json.Unmarshal(x.RequestBody, &ev) != nil ||
+				ev.Event.Type != api.EventJWTRefreshTokenRevoke || !match(ev.Event) {
+				continue
+			}
+			w.delivered = slices.Delete(w.delivered, i, i+1)
+			switch {
+			case x.RequestHeader.Get(api.HeaderSignatureJWT) == "":
+				return ev.Event, w.Fail(step, "Identity's %s event is not signed", api.EventJWTRefreshTokenRevoke)
+			case x.Err != nil:
+				return ev.Event, w.Fail(step, "Identity's %s event did not reach the Store: %v", api.EventJWTRefreshTokenRevoke, x.Err)
+			case x.Status != http.StatusOK:
+				return ev.Event, w.Fail(step, "the Store answered Identity's %s event %d, want 200", api.EventJWTRefreshTokenRevoke, x.Status)
+			}
+			return ev.Event, nil
+		}
+		if time.Now().After(deadline) {
+			return api.JWTRefreshTokenRevokeEvent{}, w.Fail(step, "no %s event reached the Store within %s", api.EventJWTRefreshTokenRevoke, eventWait)
+		}
+		select {
+		case <-ctx.Done():
+			return api.JWTRefreshTokenRevokeEvent{}, w.Fail(step, "waiting for Identity's event: %v", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Tokens returns the app's current tokens, failing step when it has none.
@@ -429,6 +525,38 @@ func (w *Walk) JWT(jwt string) string {
 	return fmt.Sprintf("JWT %s (expired %s ago)", FP(jwt), human(-d))
 }
 
+// Key names a DPoP key for printing: the first 8 characters of its
+// thumbprint (RFC 7638), which is public: a JWT bound to the key carries
+// it as cnf.jkt.
+func Key(jkt string) string {
+	if jkt == "" {
+		return "key (none)"
+	}
+	return "key " + jkt[:min(8, len(jkt))]
+}
+
+// Session names a session for printing: the first 8 characters of its id
+// (the refresh token's id, the JWT's sid), which is not a secret.
+func Session(sid string) string { return "session " + sid[:min(8, len(sid))] }
+
+// boundTo returns a JWT's cnf.jkt, read without verification.
+func boundTo(jwt string) string {
+	c, err := Claims(jwt)
+	if err != nil || c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
+}
+
+// authScheme is the Authorization scheme the app uses for a JWT: DPoP for
+// one bound to its key, Bearer otherwise.
+func authScheme(jwt string) string {
+	if boundTo(jwt) != "" {
+		return "DPoP"
+	}
+	return "Bearer"
+}
+
 // RT describes a refresh token for printing.
 func RT(refreshToken string) string { return "refresh token " + FP(refreshToken) }
 
@@ -460,12 +588,14 @@ func human(d time.Duration) string {
 	return s
 }
 
-// challenge returns a 401's WWW-Authenticate, shortened for printing to
-// its scheme and error.
+// challenge returns a 401's (first) WWW-Authenticate, shortened for
+// printing to its scheme and error.
 func challenge(h http.Header) string {
 	v := h.Get("WWW-Authenticate")
-	if i := strings.Index(v, ", error_description"); i >= 0 {
-		v = v[:i]
+	for _, param := range []string{", error_description", ", algs", " algs"} {
+		if i := strings.Index(v, param); i >= 0 {
+			v = v[:i]
+		}
 	}
 	return v
 }
