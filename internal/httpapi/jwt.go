@@ -59,6 +59,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		Original:     req.Token,
 		Client:       client,
 	})
+	s.countRefresh(res, err)
 	if errors.Is(err, identity.ErrRefreshTokenInvalid) {
 		return errRefreshTokenInvalid
 	} else if err != nil {
@@ -192,4 +193,18 @@ func (s *Server) publicKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, resp)
+}
+
+// countRefresh records a refresh's outcome: rotated, reused (the value
+// did not rotate) or refused.
+func (s *Server) countRefresh(res identity.RefreshResult, err error) {
+	switch {
+	case errors.Is(err, identity.ErrRefreshTokenInvalid):
+		s.metrics.refreshes.WithLabelValues("refused").Inc()
+	case err != nil:
+	case res.Rotated:
+		s.metrics.refreshes.WithLabelValues("rotated").Inc()
+	default:
+		s.metrics.refreshes.WithLabelValues("reused").Inc()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/latchid/latch/api"
@@ -54,11 +55,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	r = s.withEventInfo(r, req.EventInfo, req.IPAddress)
 	res, err := s.id.Login(r.Context(), identity.LoginInput{Request: req, TenantID: tenantID, Client: client})
 	if errors.Is(err, identity.ErrBadCredentials) {
+		s.metrics.logins.WithLabelValues(strconv.Itoa(http.StatusNotFound)).Inc()
 		return status(http.StatusNotFound)
 	} else if err != nil {
 		return err
 	}
 	code := loginStatus[res.Outcome]
+	s.metrics.logins.WithLabelValues(strconv.Itoa(code)).Inc()
 	noStore(w)
 	if code == http.StatusGone || code == http.StatusLocked {
 		w.WriteHeader(code)

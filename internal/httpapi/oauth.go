@@ -189,6 +189,7 @@ func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID str
 		RefreshToken: raw, TenantID: tenantID, ClientID: app.ID, OAuth: true, TTL: ttl, Scopes: scopes,
 		Client: client,
 	})
+	s.countRefresh(res, err)
 	var ae *api.Errors
 	switch {
 	case errors.Is(err, identity.ErrRefreshTokenInvalid):

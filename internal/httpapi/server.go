@@ -58,6 +58,7 @@ type Server struct {
 	baseURL string
 	proxies []netip.Prefix
 	limits  limiters
+	metrics *metrics
 	dpop    *dpop.Verifier
 	nonces  dpop.NonceSource
 	mux     *http.ServeMux
@@ -70,6 +71,7 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	s.limits = newLimiters(cfg.RateLimits)
+	s.metrics = newMetrics()
 	s.dpop, s.nonces = cfg.DPoP, cfg.DPoPNonces
 	if s.dpop == nil {
 		v, err := dpop.NewVerifier(dpop.Config{Replay: cfg.Identity.DPoPReplayCache(), Nonce: cfg.DPoPNonces, Now: cfg.Identity.Now})
@@ -103,6 +105,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) routes() {
 	h := s.handle
 	s.mux.Handle("GET /api/status", h(authNone, s.status))
+	s.mux.Handle("GET /api/prometheus/metrics", h(authAPIKey, s.serveMetrics))
 
 	s.mux.Handle("POST /api/login", h(authNone, s.login))
 	s.mux.Handle("POST /api/logout", h(authNone, s.logout))
@@ -151,6 +154,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		// The query string is never logged: it may carry a token.
+		s.metrics.observe(r.Pattern, r.Method, sw.status, time.Since(start))
 		s.log.Info("request", "request", id, "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"duration", time.Since(start).Round(time.Microsecond), "client", s.clientAddress(r))
 	}()

@@ -1,0 +1,59 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the Prometheus metrics of a Server, in a registry of its
+// own, served to API keys at GET /api/prometheus/metrics (FusionAuth's path).
+type metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	logins    *prometheus.CounterVec
+	refreshes *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latch_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "latch_http_request_duration_seconds", Help: "HTTP request durations by route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latch_logins_total", Help: "Login API answers by status (404: unknown user or wrong password; 409: locked out).",
+		}, []string{"status"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latch_refreshes_total", Help: "Refresh-token exchanges (JWT refresh API and refresh_token grant) by outcome: rotated, reused (the value did not rotate) or refused.",
+		}, []string{"outcome"}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.logins, m.refreshes,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe records one request; route is the ServeMux pattern, so the
+// label's values are bounded by the routes.
+func (m *metrics) observe(route, method string, code int, d time.Duration) {
+	if route == "" {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// serveMetrics serves GET /api/prometheus/metrics.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}
