@@ -8,24 +8,26 @@ import (
 // Claims are the claims of a Latch access token: FusionAuth's set
 // (RFC 9068 in spirit) and, for DPoP-bound tokens, cnf.jkt (RFC 9449 §6).
 type Claims struct {
-	Issuer             string        `json:"iss"`
-	Subject            string        `json:"sub"`
-	Audience           Audience      `json:"aud,omitempty"`
-	Expiry             int64         `json:"exp"`
-	IssuedAt           int64         `json:"iat"`
-	NotBefore          int64         `json:"nbf,omitempty"`
-	ID                 string        `json:"jti"`
-	AuthenticationType string        `json:"authenticationType,omitempty"`
-	Email              string        `json:"email,omitempty"`
-	EmailVerified      bool          `json:"email_verified"`
-	PreferredUsername  string        `json:"preferred_username,omitempty"`
-	ApplicationID      string        `json:"applicationId,omitempty"`
-	Roles              []string      `json:"roles,omitempty"`
-	SessionID          string        `json:"sid,omitempty"`
-	TenantID           string        `json:"tid,omitempty"`
-	AuthTime           int64         `json:"auth_time,omitempty"`
-	Scope              string        `json:"scope,omitempty"`
-	Confirmation       *Confirmation `json:"cnf,omitempty"`
+	Issuer             string   `json:"iss"`
+	Subject            string   `json:"sub"`
+	Audience           Audience `json:"aud,omitempty"`
+	Expiry             int64    `json:"exp"`
+	IssuedAt           int64    `json:"iat"`
+	NotBefore          int64    `json:"nbf,omitempty"`
+	ID                 string   `json:"jti"`
+	AuthenticationType string   `json:"authenticationType,omitempty"`
+	Email              string   `json:"email,omitempty"`
+	EmailVerified      bool     `json:"email_verified"`
+	PreferredUsername  string   `json:"preferred_username,omitempty"`
+	ApplicationID      string   `json:"applicationId,omitempty"`
+	// Roles is present, possibly empty, when the user is registered for
+	// the application, and absent otherwise (FusionAuth's rule).
+	Roles        []string      `json:"roles,omitzero"`
+	SessionID    string        `json:"sid,omitempty"`
+	TenantID     string        `json:"tid,omitempty"`
+	AuthTime     int64         `json:"auth_time,omitempty"`
+	Scope        string        `json:"scope,omitempty"`
+	Confirmation *Confirmation `json:"cnf,omitempty"`
 }
 
 // Confirmation binds a token to a key: JKT is the RFC 7638 thumbprint of

@@ -480,3 +480,17 @@ func assertNoSecrets(t testing.TB, body []byte, noScheme bool) {
 		t.Errorf("body carries a hash: %s", body)
 	}
 }
+
+func TestLogin_RegisteredWithoutRoles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, email := e.mustUser(t, e.appID)
+	login := e.mustLogin(t, email, e.appID)
+	roles, ok := claimsOf(t, login.Token)["roles"]
+	if !ok {
+		t.Fatal("a registered user's token has no roles claim")
+	}
+	if list, isList := roles.([]any); !isList || len(list) != 0 {
+		t.Errorf("roles = %#v, want []", roles)
+	}
+}

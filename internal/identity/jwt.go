@@ -54,6 +54,9 @@ func (s *Service) mintAccessToken(ctx context.Context, in mintInput) (string, in
 		if in.reg != nil {
 			c.ApplicationID = in.app.ID
 			c.Roles = in.reg.Roles
+			if c.Roles == nil {
+				c.Roles = []string{} // registered without roles: "roles": []
+			}
 		}
 	}
 	if in.session != nil {
