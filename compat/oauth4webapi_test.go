@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,36 +96,7 @@ func TestOAuth4WebAPI(t *testing.T) {
 // discovery document and every htu are made of.
 func startDPoPLatch(t *testing.T, nonces bool) *server.Server {
 	t.Helper()
-	dir := t.TempDir()
-	ks := filepath.Join(dir, "kickstart.json")
-	if err := os.WriteFile(ks, dpopKickstart(t), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(&lineLogger{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.Open(context.Background(), server.Config{
-		Addr:       "127.0.0.1:0",
-		DataDir:    filepath.Join(dir, "data"),
-		Kickstart:  ks,
-		Logger:     logger,
-		DPoPNonces: nonces,
-	})
-	if err != nil {
-		t.Fatalf("start latch: %v", err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	waitReady(t, srv.URL())
-	return srv
+	return startLatch(t, dpopKickstart(t), server.Config{DPoPNonces: nonces})
 }
 
 // dpopKickstart is a FusionAuth kickstart: an API key, an application for

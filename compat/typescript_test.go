@@ -73,7 +73,7 @@ func TestTypeScriptClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv := startLatch(t)
+	srv := startLatch(t, kickstartFile(t), server.Config{})
 
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()
@@ -104,21 +104,18 @@ func TestTypeScriptClient(t *testing.T) {
 }
 
 // startLatch starts Latch in-process on a free port with a temporary data
-// directory and the kickstart of kickstartFile, and stops it at cleanup.
-func startLatch(t *testing.T) *server.Server {
+// directory, the given kickstart file and cfg's other settings, and stops
+// it at cleanup.
+func startLatch(t *testing.T, kickstart []byte, cfg server.Config) *server.Server {
 	t.Helper()
 	dir := t.TempDir()
 	ks := filepath.Join(dir, "kickstart.json")
-	if err := os.WriteFile(ks, kickstartFile(t), 0o600); err != nil {
+	if err := os.WriteFile(ks, kickstart, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(&lineLogger{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.Open(context.Background(), server.Config{
-		Addr:      "127.0.0.1:0",
-		DataDir:   filepath.Join(dir, "data"),
-		Kickstart: ks,
-		Logger:    logger,
-	})
+	cfg.Addr, cfg.DataDir, cfg.Kickstart = "127.0.0.1:0", filepath.Join(dir, "data"), ks
+	cfg.Logger = slog.New(slog.NewTextHandler(&lineLogger{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := server.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start latch: %v", err)
 	}
