@@ -12,6 +12,8 @@ import (
 // applications, users, registrations, keys, webhooks and API keys.
 func (s *Server) adminRoutes() {
 	h := func(pattern string, fn handlerFunc) { s.mux.Handle(pattern, s.handle(authAPIKey, fn)) }
+	// Server-wide APIs: keys locked to a tenant may not call them.
+	sh := func(pattern string, fn handlerFunc) { s.mux.Handle(pattern, s.handle(authSuperKey, fn)) }
 
 	h("POST /api/user", s.createUser)
 	h("POST /api/user/{id}", s.createUser)
@@ -37,33 +39,33 @@ func (s *Server) adminRoutes() {
 	h("PATCH /api/application/{id}", s.updateApplication)
 	h("DELETE /api/application/{id}", s.deleteApplication)
 
-	h("POST /api/tenant", s.createTenant)
-	h("POST /api/tenant/{id}", s.createTenant)
+	sh("POST /api/tenant", s.createTenant)
+	sh("POST /api/tenant/{id}", s.createTenant)
 	h("GET /api/tenant", s.listTenants)
 	h("GET /api/tenant/{id}", s.getTenant)
 	h("PUT /api/tenant/{id}", s.updateTenant)
 	h("PATCH /api/tenant/{id}", s.updateTenant)
 	h("DELETE /api/tenant/{id}", s.deleteTenant)
 
-	h("POST /api/key/generate", s.generateKey)
-	h("POST /api/key/generate/{id}", s.generateKey)
+	sh("POST /api/key/generate", s.generateKey)
+	sh("POST /api/key/generate/{id}", s.generateKey)
 	h("GET /api/key", s.listKeys)
 	h("GET /api/key/{id}", s.getKey)
-	h("DELETE /api/key/{id}", s.deleteKey)
+	sh("DELETE /api/key/{id}", s.deleteKey)
 
-	h("POST /api/webhook", s.createWebhook)
-	h("POST /api/webhook/{id}", s.createWebhook)
-	h("GET /api/webhook", s.listWebhooks)
-	h("GET /api/webhook/{id}", s.getWebhook)
-	h("PUT /api/webhook/{id}", s.updateWebhook)
-	h("PATCH /api/webhook/{id}", s.updateWebhook)
-	h("DELETE /api/webhook/{id}", s.deleteWebhook)
+	sh("POST /api/webhook", s.createWebhook)
+	sh("POST /api/webhook/{id}", s.createWebhook)
+	sh("GET /api/webhook", s.listWebhooks)
+	sh("GET /api/webhook/{id}", s.getWebhook)
+	sh("PUT /api/webhook/{id}", s.updateWebhook)
+	sh("PATCH /api/webhook/{id}", s.updateWebhook)
+	sh("DELETE /api/webhook/{id}", s.deleteWebhook)
 
-	h("POST /api/api-key", s.createAPIKey)
-	h("POST /api/api-key/{id}", s.createAPIKey)
-	h("GET /api/api-key", s.listAPIKeys)
-	h("GET /api/api-key/{id}", s.getAPIKey)
-	h("DELETE /api/api-key/{id}", s.deleteAPIKey)
+	sh("POST /api/api-key", s.createAPIKey)
+	sh("POST /api/api-key/{id}", s.createAPIKey)
+	sh("GET /api/api-key", s.listAPIKeys)
+	sh("GET /api/api-key/{id}", s.getAPIKey)
+	sh("DELETE /api/api-key/{id}", s.deleteAPIKey)
 }
 
 // --- users
@@ -377,9 +379,6 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if k, _ := s.apiKey(r); k != nil && k.TenantID != "" {
-		return status(http.StatusUnauthorized)
-	}
 	if req.Tenant.JWTConfiguration.AccessTokenKeyID == "" {
 		def, err := s.id.ResolveTenant(r.Context(), "")
 		if err != nil {
@@ -473,18 +472,7 @@ func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 
 // --- signing keys
 
-// superKey refuses tenant-locked API keys the server-wide APIs.
-func (s *Server) superKey(r *http.Request) error {
-	if k, _ := s.apiKey(r); k != nil && k.TenantID != "" {
-		return status(http.StatusUnauthorized)
-	}
-	return nil
-}
-
 func (s *Server) generateKey(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	var req api.KeyRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -513,9 +501,6 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	if err := s.id.DeleteKey(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
@@ -526,9 +511,6 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) error {
 // --- API keys
 
 func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	var req api.APIKeyRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -542,9 +524,6 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	keys, err := s.id.ListAPIKeys(r.Context())
 	if err != nil {
 		return err
@@ -553,9 +532,6 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getAPIKey(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	k, err := s.id.GetAPIKey(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -564,9 +540,6 @@ func (s *Server) getAPIKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	if err := s.id.DeleteAPIKey(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}

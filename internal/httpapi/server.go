@@ -18,6 +18,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
 )
 
 // maxBodyBytes caps every request body.
@@ -95,8 +96,9 @@ func (s *Server) WithIdentity(id *identity.Service) *Server {
 type auth int
 
 const (
-	authNone   auth = iota // anonymous
-	authAPIKey             // an API key permitted for the route
+	authNone     auth = iota // anonymous
+	authAPIKey               // an API key permitted for the route
+	authSuperKey             // such a key, not locked to a tenant (server-wide APIs)
 )
 
 // handlerFunc is a handler that returns its error for writeError.
@@ -105,7 +107,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) routes() {
 	h := s.handle
 	s.mux.Handle("GET /api/status", h(authNone, s.status))
-	s.mux.Handle("GET /api/prometheus/metrics", h(authAPIKey, s.serveMetrics))
+	s.mux.Handle("GET /api/prometheus/metrics", h(authSuperKey, s.serveMetrics))
 
 	s.mux.Handle("POST /api/login", h(authNone, s.login))
 	s.mux.Handle("POST /api/logout", h(authNone, s.logout))
@@ -172,8 +174,13 @@ func (s *Server) handle(a auth, h handlerFunc) http.Handler {
 			s.offerNonce(w) // every answer to a request with a proof, errors included
 		}
 		var err error
-		if a == authAPIKey {
+		if a != authNone {
 			r, err = s.requireAPIKey(r)
+		}
+		if err == nil && a == authSuperKey {
+			if k, _ := r.Context().Value(ctxAPIKey).(*storage.APIKey); k == nil || k.TenantID != "" {
+				err = status(http.StatusUnauthorized)
+			}
 		}
 		if err == nil {
 			err = h(w, r)

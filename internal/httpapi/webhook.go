@@ -11,9 +11,6 @@ import (
 // API keys may not use it.
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	var req api.WebhookRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -26,9 +23,6 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	hooks, err := s.id.ListWebhooks(r.Context())
 	if err != nil {
 		return err
@@ -37,9 +31,6 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	h, err := s.id.GetWebhook(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -49,9 +40,6 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
 
 // updateWebhook serves PUT (replace) and PATCH (RFC 7396 merge).
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	id := r.PathValue("id")
 	var req api.WebhookRequest
 	if r.Method == http.MethodPatch {
@@ -73,9 +61,6 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := s.superKey(r); err != nil {
-		return err
-	}
 	if err := s.id.DeleteWebhook(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
