@@ -28,6 +28,9 @@ type Claims struct {
 	AuthTime     int64         `json:"auth_time,omitempty"`
 	Scope        string        `json:"scope,omitempty"`
 	Confirmation *Confirmation `json:"cnf,omitempty"`
+	// AccessTokenHash, in an ID token, is the at_hash of the access token
+	// issued with it (OpenID Connect Core §3.1.3.6).
+	AccessTokenHash string `json:"at_hash,omitempty"`
 }
 
 // Confirmation binds a token to a key: JKT is the RFC 7638 thumbprint of

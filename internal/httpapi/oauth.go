@@ -201,7 +201,7 @@ func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID str
 	}
 	return api.AccessTokenResponse{
 		AccessToken: res.Token, ExpiresIn: res.ExpiresIn, TokenType: res.TokenType, UserID: res.UserID,
-		Scope: strings.Join(res.Scopes, " "), RefreshToken: res.RefreshToken, RefreshTokenID: res.RefreshTokenID,
+		Scope: strings.Join(res.Scopes, " "), IDToken: res.IDToken, RefreshToken: res.RefreshToken, RefreshTokenID: res.RefreshTokenID,
 	}, nil
 }
 
@@ -244,7 +244,7 @@ func (s *Server) passwordGrant(r *http.Request, app api.Application, tenantID st
 	}
 	out := api.AccessTokenResponse{
 		AccessToken: res.Response.Token, ExpiresIn: res.ExpiresIn, TokenType: res.TokenType,
-		UserID: res.Response.User.ID, Scope: strings.Join(scopes, " "),
+		UserID: res.Response.User.ID, Scope: strings.Join(scopes, " "), IDToken: res.IDToken,
 		RefreshToken: res.Response.RefreshToken, RefreshTokenID: res.Response.RefreshTokenID,
 	}
 	return out, nil

@@ -71,7 +71,7 @@ func (s *Service) mintAccessToken(ctx context.Context, in mintInput) (string, in
 	if in.jkt != "" {
 		c.Confirmation = &api.Confirmation{JKT: in.jkt}
 	}
-	k, err := s.signingKey(ctx, cfg)
+	k, err := s.signingKey(ctx, cfg.AccessTokenKeyID)
 	if err != nil {
 		return "", 0, err
 	}
@@ -80,6 +80,52 @@ func (s *Service) mintAccessToken(ctx context.Context, in mintInput) (string, in
 		return "", 0, err
 	}
 	return tok, exp.UnixMilli(), nil
+}
+
+// ScopeOpenID is the scope that asks the token endpoint for an ID token.
+const ScopeOpenID = "openid"
+
+// mintIDToken signs the OpenID Connect ID token (Core §2) that accompanies
+// accessToken, issued by the token endpoint when the openid scope was
+// granted: the user's identity claims for the client (aud is the client
+// id), with the lifetime of the access token and its at_hash. It is signed
+// with the idTokenKeyId of the application, else of the tenant.
+func (s *Service) mintIDToken(ctx context.Context, in mintInput, accessToken string, expires int64) (string, error) {
+	keyID := jwtConfig(in.tenant, in.app).IDTokenKeyID
+	if keyID == "" {
+		keyID = in.tenant.JWTConfiguration.IDTokenKeyID
+	}
+	if keyID == "" {
+		keyID = jwtConfig(in.tenant, in.app).AccessTokenKeyID
+	}
+	k, err := s.signingKey(ctx, keyID)
+	if err != nil {
+		return "", err
+	}
+	atHash, err := token.LeftHalfHash(k.Algorithm, accessToken)
+	if err != nil {
+		return "", err
+	}
+	now := s.clock().Truncate(time.Second)
+	c := api.Claims{
+		Issuer:             s.Issuer(in.tenant),
+		Subject:            in.user.ID,
+		Audience:           api.Audience{in.app.ID},
+		Expiry:             time.UnixMilli(expires).Unix(),
+		IssuedAt:           now.Unix(),
+		ID:                 NewID(),
+		AuthenticationType: in.authType,
+		Email:              in.user.Email,
+		EmailVerified:      in.user.Verified,
+		PreferredUsername:  in.user.Username,
+		TenantID:           in.tenant.ID,
+		AuthTime:           in.authTime.Unix(),
+		AccessTokenHash:    atHash,
+	}
+	if in.session != nil {
+		c.SessionID = in.session.ID
+	}
+	return token.Sign(k, c)
 }
 
 // ValidateToken verifies an access token's signature against the live keys

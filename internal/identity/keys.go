@@ -381,14 +381,14 @@ func (s *Service) RotateKey(ctx context.Context, tenantID string) (api.Key, erro
 	return out, err
 }
 
-// signingKey returns the key tokens under cfg are signed with.
-func (s *Service) signingKey(ctx context.Context, cfg api.JWTConfiguration) (*token.Key, error) {
-	rk, ok := s.keys.lookup(ctx, s.store, "", cfg.AccessTokenKeyID)
+// signingKey returns the key of the key ring whose id is id.
+func (s *Service) signingKey(ctx context.Context, id string) (*token.Key, error) {
+	rk, ok := s.keys.lookup(ctx, s.store, "", id)
 	if !ok {
 		// A key made in this very transaction is not in the cache yet.
-		rec, err := s.store.GetKey(ctx, cfg.AccessTokenKeyID)
+		rec, err := s.store.GetKey(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("signing key %q: %w", cfg.AccessTokenKeyID, err)
+			return nil, fmt.Errorf("signing key %q: %w", id, err)
 		}
 		k, err := s.openKey(rec)
 		if err != nil {

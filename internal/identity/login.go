@@ -50,6 +50,9 @@ type LoginResult struct {
 	Response  api.LoginResponse
 	ExpiresIn int64
 	TokenType string
+	// IDToken is the OpenID Connect ID token of an OAuth login that was
+	// granted the openid scope.
+	IDToken string
 }
 
 // LoginNeedsAPIKey reports whether the Login API needs an API key for a
@@ -258,14 +261,20 @@ func (s *Service) issueLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 		appDoc = nil // not registered: a token without application claims
 	}
 	now := s.clock()
-	tok, exp, err := s.mintAccessToken(ctx, mintInput{
+	mint := mintInput{
 		tenant: t, app: appDoc, user: u, reg: reg, session: sess, scopes: in.Client.Scopes,
 		authType: api.AuthPassword, authTime: now, jkt: in.Client.DPoPJKT,
-	})
+	}
+	tok, exp, err := s.mintAccessToken(ctx, mint)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	res.Response.Token, res.Response.TokenExpirationInstant = tok, exp
+	if in.OAuth && reg != nil && slices.Contains(in.Client.Scopes, ScopeOpenID) {
+		if res.IDToken, err = s.mintIDToken(ctx, mint, tok, exp); err != nil {
+			return LoginResult{}, err
+		}
+	}
 	res.ExpiresIn = (exp - millis(now)) / 1000
 	res.TokenType = tokenType(in.Client.DPoPJKT)
 	return res, nil

@@ -119,6 +119,9 @@ type RefreshResult struct {
 	UserID         string
 	Scopes         []string
 	TokenType      string
+	// IDToken is a new OpenID Connect ID token, for the refresh_token
+	// grant of a session that was granted the openid scope.
+	IDToken string
 }
 
 // Refresh exchanges a refresh token for a new JWT, applying the session's
@@ -275,6 +278,9 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		// The registration is gone: the session is no longer the app's to use.
 		return RefreshResult{}, ErrRefreshTokenInvalid
 	}
+	// An ID token follows the scopes the session was granted at login, as
+	// FusionAuth's does, whatever this request narrowed them to.
+	wantIDToken := in.OAuth && slices.Contains(sess.Scopes, ScopeOpenID)
 	sess.Scopes = scopes
 	// The new access token is bound to the session's key; a session bound
 	// to none gives one bound to the key the client proved now, if any
@@ -292,14 +298,20 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 				return err
 			}
 		}
-		tok, exp, err := s.mintAccessToken(ctx, mintInput{
+		mint := mintInput{
 			tenant: t, app: &app.Application, user: u, reg: reg, session: &sess,
 			authType: api.AuthRefreshToken, authTime: sess.AuthTime, ttl: in.TTL, jkt: jkt,
-		})
+		}
+		tok, exp, err := s.mintAccessToken(ctx, mint)
 		if err != nil {
 			return err
 		}
 		res.Token, res.Expires = tok, exp
+		if wantIDToken {
+			if res.IDToken, err = s.mintIDToken(ctx, mint, tok, exp); err != nil {
+				return err
+			}
+		}
 		return s.emitRefresh(ctx, t, sess, tok, in.Original, now)
 	}
 	if t.EventConfiguration.Enabled(api.EventJWTRefresh) {

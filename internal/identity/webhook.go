@@ -209,7 +209,7 @@ func validHeaderName(name string) bool {
 // (asymmetric or HMAC), with its kid in the header: the signature of a
 // webhook delivery.
 func (s *Service) SignWithKey(ctx context.Context, keyID string, claims any) (string, error) {
-	k, err := s.signingKey(ctx, api.JWTConfiguration{AccessTokenKeyID: keyID})
+	k, err := s.signingKey(ctx, keyID)
 	if err != nil {
 		return "", err
 	}
