@@ -4,5 +4,13 @@
 // run by TestTypeScriptClient; oauth4webapi/ one that uses oauth4webapi,
 // an independent OAuth 2.0 client, for discovery and DPoP-bound (RFC 9449)
 // token requests with and without server nonces, run by
-// TestOAuth4WebAPI. The package has no code of its own.
+// TestOAuth4WebAPI. golang_test.go uses two Go libraries from the module
+// proxy and needs no Node: TestGoOAuth2 drives the token, revocation and
+// introspection endpoints with golang.org/x/oauth2 (the password grant
+// with client_secret_basic and client_secret_post, RFC 6749 errors,
+// refreshes through a TokenSource with rotated refresh tokens, a revoked
+// refresh token), and TestGoOIDC verifies Latch's JWTs with
+// github.com/coreos/go-oidc/v3 (discovery, tampered, foreign and expired
+// tokens refused, key rotation picked up by its RemoteKeySet). The
+// package has no code of its own.
 package compat

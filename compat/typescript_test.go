@@ -19,7 +19,8 @@ import (
 	"github.com/latchid/latch/internal/server"
 )
 
-// Known values of the kickstart the test writes.
+// Known values of the kickstart of kickstartFile, which the TypeScript and
+// Go tests (golang_test.go) share.
 const (
 	tsTenantID      = "3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b"
 	tsApplicationID = "8e2d4c6b-1a3f-4e5d-9c7b-6a5f4e3d2c1b"

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/latchid/latch/api"
 )
 
@@ -500,8 +502,11 @@ func TestOpenIDConfiguration(t *testing.T) {
 	if algs, _ := doc["dpop_signing_alg_values_supported"].([]any); len(algs) == 0 {
 		t.Errorf("dpop_signing_alg_values_supported = %v", doc["dpop_signing_alg_values_supported"])
 	}
-	if algs, _ := doc["id_token_signing_alg_values_supported"].([]any); len(algs) == 0 || algs[0] != "ES256" {
-		t.Errorf("id_token_signing_alg_values_supported = %v", doc["id_token_signing_alg_values_supported"])
+	// Every public-key algorithm, before any key of it exists: verifiers
+	// that fix the list at discovery keep working when an application
+	// moves to an RS256 or EdDSA key.
+	if diff := cmp.Diff([]any{"ES256", "RS256", "EdDSA"}, doc["id_token_signing_alg_values_supported"]); diff != "" {
+		t.Errorf("id_token_signing_alg_values_supported (-want +got):\n%s", diff)
 	}
 
 	// The tenant's issuer, by path or query; endpoints follow an https issuer.

@@ -490,13 +490,18 @@ func (s *Service) PublicKeyForApplication(ctx context.Context, appID string) (st
 	return rec.PublicPEM, nil
 }
 
-// SigningAlgorithms lists the algorithms of the keys in the ring.
+// SigningAlgorithms lists the algorithms tokens may be signed with: every
+// public-key algorithm Latch has, and HS256 while an HMAC key exists.
 func (s *Service) SigningAlgorithms(ctx context.Context) ([]string, error) {
 	keys, err := s.liveKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var algs []string
+	// Every public-key algorithm, whether or not a key of it exists yet:
+	// verifiers that fix the list at discovery (go-oidc's) must keep
+	// accepting tokens when an application moves to a key of another
+	// algorithm. HMAC only while an HMAC key exists.
+	algs := []string{token.ES256, token.RS256, token.EdDSA}
 	for _, rk := range keys {
 		if !slices.Contains(algs, rk.rec.Algorithm) {
 			algs = append(algs, rk.rec.Algorithm)
