@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -29,8 +28,10 @@ const maxLoginBody = 1 << 20
 // documentation).
 //
 // The exported fields may be changed until the first method call; after
-// that a Client is safe for concurrent use and must not be copied. An
-// invalid BaseURL makes every method fail with the same error.
+// that a Client is safe for concurrent use and must not be copied.
+// Validate checks the fields up front, without touching Store or the
+// network; a configuration it refuses makes every other method fail with
+// the same error.
 type Client struct {
 	// BaseURL is the backend's URL, such as "https://shop.example.com";
 	// Login posts to BaseURL + "/api/login" and Logout to BaseURL +
@@ -43,7 +44,9 @@ type Client struct {
 	// Transport must not be this Client's own Transport.
 	HTTPClient *http.Client
 
-	// Store keeps the tokens. Nil means a new MemoryStore.
+	// Store keeps the tokens. Nil means a new MemoryStore. A Store with a
+	// method Validate() error (as FileStore has) is checked with it by
+	// Validate and on first use.
 	Store TokenStore
 
 	// OnLoginRequired, if set, is called when the backend ends the session
@@ -105,7 +108,7 @@ type Client struct {
 	nonce string
 }
 
-// init validates the configuration, once.
+// init validates the configuration (see Validate), once.
 func (c *Client) init() error {
 	c.initOnce.Do(func() {
 		c.hc = c.HTTPClient
@@ -116,42 +119,9 @@ func (c *Client) init() error {
 		if c.store == nil {
 			c.store = new(MemoryStore)
 		}
-		c.base, c.origin, c.initErr = parseBaseURL(c.BaseURL, c.AllowInsecureHTTP)
+		c.base, c.origin, c.initErr = c.check()
 	})
 	return c.initErr
-}
-
-// parseBaseURL checks a BaseURL and returns it with its origin.
-func parseBaseURL(raw string, allowInsecure bool) (*url.URL, string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, "", fmt.Errorf("client: BaseURL: %w", err)
-	}
-	if u.Host == "" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, "", fmt.Errorf("client: BaseURL %q: want scheme://host[:port][/path]", raw)
-	}
-	u.Scheme = strings.ToLower(u.Scheme)
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !allowInsecure && !isLoopback(u.Hostname()) {
-			return nil, "", fmt.Errorf("client: BaseURL %q: refusing http:// to a host that is not loopback, since the backend receives passwords (use https, or set AllowInsecureHTTP)", raw)
-		}
-	default:
-		return nil, "", fmt.Errorf("client: BaseURL %q: scheme must be https or http", raw)
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
-	return u, originOf(u), nil
-}
-
-// isLoopback reports whether host is localhost or a loopback address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // originOf returns scheme://host:port, with the default port made explicit.

@@ -7,8 +7,9 @@ import (
 )
 
 // TestDeps checks that client depends on the standard library and the
-// api and dpop packages only, so that gomobile can bind it and apps pull
-// in nothing of the server.
+// api and dpop packages only (and internal/jws, which dpop uses and which
+// is stdlib-only: its own TestDeps), so that gomobile can bind it and apps
+// pull in nothing of the server.
 func TestDeps(t *testing.T) {
 	t.Parallel()
 	gobin, err := exec.LookPath("go")
@@ -23,6 +24,8 @@ func TestDeps(t *testing.T) {
 		"github.com/latchid/latch/api":    true,
 		"github.com/latchid/latch/client": true,
 		"github.com/latchid/latch/dpop":   true,
+		// Through dpop.
+		"github.com/latchid/latch/internal/jws": true,
 	}
 	for _, p := range strings.Fields(string(out)) {
 		if !allowed[p] {

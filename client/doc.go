@@ -9,16 +9,27 @@
 //
 // A Client is configured through its exported fields, which may be changed
 // until its first method call (like tsnet.Server); afterwards it is safe
-// for concurrent use.
+// for concurrent use. Validate checks them up front, without touching the
+// store or the network, and reports each problem as a *ConfigError.
+// CheckResponse turns the backend's error answers to the app's own
+// requests into an *APIError, as Login and Logout report theirs.
 //
 //	c := &client.Client{
 //		BaseURL:         "https://shop.example.com",
 //		Store:           &client.FileStore{Path: dir + "/tokens", KeyPath: dir + "/tokens.key"},
 //		OnLoginRequired: func() { ui.ShowLoginForm() },
 //	}
+//	if err := c.Validate(); err != nil {
+//		... // a bad BaseURL, a FileStore without a Path
+//	}
 //	user, err := c.Login(ctx, "ana@example.org", password)
 //	...
 //	resp, err := c.HTTP().Get("https://shop.example.com/api/cart")
+//	...
+//	defer resp.Body.Close()
+//	if err := client.CheckResponse(resp); err != nil {
+//		... // an *APIError: Status, Code, Message
+//	}
 //
 // What the Client does for each request to the backend (BaseURL's origin):
 //

@@ -315,13 +315,8 @@ func TestDPoP_Nonce(t *testing.T) {
 	// A challenged POST is sent again with its body.
 	b.nonces.replace()
 	before := len(b.seen())
-	resp, err := c.HTTP().Post(b.srv.URL+"/api/cart/items", "application/json", strings.NewReader(`{"sku":"pear"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Errorf("POST: status %d", resp.StatusCode)
+	if got := post(t, c, b, "/api/cart/items", `{"sku":"pear"}`, true); got != http.StatusCreated {
+		t.Errorf("POST: status %d", got)
 	}
 	want := []seen{
 		{Path: "/api/cart/items", Access: access, Body: `{"sku":"pear"}`},
@@ -334,14 +329,8 @@ func TestDPoP_Nonce(t *testing.T) {
 	// A body that cannot be replayed is not: the challenge goes back.
 	b.nonces.replace()
 	before = len(b.wireSeen())
-	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+"/api/cart/items", io.NopCloser(strings.NewReader(`{}`)))
-	resp, err = c.HTTP().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || len(b.wireSeen()) != before+1 {
-		t.Errorf("unreplayable POST: status %d after %d sends, want 401 after 1", resp.StatusCode, len(b.wireSeen())-before)
+	if got := post(t, c, b, "/api/cart/items", `{}`, false); got != http.StatusUnauthorized || len(b.wireSeen()) != before+1 {
+		t.Errorf("unreplayable POST: status %d after %d sends, want 401 after 1", got, len(b.wireSeen())-before)
 	}
 	if got := get(t, c, b, "/api/cart"); got != http.StatusOK {
 		t.Errorf("status %d after the unreplayable POST", got)
@@ -351,7 +340,7 @@ func TestDPoP_Nonce(t *testing.T) {
 	// and the session stays.
 	b.nonces.reject(true)
 	before = len(b.wireSeen())
-	resp, err = c.HTTP().Get(b.srv.URL + "/api/cart")
+	resp, err := c.HTTP().Get(b.srv.URL + "/api/cart")
 	if err != nil {
 		t.Fatal(err)
 	}

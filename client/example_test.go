@@ -19,7 +19,8 @@ import (
 )
 
 // exampleBackend is a minimal app backend: POST /api/login, a guarded
-// GET /api/cart and POST /api/logout. (Its JWT is not signed; a real
+// GET /api/cart, GET /api/products/{sku}, which knows no product, and
+// POST /api/logout. (Its JWT is not signed; a real
 // backend's guard verifies it.)
 func exampleBackend() *httptest.Server {
 	payload, _ := json.Marshal(map[string]any{"sub": "ana", "exp": time.Now().Add(10 * time.Minute).Unix()})
@@ -45,6 +46,11 @@ func exampleBackend() *httptest.Server {
 			return
 		}
 		fmt.Fprint(w, `{"items":[]}`)
+	})
+	mux.HandleFunc("GET /api/products/{sku}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"error":"not_found","message":"No product %s."}`, r.PathValue("sku"))
 	})
 	mux.HandleFunc("POST /api/logout", func(w http.ResponseWriter, r *http.Request) {})
 	return httptest.NewServer(mux)
@@ -114,6 +120,55 @@ func ExampleAPIError() {
 		fmt.Println("wrong email or password")
 	}
 	// Output: wrong email or password
+}
+
+// An app checks the backend's answers to its own requests with
+// CheckResponse, and branches on the status or the JSON error code.
+func ExampleCheckResponse() {
+	backend := exampleBackend()
+	defer backend.Close()
+
+	c := &client.Client{BaseURL: backend.URL}
+	resp, err := c.HTTP().Get(backend.URL + "/api/products/NOPE")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := client.CheckResponse(resp); err != nil {
+		var apiErr *client.APIError
+		if errors.As(err, &apiErr) && apiErr.Code == "not_found" {
+			fmt.Println("not found:", apiErr.Message)
+		}
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("found") // and decode resp.Body
+	// Output:
+	// not found: No product NOPE.
+	// client: backend answered 404 Not Found: No product NOPE.
+}
+
+// An app checks its configuration at start, before it reads the stored
+// session or sends anything.
+func ExampleClient_Validate() {
+	c := &client.Client{
+		BaseURL: "http://shop.example.com",
+		Store:   &client.FileStore{Path: ""},
+	}
+	err := c.Validate()
+	if errors.Is(err, client.ErrInsecureHTTP) {
+		fmt.Println("use https")
+	}
+	var cfgErr *client.ConfigError
+	if errors.As(err, &cfgErr) {
+		fmt.Println("first bad field:", cfgErr.Field)
+	}
+	fmt.Println(err)
+	// Output:
+	// use https
+	// first bad field: BaseURL
+	// client: BaseURL "http://shop.example.com": http:// to a host that is not loopback: refusing it, since the backend receives passwords (use https, or set AllowInsecureHTTP)
+	// client: FileStore.Path: not set
 }
 
 func ExampleFileStore() {

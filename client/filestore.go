@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -34,7 +35,7 @@ import (
 // only as good as the key's hiding place: on a phone, prefer a TokenStore
 // backed by the platform's Keychain or Keystore, or keep the key there.
 type FileStore struct {
-	// Path is the token file.
+	// Path is the token file. It must be set (see Validate).
 	Path string
 	// KeyPath is the key file. Empty means Path + ".key".
 	KeyPath string
@@ -50,9 +51,50 @@ const (
 	nonceSize = 12
 )
 
+// Validate checks Path and KeyPath without touching the file system:
+// Path must be set, both must name a file rather than a directory (no
+// trailing separator), and the key file must not be the token file. It
+// returns a *ConfigError, which Load, Save and Clear return too, before
+// anything else; Client.Validate calls it for a Client using the store.
+func (s *FileStore) Validate() error {
+	if s == nil {
+		return &ConfigError{Field: "Store", Err: errors.New("nil *FileStore")}
+	}
+	if s.Path == "" {
+		return &ConfigError{Field: "FileStore.Path", Err: ErrNotSet}
+	}
+	if err := checkFilePath(s.Path); err != nil {
+		return &ConfigError{Field: "FileStore.Path", Value: s.Path, Err: err}
+	}
+	if s.KeyPath != "" {
+		if err := checkFilePath(s.KeyPath); err != nil {
+			return &ConfigError{Field: "FileStore.KeyPath", Value: s.KeyPath, Err: err}
+		}
+	}
+	if filepath.Clean(s.Path) == filepath.Clean(s.keyPath()) {
+		return &ConfigError{Field: "FileStore.KeyPath", Value: s.keyPath(), Err: errors.New("is the token file itself: the key must be kept in a file of its own")}
+	}
+	return nil
+}
+
+// checkFilePath reports why a non-empty path cannot name a file.
+func checkFilePath(path string) error {
+	if strings.IndexByte(path, 0) >= 0 {
+		return errors.New("holds a NUL byte")
+	}
+	if base := filepath.Base(path); os.IsPathSeparator(path[len(path)-1]) || base == "." || base == ".." {
+		return errors.New("names a directory: want the path of a file")
+	}
+	return nil
+}
+
 // Load implements TokenStore. A missing token file yields ErrNoTokens; a
-// file that does not decrypt (wrong key, tampering) yields an error.
+// file that does not decrypt (wrong key, tampering) yields an error, and
+// so does a configuration that Validate refuses.
 func (s *FileStore) Load(ctx context.Context) (Tokens, error) {
+	if err := s.Validate(); err != nil {
+		return Tokens{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	data, err := os.ReadFile(s.Path)
@@ -76,8 +118,12 @@ func (s *FileStore) Load(ctx context.Context) (Tokens, error) {
 	return t, nil
 }
 
-// Save implements TokenStore.
+// Save implements TokenStore. It fails, writing nothing, when Validate
+// does.
 func (s *FileStore) Save(ctx context.Context, t Tokens) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	plain, err := json.Marshal(t)
 	if err != nil {
 		return err
@@ -103,8 +149,12 @@ func (s *FileStore) Save(ctx context.Context, t Tokens) error {
 
 // Clear implements TokenStore: it removes the token file (with the DPoP
 // device key in it) and keeps the encryption key. A Client holding a DPoP
-// key does not call it when a session ends; it saves the key alone.
+// key does not call it when a session ends; it saves the key alone. It
+// fails, removing nothing, when Validate does.
 func (s *FileStore) Clear(ctx context.Context) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -78,6 +78,10 @@ func (t Tokens) DPoPBound() bool {
 // then starts over; so does Login, replacing them with a new key). An app
 // that wants to forget the device key clears the store itself, with no
 // Client using it.
+//
+// A TokenStore may also have a method Validate() error that checks its
+// configuration without reading or writing anything, as FileStore does:
+// Client.Validate calls it, and the Client's first method call too.
 type TokenStore interface {
 	// Load returns the stored Tokens, or ErrNoTokens when there are none.
 	Load(ctx context.Context) (Tokens, error)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -53,22 +52,6 @@ func (e *sessionEndedError) Is(target error) bool { return target == errLoginReq
 // isLoginRequired reports whether err means "show the login form".
 func isLoginRequired(err error) bool {
 	return errors.Is(err, errLoginRequired) || errors.Is(err, client.ErrLoginRequired)
-}
-
-// backendError is a response from the storefront other than the one
-// expected (and other than a 401, which is errLoginRequired).
-type backendError struct {
-	Status  int
-	Message string
-}
-
-// Error gives the status and the backend's message.
-func (e *backendError) Error() string {
-	s := fmt.Sprintf("backend answered %d %s", e.Status, http.StatusText(e.Status))
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
 }
 
 // Product is one entry of GET /api/products.
@@ -135,40 +118,39 @@ type app struct {
 // newApp builds an app for cfg. The token file is per backend (its scheme,
 // host and port), so that one backend's tokens are never sent to another;
 // the key that encrypts it is shared.
+//
+// It checks the configuration (client.Client.Validate) before it creates
+// the state directory, and without reading the token file: a bad
+// --backend fails before anything else, and an unreadable token file does
+// not (login and logout replace it).
 func newApp(cfg config) (*app, error) {
-	u, err := url.Parse(cfg.Backend)
-	if err != nil {
-		return nil, fmt.Errorf("--backend: %w", err)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("--backend %q: want scheme://host[:port]", cfg.Backend)
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
 	if cfg.StateDir == "" {
 		return nil, errors.New("no state directory")
 	}
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
-	}
-	a := &app{backend: u, now: cfg.Now}
+	a := &app{now: cfg.Now}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	a.c = &client.Client{
-		BaseURL:           u.String(),
+		BaseURL:           cfg.Backend,
 		HTTPClient:        &http.Client{Timeout: cfg.Timeout},
-		Store:             &client.FileStore{Path: filepath.Join(cfg.StateDir, tokenFileName(u)), KeyPath: filepath.Join(cfg.StateDir, "tokens.key")},
 		OnLoginRequired:   a.loginRequired,
 		Now:               cfg.Now,
 		AllowInsecureHTTP: cfg.InsecureHTTP,
 	}
-	// A Client checks BaseURL on its first call and has no method that
-	// does only that: ask a throwaway Client with an empty store, so that
-	// a bad --backend fails before anything else, and an unreadable token
-	// file does not (login and logout replace it).
-	probe := &client.Client{BaseURL: a.c.BaseURL, AllowInsecureHTTP: cfg.InsecureHTTP, Store: new(client.MemoryStore)}
-	if _, err := probe.Tokens(context.Background()); !errors.Is(err, client.ErrLoginRequired) {
+	u, err := url.Parse(cfg.Backend)
+	if err == nil {
+		a.c.Store = &client.FileStore{Path: filepath.Join(cfg.StateDir, tokenFileName(u)), KeyPath: filepath.Join(cfg.StateDir, "tokens.key")}
+	} // else Validate refuses BaseURL
+	if err := a.c.Validate(); errors.Is(err, client.ErrInsecureHTTP) {
+		return nil, fmt.Errorf("--backend %s: refusing http:// to a host that is not loopback, since the backend receives your password: use https, or --insecure-http (development only)", cfg.Backend)
+	} else if err != nil {
 		return nil, err
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	a.backend = u
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	a.hc = a.c.HTTP()
 	return a, nil
@@ -232,22 +214,18 @@ func (a *app) Session(ctx context.Context, secrets bool) (Session, error) {
 }
 
 // Login logs in through the backend (the article's steps 2-5) and stores
-// the tokens. A 401 is errBadCredentials; a locked account (409, 423) is a
-// backendError with the backend's message.
+// the tokens. A 401 is errBadCredentials; a locked account (409, 423), as
+// any other answer, is a *client.APIError with the backend's message.
 func (a *app) Login(ctx context.Context, loginID, password string) (*api.User, error) {
 	u, err := a.c.Login(ctx, loginID, password)
 	var apiErr *client.APIError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
 		return nil, errBadCredentials
-	case errors.As(err, &apiErr) && (apiErr.Status == http.StatusConflict || apiErr.Status == http.StatusLocked):
-		msg := apiErr.Message
-		if msg == "" {
-			msg = "the account is locked"
-		}
-		return nil, &backendError{Status: apiErr.Status, Message: msg}
-	case errors.As(err, &apiErr):
-		return nil, &backendError{Status: apiErr.Status, Message: apiErr.Message}
+	case errors.As(err, &apiErr) && (apiErr.Status == http.StatusConflict || apiErr.Status == http.StatusLocked) && apiErr.Message == "":
+		locked := *apiErr
+		locked.Message = "the account is locked"
+		return nil, &locked
 	case err != nil:
 		return nil, err
 	}
@@ -329,9 +307,10 @@ func (a *app) changeCart(ctx context.Context, method, path string, body any) (Ca
 }
 
 // do sends a request to the backend through the SDK's HTTP client and
-// decodes a 2xx JSON answer into out (if there is a body). A 401 is
-// errLoginRequired (the SDK has cleared the session when the backend
-// ended it); any other non-2xx is a *backendError.
+// decodes a 2xx JSON answer into out (if there is a body). A 401 is a
+// *sessionEndedError, an errLoginRequired (the SDK has cleared the session
+// and called OnLoginRequired when the backend ended it); any other non-2xx
+// is a *client.APIError (client.CheckResponse).
 func (a *app) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -359,15 +338,16 @@ func (a *app) do(ctx context.Context, method, path string, body, out any) error 
 		return err
 	}
 	defer resp.Body.Close()
+	if err := client.CheckResponse(resp); err != nil {
+		var apiErr *client.APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
+			return &sessionEndedError{Message: apiErr.Message}
+		}
+		return err
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
-		return &sessionEndedError{Message: errorMessage(resp, data)}
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return &backendError{Status: resp.StatusCode, Message: errorMessage(resp, data)}
 	}
 	if out == nil || len(bytes.TrimSpace(data)) == 0 {
 		return nil
@@ -376,42 +356,6 @@ func (a *app) do(ctx context.Context, method, path string, body, out any) error 
 		return fmt.Errorf("%s %s: response: %w", method, path, err)
 	}
 	return nil
-}
-
-// errorMessage finds a human-readable message in an error body: its
-// "message", "error_description" or "error" member, the first general or
-// field error of a FusionAuth error body, or a short plain-text body.
-func errorMessage(resp *http.Response, body []byte) string {
-	body = bytes.TrimSpace(body)
-	if len(body) > 0 && body[0] == '{' {
-		var m struct {
-			Message          string `json:"message"`
-			ErrorDescription string `json:"error_description"`
-			Error            any    `json:"error"`
-			api.Errors
-		}
-		if json.Unmarshal(body, &m) != nil {
-			return ""
-		}
-		errStr, _ := m.Error.(string)
-		if s := firstNonEmpty(m.Message, m.ErrorDescription, errStr); s != "" {
-			return s
-		}
-		if len(m.GeneralErrors) > 0 {
-			return m.GeneralErrors[0].Message
-		}
-		for _, errs := range m.FieldErrors {
-			if len(errs) > 0 {
-				return errs[0].Message
-			}
-		}
-		return ""
-	}
-	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if mediaType == "text/plain" && len(body) <= 200 && !bytes.ContainsAny(body, "\r\n") {
-		return string(body)
-	}
-	return ""
 }
 
 func firstNonEmpty(s ...string) string {

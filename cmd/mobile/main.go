@@ -64,6 +64,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/term"
+
+	"github.com/latchid/latch/client"
 )
 
 // Exit codes.
@@ -314,9 +316,9 @@ func (inv *invocation) fail(cmd string, err error) int {
 	}
 	if inv.opts.json && code != exitUsage {
 		body := map[string]any{"error": err.Error(), "loginRequired": code == exitLoginRequired}
-		var be *backendError
-		if errors.As(err, &be) {
-			body["status"] = be.Status
+		var apiErr *client.APIError
+		if errors.As(err, &apiErr) {
+			body["status"] = apiErr.Status
 		}
 		inv.printJSON(body)
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/latchid/latch/client"
 )
 
 // cmdUI runs the app in the terminal.
@@ -382,12 +384,12 @@ func (m model) logout(everywhere bool) tea.Cmd {
 
 // describeError turns an error into a line for the user.
 func describeError(err error) string {
-	var be *backendError
+	var apiErr *client.APIError
 	switch {
 	case errors.Is(err, errBadCredentials):
 		return "Wrong email or password."
-	case errors.As(err, &be) && be.Message != "":
-		return be.Message
+	case errors.As(err, &apiErr) && apiErr.Message != "":
+		return apiErr.Message
 	}
 	return err.Error()
 }
