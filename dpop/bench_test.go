@@ -3,68 +3,20 @@ package dpop_test
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
-	"math/big"
-	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchid/latch/dpop"
+	"github.com/latchid/latch/internal/jws/jwstest"
 )
 
-// rawVerifier is the floor Verify is measured against: one ECDSA P-256
-// verification of a proof's signing input, hash included, with nothing
+// newRawVerifier is the floor Verify is measured against: one ECDSA P-256
+// verification of proof's signing input, hash included, with nothing
 // parsed.
-type rawVerifier struct {
-	pub   *ecdsa.PublicKey
-	input []byte
-	r, s  *big.Int
-}
-
-func newRawVerifier(b *testing.B, proof string) *rawVerifier {
-	i := strings.LastIndex(proof, ".")
-	sig, err := b64.DecodeString(proof[i+1:])
-	if err != nil || len(sig) != 64 {
-		b.Fatalf("signature: %v", err)
-	}
-	return &rawVerifier{
-		pub:   key("ES256").Public().(*ecdsa.PublicKey),
-		input: []byte(proof[:i]),
-		r:     new(big.Int).SetBytes(sig[:32]),
-		s:     new(big.Int).SetBytes(sig[32:]),
-	}
-}
-
-func (v *rawVerifier) verify() bool {
-	h := sha256.Sum256(v.input)
-	return ecdsa.Verify(v.pub, h[:], v.r, v.s)
-}
-
-// ratio measures verify's cost over the raw verification's, robust to a
-// busy machine: rounds of n calls of each, interleaved, and the median of
-// the rounds' ratios.
-func (v *rawVerifier) ratio(b *testing.B, verify func() error) float64 {
-	const rounds, n = 21, 50
-	ratios := make([]float64, 0, rounds)
-	for range rounds {
-		start := time.Now()
-		for range n {
-			if err := verify(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		mid := time.Now()
-		for range n {
-			if !v.verify() {
-				b.Fatal("raw verify failed")
-			}
-		}
-		ratios = append(ratios, float64(mid.Sub(start))/float64(time.Since(mid)))
-	}
-	slices.Sort(ratios)
-	return ratios[rounds/2]
+func newRawVerifier(b *testing.B, proof string) *jwstest.RawES256 {
+	b.Helper()
+	return jwstest.NewRawES256(b, key("ES256").Public().(*ecdsa.PublicKey), proof)
 }
 
 // benchProof is an ES256 proof with ath, as an app sends with every
@@ -79,7 +31,7 @@ func BenchmarkRawVerify(b *testing.B) {
 	v := newRawVerifier(b, benchProof(b))
 	b.ReportAllocs()
 	for b.Loop() {
-		if !v.verify() {
+		if !v.Verify() {
 			b.Fatal("raw verify failed")
 		}
 	}
@@ -98,7 +50,7 @@ func BenchmarkVerify(b *testing.B) {
 	req := dpop.Request{Method: "GET", URL: testURL, AccessToken: testToken, BoundJKT: mustThumbprint(b, key("ES256").Public())}
 	ctx := context.Background()
 	verify := func() error { _, err := v.Verify(ctx, proof, req); return err }
-	ratio := newRawVerifier(b, proof).ratio(b, verify)
+	ratio := newRawVerifier(b, proof).Ratio(b, verify)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := verify(); err != nil {

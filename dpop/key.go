@@ -10,17 +10,18 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"math/bits"
+
+	"github.com/latchid/latch/internal/jws"
 )
 
 // b64 is the one encoding of compact JWS parts and JWK members: base64url,
 // no padding, no stray bits (RFC 7515 §2).
-var b64 = base64.RawURLEncoding.Strict()
+var b64 = jws.Encoding
 
 // RSA moduli outside these bounds are refused, in proof keys and in keys
 // given to NewProof or ParseKey.
@@ -185,7 +186,7 @@ var privateMembers = [...]string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 // parseJWK decodes the jwk header of a proof into a public key, checking
 // that it is one alg is for. It returns the key and its RFC 7638 form.
 func parseJWK(raw json.RawMessage, alg *algorithm) (crypto.PublicKey, []byte, error) {
-	m, err := decodeObject(raw)
+	m, err := jws.DecodeObject(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: jwk: %v", ErrKey, err)
 	}
@@ -194,14 +195,14 @@ func parseJWK(raw json.RawMessage, alg *algorithm) (crypto.PublicKey, []byte, er
 			return nil, nil, fmt.Errorf("%w: jwk holds private or symmetric key material (%q)", ErrKey, name)
 		}
 	}
-	kty, _, err := stringMember(m, "kty")
+	kty, _, err := m.String("kty")
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: jwk: %v", ErrKey, err)
 	}
-	if use, ok, err := stringMember(m, "use"); err != nil || (ok && use != "sig") {
+	if use, ok, err := m.String("use"); err != nil || (ok && use != "sig") {
 		return nil, nil, fmt.Errorf("%w: jwk is not for signatures", ErrKey)
 	}
-	if ka, ok, err := stringMember(m, "alg"); err != nil || (ok && ka != alg.name) {
+	if ka, ok, err := m.String("alg"); err != nil || (ok && ka != alg.name) {
 		return nil, nil, fmt.Errorf("%w: jwk is for another algorithm than %s", ErrAlgorithm, alg.name)
 	}
 	var pub crypto.PublicKey
@@ -237,8 +238,8 @@ func parseJWK(raw json.RawMessage, alg *algorithm) (crypto.PublicKey, []byte, er
 }
 
 // bytesMember decodes a base64url member of a JWK.
-func bytesMember(m map[string]json.RawMessage, name string) ([]byte, error) {
-	s, ok, err := stringMember(m, name)
+func bytesMember(m jws.Object, name string) ([]byte, error) {
+	s, ok, err := m.String(name)
 	if err != nil {
 		return nil, err
 	}
@@ -254,8 +255,8 @@ func bytesMember(m map[string]json.RawMessage, name string) ([]byte, error) {
 
 // parseECJWK decodes an EC public key (RFC 7518 §6.2.1): coordinates of
 // exactly the curve's size, a point on the curve.
-func parseECJWK(m map[string]json.RawMessage) (crypto.PublicKey, error) {
-	crv, _, err := stringMember(m, "crv")
+func parseECJWK(m jws.Object) (crypto.PublicKey, error) {
+	crv, _, err := m.String("crv")
 	if err != nil {
 		return nil, err
 	}
@@ -284,8 +285,8 @@ func parseECJWK(m map[string]json.RawMessage) (crypto.PublicKey, error) {
 }
 
 // parseOKPJWK decodes an Ed25519 public key (RFC 8037 §2).
-func parseOKPJWK(m map[string]json.RawMessage) (crypto.PublicKey, error) {
-	crv, _, err := stringMember(m, "crv")
+func parseOKPJWK(m jws.Object) (crypto.PublicKey, error) {
+	crv, _, err := m.String("crv")
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +305,7 @@ func parseOKPJWK(m map[string]json.RawMessage) (crypto.PublicKey, error) {
 
 // parseRSAJWK decodes an RSA public key (RFC 7518 §6.3.1): n and e in the
 // minimum number of octets, so that each key has one encoding.
-func parseRSAJWK(m map[string]json.RawMessage) (crypto.PublicKey, error) {
+func parseRSAJWK(m jws.Object) (crypto.PublicKey, error) {
 	n, err := bytesMember(m, "n")
 	if err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/latchid/latch/internal/jws"
 )
 
 // Limits and defaults of Verify.
@@ -188,41 +190,21 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	if len(proof) > MaxProofSize {
 		return nil, fmt.Errorf("%w: proof exceeds %d bytes", ErrMalformed, MaxProofSize)
 	}
-	h, rest, ok1 := strings.Cut(proof, ".")
-	p, s, ok2 := strings.Cut(rest, ".")
-	// An empty signature is structurally fine ("none" has one): it fails
-	// the algorithm or the signature check.
-	if !ok1 || !ok2 || h == "" || p == "" || strings.Contains(s, ".") {
-		return nil, fmt.Errorf("%w: not a compact JWS", ErrMalformed)
-	}
-	headerJSON, err := b64.DecodeString(h)
+	jw, err := jws.Parse(proof)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url", ErrMalformed)
-	}
-	payload, err := b64.DecodeString(p)
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
-	}
-	sig, err := b64.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 
 	// The header.
-	header, err := decodeObject(headerJSON)
-	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	header := jw.Header
+	if name, refused := header.FirstOf(refusedHeaders[:]...); refused {
+		return nil, fmt.Errorf("%w: %q header", ErrHeader, name)
 	}
-	for _, name := range refusedHeaders {
-		if _, ok := header[name]; ok {
-			return nil, fmt.Errorf("%w: %q header", ErrHeader, name)
-		}
-	}
-	typ, _, err := stringMember(header, "typ")
-	if err != nil || !isProofType(typ) {
+	typ, _, err := header.String("typ")
+	if err != nil || !jws.TypeIs(typ, Type) {
 		return nil, fmt.Errorf("%w: typ is %q, not %s", ErrType, typ, Type)
 	}
-	algName, _, err := stringMember(header, "alg")
+	algName, _, err := header.String("alg")
 	if err != nil || !slices.Contains(v.algs, algName) {
 		return nil, fmt.Errorf("%w: alg %q", ErrAlgorithm, algName)
 	}
@@ -237,24 +219,24 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	}
 
 	// The signature, over the parts as sent.
-	if !verifySignature(key, alg, []byte(proof[:len(h)+1+len(p)]), sig) {
+	if !verifySignature(key, alg, []byte(jw.SigningInput), jw.Signature) {
 		return nil, ErrSignature
 	}
 
 	// The claims.
-	claims, err := decodeObject(payload)
+	claims, err := jws.DecodeObject(jw.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
-	jti, ok, err := stringMember(claims, "jti")
+	jti, ok, err := claims.String("jti")
 	if err != nil || !ok || jti == "" || len(jti) > MaxJTILength {
 		return nil, fmt.Errorf("%w: jti missing, not a string, or longer than %d bytes", ErrMalformed, MaxJTILength)
 	}
-	htm, ok, err := stringMember(claims, "htm")
+	htm, ok, err := claims.String("htm")
 	if err != nil || !ok {
 		return nil, fmt.Errorf("%w: htm missing or not a string", ErrMalformed)
 	}
-	htu, ok, err := stringMember(claims, "htu")
+	htu, ok, err := claims.String("htu")
 	if err != nil || !ok {
 		return nil, fmt.Errorf("%w: htu missing or not a string", ErrMalformed)
 	}
@@ -277,7 +259,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 		return nil, fmt.Errorf("%w: iat %s is more than %s old", ErrIssuedAt, iat.UTC().Format(time.RFC3339), v.window)
 	}
 	if req.AccessToken != "" {
-		ath, _, err := stringMember(claims, "ath")
+		ath, _, err := claims.String("ath")
 		want := AccessTokenHash(req.AccessToken)
 		if err != nil || subtle.ConstantTimeCompare([]byte(ath), []byte(want)) != 1 {
 			return nil, fmt.Errorf("%w: ath missing or not the hash of the access token", ErrAccessTokenHash)
@@ -288,7 +270,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 		return nil, fmt.Errorf("%w: proof key %s, token bound to %s", ErrKeyMismatch, jkt, req.BoundJKT)
 	}
 	if v.nonce != nil {
-		nonce, ok, err := stringMember(claims, "nonce")
+		nonce, ok, err := claims.String("nonce")
 		switch {
 		case err != nil || !ok:
 			return nil, &NonceError{Nonce: v.nonce.Current(), reason: "no nonce"}
@@ -317,16 +299,6 @@ func replayKey(jkt, jti string) string {
 	h.Write([]byte{0})
 	h.Write([]byte(jti))
 	return b64.EncodeToString(h.Sum(nil))
-}
-
-// isProofType reports whether typ is dpop+jwt; media type names are
-// case-insensitive and "application/" may be left out (RFC 7515 §4.1.9).
-func isProofType(typ string) bool {
-	const prefix = "application/"
-	if len(typ) > len(prefix) && strings.EqualFold(typ[:len(prefix)], prefix) {
-		typ = typ[len(prefix):]
-	}
-	return strings.EqualFold(typ, Type)
 }
 
 // FromHeader returns the proof in a request's DPoP header. It refuses a

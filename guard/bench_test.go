@@ -3,14 +3,9 @@ package guard_test
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net/http"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,19 +13,14 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/jws/jwstest"
 )
 
-// rawVerifier is the floor guard's check is measured against: one ECDSA
-// P-256 verification of a Latch JWT's signing input, hash included, with
-// nothing parsed.
-type rawVerifier struct {
-	pub   *ecdsa.PublicKey
-	input []byte
-	r, s  *big.Int
-}
-
-// newRawVerifier takes a Latch ES256 JWT and Latch's JWKS apart.
-func newRawVerifier(b *testing.B, l *latch, token string) *rawVerifier {
+// newRawVerifier takes Latch's ES256 key for token out of Latch's JWKS:
+// the floor guard's check is measured against is one ECDSA P-256
+// verification of the token's signing input, hash included, with nothing
+// parsed.
+func newRawVerifier(b *testing.B, l *latch, token string) *jwstest.RawES256 {
 	b.Helper()
 	res, err := http.Get(l.url + "/.well-known/jwks.json")
 	if err != nil {
@@ -54,42 +44,7 @@ func newRawVerifier(b *testing.B, l *latch, token string) *rawVerifier {
 	if !ok || headerOf(b, token)["alg"] != "ES256" {
 		b.Fatalf("Latch's default key is %T, not ES256", keys[0].Key)
 	}
-	i := strings.LastIndex(token, ".")
-	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
-	if err != nil || len(sig) != 64 {
-		b.Fatalf("signature: %v", err)
-	}
-	return &rawVerifier{pub: pub, input: []byte(token[:i]), r: new(big.Int).SetBytes(sig[:32]), s: new(big.Int).SetBytes(sig[32:])}
-}
-
-func (v *rawVerifier) verify() bool {
-	h := sha256.Sum256(v.input)
-	return ecdsa.Verify(v.pub, h[:], v.r, v.s)
-}
-
-// ratio measures verify's cost over the raw verification's, robust to a
-// busy machine: rounds of n calls of each, interleaved, and the median of
-// the rounds' ratios.
-func (v *rawVerifier) ratio(b *testing.B, verify func() error) float64 {
-	const rounds, n = 21, 50
-	ratios := make([]float64, 0, rounds)
-	for range rounds {
-		start := time.Now()
-		for range n {
-			if err := verify(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		mid := time.Now()
-		for range n {
-			if !v.verify() {
-				b.Fatal("raw verify failed")
-			}
-		}
-		ratios = append(ratios, float64(mid.Sub(start))/float64(time.Since(mid)))
-	}
-	slices.Sort(ratios)
-	return ratios[rounds/2]
+	return jwstest.NewRawES256(b, pub, token)
 }
 
 // BenchmarkRawVerify is the floor: ECDSA verification of the signing input
@@ -100,7 +55,7 @@ func BenchmarkRawVerify(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if !v.verify() {
+		if !v.Verify() {
 			b.Fatal("raw verify failed")
 		}
 	}
@@ -119,7 +74,7 @@ func BenchmarkVerify(b *testing.B) {
 	if err := verify(); err != nil { // warms the key set
 		b.Fatal(err)
 	}
-	ratio := newRawVerifier(b, f.latch, token).ratio(b, verify)
+	ratio := newRawVerifier(b, f.latch, token).Ratio(b, verify)
 	calls := f.rt.total()
 	b.ReportAllocs()
 	b.ResetTimer()

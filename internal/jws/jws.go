@@ -1,0 +1,90 @@
+// Package jws parses JSON Web Signatures in compact serialization (RFC
+// 7515 §7.1) strictly, for guard and dpop, which verify JWTs and DPoP
+// proofs: one copy of the splitting, the base64url decoding and the JSON
+// decoding that refuses duplicate member names, so that the two verifiers
+// cannot come to disagree on what a JWS is.
+//
+// It checks the form of a JWS only: which header parameters are
+// acceptable, and the signature, are the caller's to check. It depends on
+// the standard library alone (its TestDeps keeps it so), as guard and
+// dpop, which apps import, must.
+package jws
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Encoding is the one encoding of compact JWS parts (RFC 7515 §2) and of
+// JWK members (RFC 7517): base64url without padding, refusing stray bits,
+// so that every value has exactly one encoding.
+var Encoding = base64.RawURLEncoding.Strict()
+
+// JWS is a compact JWS split and decoded, its signature not checked.
+type JWS struct {
+	// Header is the JOSE header, a JSON object without duplicate member
+	// names.
+	Header Object
+	// Payload is the decoded payload.
+	Payload []byte
+	// Signature is the decoded signature; it may be empty.
+	Signature []byte
+	// SigningInput is what the signature is over: the header and
+	// payload parts as sent, with the dot between them.
+	SigningInput string
+}
+
+// Parse splits compact, a JWS in compact serialization, into its three
+// parts and decodes them: header and payload not empty, all three in
+// Encoding, and the header a JSON object without duplicate member names
+// (DecodeObject). An empty signature is accepted: it is structurally fine
+// (alg "none" has one) and fails the caller's algorithm or signature
+// check. Parse reads compact whatever its length: callers refuse an
+// oversized one first. On error, the JWS is the zero one.
+func Parse(compact string) (JWS, error) {
+	h, rest, ok1 := strings.Cut(compact, ".")
+	p, s, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || h == "" || p == "" || strings.Contains(s, ".") {
+		return JWS{}, errors.New("not a compact JWS")
+	}
+	// Base64 decoders skip line breaks: refused, so that a token has one
+	// spelling only.
+	if strings.ContainsAny(compact, "\r\n") {
+		return JWS{}, errors.New("not a compact JWS: line break")
+	}
+	headerJSON, err := Encoding.DecodeString(h)
+	if err != nil {
+		return JWS{}, errors.New("header is not base64url")
+	}
+	payload, err := Encoding.DecodeString(p)
+	if err != nil {
+		return JWS{}, errors.New("payload is not base64url")
+	}
+	sig, err := Encoding.DecodeString(s)
+	if err != nil {
+		return JWS{}, errors.New("signature is not base64url")
+	}
+	header, err := DecodeObject(headerJSON)
+	if err != nil {
+		return JWS{}, fmt.Errorf("header: %v", err)
+	}
+	return JWS{
+		Header:       header,
+		Payload:      payload,
+		Signature:    sig,
+		SigningInput: compact[:len(h)+1+len(p)],
+	}, nil
+}
+
+// TypeIs reports whether typ, the value of a typ (or cty) header, names
+// the media type want: media type names are case-insensitive, and
+// "application/" may be left out (RFC 7515 §4.1.9).
+func TypeIs(typ, want string) bool {
+	const prefix = "application/"
+	if len(typ) > len(prefix) && strings.EqualFold(typ[:len(prefix)], prefix) {
+		typ = typ[len(prefix):]
+	}
+	return strings.EqualFold(typ, want)
+}
