@@ -14,10 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
-
-	"github.com/google/uuid"
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/identity"
@@ -49,42 +46,53 @@ type Request struct {
 	TenantID string          `json:"tenantId,omitempty"`
 }
 
-// placeholder matches #{...}.
-var placeholder = regexp.MustCompile(`#\{([^}]*)\}`)
-
 // Parse reads a kickstart file and replaces its placeholders: #{name} by
-// the variable name, #{UUID()} by a fresh id, #{ENV.NAME} by the
-// environment variable NAME (looked up with getenv). Variables may use
-// UUID() and ENV themselves. The variable defaultTenantId, if set, is the
-// default tenant's id.
+// the variable name, #{UUID()} by a fresh id (every occurrence its own),
+// #{ENV.NAME} by the environment variable NAME (looked up with getenv).
+// Variables may use UUID() and ENV themselves; the API keys and the
+// requests (method, url, tenantId and body) may use all three. Inside a
+// string value a placeholder may be all or part of the string, and its
+// value is JSON-escaped there; outside quotes it is a whole value, and its
+// value must be a number, true, false or null (so a variable 3600 may set
+// "timeToLiveInSeconds": #{ttl}). The variable defaultTenantId, if set, is
+// the default tenant's id.
 func Parse(data []byte, getenv func(string) (string, bool)) (*File, error) {
-	var raw struct {
-		Variables map[string]json.RawMessage `json:"variables"`
-		APIKeys   []json.RawMessage          `json:"apiKeys"`
-		Requests  []json.RawMessage          `json:"requests"`
+	masked, spots := mask(data)
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(masked, &top); err != nil {
+		return nil, fmt.Errorf("kickstart: the file is not valid JSON: %w", syntaxError(err, data, spots))
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("kickstart: the file is not valid JSON: %w", err)
+	d := doc{data: data, masked: masked, spots: make(map[int]int, len(spots))}
+	for _, s := range spots {
+		d.spots[s.start] = s.end
 	}
+	var varMembers []member
+	var keySpans, reqSpans []span
+	if top != nil {
+		var err error
+		if varMembers, keySpans, reqSpans, err = d.sections(); err != nil {
+			return nil, err
+		}
+	}
+
 	vars := map[string]string{}
-	for name, v := range raw.Variables {
-		s, err := variableText(v)
-		if err != nil {
-			return nil, fmt.Errorf("kickstart: variable %q: %w", name, err)
+	for _, m := range varMembers {
+		v, err := resolver{getenv: getenv}.substitute(d.text(m.span))
+		if err == nil {
+			vars[m.name], err = variableText(v)
 		}
-		val, err := expand(s, nil, getenv)
 		if err != nil {
-			return nil, fmt.Errorf("kickstart: variable %q: %w", name, err)
+			return nil, fmt.Errorf("kickstart: variable %q: %w", m.name, err)
 		}
-		vars[name] = val
 	}
 	f := &File{Variables: make(map[string]any, len(vars))}
 	for k, v := range vars {
 		f.Variables[k] = v
 	}
-	for i, k := range raw.APIKeys {
+	r := resolver{vars: vars, getenv: getenv}
+	for i, s := range keySpans {
 		var key APIKey
-		if err := decodeExpanded(k, vars, getenv, &key); err != nil {
+		if err := r.decode(d.text(s), &key); err != nil {
 			return nil, fmt.Errorf("kickstart: apiKeys[%d]: %w", i, err)
 		}
 		if key.Key == "" {
@@ -92,9 +100,9 @@ func Parse(data []byte, getenv func(string) (string, bool)) (*File, error) {
 		}
 		f.APIKeys = append(f.APIKeys, key)
 	}
-	for i, r := range raw.Requests {
+	for i, s := range reqSpans {
 		var req Request
-		if err := decodeExpanded(r, vars, getenv, &req); err != nil {
+		if err := r.decode(d.text(s), &req); err != nil {
 			return nil, fmt.Errorf("kickstart: requests[%d]: %w", i, err)
 		}
 		req.Method = strings.ToUpper(req.Method)
@@ -111,10 +119,55 @@ func Parse(data []byte, getenv func(string) (string, bool)) (*File, error) {
 	return f, nil
 }
 
+// sections finds the variables, the API keys and the requests of the file,
+// an object, as encoding/json decodes an object into a struct: names match
+// in any case, a later member replaces an earlier one, null empties.
+func (d doc) sections() (vars []member, keys, reqs []span, err error) {
+	ms, err := d.members(span{0, len(d.masked)})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("kickstart: the file is not valid JSON: %w", err)
+	}
+	at := map[string]int{} // index of a variable in vars
+	for _, m := range ms {
+		switch {
+		case strings.EqualFold(m.name, "variables"):
+			if d.kind(m.span) == 'n' {
+				vars, at = nil, map[string]int{}
+				continue
+			}
+			vs, err := d.members(m.span)
+			if err != nil {
+				return nil, nil, nil, errors.New("kickstart: variables must be an object")
+			}
+			for _, v := range vs {
+				if i, ok := at[v.name]; ok {
+					vars[i] = v
+					continue
+				}
+				at[v.name] = len(vars)
+				vars = append(vars, v)
+			}
+		case strings.EqualFold(m.name, "apiKeys"), strings.EqualFold(m.name, "requests"):
+			var es []span
+			if d.kind(m.span) != 'n' {
+				if es, err = d.elements(m.span); err != nil {
+					return nil, nil, nil, fmt.Errorf("kickstart: %s must be an array", m.name)
+				}
+			}
+			if strings.EqualFold(m.name, "apiKeys") {
+				keys = es
+			} else {
+				reqs = es
+			}
+		}
+	}
+	return vars, keys, reqs, nil
+}
+
 // variableText is a variable's value as it replaces its placeholders: a
 // string as it is, a number or a boolean as written in the file (not
 // reformatted: 2592000 stays 2592000).
-func variableText(v json.RawMessage) (string, error) {
+func variableText(v []byte) (string, error) {
 	v = bytes.TrimSpace(v)
 	var x any
 	if err := json.Unmarshal(v, &x); err == nil {
@@ -128,74 +181,26 @@ func variableText(v json.RawMessage) (string, error) {
 	return "", errors.New("a variable must be a string, a number or a boolean")
 }
 
-// decodeExpanded replaces placeholders in every string of a JSON value
-// and decodes the result into dst. Numbers pass through as written.
-func decodeExpanded(msg json.RawMessage, vars map[string]string, getenv func(string) (string, bool), dst any) error {
-	var v any
-	d := json.NewDecoder(bytes.NewReader(msg))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return err
-	}
-	v, err := walk(v, vars, getenv)
+// decode replaces the placeholders of text, one JSON value of the file,
+// and decodes it into dst. A value of the wrong type is named by its kind
+// only: a number may have come from a placeholder, and be a secret.
+func (r resolver) decode(text []byte, dst any) error {
+	b, err := r.substitute(text)
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	if err := json.Unmarshal(b, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			got, _, _ := strings.Cut(te.Value, " ")
+			if te.Field == "" {
+				return fmt.Errorf("want a %s, not a %s", te.Type, got)
+			}
+			return fmt.Errorf("%s must be a %s, not a %s", te.Field, te.Type, got)
+		}
 		return err
 	}
-	return json.Unmarshal(b, dst)
-}
-
-func walk(v any, vars map[string]string, getenv func(string) (string, bool)) (any, error) {
-	switch x := v.(type) {
-	case string:
-		return expand(x, vars, getenv)
-	case []any:
-		for i := range x {
-			var err error
-			if x[i], err = walk(x[i], vars, getenv); err != nil {
-				return nil, err
-			}
-		}
-	case map[string]any:
-		for k := range x {
-			var err error
-			if x[k], err = walk(x[k], vars, getenv); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return v, nil
-}
-
-// expand replaces the placeholders of one string. vars nil: only UUID()
-// and ENV are allowed (inside the variables themselves).
-func expand(s string, vars map[string]string, getenv func(string) (string, bool)) (string, error) {
-	var err error
-	out := placeholder.ReplaceAllStringFunc(s, func(m string) string {
-		name := strings.TrimSpace(m[2 : len(m)-1])
-		switch {
-		case name == "UUID()":
-			return uuid.NewString()
-		case strings.HasPrefix(name, "ENV."):
-			v, ok := getenv(strings.TrimPrefix(name, "ENV."))
-			if !ok && err == nil {
-				err = fmt.Errorf("the environment variable %s is not set", strings.TrimPrefix(name, "ENV."))
-			}
-			return v
-		case vars != nil:
-			if v, ok := vars[name]; ok {
-				return v
-			}
-		}
-		if err == nil {
-			err = fmt.Errorf("unknown placeholder %s", m)
-		}
-		return m
-	})
-	return out, err
+	return nil
 }
 
 // Apply sets up an uninitialised database from f in one transaction:
