@@ -60,18 +60,12 @@ func parseJWS(raw string) (*parsedToken, error) {
 }
 
 // stringParam stores header parameter name in dst when present; present,
-// it must be a JSON string, or null, which leaves dst as it is (as
-// json.Unmarshal does: a null kid is no kid, a null typ an empty one).
+// it must be a JSON string, or null, which is an empty one.
 func stringParam(h jws.Object, name string, dst *string) error {
-	if string(h[name]) == "null" {
-		return nil
-	}
-	s, present, err := h.String(name)
+	s, _, err := h.StringOrNull(name)
 	if err != nil {
 		return fmt.Errorf("%w: header %q is not a string", ErrMalformed, name)
 	}
-	if present {
-		*dst = s
-	}
+	*dst = s
 	return nil
 }

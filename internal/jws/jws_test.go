@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // part encodes s as a compact JWS part.
@@ -103,6 +104,8 @@ func TestDecodeObject(t *testing.T) {
 		{`{"a":1}x`, "invalid character"},
 		{`{"a":1,}`, "invalid character"},
 		{``, "unexpected end"},
+		{"{\"a\":\"\xff\"}", "not UTF-8"},
+		{"{\"\xff\":1,\"\xfe\":2}", "not UTF-8"},
 	} {
 		o, err := DecodeObject([]byte(tc.json))
 		switch {
@@ -261,7 +264,7 @@ func FuzzDecodeObject(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := DecodeObject(b)
 		names, isObject := members(b)
-		want := isObject && unique(names)
+		want := isObject && unique(names) && utf8.Valid(b)
 		if (err == nil) != want {
 			t.Fatalf("DecodeObject(%q): %v; another decoder reads names %q (object: %v)", b, err, names, isObject)
 		}

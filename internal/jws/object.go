@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Object is a JSON object decoded by DecodeObject: its members, each
@@ -12,11 +13,14 @@ import (
 type Object map[string]json.RawMessage
 
 // DecodeObject decodes b, one JSON object, into its members, refusing
-// duplicate member names (RFC 7515 §4 lets a parser reject them; we do, so
-// that no two readers of a header or payload can disagree on alg, kid,
-// jwk or any claim). Names are compared after unescaping, so "\u0061lg"
+// invalid UTF-8 (RFC 8259 §8.1) and duplicate member names (RFC 7515 §4
+// lets a parser reject them; we do, so that no two readers of a header or
+// payload can disagree on alg, kid, jwk or any claim). Names are compared after unescaping, so "\u0061lg"
 // duplicates "alg", and exactly: "ALG" is not "alg".
 func DecodeObject(b []byte) (Object, error) {
+	if !utf8.Valid(b) {
+		return nil, errors.New("not UTF-8")
+	}
 	var out Object
 	if err := json.Unmarshal(b, &out); err != nil {
 		return nil, err
@@ -94,6 +98,16 @@ func (o Object) String(name string) (value string, present bool, err error) {
 		return "", true, fmt.Errorf("%q is not a string", name)
 	}
 	return s, true, nil
+}
+
+// StringOrNull is String, except that a JSON null is present and empty,
+// as json.Unmarshal into a string leaves it: JWT verifiers read a null
+// kid as no kid and a null typ as an empty one.
+func (o Object) StringOrNull(name string) (value string, present bool, err error) {
+	if string(o[name]) == "null" {
+		return "", true, nil
+	}
+	return o.String(name)
 }
 
 // FirstOf returns the first of names that is a member of o, if any: a

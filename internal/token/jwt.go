@@ -2,15 +2,14 @@ package token
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/latchid/latch/internal/jws"
 )
 
 // MaxTokenSize is the largest serialized JWT Verify accepts, in bytes.
@@ -125,34 +124,21 @@ func Verify(raw string, keys KeySet) (payload []byte, kid string, err error) {
 	if len(raw) > MaxTokenSize {
 		return nil, "", fmt.Errorf("%w: token exceeds %d bytes", ErrMalformed, MaxTokenSize)
 	}
-	enc := base64.RawURLEncoding.Strict()
-	parts, ok := splitCompact(raw)
-	if !ok {
-		return nil, "", fmt.Errorf("%w: not a compact JWS (three base64url parts)", ErrMalformed)
-	}
-	headerJSON, err := enc.DecodeString(parts[0])
+	j, err := jws.Parse(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: header is not base64url", ErrMalformed)
+		return nil, "", fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if _, err := enc.DecodeString(parts[1]); err != nil {
-		return nil, "", fmt.Errorf("%w: payload is not base64url", ErrMalformed)
-	}
-	if _, err := enc.DecodeString(parts[2]); err != nil {
-		return nil, "", fmt.Errorf("%w: signature is not base64url", ErrMalformed)
-	}
-	h, err := parseHeader(headerJSON)
+	h, err := parseHeader(j.Header)
 	if err != nil {
 		return nil, "", err
 	}
-	for _, name := range forbiddenHeaders {
-		if _, present := h.params[name]; present {
-			return nil, "", fmt.Errorf("%w: %q header present", ErrHeader, name)
-		}
+	if name, refused := j.Header.FirstOf(forbiddenHeaders...); refused {
+		return nil, "", fmt.Errorf("%w: %q header present", ErrHeader, name)
 	}
 	if !supportedAlgorithm(h.alg) {
 		return nil, "", fmt.Errorf("%w: unsupported alg", ErrAlgorithm)
 	}
-	if h.hasTyp && !allowedType(h.typ) {
+	if h.hasTyp && !jws.TypeIs(h.typ, "JWT") && !jws.TypeIs(h.typ, "at+jwt") {
 		return nil, "", fmt.Errorf("%w: typ is not JWT or at+jwt", ErrHeader)
 	}
 	if h.kid == "" {
@@ -171,12 +157,12 @@ func Verify(raw string, keys KeySet) (payload []byte, kid string, err error) {
 	if h.alg != key.Algorithm {
 		return nil, "", fmt.Errorf("%w: alg does not match key %q", ErrAlgorithm, key.ID)
 	}
-	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
+	signed, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
 	if err != nil {
 		// Unreachable in practice: everything go-jose checks was checked above.
 		return nil, "", fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	payload, err = jws.Verify(key.verificationKey())
+	payload, err = signed.Verify(key.verificationKey())
 	if err != nil {
 		return nil, "", ErrSignature
 	}
@@ -186,124 +172,28 @@ func Verify(raw string, keys KeySet) (payload []byte, kid string, err error) {
 	return payload, key.ID, nil
 }
 
-// splitCompact splits a compact JWS into its three parts, refusing any byte
-// outside the base64url alphabet (which also refuses whitespace, padding and
-// the JSON serialization).
-func splitCompact(raw string) ([3]string, bool) {
-	var parts [3]string
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return parts, false
-		}
-	}
-	h, rest, ok := strings.Cut(raw, ".")
-	if !ok {
-		return parts, false
-	}
-	p, s, ok := strings.Cut(rest, ".")
-	// An empty signature is structurally fine (alg "none" has one); it is
-	// refused later as ErrAlgorithm or ErrSignature.
-	if !ok || strings.Contains(s, ".") || h == "" || p == "" {
-		return parts, false
-	}
-	parts[0], parts[1], parts[2] = h, p, s
-	return parts, true
-}
-
 // header is the part of a JOSE header Verify looks at.
 type header struct {
-	params map[string]json.RawMessage
 	alg    string
 	kid    string
 	typ    string
 	hasTyp bool
 }
 
-// parseHeader decodes a protected header as a JSON object with unique member
-// names (RFC 7515 §4 lets parsers reject duplicates; we do) and extracts
-// alg, kid and typ, which must be strings when present.
-func parseHeader(b []byte) (*header, error) {
-	if !utf8.Valid(b) {
-		return nil, fmt.Errorf("%w: header is not UTF-8", ErrMalformed)
-	}
-	params, err := decodeUniqueObject(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
-	}
-	h := &header{params: params}
-	if _, err := stringParam(params, "alg", &h.alg); err != nil {
-		return nil, err
-	}
-	if _, err := stringParam(params, "kid", &h.kid); err != nil {
-		return nil, err
-	}
-	if h.hasTyp, err = stringParam(params, "typ", &h.typ); err != nil {
-		return nil, err
-	}
-	return h, nil
-}
-
-// stringParam stores header parameter name in dst and reports whether it
-// was present; a present parameter must be a JSON string.
-func stringParam(params map[string]json.RawMessage, name string, dst *string) (bool, error) {
-	v, ok := params[name]
-	if !ok {
-		return false, nil
-	}
-	if err := json.Unmarshal(v, dst); err != nil {
-		return true, fmt.Errorf("%w: header %q is not a string", ErrMalformed, name)
-	}
-	return true, nil
-}
-
-// decodeUniqueObject decodes one JSON object, refusing duplicate member
-// names and trailing data.
-func decodeUniqueObject(b []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("not a JSON object")
-	}
-	out := make(map[string]json.RawMessage)
-	for dec.More() {
-		tok, err := dec.Token()
+// parseHeader extracts alg, kid and typ from a protected header, which
+// must be strings (or null, an empty one) when present.
+func parseHeader(params jws.Object) (*header, error) {
+	var h header
+	var errs [3]error
+	h.alg, _, errs[0] = params.StringOrNull("alg")
+	h.kid, _, errs[1] = params.StringOrNull("kid")
+	h.typ, h.hasTyp, errs[2] = params.StringOrNull("typ")
+	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: header %v", ErrMalformed, err)
 		}
-		name, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("bad member name")
-		}
-		if _, dup := out[name]; dup {
-			return nil, errors.New("duplicate member name")
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		out[name] = v
 	}
-	if _, err := dec.Token(); err != nil { // the closing '}'
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after JSON object")
-	}
-	return out, nil
-}
-
-// allowedType reports whether a "typ" value names a JWT or an RFC 9068
-// access token. Media type names are case-insensitive and "application/"
-// may be omitted (RFC 7515 §4.1.9).
-func allowedType(typ string) bool {
-	if len(typ) > len("application/") && strings.EqualFold(typ[:len("application/")], "application/") {
-		typ = typ[len("application/"):]
-	}
-	return strings.EqualFold(typ, "JWT") || strings.EqualFold(typ, "at+jwt")
+	return &h, nil
 }
 
 // isJSONObject reports whether b is a single, valid UTF-8 JSON object.
