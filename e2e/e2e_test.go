@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,12 +21,13 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/demo"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/storefront"
 )
 
 // password is the user's password in the tests that choose it; it must
 // never be printed or logged.
-const password = "correct horse battery staple"
+const password = latchtest.Password
 
 // testContext returns a context that ends with the test or after a minute.
 func testContext(t *testing.T) context.Context {
@@ -35,24 +35,6 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// syncBuffer is an output that servers' goroutines may write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -132,13 +114,13 @@ func (s *secrets) leaked(text string) (n, of int) {
 var stepLine = regexp.MustCompile(`^ *(\d+(?:-\d+)?)  (\S+) +(?:→ (\S+))?`)
 
 func TestArticleSteps_Client(t *testing.T) {
-	var out, logs syncBuffer
+	var out, logs latchtest.LogBuffer
 	var seen secrets
 	res, err := demo.Run(testContext(t), demo.Options{
 		Out:             &out,
 		Dir:             t.TempDir(),
 		Password:        password,
-		Logger:          slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:          logs.Logger(),
 		LatchTransport:  seen.wrap,
 		MobileTransport: seen.wrap,
 	})
@@ -208,7 +190,7 @@ func TestArticleSteps_Client(t *testing.T) {
 // TestArticleSteps_ClientQuiet checks that a quiet walk that succeeds prints
 // nothing, and that Keep keeps the data.
 func TestArticleSteps_ClientQuiet(t *testing.T) {
-	var out syncBuffer
+	var out latchtest.LogBuffer
 	parent := t.TempDir()
 	res, err := demo.Run(testContext(t), demo.Options{Out: &out, Quiet: true, Keep: true, Dir: parent})
 	if err != nil {
@@ -373,7 +355,7 @@ func TestArticleSteps_ClientFails(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out syncBuffer
+			var out latchtest.LogBuffer
 			opts := tc.opts
 			opts.Out, opts.Quiet, opts.Dir = &out, true, t.TempDir()
 			_, err := demo.Run(testContext(t), opts)
@@ -769,7 +751,7 @@ func goBuild(t *testing.T, ctx context.Context, dir, pkg string) string {
 // process is a child process whose stderr (its log) is collected.
 type process struct {
 	cmd *exec.Cmd
-	log syncBuffer
+	log latchtest.LogBuffer
 }
 
 // startProcess runs bin with args and env (on top of an environment
@@ -838,11 +820,7 @@ func TestRealBinaries(t *testing.T) {
 	latchData := t.TempDir()
 	latch := startProcess(t, latchBin, nil, "serve", "--addr", "127.0.0.1:0", "--data", latchData)
 	latchURL := "http://" + latch.listening(t, "latch listening")
-	keyFile, err := os.ReadFile(filepath.Join(latchData, "bootstrap-api-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(keyFile))
+	key := latchtest.BootstrapKey(t, latchData)
 	r := send(t, ctx, "GET", latchURL+"/api/application", nil, "Authorization", key)
 	var apps api.ApplicationResponse
 	decode(t, "setup", r, &apps)

@@ -45,7 +45,7 @@ func (f *fixture) at() func(*dpop.ProofOptions) {
 func TestDPoP_Latch(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(c *guard.Config) { c.APIKey = "" })
-	f.g = f.guard(t, func(c *guard.Config) { c.APIKey = f.key })
+	f.g = f.guard(t, func(c *guard.Config) { c.APIKey = f.APIKey })
 	f.jwtConfig(t, f.appID, api.RefreshOneTimeUse)
 	d, thief := newDevice(t), newDevice(t)
 	login := f.boundSession(t, d)
@@ -122,7 +122,7 @@ func TestForget_Latch(t *testing.T) {
 	if rec := serve(h, request(login.Token, login.RefreshToken)); rec.Code != http.StatusOK || rec.Header().Get(api.HeaderAccessToken) == "" {
 		t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
 	}
-	code, body := f.call(t, "POST", "/api/logout", api.LogoutRequest{RefreshToken: login.RefreshToken}, nil)
+	code, body := f.Call(t, f.APIKey, "POST", "/api/logout", api.LogoutRequest{RefreshToken: login.RefreshToken})
 	if code != http.StatusOK {
 		t.Fatalf("logout: %d %s", code, body)
 	}

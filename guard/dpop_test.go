@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/latchtest"
 )
 
 // Tests of DPoP without a Latch: tokens are signed with the static keys,
@@ -141,11 +141,6 @@ func (c apiKeyChecked) RoundTrip(r *http.Request) (*http.Response, error) {
 		c.t.Errorf("an unbound refresh carries Authorization")
 	}
 	return http.DefaultTransport.RoundTrip(r)
-}
-
-// slogTo is a debug logger writing to w.
-func slogTo(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // dpopGuard is a static guard for the fake Latch at url, with an API key.
@@ -478,8 +473,8 @@ func TestDPoP_Refresh(t *testing.T) {
 
 	t.Run("NoAPIKey", func(t *testing.T) {
 		l := newRefreshLatch(t, "", d.jkt)
-		logs := &syncBuffer{}
-		g := staticGuard(t, func(c *guard.Config) { c.LatchURL = l.url; c.Logger = slogTo(logs) })
+		logs := &latchtest.LogBuffer{}
+		g := staticGuard(t, func(c *guard.Config) { c.LatchURL = l.url; c.Logger = logs.Logger() })
 		rec := serve(g.Handler(&backend{}), dpopRequest(expired, d.proof(t, "GET", cartURL, expired), "rt-0"))
 		wantRefusal(t, rec, http.StatusUnauthorized, "invalid_token", dpopChallenge("invalid_token"))
 		if l.calls.Load() != 0 || !strings.Contains(logs.String(), "APIKey") {

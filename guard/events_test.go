@@ -20,6 +20,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/latchtest"
 )
 
 // Tests of the events handler without a Latch: events and tokens are
@@ -36,7 +37,7 @@ const (
 // key of Config.EventKeys.
 type unitEnv struct {
 	g          *guard.Guard
-	clock      *fakeClock
+	clock      *latchtest.Clock
 	tokenKey   *ecdsa.PrivateKey
 	hookSecret []byte
 	store      *countingStore
@@ -503,7 +504,7 @@ func TestEvents_UserRevocation(t *testing.T) {
 	bystander := f.session(t)
 
 	f.clock.Advance(10 * time.Second)
-	code, body := f.call(t, "POST", "/api/logout", map[string]any{"global": true, "refreshToken": a.RefreshToken}, nil)
+	code, body := f.Call(t, f.APIKey, "POST", "/api/logout", map[string]any{"global": true, "refreshToken": a.RefreshToken})
 	if code != http.StatusOK {
 		t.Fatalf("logout: %d %s", code, body)
 	}

@@ -206,7 +206,7 @@ func TestHandler_ConcurrentRefresh(t *testing.T) {
 	serve(h, request(login.Token, "")) // warms the key set
 	f.clock.Advance(ttl + guard.DefaultLeeway + time.Second)
 	f.rt.reset()
-	f.rt.refreshDelay = 50 * time.Millisecond
+	f.rt.SetRefreshDelay(50 * time.Millisecond)
 
 	const n = 8
 	type got struct {
@@ -386,7 +386,7 @@ func TestRemoteKeySet_Rotation(t *testing.T) {
 		t.Fatalf("%d JWKS fetches for the first token, want 1", c)
 	}
 
-	if _, err := f.srv.Identity().RotateKey(ctx, ""); err != nil {
+	if _, err := f.Server.Identity().RotateKey(ctx, ""); err != nil {
 		t.Fatalf("RotateKey: %v", err)
 	}
 	after := f.login(t, email, f.appID)
@@ -457,7 +457,7 @@ func TestHandler_LatchDown(t *testing.T) {
 		t.Fatalf("warm-up: %d", rec.Code)
 	}
 	cold := f.guard(t) // has never fetched the keys
-	f.stop()
+	f.Close()
 
 	if rec := serve(h, request(login.Token, login.RefreshToken)); rec.Code != http.StatusOK {
 		t.Fatalf("valid JWT with Latch down: %d %s", rec.Code, rec.Body)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/latchtest"
 )
 
 // fakeLatch answers /api/jwt/refresh with what answer returns, counting
@@ -198,8 +199,7 @@ func TestHandler_OversizeRefreshToken(t *testing.T) {
 // gets the same answer without a call; after it, Latch is asked again.
 func TestHandler_ReuseWindow(t *testing.T) {
 	t.Parallel()
-	clock := newClock()
-	clock.now = epoch
+	clock := latchtest.NewClock(epoch)
 	var n atomic.Int64
 	url, calls := fakeLatch(t, func(w http.ResponseWriter, _ api.RefreshRequest) {
 		tok := signToken(t, es256Key(testKeys.ec), hdr("ES256", "ec"), with(goodClaims(), "exp", clock.Now().Add(time.Hour).Unix()))

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/latchtest"
 )
 
 // jwksServer serves a JWKS document that a test can change, or fail.
@@ -79,7 +80,7 @@ func jwksOf(t testing.TB, keys ...any) []byte {
 	return b
 }
 
-func newRemote(t testing.TB, s *jwksServer, clock *fakeClock) *guard.RemoteKeySet {
+func newRemote(t testing.TB, s *jwksServer, clock *latchtest.Clock) *guard.RemoteKeySet {
 	t.Helper()
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)

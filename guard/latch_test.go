@@ -1,84 +1,43 @@
 package guard_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 )
 
 // testPassword satisfies Latch's default password rules.
-const testPassword = "correct horse battery staple"
+const testPassword = latchtest.Password
 
-// fakeClock is the injected clock of Latch and guard: it moves only when a
-// test advances it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+// newClock returns the injected clock of Latch and guard, at the tests'
+// epoch: it moves only when a test advances it.
+func newClock() *latchtest.Clock {
+	return latchtest.NewClock(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
 }
 
-func newClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// latch is a real Latch running in this process: a loopback port, a fresh
-// SQLite database, the fake clock, and the bootstrap API key.
+// latch is a real Latch running in this process (a loopback port, a fresh
+// SQLite database, the bootstrap API key) with the names guard's tests
+// use.
 type latch struct {
-	srv    *server.Server
-	url    string
-	key    string
-	appID  string // the application Default
-	clock  *fakeClock
-	logs   *syncBuffer
-	client *http.Client
-	stop   func() // closes the server at once; safe to call twice
+	*latchtest.Latch
+	url   string // Latch.URL
+	appID string // the application Default
+	clock *latchtest.Clock
 }
 
-// startLatch starts Latch for one test and stops it when the test ends.
+// startLatch starts Latch for one test, on the fake clock, and stops it
+// when the test ends.
 func startLatch(t testing.TB) *latch {
 	t.Helper()
 	return startNode(t, t.TempDir(), newClock(), "")
@@ -88,93 +47,17 @@ func startLatch(t testing.TB) *latch {
 // issuer ("" for its own URL): a second node over the same directory
 // shares the first one's database and master key, as nodes behind one
 // URL do.
-func startNode(t testing.TB, dir string, clock *fakeClock, issuer string) *latch {
+func startNode(t testing.TB, dir string, clock *latchtest.Clock, issuer string) *latch {
 	t.Helper()
-	l := &latch{clock: clock, logs: &syncBuffer{}, client: &http.Client{Timeout: 30 * time.Second}}
-	srv, err := server.Open(context.Background(), server.Config{
-		Addr: "127.0.0.1:0", DataDir: dir, Now: l.clock.Now, Issuer: issuer,
-		Logger: slog.New(slog.NewTextHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatalf("server.Open: %v", err)
-	}
-	l.srv, l.url = srv, srv.URL()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	var once sync.Once
-	l.stop = func() {
-		once.Do(func() {
-			if err := srv.Close(); err != nil {
-				t.Errorf("close Latch: %v", err)
-			}
-			if err := <-served; err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-			l.client.CloseIdleConnections()
-		})
-	}
-	t.Cleanup(func() {
-		l.stop()
-		if t.Failed() {
-			t.Logf("Latch log:\n%s", l.logs.String())
-		}
-	})
-	b, err := os.ReadFile(filepath.Join(dir, server.BootstrapKeyFile))
-	if err != nil {
-		t.Fatalf("read bootstrap key: %v", err)
-	}
-	l.key = strings.TrimSpace(string(b))
-	var apps api.ApplicationResponse
-	l.mustCall(t, "GET", "/api/application", nil, &apps)
-	if len(apps.Applications) != 1 || apps.Applications[0].Name != "Default" {
-		t.Fatalf("applications = %+v, want one named Default", apps.Applications)
-	}
-	l.appID = apps.Applications[0].ID
-	return l
+	l := latchtest.Start(t, latchtest.Options{Clock: clock, Config: server.Config{DataDir: dir, Issuer: issuer}})
+	return &latch{Latch: l, url: l.URL, appID: l.DefaultApplication(t).ID, clock: clock}
 }
 
-// call sends a request with the API key and decodes a 2xx answer into out.
-func (l *latch) call(t testing.TB, method, path string, body, out any) (int, []byte) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, l.url+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", l.key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := l.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != nil && res.StatusCode/100 == 2 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
-		}
-	}
-	return res.StatusCode, b
-}
-
-// mustCall is call that insists on 200.
+// mustCall calls Latch's API with the API key, insists on 200 and
+// decodes the answer into out.
 func (l *latch) mustCall(t testing.TB, method, path string, body, out any) {
 	t.Helper()
-	if code, b := l.call(t, method, path, body, out); code != http.StatusOK {
-		t.Fatalf("%s %s: status %d: %s", method, path, code, b)
-	}
+	l.Do(t, l.APIKey, method, path, body, http.StatusOK, out)
 }
 
 // jwtConfig gives the application its own jwtConfiguration: 60 s JWTs,
@@ -202,22 +85,14 @@ var userSeq atomic.Int64
 func (l *latch) newUser(t testing.TB, appID string, roles ...string) string {
 	t.Helper()
 	email := fmt.Sprintf("user%d@example.org", userSeq.Add(1))
-	reg := map[string]any{"applicationId": appID}
-	if roles != nil {
-		reg["roles"] = roles
-	}
-	l.mustCall(t, "POST", "/api/user/registration", map[string]any{
-		"user":         map[string]any{"email": email, "password": testPassword},
-		"registration": reg,
-	}, nil)
+	l.Register(t, appID, email, roles...)
 	return email
 }
 
 // login logs the user in to appID through Latch's Login API.
 func (l *latch) login(t testing.TB, email, appID string) api.LoginResponse {
 	t.Helper()
-	var res api.LoginResponse
-	l.mustCall(t, "POST", "/api/login", api.LoginRequest{LoginID: email, Password: testPassword, ApplicationID: appID}, &res)
+	res := l.Login(t, appID, email)
 	if res.Token == "" || res.RefreshToken == "" {
 		t.Fatalf("login: token or refresh token missing: %+v", res)
 	}
@@ -230,56 +105,18 @@ func (l *latch) session(t testing.TB) api.LoginResponse {
 	return l.login(t, l.newUser(t, l.appID), l.appID)
 }
 
-// counter is an http.RoundTripper that counts the requests guard sends
-// to Latch, by method and path, and can hold refresh calls back a little
-// so that concurrent requests surely overlap.
-type counter struct {
-	base         http.RoundTripper // http.DefaultTransport when nil
-	mu           sync.Mutex
-	counts       map[string]int
-	refreshDelay time.Duration
-}
-
-func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
-	c.mu.Lock()
-	if c.counts == nil {
-		c.counts = map[string]int{}
-	}
-	c.counts[req.Method+" "+req.URL.Path]++
-	delay := c.refreshDelay
-	c.mu.Unlock()
-	if req.URL.Path == "/api/jwt/refresh" && delay > 0 {
-		time.Sleep(delay)
-	}
-	if c.base != nil {
-		return c.base.RoundTrip(req)
-	}
-	return http.DefaultTransport.RoundTrip(req)
-}
+// counter counts the requests guard sends to Latch, and can hold refresh
+// calls back a little so that concurrent requests surely overlap.
+type counter struct{ latchtest.Counter }
 
 // n returns the count of one "METHOD /path".
-func (c *counter) n(key string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.counts[key]
-}
+func (c *counter) n(call string) int { return c.N(call) }
 
 // total returns the count of every request.
-func (c *counter) total() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, v := range c.counts {
-		n += v
-	}
-	return n
-}
+func (c *counter) total() int { return c.Total() }
 
-func (c *counter) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.counts = nil
-}
+// reset forgets the counts.
+func (c *counter) reset() { c.Reset() }
 
 const (
 	jwksCall    = "GET /.well-known/jwks.json"
@@ -292,7 +129,7 @@ type fixture struct {
 	*latch
 	g    *guard.Guard
 	rt   *counter
-	glog *syncBuffer
+	glog *latchtest.LogBuffer
 }
 
 // newFixture starts Latch and a Guard for its application Default;
@@ -307,7 +144,7 @@ func newFixture(t testing.TB, change ...func(*guard.Config)) *fixture {
 // attach makes a fixture around a running Latch, its requests sent
 // through base (http.DefaultTransport when nil), with no Guard yet.
 func attach(t testing.TB, l *latch, base http.RoundTripper) *fixture {
-	f := &fixture{latch: l, rt: &counter{base: base}, glog: &syncBuffer{}}
+	f := &fixture{latch: l, rt: &counter{latchtest.Counter{Base: base}}, glog: &latchtest.LogBuffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("guard log:\n%s", f.glog.String())
@@ -326,7 +163,7 @@ func (f *fixture) guard(t testing.TB, change ...func(*guard.Config)) *guard.Guar
 		LatchURL:   f.url,
 		HTTPClient: &http.Client{Transport: f.rt, Timeout: 30 * time.Second},
 		Now:        f.clock.Now,
-		Logger:     slog.New(slog.NewTextHandler(f.glog, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:     f.glog.Logger(),
 	}
 	for _, c := range change {
 		c(&cfg)

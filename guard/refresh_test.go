@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/latchtest"
 )
 
 // Early refreshes, Forget and the cache's eviction on revocation events,
@@ -74,8 +75,8 @@ func TestHandler_EarlyRefresh(t *testing.T) {
 			t.Parallel()
 			l := newCountingLatch(t, func(int64) string { return fresh })
 			l.status.Store(int64(tc.status))
-			logs := &syncBuffer{}
-			g := staticGuard(t, func(c *guard.Config) { c.LatchURL = l.url; c.RefreshWindow = tc.window; c.Logger = slogTo(logs) })
+			logs := &latchtest.LogBuffer{}
+			g := staticGuard(t, func(c *guard.Config) { c.LatchURL = l.url; c.RefreshWindow = tc.window; c.Logger = logs.Logger() })
 			var got guard.Tokens
 			var claims *api.Claims
 			h := g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -140,8 +141,7 @@ func TestHandler_EarlyRefreshBound(t *testing.T) {
 // refuses it.
 func TestForget(t *testing.T) {
 	t.Parallel()
-	clock := newClock()
-	clock.now = epoch
+	clock := latchtest.NewClock(epoch)
 	l := newCountingLatch(t, func(int64) string {
 		return signToken(t, es256Key(testKeys.ec), hdr("ES256", "ec"), with(goodClaims(), "exp", epoch.Add(time.Hour).Unix()))
 	})

@@ -5,15 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
-	"github.com/latchid/latch/internal/server"
+	"github.com/latchid/latch/internal/latchtest"
 )
 
 // TestServeDPoPNonces: --dpop-nonces and LATCH_DPOP_NONCES turn server
@@ -37,7 +35,7 @@ func TestServeDPoPNonces(t *testing.T) {
 			dir := t.TempDir()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			var stdout, stderr syncBuffer
+			var stdout, stderr latchtest.LogBuffer
 			done := make(chan error, 1)
 			args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--log-format", "json"}, tc.args...)
 			go func() { done <- run(ctx, args, &stdout, &stderr) }()
@@ -49,26 +47,8 @@ func TestServeDPoPNonces(t *testing.T) {
 					t.Error("latch serve did not shut down")
 				}
 			}()
-			var addr string
-			for deadline := time.Now().Add(30 * time.Second); addr == ""; {
-				if m := listening.FindStringSubmatch(stderr.String()); m != nil {
-					addr = m[1]
-					break
-				}
-				select {
-				case err := <-done:
-					t.Fatalf("latch serve ended: %v\n%s", err, stderr.String())
-				default:
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("latch serve did not log its address:\n%s", stderr.String())
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			key, err := os.ReadFile(filepath.Join(dir, server.BootstrapKeyFile))
-			if err != nil {
-				t.Fatal(err)
-			}
+			addr := listenAddr(t, &stderr, done)
+			key := latchtest.BootstrapKey(t, dir)
 			k, err := dpop.GenerateKey()
 			if err != nil {
 				t.Fatal(err)
@@ -81,9 +61,9 @@ func TestServeDPoPNonces(t *testing.T) {
 			body, _ := json.Marshal(api.LoginRequest{LoginID: "nobody@example.org", Password: testPassword})
 			req, _ := http.NewRequest("POST", base+"/api/login", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", strings.TrimSpace(string(key)))
+			req.Header.Set("Authorization", key)
 			req.Header.Set(dpop.Header, proof)
-			resp, err := httpClient.Do(req)
+			resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +84,7 @@ func TestServeDPoPNonces(t *testing.T) {
 
 	t.Run("not a boolean", func(t *testing.T) {
 		t.Setenv("LATCH_DPOP_NONCES", "maybe")
-		err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &syncBuffer{}, &syncBuffer{})
+		err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &latchtest.LogBuffer{}, &latchtest.LogBuffer{})
 		if err == nil || !strings.Contains(err.Error(), "LATCH_DPOP_NONCES") {
 			t.Errorf("latch serve with LATCH_DPOP_NONCES=maybe: %v, want an error naming it", err)
 		}

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/api"
-	"github.com/latchid/latch/internal/server"
+	"github.com/latchid/latch/internal/latchtest"
 )
 
 // buildLatch builds the latch binary into a temporary directory.
@@ -171,16 +171,16 @@ func TestKillDurability(t *testing.T) {
 	bin := buildLatch(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	first := startChild(t, bin, freeAddr(t), dir)
-	key := strings.TrimSpace(readFile(t, filepath.Join(dir, server.BootstrapKeyFile)))
+	key := latchtest.BootstrapKey(t, dir)
 
 	// The Default application, one-time-use refresh tokens with a grace
 	// period: a refresh in flight at the kill may have committed, and the
 	// retry of its predecessor must then get the same successor.
 	var apps api.ApplicationResponse
-	do(t, first.base, key, "GET", "/api/application", nil, 200, &apps)
+	latchtest.Do(t, first.base, key, "GET", "/api/application", nil, 200, &apps)
 	appID := apps.Applications[0].ID
 	var patched api.ApplicationResponse
-	do(t, first.base, key, "PATCH", "/api/application/"+appID, map[string]any{"application": map[string]any{
+	latchtest.Do(t, first.base, key, "PATCH", "/api/application/"+appID, map[string]any{"application": map[string]any{
 		"jwtConfiguration": map[string]any{
 			"enabled": true, "timeToLiveInSeconds": 300, "refreshTokenTimeToLiveInMinutes": 600,
 			"refreshTokenUsagePolicy": api.RefreshOneTimeUse, "refreshTokenExpirationPolicy": "Fixed",
@@ -190,7 +190,7 @@ func TestKillDurability(t *testing.T) {
 	if patched.Application.JWTConfiguration.RefreshTokenUsagePolicy != api.RefreshOneTimeUse {
 		t.Fatalf("the application is not OneTimeUse: %+v", patched.Application.JWTConfiguration)
 	}
-	do(t, first.base, key, "POST", "/api/user/registration", map[string]any{
+	latchtest.Do(t, first.base, key, "POST", "/api/user/registration", map[string]any{
 		"user": map[string]any{"email": "ana@example.org", "password": testPassword}, "registration": map[string]any{"applicationId": appID},
 	}, 200, nil)
 

@@ -1,54 +1,31 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
-	"io"
 	"io/fs"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 	"github.com/latchid/latch/internal/storage/sqlite"
 )
 
-const testPassword = "correct horse battery staple"
-
-// syncBuffer is an output that the server's goroutines may write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+const testPassword = latchtest.Password
 
 // clearEnv unsets, for the test, every environment twin of a flag.
 func clearEnv(t *testing.T) {
@@ -64,7 +41,7 @@ func runLatch(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut latchtest.LogBuffer
 	err = run(ctx, args, &out, &errOut)
 	return out.String(), errOut.String(), err
 }
@@ -79,101 +56,19 @@ func mustRun(t *testing.T, args ...string) (stdout, stderr string) {
 	return stdout, stderr
 }
 
-// instance is a Latch started in-process on a data directory.
-type instance struct {
-	srv  *server.Server
-	key  string // the bootstrap API key
-	stop func()
-}
-
 // startServer starts Latch on dir (setting it up if new) and serves until
-// stop or the end of the test.
-func startServer(t *testing.T, dir string) *instance {
+// Stop or the end of the test.
+func startServer(t *testing.T, dir string) *latchtest.Latch {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	logs := new(syncBuffer)
-	srv, err := server.Open(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatalf("server.Open: %v\n%s", err, logs)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	in := &instance{srv: srv}
-	in.stop = sync.OnceFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	t.Cleanup(in.stop)
-	key, err := os.ReadFile(filepath.Join(dir, server.BootstrapKeyFile))
-	if err == nil {
-		in.key = strings.TrimSpace(string(key))
-	}
-	return in
+	return latchtest.Start(t, latchtest.Options{Config: server.Config{DataDir: dir}})
 }
 
 // initDir sets up a data directory as a first `latch serve` does.
 func initDir(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
-	startServer(t, dir).stop()
+	startServer(t, dir).Stop()
 	return dir
-}
-
-var httpClient = &http.Client{Timeout: 30 * time.Second}
-
-// call sends a request to base with an Authorization header (if any) and
-// a JSON body (if any); it returns the status and the body.
-func call(t *testing.T, base, auth, method, path string, body any) (int, []byte) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
-}
-
-// do is call that must answer want; it decodes the body into out.
-func do(t *testing.T, base, auth, method, path string, body any, want int, out any) {
-	t.Helper()
-	code, b := call(t, base, auth, method, path, body)
-	if code != want {
-		t.Fatalf("%s %s: %d %s, want %d", method, path, code, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v in %s", method, path, err, b)
-		}
-	}
 }
 
 // jwksKids returns the sorted kids of a server's JWKS.
@@ -184,7 +79,7 @@ func jwksKids(t *testing.T, base string) []string {
 			Kid string `json:"kid"`
 		} `json:"keys"`
 	}
-	do(t, base, "", "GET", "/.well-known/jwks.json", nil, 200, &set)
+	latchtest.Do(t, base, "", "GET", "/.well-known/jwks.json", nil, 200, &set)
 	var kids []string
 	for _, k := range set.Keys {
 		kids = append(kids, k.Kid)
@@ -265,7 +160,7 @@ func TestAdminBeforeServe(t *testing.T) {
 				t.Errorf("stdout %q", stdout)
 			}
 			// The refusal set nothing up: serve still bootstraps.
-			if startServer(t, dir).key == "" {
+			if startServer(t, dir).APIKey == "" {
 				t.Error("the data directory was set up by a refused command")
 			}
 		})
@@ -289,12 +184,11 @@ func TestAPIKeyCreate(t *testing.T) {
 	}
 
 	in := startServer(t, dir)
-	base := in.srv.URL()
-	do(t, base, key, "GET", "/api/application", nil, 200, nil)
-	do(t, base, strings.TrimSpace(second), "GET", "/api/application", nil, 200, nil)
-	do(t, base, key+"x", "GET", "/api/application", nil, 401, nil)
+	in.Do(t, key, "GET", "/api/application", nil, 200, nil)
+	in.Do(t, strings.TrimSpace(second), "GET", "/api/application", nil, 200, nil)
+	in.Do(t, key+"x", "GET", "/api/application", nil, 401, nil)
 	var keys api.APIKeyResponse
-	do(t, base, in.key, "GET", "/api/api-key", nil, 200, &keys)
+	in.Do(t, in.APIKey, "GET", "/api/api-key", nil, 200, &keys)
 	var descriptions []string
 	for _, k := range keys.APIKeys {
 		if k.Key != "" {
@@ -312,8 +206,8 @@ func TestAPIKeyCreateTenant(t *testing.T) {
 	dir := initDir(t)
 	in := startServer(t, dir)
 	var tenants api.TenantResponse
-	do(t, in.srv.URL(), in.key, "GET", "/api/tenant", nil, 200, &tenants)
-	in.stop()
+	in.Do(t, in.APIKey, "GET", "/api/tenant", nil, 200, &tenants)
+	in.Stop()
 	tenantID := tenants.Tenants[0].ID
 
 	if _, _, err := runLatch(t, "apikey", "create", "--data", dir, "--tenant", "0f6c8f9e-1f7b-4c52-9a43-6b1f1f0a0001"); err == nil {
@@ -322,7 +216,7 @@ func TestAPIKeyCreateTenant(t *testing.T) {
 	stdout, _ := mustRun(t, "apikey", "create", "--data", dir, "--tenant", tenantID)
 	in = startServer(t, dir)
 	var keys api.APIKeyResponse
-	do(t, in.srv.URL(), in.key, "GET", "/api/api-key", nil, 200, &keys)
+	in.Do(t, in.APIKey, "GET", "/api/api-key", nil, 200, &keys)
 	locked := 0
 	for _, k := range keys.APIKeys {
 		if k.TenantID == tenantID {
@@ -332,7 +226,7 @@ func TestAPIKeyCreateTenant(t *testing.T) {
 	if locked != 1 {
 		t.Errorf("%d keys locked to the tenant, want 1: %+v", locked, keys.APIKeys)
 	}
-	do(t, in.srv.URL(), strings.TrimSpace(stdout), "GET", "/api/user?email=nobody@example.org", nil, 404, nil)
+	in.Do(t, strings.TrimSpace(stdout), "GET", "/api/user?email=nobody@example.org", nil, 404, nil)
 }
 
 var rotated = regexp.MustCompile(`^new signing key ([0-9a-f-]{36}) \(ES256, kid (\S+)\)`)
@@ -341,8 +235,8 @@ func TestKeyRotate(t *testing.T) {
 	clearEnv(t)
 	dir := initDir(t)
 	in := startServer(t, dir)
-	before := jwksKids(t, in.srv.URL())
-	in.stop()
+	before := jwksKids(t, in.URL)
+	in.Stop()
 	if len(before) != 1 {
 		t.Fatalf("JWKS %v before rotation, want one key", before)
 	}
@@ -355,26 +249,21 @@ func TestKeyRotate(t *testing.T) {
 	id, kid := m[1], m[2]
 
 	in = startServer(t, dir)
-	base := in.srv.URL()
+	base := in.URL
 	want := []string{before[0], kid}
 	slices.Sort(want)
 	if diff := cmp.Diff(want, jwksKids(t, base)); diff != "" {
 		t.Errorf("JWKS after key rotate (-want +got):\n%s", diff)
 	}
 	var key api.KeyResponse
-	do(t, base, in.key, "GET", "/api/key/"+id, nil, 200, &key)
+	in.Do(t, in.APIKey, "GET", "/api/key/"+id, nil, 200, &key)
 	if key.Key == nil || key.Key.Kid != kid {
 		t.Errorf("GET /api/key/%s: %+v, want kid %s", id, key.Key, kid)
 	}
 	// New tokens are signed with the new key.
-	var apps api.ApplicationResponse
-	do(t, base, in.key, "GET", "/api/application", nil, 200, &apps)
-	appID := apps.Applications[0].ID
-	do(t, base, in.key, "POST", "/api/user/registration", map[string]any{
-		"user": map[string]any{"email": "ana@example.org", "password": testPassword}, "registration": map[string]any{"applicationId": appID},
-	}, 200, nil)
-	var login api.LoginResponse
-	do(t, base, in.key, "POST", "/api/login", api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: appID}, 200, &login)
+	appID := in.DefaultApplication(t).ID
+	in.Register(t, appID, "ana@example.org")
+	login := in.Login(t, appID, "ana@example.org")
 	if !strings.Contains(jwtHeaderJSON(t, login.Token), `"kid":"`+kid+`"`) {
 		t.Errorf("a token after key rotate has header %s, want kid %s", jwtHeaderJSON(t, login.Token), kid)
 	}
@@ -405,7 +294,7 @@ func TestWrongMasterKey(t *testing.T) {
 	}
 	t.Setenv("LATCH_MASTER_KEY", "")
 	in := startServer(t, dir)
-	if kids := jwksKids(t, in.srv.URL()); len(kids) != 1 {
+	if kids := jwksKids(t, in.URL); len(kids) != 1 {
 		t.Errorf("JWKS %v after a refused rotation, want the one key", kids)
 	}
 }
@@ -424,13 +313,13 @@ func TestMigrate(t *testing.T) {
 	dir := initDir(t)
 	in := startServer(t, dir)
 	var before api.ApplicationResponse
-	do(t, in.srv.URL(), in.key, "GET", "/api/application", nil, 200, &before)
-	in.stop()
+	in.Do(t, in.APIKey, "GET", "/api/application", nil, 200, &before)
+	in.Stop()
 	mustRun(t, "migrate", "--data", dir)
 	mustRun(t, "migrate", "--data", dir)
 	in = startServer(t, dir)
 	var after api.ApplicationResponse
-	do(t, in.srv.URL(), in.key, "GET", "/api/application", nil, 200, &after)
+	in.Do(t, in.APIKey, "GET", "/api/application", nil, 200, &after)
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Errorf("applications changed by migrate (-before +after):\n%s", diff)
 	}
@@ -446,20 +335,15 @@ func TestBackup(t *testing.T) {
 	clearEnv(t)
 	dir := initDir(t)
 	in := startServer(t, dir)
-	base := in.srv.URL()
-	var apps api.ApplicationResponse
-	do(t, base, in.key, "GET", "/api/application", nil, 200, &apps)
-	appID := apps.Applications[0].ID
-	do(t, base, in.key, "POST", "/api/user/registration", map[string]any{
-		"user": map[string]any{"email": "ana@example.org", "password": testPassword}, "registration": map[string]any{"applicationId": appID},
-	}, 200, nil)
+	appID := in.DefaultApplication(t).ID
+	in.Register(t, appID, "ana@example.org")
 
 	file := filepath.Join(t.TempDir(), "backup.db")
 	stdout, _ := mustRun(t, "backup", "--data", dir, file)
 	if !strings.Contains(stdout, file) {
 		t.Errorf("backup printed %q, want the file named", stdout)
 	}
-	in.stop()
+	in.Stop()
 
 	// The file is a SQLite database.
 	st, err := sqlite.Open(context.Background(), file)
@@ -480,29 +364,25 @@ func TestBackup(t *testing.T) {
 	copyFile(t, file, filepath.Join(restored, server.DatabaseFile))
 	copyFile(t, filepath.Join(dir, server.MasterKeyFile), filepath.Join(restored, server.MasterKeyFile))
 	in = startServer(t, restored)
-	if in.key != "" {
+	if in.APIKey != "" {
 		t.Fatal("the restored database was set up afresh")
 	}
-	key := strings.TrimSpace(readFile(t, filepath.Join(dir, server.BootstrapKeyFile)))
-	do(t, in.srv.URL(), key, "POST", "/api/login", api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: appID}, 200, nil)
+	key := latchtest.BootstrapKey(t, dir)
+	in.Do(t, key, "POST", "/api/login", api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: appID}, 200, nil)
 
 	if _, _, err := runLatch(t, "backup", "--data", dir, filepath.Join(t.TempDir(), "no", "such", "dir", "b.db")); err == nil {
 		t.Error("backup into a missing directory succeeded")
 	}
 }
 
-func readFile(t *testing.T, path string) string {
+// copyFile copies the file from to the file to, readable by its owner only.
+func copyFile(t *testing.T, from, to string) {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(from)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	if err := os.WriteFile(to, []byte(readFile(t, from)), 0o600); err != nil {
+	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -529,7 +409,7 @@ func TestServeFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			var stdout, stderr syncBuffer
+			var stdout, stderr latchtest.LogBuffer
 			done := make(chan error, 1)
 			go func() { done <- run(ctx, append([]string{"serve"}, tc.args...), &stdout, &stderr) }()
 			select {
@@ -547,6 +427,25 @@ func TestServeFlags(t *testing.T) {
 }
 
 var listening = regexp.MustCompile(`"addr":"(127\.0\.0\.1:\d+)"`)
+
+// listenAddr waits until `latch serve`, logging in JSON to stderr, logs
+// its address, and returns it; done receives run's result.
+func listenAddr(t *testing.T, stderr *latchtest.LogBuffer, done <-chan error) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("latch serve ended: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("latch serve did not log its address in JSON:\n%s", stderr.String())
+		}
+	}
+}
 
 // TestServeEnvironment: `latch serve` takes its configuration from the
 // environment twins of its flags, serves, and shuts down gracefully when
@@ -568,38 +467,22 @@ func TestServeEnvironment(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr latchtest.LogBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, &stdout, &stderr) }()
-	var addr string
-	deadline := time.Now().Add(30 * time.Second)
-	for addr == "" {
-		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
-			addr = m[1]
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("latch serve ended: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("latch serve did not log its address in JSON:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr := listenAddr(t, &stderr, done)
 	base := "http://" + addr
 
-	do(t, base, "", "GET", "/api/status", nil, 200, nil)
+	latchtest.Do(t, base, "", "GET", "/api/status", nil, 200, nil)
 	var apps api.ApplicationResponse
-	do(t, base, adminKey, "GET", "/api/application", nil, 200, &apps)
+	latchtest.Do(t, base, adminKey, "GET", "/api/application", nil, 200, &apps)
 	if len(apps.Applications) != 1 || apps.Applications[0].Name != "Store" {
 		t.Errorf("applications %+v, want the kickstart's Store", apps.Applications)
 	}
 	var discovery struct {
 		Issuer string `json:"issuer"`
 	}
-	do(t, base, "", "GET", "/.well-known/openid-configuration", nil, 200, &discovery)
+	latchtest.Do(t, base, "", "GET", "/.well-known/openid-configuration", nil, 200, &discovery)
 	if discovery.Issuer != "https://issuer.example.org" {
 		t.Errorf("issuer %q, want LATCH_ISSUER's", discovery.Issuer)
 	}
@@ -650,8 +533,8 @@ func TestDataDirEnvironment(t *testing.T) {
 
 	t.Setenv("LATCH_DATA_DIR", "")
 	in := startServer(t, dir)
-	do(t, in.srv.URL(), strings.TrimSpace(key), "GET", "/api/application", nil, 200, nil)
-	if kids := jwksKids(t, in.srv.URL()); len(kids) != 2 {
+	in.Do(t, strings.TrimSpace(key), "GET", "/api/application", nil, 200, nil)
+	if kids := jwksKids(t, in.URL); len(kids) != 2 {
 		t.Errorf("JWKS %v, want 2 keys after key rotate through LATCH_DATA_DIR", kids)
 	}
 }

@@ -3,27 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/storefront"
 )
 
@@ -138,7 +129,7 @@ func TestParseFlags_Errors(t *testing.T) {
 
 // run serves until its context ends, then shuts down gracefully.
 func TestRun(t *testing.T) {
-	stderr := &syncWriter{}
+	stderr := &latchtest.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan *storefront.Server, 1)
@@ -195,41 +186,23 @@ func TestRun_BusyPort(t *testing.T) {
 	}
 	defer ln.Close()
 	args := []string{"--addr", ln.Addr().String(), "--data", t.TempDir(), "--application-id", "a", "--api-key", "k", "--issuer", "http://latch.test"}
-	err = run(context.Background(), args, envOf(nil), &syncWriter{}, nil)
+	err = run(context.Background(), args, envOf(nil), &latchtest.LogBuffer{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Errorf("run on a busy port: %v, want a listen error", err)
 	}
 }
 
-// syncWriter is a goroutine-safe buffer for the log.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 // With --tls-cert and --tls-key the storefront serves HTTPS.
 func TestRun_TLS(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
+	certFile, keyFile, pool := latchtest.TLSCert(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan *storefront.Server, 1)
 	done := make(chan error, 1)
 	args := []string{"--addr", "127.0.0.1:0", "--data", dir, "--issuer", "http://latch.test", "--tls-cert", certFile}
 	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "k", "STOREFRONT_TLS_KEY": keyFile})
-	go func() { done <- run(ctx, args, env, &syncWriter{}, func(s *storefront.Server) { ready <- s }) }()
+	go func() { done <- run(ctx, args, env, &latchtest.LogBuffer{}, func(s *storefront.Server) { ready <- s }) }()
 	var srv *storefront.Server
 	select {
 	case srv = <-ready:
@@ -250,39 +223,4 @@ func TestRun_TLS(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)
 	}
-}
-
-// selfSigned writes a self-signed certificate for 127.0.0.1 and its key
-// to dir and returns their paths and a pool that trusts it.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "storefront test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
 }

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,8 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +20,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/httpapi"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 )
 
@@ -547,29 +545,12 @@ func TestDPoP_AcrossNodes(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	const public = "http://latch.test"
-	open := func() *server.Server {
-		srv, err := server.Open(context.Background(), server.Config{
-			Addr: "127.0.0.1:0", DataDir: dir, Issuer: public, DPoPNonces: true,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go srv.Serve()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			srv.Shutdown(ctx)
-		})
-		return srv
+	open := func() *latchtest.Latch {
+		return latchtest.Start(t, latchtest.Options{Config: server.Config{DataDir: dir, Issuer: public, DPoPNonces: true}})
 	}
 	a := open()
 	b := open()
-	key, err := os.ReadFile(filepath.Join(dir, server.BootstrapKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{url: a.URL(), key: strings.TrimSpace(string(key)), client: &http.Client{Timeout: 10 * time.Second}, clock: &fakeClock{now: time.Now()}}
+	e := &env{url: a.URL, key: a.APIKey, client: &http.Client{Timeout: 10 * time.Second}, clock: latchtest.NewClock(time.Now())}
 	appID := e.mustAppWithRoles(t)
 	_, email := e.mustUser(t, appID)
 	dev := newDeviceKey(t)
@@ -582,7 +563,7 @@ func TestDPoP_AcrossNodes(t *testing.T) {
 	r := e.login(t, body, withDPoP(proof("")))
 	r.wantDPoPError(t, api.OAuthUseDPoPNonce)
 	nonce := r.Header.Get(dpop.NonceHeader)
-	e.url = b.URL()
+	e.url = b.URL
 	p := proof(nonce)
 	var res api.LoginResponse
 	e.login(t, body, withDPoP(p)).wantJSON(t, 200, &res)
@@ -590,7 +571,7 @@ func TestDPoP_AcrossNodes(t *testing.T) {
 		t.Fatalf("login at node B: cnf.jkt %q", cnfJKT(t, res.Token))
 	}
 	// Node A refuses the proof node B accepted.
-	e.url = a.URL()
+	e.url = a.URL
 	e.login(t, body, withDPoP(p)).wantDPoPError(t, api.OAuthInvalidDPoPProof)
 	e.login(t, body, withDPoP(proof(nonce))).wantJSON(t, 200, nil)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 )
 
@@ -336,7 +337,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 // is logged.
 func TestBootstrapKeyNotLogged(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf latchtest.LogBuffer
 	dir := t.TempDir()
 	srv, err := server.Open(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: dir,
 		Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})

@@ -2,13 +2,11 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 )
 
@@ -32,43 +31,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 const jsonContentType = "application/json; charset=UTF-8"
 
 // testPassword is long enough for the default password rules (8..256).
-const testPassword = "correct horse battery staple"
-
-// fakeClock is the injected clock: it moves only when a test advances it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+const testPassword = latchtest.Password
 
 // env is one running Latch: a real server on a loopback port, a fresh
 // database, a fake clock and the bootstrap API key.
@@ -76,8 +39,8 @@ type env struct {
 	srv      *server.Server
 	url      string
 	key      string // the bootstrap (super-user) API key
-	clock    *fakeClock
-	logs     *syncBuffer
+	clock    *latchtest.Clock
+	logs     *latchtest.LogBuffer
 	client   *http.Client
 	tenantID string // the default tenant
 	appID    string // the application "Default"
@@ -93,44 +56,16 @@ func newEnv(t *testing.T) *env {
 // changes before the server starts.
 func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
 	t.Helper()
-	e := &env{
-		clock:  &fakeClock{now: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)},
-		logs:   &syncBuffer{},
-		client: &http.Client{Timeout: 30 * time.Second},
-	}
-	dir := t.TempDir()
-	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Now: e.clock.Now, Logger: logger}
+	clock := latchtest.NewClock(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	cfg := server.Config{Now: clock.Now}
 	if configure != nil {
 		configure(&cfg)
 	}
-	srv, err := server.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("server.Open: %v", err)
+	l := latchtest.Start(t, latchtest.Options{Config: cfg})
+	e := &env{srv: l.Server, url: l.URL, key: l.APIKey, clock: clock, logs: l.Logs, client: l.Client}
+	if e.key == "" {
+		t.Fatalf("no bootstrap API key in %s", l.Dir)
 	}
-	e.srv, e.url = srv, srv.URL()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		e.client.CloseIdleConnections()
-		if t.Failed() {
-			t.Logf("server log:\n%s", e.logs.String())
-		}
-	})
-	b, err := os.ReadFile(filepath.Join(dir, server.BootstrapKeyFile))
-	if err != nil {
-		t.Fatalf("read bootstrap key: %v", err)
-	}
-	e.key = strings.TrimSpace(string(b))
-
 	var apps api.ApplicationResponse
 	e.do(t, "GET", "/api/application", withKey(e.key)).wantJSON(t, 200, &apps)
 	if len(apps.Applications) != 1 || apps.Applications[0].Name != "Default" {

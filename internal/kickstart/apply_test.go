@@ -1,54 +1,25 @@
 package kickstart_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// latch is a running server under test.
-type latch struct {
-	srv  *server.Server
-	logs *syncBuffer
-	stop func() // shuts the server down; idempotent
-}
 
 // writeFile writes a kickstart file into dir and returns its path.
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -61,93 +32,24 @@ func writeFile(t *testing.T, dir, name, content string) string {
 }
 
 // open opens a Latch on dataDir with the kickstart file (if any) and
-// environment; it returns the error of server.Open.
-func open(t *testing.T, dataDir, kickstartFile string, env map[string]string) (*latch, error) {
+// environment and serves it; it returns the error of server.Open.
+func open(t *testing.T, dataDir, kickstartFile string, env map[string]string) (*latchtest.Latch, error) {
 	t.Helper()
-	logs := new(syncBuffer)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := server.Open(ctx, server.Config{
-		Addr: "127.0.0.1:0", DataDir: dataDir, Kickstart: kickstartFile,
-		Logger: slog.New(slog.NewTextHandler(logs, nil)), Getenv: envOf(env),
-	})
-	if err != nil {
-		return &latch{logs: logs}, err
+	l, err := latchtest.Open(t, latchtest.Options{Config: server.Config{DataDir: dataDir, Kickstart: kickstartFile, Getenv: envOf(env)}})
+	if err == nil {
+		l.Serve()
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	stop := sync.OnceFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	t.Cleanup(stop)
-	return &latch{srv: srv, logs: logs, stop: stop}, nil
+	return l, err
 }
 
 // start is open that must succeed.
-func start(t *testing.T, dataDir, kickstartFile string, env map[string]string) *latch {
+func start(t *testing.T, dataDir, kickstartFile string, env map[string]string) *latchtest.Latch {
 	t.Helper()
 	l, err := open(t, dataDir, kickstartFile, env)
 	if err != nil {
-		t.Fatalf("server.Open: %v\nlogs:\n%s", err, l.logs)
+		t.Fatalf("server.Open: %v\nlogs:\n%s", err, l.Logs)
 	}
 	return l
-}
-
-var client = &http.Client{Timeout: 30 * time.Second}
-
-// call sends a request with an API key (if any) and a JSON body (if any)
-// and returns the status and the body.
-func (l *latch) call(t *testing.T, key, method, path string, body any) (int, []byte) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, l.srv.URL()+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", key)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
-}
-
-// do is call that must answer want, decoding the body into out (if not nil).
-func (l *latch) do(t *testing.T, key, method, path string, body any, want int, out any) {
-	t.Helper()
-	code, b := l.call(t, key, method, path, body)
-	if code != want {
-		t.Fatalf("%s %s: %d %s, want %d", method, path, code, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v in %s", method, path, err, b)
-		}
-	}
 }
 
 // claims decodes a JWT's payload (without verifying it).
@@ -171,7 +73,7 @@ func claims(t *testing.T, jwt string) map[string]any {
 const (
 	tenantID     = "d7d09513-a3f5-401c-9685-34ab6c552453"
 	clientSecret = "store-client-secret-0123456789abcdef"
-	userPassword = "correct horse battery staple"
+	userPassword = latchtest.Password
 	issuer       = "https://auth.example.org"
 )
 
@@ -210,8 +112,8 @@ func TestApplyThroughServer(t *testing.T) {
 	file := writeFile(t, dir, "kickstart.json", strings.Replace(storeKickstart, "#TTL#", "300", 1))
 	l := start(t, data, file, map[string]string{"LATCH_TEST_ADMIN_KEY": adminKey})
 
-	if !strings.Contains(l.logs.String(), "kickstart applied") {
-		t.Errorf("the log does not say the kickstart was applied:\n%s", l.logs)
+	if !strings.Contains(l.Logs.String(), "kickstart applied") {
+		t.Errorf("the log does not say the kickstart was applied:\n%s", l.Logs)
 	}
 	// No bootstrap: no key file, and no application named Default.
 	if _, err := os.Stat(filepath.Join(data, server.BootstrapKeyFile)); !errors.Is(err, fs.ErrNotExist) {
@@ -220,9 +122,9 @@ func TestApplyThroughServer(t *testing.T) {
 
 	// The API keys of the file work; a made-up one does not.
 	var apps api.ApplicationResponse
-	l.do(t, adminKey, "GET", "/api/application", nil, 200, &apps)
-	l.do(t, "second-api-key-0123456789abcdefghijklmnop", "GET", "/api/application", nil, 200, nil)
-	l.do(t, "not-a-key-0123456789abcdefghijklmnopqrstu", "GET", "/api/application", nil, 401, nil)
+	l.Do(t, adminKey, "GET", "/api/application", nil, 200, &apps)
+	l.Do(t, "second-api-key-0123456789abcdefghijklmnop", "GET", "/api/application", nil, 200, nil)
+	l.Do(t, "not-a-key-0123456789abcdefghijklmnopqrstu", "GET", "/api/application", nil, 401, nil)
 	if len(apps.Applications) != 1 {
 		t.Fatalf("applications: %+v, want the kickstart's Store only", apps.Applications)
 	}
@@ -248,14 +150,14 @@ func TestApplyThroughServer(t *testing.T) {
 
 	// The default tenant has the id of defaultTenantId and the patched issuer.
 	var tenants api.TenantResponse
-	l.do(t, adminKey, "GET", "/api/tenant", nil, 200, &tenants)
+	l.Do(t, adminKey, "GET", "/api/tenant", nil, 200, &tenants)
 	if len(tenants.Tenants) != 1 || tenants.Tenants[0].ID != tenantID || tenants.Tenants[0].Issuer != issuer {
 		t.Errorf("tenants %+v, want one, %s, issuer %s", tenants.Tenants, tenantID, issuer)
 	}
 
 	// The user logs in; the token carries the issuer, the roles, the app.
 	var login api.LoginResponse
-	l.do(t, adminKey, "POST", "/api/login", api.LoginRequest{LoginID: "ana@example.org", Password: userPassword, ApplicationID: app.ID}, 200, &login)
+	l.Do(t, adminKey, "POST", "/api/login", api.LoginRequest{LoginID: "ana@example.org", Password: userPassword, ApplicationID: app.ID}, 200, &login)
 	c := claims(t, login.Token)
 	if c["iss"] != issuer || c["tid"] != tenantID || c["applicationId"] != app.ID || c["sub"] != login.User.ID {
 		t.Errorf("claims %v, want iss %s, tid %s, applicationId %s, sub %s", c, issuer, tenantID, app.ID, login.User.ID)
@@ -263,12 +165,12 @@ func TestApplyThroughServer(t *testing.T) {
 	if diff := cmp.Diff([]any{"customer"}, c["roles"]); diff != "" {
 		t.Errorf("roles claim (-want +got):\n%s", diff)
 	}
-	l.do(t, "Bearer "+login.Token, "GET", "/api/jwt/validate", nil, 200, nil)
+	l.Do(t, "Bearer "+login.Token, "GET", "/api/jwt/validate", nil, 200, nil)
 	if login.RefreshToken == "" {
 		t.Fatal("no refresh token")
 	}
 	var refreshed api.JWTRefreshResponse
-	l.do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: login.RefreshToken}, 200, &refreshed)
+	l.Do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: login.RefreshToken}, 200, &refreshed)
 	if refreshed.RefreshToken == "" || refreshed.RefreshToken == login.RefreshToken {
 		t.Errorf("OneTimeUse from the kickstart: the refresh token did not rotate")
 	}
@@ -279,10 +181,10 @@ func TestApplyThroughServer(t *testing.T) {
 		secret string
 		want   int
 	}{{clientSecret, 200}, {"wrong-secret", 401}} {
-		req, _ := http.NewRequest("POST", l.srv.URL()+"/oauth2/token", strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest("POST", l.URL+"/oauth2/token", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(app.ID, tc.secret)
-		resp, err := client.Do(req)
+		resp, err := l.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,28 +228,28 @@ func TestApplyAtomic(t *testing.T) {
 	if strings.Contains(err.Error(), adminKey) {
 		t.Errorf("error %q shows the API key", err)
 	}
-	if strings.Contains(l.logs.String(), "kickstart applied") {
-		t.Errorf("the log says the kickstart was applied:\n%s", l.logs)
+	if strings.Contains(l.Logs.String(), "kickstart applied") {
+		t.Errorf("the log says the kickstart was applied:\n%s", l.Logs)
 	}
 
 	// Nothing was kept: without a kickstart the server bootstraps afresh.
 	l = start(t, data, "", nil)
 	raw, err := os.ReadFile(filepath.Join(data, server.BootstrapKeyFile))
 	if err != nil {
-		t.Fatalf("the database had been set up: no bootstrap on the next start (%v)\nlogs:\n%s", err, l.logs)
+		t.Fatalf("the database had been set up: no bootstrap on the next start (%v)\nlogs:\n%s", err, l.Logs)
 	}
 	key := strings.TrimSpace(string(raw))
-	l.do(t, adminKey, "GET", "/api/application", nil, 401, nil)
+	l.Do(t, adminKey, "GET", "/api/application", nil, 401, nil)
 	var apps api.ApplicationResponse
-	l.do(t, key, "GET", "/api/application", nil, 200, &apps)
+	l.Do(t, key, "GET", "/api/application", nil, 200, &apps)
 	if len(apps.Applications) != 1 || apps.Applications[0].Name != "Default" {
 		t.Errorf("applications %+v, want the bootstrap's Default only", apps.Applications)
 	}
-	l.do(t, key, "GET", "/api/application/"+appID, nil, 404, nil)
-	l.do(t, key, "GET", "/api/user/"+userID, nil, 404, nil)
-	l.do(t, key, "GET", "/api/user?email=ana@example.org", nil, 404, nil)
+	l.Do(t, key, "GET", "/api/application/"+appID, nil, 404, nil)
+	l.Do(t, key, "GET", "/api/user/"+userID, nil, 404, nil)
+	l.Do(t, key, "GET", "/api/user?email=ana@example.org", nil, 404, nil)
 	var tenants api.TenantResponse
-	l.do(t, key, "GET", "/api/tenant", nil, 200, &tenants)
+	l.Do(t, key, "GET", "/api/tenant", nil, 200, &tenants)
 	if len(tenants.Tenants) != 1 || tenants.Tenants[0].ID == tenantID {
 		t.Errorf("tenants %+v: the kickstart's default tenant survived", tenants.Tenants)
 	}
@@ -363,8 +265,8 @@ func TestApplyOnce(t *testing.T) {
 
 	l := start(t, data, first, env)
 	var before api.ApplicationResponse
-	l.do(t, adminKey, "GET", "/api/application", nil, 200, &before)
-	l.stop()
+	l.Do(t, adminKey, "GET", "/api/application", nil, 200, &before)
+	l.Stop()
 
 	for _, tc := range []struct{ name, file string }{
 		{"the same file", first},
@@ -376,19 +278,19 @@ func TestApplyOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := start(t, data, tc.file, env)
-			defer l.stop()
-			if !strings.Contains(l.logs.String(), "kickstart skipped") {
-				t.Errorf("the log does not say the kickstart was skipped:\n%s", l.logs)
+			defer l.Stop()
+			if !strings.Contains(l.Logs.String(), "kickstart skipped") {
+				t.Errorf("the log does not say the kickstart was skipped:\n%s", l.Logs)
 			}
-			if strings.Contains(l.logs.String(), "kickstart applied") {
-				t.Errorf("the log says the kickstart was applied again:\n%s", l.logs)
+			if strings.Contains(l.Logs.String(), "kickstart applied") {
+				t.Errorf("the log says the kickstart was applied again:\n%s", l.Logs)
 			}
 			var after api.ApplicationResponse
-			l.do(t, adminKey, "GET", "/api/application", nil, 200, &after)
+			l.Do(t, adminKey, "GET", "/api/application", nil, 200, &after)
 			if diff := cmp.Diff(before, after); diff != "" {
 				t.Errorf("applications changed (-before +after):\n%s", diff)
 			}
-			l.do(t, "other-admin-key-0123456789abcdefghijklmn", "GET", "/api/application", nil, 401, nil)
+			l.Do(t, "other-admin-key-0123456789abcdefghijklmn", "GET", "/api/application", nil, 401, nil)
 			if _, err := os.Stat(filepath.Join(data, server.BootstrapKeyFile)); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("a later start wrote %s (stat: %v)", server.BootstrapKeyFile, err)
 			}
@@ -417,6 +319,6 @@ func TestApplyUnreadable(t *testing.T) {
 	}
 	l := start(t, data, "", nil)
 	if _, err := os.Stat(filepath.Join(data, server.BootstrapKeyFile)); err != nil {
-		t.Errorf("no bootstrap after failed kickstarts: %v\nlogs:\n%s", err, l.logs)
+		t.Errorf("no bootstrap after failed kickstarts: %v\nlogs:\n%s", err, l.Logs)
 	}
 }

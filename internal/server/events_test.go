@@ -168,23 +168,23 @@ func startEventsLatch(t *testing.T, dir string, cfg server.Config) *eventsLatch 
 	}
 	l := &eventsLatch{testLatch: startLatch(t, dir, cfg), rc: newReceiver(t)}
 	var tenants api.TenantResponse
-	l.do(t, l.key, "GET", "/api/tenant", nil, 200, &tenants)
+	l.Do(t, l.APIKey, "GET", "/api/tenant", nil, 200, &tenants)
 	l.tenantID = tenants.Tenants[0].ID
 	on := map[string]any{}
 	for _, e := range allEvents {
 		on[e] = map[string]any{"enabled": true, "transactionType": "None"}
 	}
-	l.do(t, l.key, "PATCH", "/api/tenant/"+l.tenantID, map[string]any{"tenant": map[string]any{
+	l.Do(t, l.APIKey, "PATCH", "/api/tenant/"+l.tenantID, map[string]any{"tenant": map[string]any{
 		"eventConfiguration": map[string]any{"events": on},
 	}}, 200, nil)
 
 	var key api.KeyResponse
-	l.do(t, l.key, "POST", "/api/key/generate", map[string]any{"key": map[string]any{"algorithm": "ES256", "name": "webhooks"}}, 200, &key)
+	l.Do(t, l.APIKey, "POST", "/api/key/generate", map[string]any{"key": map[string]any{"algorithm": "ES256", "name": "webhooks"}}, 200, &key)
 	l.keyID = key.Key.ID
 
 	l.secret = "a-client-secret-that-is-long-enough-0123456789"
 	var app api.ApplicationResponse
-	l.do(t, l.key, "POST", "/api/application", map[string]any{"application": map[string]any{
+	l.Do(t, l.APIKey, "POST", "/api/application", map[string]any{"application": map[string]any{
 		"name": "Shop",
 		"jwtConfiguration": map[string]any{
 			"enabled": true, "timeToLiveInSeconds": 600, "refreshTokenTimeToLiveInMinutes": 60,
@@ -210,7 +210,7 @@ func (l *eventsLatch) addWebhook(t *testing.T, u string, signed bool) string {
 		hook["signatureConfiguration"] = map[string]any{"enabled": true, "signingKeyId": l.keyID}
 	}
 	var resp api.WebhookResponse
-	l.do(t, l.key, "POST", "/api/webhook", map[string]any{"webhook": hook}, 200, &resp)
+	l.Do(t, l.APIKey, "POST", "/api/webhook", map[string]any{"webhook": hook}, 200, &resp)
 	return resp.Webhook.ID
 }
 
@@ -218,7 +218,7 @@ func (l *eventsLatch) addWebhook(t *testing.T, u string, signed bool) string {
 func (l *eventsLatch) user(t *testing.T, name string) (string, string) {
 	t.Helper()
 	email := name + "@example.org"
-	return l.register(t, l.appID, email), email
+	return l.Register(t, l.appID, email), email
 }
 
 // revokes waits for the jwt.refresh-token.revoke events that keep selects
@@ -299,8 +299,8 @@ func TestRevocationEvents(t *testing.T) {
 
 	t.Run("DeleteByID", func(t *testing.T) {
 		uid, email := l.user(t, "by-id")
-		a, b := l.login(t, app, email), l.login(t, app, email)
-		l.do(t, l.key, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
+		a, b := l.Login(t, app, email), l.Login(t, app, email)
+		l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "DELETE /api/jwt/refresh/{id}", l.revokeEvent("revoked", uid, app, a.RefreshTokenID), got[0])
 		if got[0].SessionID == b.RefreshTokenID {
@@ -312,8 +312,8 @@ func TestRevocationEvents(t *testing.T) {
 	})
 	t.Run("DeleteByTokenWithEventInfo", func(t *testing.T) {
 		uid, email := l.user(t, "by-token")
-		a := l.login(t, app, email)
-		l.do(t, l.key, "DELETE", "/api/jwt/refresh", map[string]any{
+		a := l.Login(t, app, email)
+		l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh", map[string]any{
 			"token": a.RefreshToken, "eventInfo": map[string]any{"ipAddress": "203.0.113.7", "userAgent": "ShopApp/3.2"},
 		}, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
@@ -324,24 +324,24 @@ func TestRevocationEvents(t *testing.T) {
 	})
 	t.Run("DeleteByUser", func(t *testing.T) {
 		uid, email := l.user(t, "by-user")
-		l.login(t, app, email)
-		l.login(t, app, email)
-		l.do(t, l.key, "DELETE", "/api/jwt/refresh?userId="+uid, nil, 200, nil)
+		l.Login(t, app, email)
+		l.Login(t, app, email)
+		l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh?userId="+uid, nil, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "DELETE ?userId", l.revokeEvent("revoked", uid, "", ""), got[0])
 	})
 	t.Run("DeleteByUserAndApplication", func(t *testing.T) {
 		uid, email := l.user(t, "by-user-app")
-		l.login(t, app, email)
-		l.do(t, l.key, "DELETE", "/api/jwt/refresh?userId="+uid+"&applicationId="+app, nil, 200, nil)
+		l.Login(t, app, email)
+		l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh?userId="+uid+"&applicationId="+app, nil, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "DELETE ?userId&applicationId", l.revokeEvent("revoked", uid, app, ""), got[0])
 	})
 	t.Run("OAuthRevoke", func(t *testing.T) {
 		uid, email := l.user(t, "oauth")
-		a := l.login(t, app, email)
+		a := l.Login(t, app, email)
 		form := url.Values{"token": {a.RefreshToken}, "client_id": {app}, "client_secret": {l.secret}}
-		res, err := http.PostForm(l.srv.URL()+"/oauth2/revoke", form)
+		res, err := http.PostForm(l.Server.URL()+"/oauth2/revoke", form)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,55 +354,55 @@ func TestRevocationEvents(t *testing.T) {
 	})
 	t.Run("Logout", func(t *testing.T) {
 		uid, email := l.user(t, "logout")
-		a := l.login(t, app, email)
-		l.login(t, app, email)
-		l.do(t, "", "POST", "/api/logout?global=false&refreshToken="+url.QueryEscape(a.RefreshToken), nil, 200, nil)
+		a := l.Login(t, app, email)
+		l.Login(t, app, email)
+		l.Do(t, "", "POST", "/api/logout?global=false&refreshToken="+url.QueryEscape(a.RefreshToken), nil, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "logout", l.revokeEvent("logout", uid, app, a.RefreshTokenID), got[0])
 	})
 	t.Run("GlobalLogout", func(t *testing.T) {
 		uid, email := l.user(t, "global-logout")
-		a := l.login(t, app, email)
-		l.login(t, app, email)
-		l.do(t, "", "POST", "/api/logout", map[string]any{"global": true, "refreshToken": a.RefreshToken}, 200, nil)
+		a := l.Login(t, app, email)
+		l.Login(t, app, email)
+		l.Do(t, "", "POST", "/api/logout", map[string]any{"global": true, "refreshToken": a.RefreshToken}, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "global logout", l.revokeEvent("global logout", uid, "", ""), got[0])
 	})
 	t.Run("ReuseDetection", func(t *testing.T) {
 		uid, email := l.user(t, "reuse")
-		a := l.login(t, app, email)
-		l.do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: a.RefreshToken}, 200, nil)
-		l.do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: a.RefreshToken}, 400, nil) // the old value again
+		a := l.Login(t, app, email)
+		l.Do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: a.RefreshToken}, 200, nil)
+		l.Do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: a.RefreshToken}, 400, nil) // the old value again
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "reuse", l.revokeEvent("refresh token reuse", uid, app, a.RefreshTokenID), got[0])
 	})
 	t.Run("Lockout", func(t *testing.T) {
 		uid, email := l.user(t, "lockout")
-		l.login(t, app, email)
+		l.Login(t, app, email)
 		for range identityLockoutAttempts {
-			l.do(t, l.key, "POST", "/api/login", api.LoginRequest{LoginID: email, Password: "wrong password", ApplicationID: app}, 404, nil)
+			l.Do(t, l.APIKey, "POST", "/api/login", api.LoginRequest{LoginID: email, Password: "wrong password", ApplicationID: app}, 404, nil)
 		}
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "lockout", l.revokeEvent("login prevented", uid, "", ""), got[0])
 	})
 	t.Run("PasswordChange", func(t *testing.T) {
 		uid, email := l.user(t, "password")
-		l.login(t, app, email)
-		l.do(t, l.key, "PATCH", "/api/user/"+uid, map[string]any{"user": map[string]any{"password": "a brand new passphrase"}}, 200, nil)
+		l.Login(t, app, email)
+		l.Do(t, l.APIKey, "PATCH", "/api/user/"+uid, map[string]any{"user": map[string]any{"password": "a brand new passphrase"}}, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "password change", l.revokeEvent("password changed", uid, "", ""), got[0])
 	})
 	t.Run("SoftDeleteUser", func(t *testing.T) {
 		uid, email := l.user(t, "soft-delete")
-		l.login(t, app, email)
-		l.do(t, l.key, "DELETE", "/api/user/"+uid, nil, 200, nil)
+		l.Login(t, app, email)
+		l.Do(t, l.APIKey, "DELETE", "/api/user/"+uid, nil, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "soft delete", l.revokeEvent("user deactivated", uid, "", ""), got[0])
 	})
 	t.Run("HardDeleteUser", func(t *testing.T) {
 		uid, email := l.user(t, "hard-delete")
-		l.login(t, app, email)
-		l.do(t, l.key, "DELETE", "/api/user/"+uid+"?hardDelete=true", nil, 200, nil)
+		l.Login(t, app, email)
+		l.Do(t, l.APIKey, "DELETE", "/api/user/"+uid+"?hardDelete=true", nil, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "hard delete", l.revokeEvent("user deleted", uid, "", ""), got[0])
 		if got[0].User.Email != email {
@@ -411,34 +411,34 @@ func TestRevocationEvents(t *testing.T) {
 	})
 	t.Run("DeleteRegistration", func(t *testing.T) {
 		uid, email := l.user(t, "registration")
-		l.login(t, app, email)
-		l.do(t, l.key, "DELETE", "/api/user/registration/"+uid+"/"+app, nil, 200, nil)
+		l.Login(t, app, email)
+		l.Do(t, l.APIKey, "DELETE", "/api/user/registration/"+uid+"/"+app, nil, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "registration delete", l.revokeEvent("registration deleted", uid, app, ""), got[0])
 	})
 	t.Run("NothingLive", func(t *testing.T) {
 		uid, _ := l.user(t, "nothing")
 		// The registration made a session: revoke it, then revoke again.
-		l.do(t, l.key, "DELETE", "/api/jwt/refresh?userId="+uid, nil, 200, nil)
+		l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh?userId="+uid, nil, 200, nil)
 		l.revokes(t, 1, byUser(uid))
-		l.do(t, l.key, "DELETE", "/api/jwt/refresh?userId="+uid, nil, 404, nil)
-		l.do(t, l.key, "DELETE", "/api/user/"+uid, nil, 200, nil)
+		l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh?userId="+uid, nil, 404, nil)
+		l.Do(t, l.APIKey, "DELETE", "/api/user/"+uid, nil, 200, nil)
 		l.revokes(t, 1, byUser(uid)) // still only the first
 	})
 	t.Run("DeleteByApplication", func(t *testing.T) {
 		_, email := l.user(t, "by-app")
-		l.login(t, app, email)
+		l.Login(t, app, email)
 		isApp := func(ev map[string]any) bool { return ev["userId"] == nil && ev["applicationId"] == app }
-		l.do(t, l.key, "DELETE", "/api/jwt/refresh?applicationId="+app, nil, 200, nil)
+		l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh?applicationId="+app, nil, 200, nil)
 		got := l.revokes(t, 1, isApp)
 		checkRevoke(t, "DELETE ?applicationId", l.revokeEvent("revoked", "", app, ""), got[0])
 	})
 	// Last: it ends the application.
 	t.Run("DeleteApplication", func(t *testing.T) {
 		_, email := l.user(t, "app-delete")
-		l.login(t, app, email)
+		l.Login(t, app, email)
 		before := len(accepted(t, l.rc.receipts(), api.EventJWTRefreshTokenRevoke, nil))
-		l.do(t, l.key, "DELETE", "/api/application/"+app+"?hardDelete=true", nil, 200, nil)
+		l.Do(t, l.APIKey, "DELETE", "/api/application/"+app+"?hardDelete=true", nil, 200, nil)
 		isApp := func(ev map[string]any) bool { return ev["reason"] == "application deleted" }
 		got := l.revokes(t, 1, isApp)
 		checkRevoke(t, "application delete", l.revokeEvent("application deleted", "", app, ""), got[0])
@@ -473,7 +473,7 @@ func TestLoginAndRefreshEvents(t *testing.T) {
 	uid, email := l.user(t, "ana")
 
 	// Success, with the application (the user is registered).
-	a := l.login(t, l.appID, email)
+	a := l.Login(t, l.appID, email)
 	got := l.rc.waitFor(t, "two login events", func(got []receipt) bool {
 		return len(accepted(t, got, api.EventUserLoginSuccess, byUser2(uid))) >= 2
 	})
@@ -484,8 +484,8 @@ func TestLoginAndRefreshEvents(t *testing.T) {
 	}
 
 	// Failure: an existing user with a wrong password; an unknown user sends nothing.
-	l.do(t, l.key, "POST", "/api/login", api.LoginRequest{LoginID: email, Password: "wrong password", ApplicationID: l.appID}, 404, nil)
-	l.do(t, l.key, "POST", "/api/login", api.LoginRequest{LoginID: "nobody@example.org", Password: "wrong password", ApplicationID: l.appID}, 404, nil)
+	l.Do(t, l.APIKey, "POST", "/api/login", api.LoginRequest{LoginID: email, Password: "wrong password", ApplicationID: l.appID}, 404, nil)
+	l.Do(t, l.APIKey, "POST", "/api/login", api.LoginRequest{LoginID: "nobody@example.org", Password: "wrong password", ApplicationID: l.appID}, 404, nil)
 	got = l.rc.waitFor(t, "two login.failed events", func(got []receipt) bool {
 		return len(accepted(t, got, api.EventUserLoginFailed, nil)) >= 2
 	})
@@ -504,7 +504,7 @@ func TestLoginAndRefreshEvents(t *testing.T) {
 
 	// A refresh: the new token only to the loopback webhook.
 	var ref api.JWTRefreshResponse
-	l.do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: a.RefreshToken, Token: a.Token}, 200, &ref)
+	l.Do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: a.RefreshToken, Token: a.Token}, 200, &ref)
 	got = l.rc.waitFor(t, "two jwt.refresh deliveries", func(got []receipt) bool {
 		return len(accepted(t, got, api.EventJWTRefresh, nil)) >= 2
 	})
@@ -561,8 +561,8 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 func TestEventSignature(t *testing.T) {
 	l := startEventsLatch(t, t.TempDir(), server.Config{})
 	uid, email := l.user(t, "signed")
-	a := l.login(t, l.appID, email)
-	l.do(t, l.key, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
+	a := l.Login(t, l.appID, email)
+	l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
 	l.revokes(t, 1, byUser(uid))
 	var r receipt
 	for _, x := range l.rc.receipts() {
@@ -575,9 +575,9 @@ func TestEventSignature(t *testing.T) {
 		t.Fatal("no signature header")
 	}
 	var jwks jose.JSONWebKeySet
-	l.do(t, "", "GET", "/.well-known/jwks.json", nil, 200, &jwks)
+	l.Do(t, "", "GET", "/.well-known/jwks.json", nil, 200, &jwks)
 	var key api.KeyResponse
-	l.do(t, l.key, "GET", "/api/key/"+l.keyID, nil, 200, &key)
+	l.Do(t, l.APIKey, "GET", "/api/key/"+l.keyID, nil, 200, &key)
 
 	verify := func(body []byte) error {
 		sig, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
@@ -620,7 +620,7 @@ func TestEventSignature(t *testing.T) {
 func TestEventRetries(t *testing.T) {
 	l := startEventsLatch(t, t.TempDir(), server.Config{})
 	uid, email := l.user(t, "retry")
-	a := l.login(t, l.appID, email)
+	a := l.Login(t, l.appID, email)
 	isRevoke := func(r receipt) bool {
 		ev := r.eventOrNil()
 		return ev["type"] == api.EventJWTRefreshTokenRevoke && ev["userId"] == uid
@@ -633,7 +633,7 @@ func TestEventRetries(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	l.do(t, l.key, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
+	l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
 	got := l.rc.waitFor(t, "a successful delivery after two failures", func(got []receipt) bool {
 		for _, r := range got {
 			if isRevoke(r) && r.status == 200 {
@@ -661,10 +661,10 @@ func TestEventRetries(t *testing.T) {
 			break
 		}
 	}
-	if !strings.Contains(l.logs.String(), "delivery failed; will retry") {
+	if !strings.Contains(l.Logs.String(), "delivery failed; will retry") {
 		t.Error("the failures were not logged")
 	}
-	if strings.Contains(l.logs.String(), `{"event"`) || strings.Contains(l.logs.String(), "applicationTimeToLiveInSeconds") {
+	if strings.Contains(l.Logs.String(), `{"event"`) || strings.Contains(l.Logs.String(), "applicationTimeToLiveInSeconds") {
 		t.Error("a payload was logged")
 	}
 }
@@ -678,8 +678,8 @@ func TestEventOutboxSurvivesRestart(t *testing.T) {
 	l := startEventsLatch(t, dir, cfg)
 	l.rc.setScript(func(receipt) int { return http.StatusServiceUnavailable })
 	uid, email := l.user(t, "durable")
-	a := l.login(t, l.appID, email)
-	l.do(t, l.key, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
+	a := l.Login(t, l.appID, email)
+	l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
 	isRevoke := func(r receipt) bool {
 		ev := r.eventOrNil()
 		return ev["type"] == api.EventJWTRefreshTokenRevoke && ev["userId"] == uid
@@ -692,7 +692,7 @@ func TestEventOutboxSurvivesRestart(t *testing.T) {
 		}
 		return false
 	})
-	l.stop()
+	l.Stop()
 	var firstID string
 	for _, r := range l.rc.receipts() {
 		if isRevoke(r) {
@@ -716,7 +716,7 @@ func TestEventOutboxSurvivesRestart(t *testing.T) {
 			t.Errorf("after the restart: event %v, want the same event %s", r.event(t)["id"], firstID)
 		}
 	}
-	l2.stop()
+	l2.Stop()
 
 	// A node that died while it held a delivery (claimed, never finished)
 	// holds it up only until the lease ends.
@@ -829,14 +829,14 @@ func TestWebhookAPI(t *testing.T) {
 	}
 	for _, c := range bad {
 		var errs api.Errors
-		l.do(t, l.key, "POST", "/api/webhook", map[string]any{"webhook": c.hook}, 400, &errs)
+		l.Do(t, l.APIKey, "POST", "/api/webhook", map[string]any{"webhook": c.hook}, 400, &errs)
 		if len(errs.FieldErrors[c.field]) == 0 {
 			t.Errorf("%s: errors %+v, want one on %s", c.name, errs, c.field)
 		}
 	}
 	// A FusionAuth event type Latch does not send is accepted.
 	var made api.WebhookResponse
-	l.do(t, l.key, "POST", "/api/webhook/6c8a3a52-4f41-4b9a-9a47-54e3a51a8a01", map[string]any{"webhook": map[string]any{
+	l.Do(t, l.APIKey, "POST", "/api/webhook/6c8a3a52-4f41-4b9a-9a47-54e3a51a8a01", map[string]any{"webhook": map[string]any{
 		"url": "https://example.org/e", "eventsEnabled": map[string]bool{"user.create": true}, "tenantIds": []string{l.tenantID},
 	}}, 200, &made)
 	w := made.Webhook
@@ -844,37 +844,37 @@ func TestWebhookAPI(t *testing.T) {
 		t.Errorf("created webhook = %+v, want the id, default timeouts and instants", w)
 	}
 	var list api.WebhookResponse
-	l.do(t, l.key, "GET", "/api/webhook", nil, 200, &list)
+	l.Do(t, l.APIKey, "GET", "/api/webhook", nil, 200, &list)
 	if len(list.Webhooks) != 2 {
 		t.Errorf("GET /api/webhook: %d webhooks, want 2", len(list.Webhooks))
 	}
 	var patched api.WebhookResponse
-	l.do(t, l.key, "PATCH", "/api/webhook/"+w.ID, map[string]any{"webhook": map[string]any{"description": "CRM"}}, 200, &patched)
+	l.Do(t, l.APIKey, "PATCH", "/api/webhook/"+w.ID, map[string]any{"webhook": map[string]any{"description": "CRM"}}, 200, &patched)
 	if patched.Webhook.Description != "CRM" || patched.Webhook.URL != w.URL || patched.Webhook.InsertInstant != w.InsertInstant {
 		t.Errorf("PATCH: %+v", patched.Webhook)
 	}
 	var put api.WebhookResponse
-	l.do(t, l.key, "PUT", "/api/webhook/"+w.ID, map[string]any{"webhook": map[string]any{"url": "https://example.org/other"}}, 200, &put)
+	l.Do(t, l.APIKey, "PUT", "/api/webhook/"+w.ID, map[string]any{"webhook": map[string]any{"url": "https://example.org/other"}}, 200, &put)
 	if put.Webhook.URL != "https://example.org/other" || put.Webhook.Description != "" || len(put.Webhook.EventsEnabled) != 0 {
 		t.Errorf("PUT: %+v", put.Webhook)
 	}
-	l.do(t, l.key, "DELETE", "/api/webhook/"+w.ID, nil, 200, nil)
-	l.do(t, l.key, "GET", "/api/webhook/"+w.ID, nil, 404, nil)
-	l.do(t, l.key, "DELETE", "/api/webhook/"+w.ID, nil, 404, nil)
-	l.do(t, "", "GET", "/api/webhook", nil, 401, nil)
+	l.Do(t, l.APIKey, "DELETE", "/api/webhook/"+w.ID, nil, 200, nil)
+	l.Do(t, l.APIKey, "GET", "/api/webhook/"+w.ID, nil, 404, nil)
+	l.Do(t, l.APIKey, "DELETE", "/api/webhook/"+w.ID, nil, 404, nil)
+	l.Do(t, "", "GET", "/api/webhook", nil, 401, nil)
 
 	// The signing key is in use.
-	l.do(t, l.key, "DELETE", "/api/key/"+l.keyID, nil, 400, nil)
+	l.Do(t, l.APIKey, "DELETE", "/api/key/"+l.keyID, nil, 400, nil)
 
 	// The tenant's event configuration is checked too; transactionType is
 	// kept, whatever it is.
 	var errs api.Errors
-	l.do(t, l.key, "PATCH", "/api/tenant/"+l.tenantID, map[string]any{"tenant": map[string]any{
+	l.Do(t, l.APIKey, "PATCH", "/api/tenant/"+l.tenantID, map[string]any{"tenant": map[string]any{
 		"eventConfiguration": map[string]any{"events": map[string]any{"user.exploded": map[string]any{"enabled": true}}}}}, 400, &errs)
-	l.do(t, l.key, "PATCH", "/api/tenant/"+l.tenantID, map[string]any{"tenant": map[string]any{
+	l.Do(t, l.APIKey, "PATCH", "/api/tenant/"+l.tenantID, map[string]any{"tenant": map[string]any{
 		"eventConfiguration": map[string]any{"events": map[string]any{api.EventJWTRefresh: map[string]any{"enabled": true, "transactionType": "Maybe"}}}}}, 400, &errs)
 	var tn api.TenantResponse
-	l.do(t, l.key, "PATCH", "/api/tenant/"+l.tenantID, map[string]any{"tenant": map[string]any{
+	l.Do(t, l.APIKey, "PATCH", "/api/tenant/"+l.tenantID, map[string]any{"tenant": map[string]any{
 		"eventConfiguration": map[string]any{"events": map[string]any{api.EventJWTRefresh: map[string]any{"enabled": true, "transactionType": "SuperMajority"}}}}}, 200, &tn)
 	if got := tn.Tenant.EventConfiguration.Events[api.EventJWTRefresh]; got != (api.EventConfigurationData{Enabled: true, TransactionType: "SuperMajority"}) {
 		t.Errorf("tenant event configuration = %+v", got)
@@ -888,7 +888,7 @@ func TestEventAbandoned(t *testing.T) {
 	cfg.Events.MaxAttempts = 2
 	l := startEventsLatch(t, t.TempDir(), cfg)
 	uid, email := l.user(t, "abandoned")
-	a := l.login(t, l.appID, email)
+	a := l.Login(t, l.appID, email)
 	isRevoke := func(r receipt) bool {
 		ev := r.eventOrNil()
 		return ev["type"] == api.EventJWTRefreshTokenRevoke && ev["userId"] == uid
@@ -899,7 +899,7 @@ func TestEventAbandoned(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	l.do(t, l.key, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
+	l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh/"+a.RefreshTokenID, nil, 200, nil)
 	count := func(got []receipt) int {
 		n := 0
 		for _, r := range got {
@@ -911,9 +911,9 @@ func TestEventAbandoned(t *testing.T) {
 	}
 	l.rc.waitFor(t, "two attempts", func(got []receipt) bool { return count(got) >= 2 })
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(l.logs.String(), "delivery abandoned") {
+	for !strings.Contains(l.Logs.String(), "delivery abandoned") {
 		if time.Now().After(deadline) {
-			t.Fatalf("the abandonment was not logged:\n%s", l.logs)
+			t.Fatalf("the abandonment was not logged:\n%s", l.Logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

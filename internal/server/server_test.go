@@ -12,208 +12,49 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/storage/sqlite"
 )
 
-const testPassword = "correct horse battery staple"
+const testPassword = latchtest.Password
 
-// testClock is an injected clock that moves only when told.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// logBuffer collects the server's logs; safe for its goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// newTestClock returns an injected clock that moves only when told.
+func newTestClock() *latchtest.Clock {
+	return latchtest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // testLatch is a Latch serving on a loopback port.
-type testLatch struct {
-	srv    *server.Server
-	dir    string
-	key    string // the bootstrap API key
-	logs   *logBuffer
-	served chan error
-	stop   func() // Shutdown, once; checks Serve's result
-}
+type testLatch struct{ *latchtest.Latch }
 
 // openLatch opens a server on dir with cfg's other fields, without
 // serving; the error is server.Open's.
-func openLatch(t *testing.T, dir string, cfg server.Config) (*server.Server, *logBuffer, error) {
+func openLatch(t *testing.T, dir string, cfg server.Config) (*server.Server, *latchtest.LogBuffer, error) {
 	t.Helper()
-	logs := new(logBuffer)
 	cfg.DataDir = dir
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := server.Open(ctx, cfg)
-	return srv, logs, err
+	l, err := latchtest.Open(t, latchtest.Options{Config: cfg})
+	return l.Server, l.Logs, err
 }
 
 // startLatch opens a server on dir and serves; it is shut down at the
 // end of the test.
 func startLatch(t *testing.T, dir string, cfg server.Config) *testLatch {
 	t.Helper()
-	srv, logs, err := openLatch(t, dir, cfg)
-	if err != nil {
-		t.Fatalf("server.Open: %v\nlogs:\n%s", err, logs)
-	}
-	l := &testLatch{srv: srv, dir: dir, logs: logs, served: make(chan error, 1)}
-	go func() { l.served <- srv.Serve() }()
-	l.stop = sync.OnceFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		select {
-		case err := <-l.served:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return after Shutdown")
-		}
-	})
-	t.Cleanup(func() { l.stop() })
-	if b, err := os.ReadFile(filepath.Join(dir, server.BootstrapKeyFile)); err == nil {
-		l.key = strings.TrimSpace(string(b))
-	}
-	return l
-}
-
-var httpClient = &http.Client{Timeout: 30 * time.Second}
-
-// call sends a request with an Authorization header (if any) and a JSON
-// body (if any); it returns the status and the body.
-func (l *testLatch) call(t *testing.T, auth, method, path string, body any) (int, []byte) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, l.srv.URL()+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
-}
-
-// do is call that must answer want; it decodes the body into out.
-func (l *testLatch) do(t *testing.T, auth, method, path string, body any, want int, out any) {
-	t.Helper()
-	code, b := l.call(t, auth, method, path, body)
-	if code != want {
-		t.Fatalf("%s %s: %d %s, want %d", method, path, code, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v in %s", method, path, err, b)
-		}
-	}
-}
-
-// defaultApp returns the id of the bootstrap's application.
-func (l *testLatch) defaultApp(t *testing.T) string {
-	t.Helper()
-	var apps api.ApplicationResponse
-	l.do(t, l.key, "GET", "/api/application", nil, 200, &apps)
-	if len(apps.Applications) != 1 || apps.Applications[0].Name != "Default" {
-		t.Fatalf("applications %+v, want Default only", apps.Applications)
-	}
-	return apps.Applications[0].ID
-}
-
-// register creates a user registered for app and returns the user's id.
-func (l *testLatch) register(t *testing.T, appID, email string) string {
-	t.Helper()
-	var resp api.RegistrationResponse
-	l.do(t, l.key, "POST", "/api/user/registration", map[string]any{
-		"user":         map[string]any{"email": email, "password": testPassword},
-		"registration": map[string]any{"applicationId": appID},
-	}, 200, &resp)
-	return resp.User.ID
-}
-
-func (l *testLatch) login(t *testing.T, appID, email string) api.LoginResponse {
-	t.Helper()
-	var resp api.LoginResponse
-	l.do(t, l.key, "POST", "/api/login", api.LoginRequest{LoginID: email, Password: testPassword, ApplicationID: appID}, 200, &resp)
-	return resp
+	cfg.DataDir = dir
+	return &testLatch{latchtest.Start(t, latchtest.Options{Config: cfg})}
 }
 
 // kids returns the key ids of the JWKS, sorted.
@@ -224,7 +65,7 @@ func (l *testLatch) kids(t *testing.T) []string {
 			Kid string `json:"kid"`
 		} `json:"keys"`
 	}
-	l.do(t, "", "GET", "/.well-known/jwks.json", nil, 200, &set)
+	l.Do(t, "", "GET", "/.well-known/jwks.json", nil, 200, &set)
 	var out []string
 	for _, k := range set.Keys {
 		out = append(out, k.Kid)
@@ -236,7 +77,7 @@ func (l *testLatch) kids(t *testing.T) []string {
 // validate returns the status of GET /api/jwt/validate for a JWT.
 func (l *testLatch) validate(t *testing.T, jwt string) int {
 	t.Helper()
-	code, _ := l.call(t, "Bearer "+jwt, "GET", "/api/jwt/validate", nil)
+	code, _ := l.Call(t, "Bearer "+jwt, "GET", "/api/jwt/validate", nil)
 	return code
 }
 
@@ -280,26 +121,26 @@ func TestFirstStartBootstraps(t *testing.T) {
 			t.Errorf("%s has mode %v, want %v", f.path, got, f.want)
 		}
 	}
-	if len(l.key) < 32 {
-		t.Fatalf("bootstrap API key %q is too short", l.key)
+	if len(l.APIKey) < 32 {
+		t.Fatalf("bootstrap API key %q is too short", l.APIKey)
 	}
-	appID := l.defaultApp(t)
-	l.do(t, "", "GET", "/api/application", nil, 401, nil)
-	l.do(t, l.key+"x", "GET", "/api/application", nil, 401, nil)
+	appID := l.DefaultApplication(t).ID
+	l.Do(t, "", "GET", "/api/application", nil, 401, nil)
+	l.Do(t, l.APIKey+"x", "GET", "/api/application", nil, 401, nil)
 
 	// The admin key can do admin work: a user who logs in.
-	l.register(t, appID, "ana@example.org")
-	login := l.login(t, appID, "ana@example.org")
+	l.Register(t, appID, "ana@example.org")
+	login := l.Login(t, appID, "ana@example.org")
 	if l.validate(t, login.Token) != 200 {
 		t.Error("a fresh token does not validate")
 	}
 
 	// The log names the file, never the key.
-	logs := l.logs.String()
+	logs := l.Logs.String()
 	if !strings.Contains(logs, keyFile) {
 		t.Errorf("the log does not name %s:\n%s", keyFile, logs)
 	}
-	if strings.Contains(logs, l.key) {
+	if strings.Contains(logs, l.APIKey) {
 		t.Errorf("the log shows the bootstrap API key:\n%s", logs)
 	}
 	master, err := os.ReadFile(masterFile)
@@ -309,13 +150,13 @@ func TestFirstStartBootstraps(t *testing.T) {
 	if strings.Contains(logs, strings.TrimSpace(string(master))) {
 		t.Errorf("the log shows the master key")
 	}
-	l.stop()
+	l.Stop()
 
 	// A second start reuses the database: the same application, key and
 	// master key, no new bootstrap.
 	keyBefore, _ := os.ReadFile(keyFile)
 	l2 := startLatch(t, dir, server.Config{})
-	if got := l2.defaultApp(t); got != appID {
+	if got := l2.DefaultApplication(t).ID; got != appID {
 		t.Errorf("second start: application %s, want %s", got, appID)
 	}
 	keyAfter, _ := os.ReadFile(keyFile)
@@ -325,13 +166,13 @@ func TestFirstStartBootstraps(t *testing.T) {
 	if m, _ := os.ReadFile(masterFile); !bytes.Equal(m, master) {
 		t.Error("second start rewrote the master key")
 	}
-	if strings.Contains(l2.logs.String(), "first start") {
-		t.Errorf("second start logged a first start:\n%s", l2.logs)
+	if strings.Contains(l2.Logs.String(), "first start") {
+		t.Errorf("second start logged a first start:\n%s", l2.Logs)
 	}
 	if l2.validate(t, login.Token) != 200 {
 		t.Error("a token of the first run does not validate after the restart")
 	}
-	l2.login(t, appID, "ana@example.org")
+	l2.Login(t, appID, "ana@example.org")
 }
 
 // randomKey returns a fresh 32-byte master key.
@@ -359,35 +200,26 @@ func TestMasterKeyEncodings(t *testing.T) {
 	}
 	dir := t.TempDir()
 	l := startLatch(t, dir, server.Config{MasterKey: encodings[0].value})
-	appID := l.defaultApp(t)
-	l.register(t, appID, "ana@example.org")
-	token := l.login(t, appID, "ana@example.org").Token
-	l.stop()
+	appID := l.DefaultApplication(t).ID
+	l.Register(t, appID, "ana@example.org")
+	token := l.Login(t, appID, "ana@example.org").Token
+	l.Stop()
 	if _, err := os.Stat(filepath.Join(dir, server.MasterKeyFile)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a configured master key was written to the data directory (stat: %v)", err)
 	}
 	for _, enc := range encodings {
 		t.Run(enc.name, func(t *testing.T) {
 			l := startLatch(t, dir, server.Config{MasterKey: enc.value})
-			defer l.stop()
-			l.key = strings.TrimSpace(readFile(t, filepath.Join(dir, server.BootstrapKeyFile)))
+			defer l.Stop()
+			l.APIKey = latchtest.BootstrapKey(t, dir)
 			if l.validate(t, token) != 200 {
 				t.Error("a token signed before the restart does not validate")
 			}
-			if l.validate(t, l.login(t, appID, "ana@example.org").Token) != 200 {
+			if l.validate(t, l.Login(t, appID, "ana@example.org").Token) != 200 {
 				t.Error("a new token does not validate")
 			}
 		})
 	}
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // TestMasterKeyRefused: a master key of the wrong length, or another key
@@ -396,11 +228,11 @@ func readFile(t *testing.T, path string) string {
 func TestMasterKeyRefused(t *testing.T) {
 	keyA, keyB := randomKey(t), randomKey(t)
 	fileDir := t.TempDir() // set up with a generated master.key
-	startLatch(t, fileDir, server.Config{}).stop()
+	startLatch(t, fileDir, server.Config{}).Stop()
 	configDir := t.TempDir() // set up with key A configured
-	startLatch(t, configDir, server.Config{MasterKey: hex.EncodeToString(keyA)}).stop()
+	startLatch(t, configDir, server.Config{MasterKey: hex.EncodeToString(keyA)}).Stop()
 	tamperedDir := t.TempDir() // set up, then master.key replaced
-	startLatch(t, tamperedDir, server.Config{}).stop()
+	startLatch(t, tamperedDir, server.Config{}).Stop()
 	if err := os.WriteFile(filepath.Join(tamperedDir, server.MasterKeyFile), []byte(hex.EncodeToString(keyB)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -450,10 +282,10 @@ func TestMasterKeyRefused(t *testing.T) {
 	}
 	// The refused starts changed nothing: the right key still works.
 	l := startLatch(t, configDir, server.Config{MasterKey: hex.EncodeToString(keyA)})
-	l.key = strings.TrimSpace(readFile(t, filepath.Join(configDir, server.BootstrapKeyFile)))
-	appID := l.defaultApp(t)
-	l.register(t, appID, "ana@example.org")
-	l.login(t, appID, "ana@example.org")
+	l.APIKey = latchtest.BootstrapKey(t, configDir)
+	appID := l.DefaultApplication(t).ID
+	l.Register(t, appID, "ana@example.org")
+	l.Login(t, appID, "ana@example.org")
 	if got := l.kids(t); len(got) != 1 {
 		t.Errorf("JWKS %v after refused starts, want the one key", got)
 	}
@@ -481,7 +313,7 @@ func TestBusyPort(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	l := startLatch(t, t.TempDir(), server.Config{})
-	code, body := l.call(t, "", "GET", "/api/status", nil)
+	code, body := l.Call(t, "", "GET", "/api/status", nil)
 	if code != 200 {
 		t.Fatalf("GET /api/status: %d %s", code, body)
 	}
@@ -499,9 +331,9 @@ func TestStatus(t *testing.T) {
 // nil and the port is closed.
 func TestShutdownWaitsForInFlight(t *testing.T) {
 	l := startLatch(t, t.TempDir(), server.Config{})
-	appID := l.defaultApp(t)
-	l.register(t, appID, "ana@example.org")
-	addr := l.srv.Addr()
+	appID := l.DefaultApplication(t).ID
+	l.Register(t, appID, "ana@example.org")
+	addr := l.Server.Addr()
 
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -512,20 +344,20 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	body, _ := json.Marshal(api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: appID})
 	// Headers and half the body: the handler is now waiting for the rest.
 	if _, err := fmt.Fprintf(conn, "POST /api/login HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		addr, l.key, len(body), body[:len(body)/2]); err != nil {
+		addr, l.APIKey, len(body), body[:len(body)/2]); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
 
-	shutdown := make(chan error, 1)
+	// Stop fails the test unless Shutdown returns nil and Serve then nil.
+	shutdown := make(chan struct{})
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		shutdown <- l.srv.Shutdown(ctx)
+		l.Stop()
+		close(shutdown)
 	}()
 	select {
-	case err := <-shutdown:
-		t.Fatalf("Shutdown returned (%v) while a request was in flight", err)
+	case <-shutdown:
+		t.Fatal("Shutdown returned while a request was in flight")
 	case <-time.After(300 * time.Millisecond):
 	}
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
@@ -548,26 +380,14 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	}
 
 	select {
-	case err := <-shutdown:
-		if err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
+	case <-shutdown:
 	case <-time.After(20 * time.Second):
 		t.Fatal("Shutdown did not return after the request finished")
-	}
-	select {
-	case err := <-l.served:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Error("Serve did not return after Shutdown")
 	}
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
 		t.Error("the port is still open after Shutdown")
 	}
-	l.stop = func() {}
 }
 
 // TestCloseWithoutServe: a server opened but never served releases its
@@ -601,7 +421,7 @@ func TestCloseWithoutServe(t *testing.T) {
 		t.Errorf("the reaper ran after Close:\n%s", logs)
 	}
 	// The database was released: another server opens it.
-	startLatch(t, dir, server.Config{}).stop()
+	startLatch(t, dir, server.Config{}).Stop()
 }
 
 // TestReaper: the reaper deletes, by the injected clock, the sessions that
@@ -610,15 +430,15 @@ func TestReaper(t *testing.T) {
 	clock := newTestClock()
 	dir := t.TempDir()
 	l := startLatch(t, dir, server.Config{Now: clock.Now, GCInterval: 10 * time.Millisecond})
-	appID := l.defaultApp(t)
-	oldUser := l.register(t, appID, "old@example.org")
-	newUser := l.register(t, appID, "new@example.org")
+	appID := l.DefaultApplication(t).ID
+	oldUser := l.Register(t, appID, "old@example.org")
+	newUser := l.Register(t, appID, "new@example.org")
 	t0 := clock.Now()
-	old := l.login(t, appID, "old@example.org") // expires at t0 + 30 days
+	old := l.Login(t, appID, "old@example.org") // expires at t0 + 30 days
 
 	// A day and a bit after the old session expired.
 	clock.Advance(30*24*time.Hour + 24*time.Hour + 2*time.Minute)
-	fresh := l.login(t, appID, "new@example.org")
+	fresh := l.Login(t, appID, "new@example.org")
 
 	side, err := sqlite.Open(context.Background(), filepath.Join(dir, server.DatabaseFile))
 	if err != nil {
@@ -636,27 +456,27 @@ func TestReaper(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for sessions(oldUser) != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the reaper did not delete a session expired over a day ago by the injected clock\nlogs:\n%s", l.logs)
+			t.Fatalf("the reaper did not delete a session expired over a day ago by the injected clock\nlogs:\n%s", l.Logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if n := sessions(newUser); n != 1 {
 		t.Errorf("the live session: %d rows, want 1", n)
 	}
-	if !strings.Contains(l.logs.String(), "garbage collection") {
-		t.Errorf("the reaper did not log what it deleted:\n%s", l.logs)
+	if !strings.Contains(l.Logs.String(), "garbage collection") {
+		t.Errorf("the reaper did not log what it deleted:\n%s", l.Logs)
 	}
 
 	// Seen through the API with the clock set back to when the old
 	// session was live: it is gone, not merely expired.
 	clock.Set(t0.Add(time.Hour))
 	var list api.RefreshTokensResponse
-	l.do(t, l.key, "GET", "/api/jwt/refresh?userId="+oldUser, nil, 200, &list)
+	l.Do(t, l.APIKey, "GET", "/api/jwt/refresh?userId="+oldUser, nil, 200, &list)
 	if len(list.RefreshTokens) != 0 {
 		t.Errorf("GET /api/jwt/refresh?userId= lists reaped sessions: %+v", list.RefreshTokens)
 	}
-	l.do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: old.RefreshToken}, 400, nil)
-	l.do(t, l.key, "GET", "/api/jwt/refresh?userId="+newUser, nil, 200, &list)
+	l.Do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: old.RefreshToken}, 400, nil)
+	l.Do(t, l.APIKey, "GET", "/api/jwt/refresh?userId="+newUser, nil, 200, &list)
 	if len(list.RefreshTokens) != 1 || list.RefreshTokens[0].ID != fresh.RefreshTokenID {
 		t.Errorf("the live session: %+v, want %s", list.RefreshTokens, fresh.RefreshTokenID)
 	}
@@ -668,8 +488,8 @@ func TestReaper(t *testing.T) {
 func TestKeyRotation(t *testing.T) {
 	clock := newTestClock()
 	l := startLatch(t, t.TempDir(), server.Config{Now: clock.Now})
-	appID := l.defaultApp(t)
-	l.register(t, appID, "ana@example.org")
+	appID := l.DefaultApplication(t).ID
+	l.Register(t, appID, "ana@example.org")
 	jwtConfig := func(ttl int) map[string]any {
 		return map[string]any{"application": map[string]any{"jwtConfiguration": map[string]any{
 			"enabled": true, "timeToLiveInSeconds": ttl, "refreshTokenTimeToLiveInMinutes": 600,
@@ -678,17 +498,17 @@ func TestKeyRotation(t *testing.T) {
 	}
 	// A token that lives an hour, then the application's tokens shortened
 	// to 5 minutes: the longest lifetime is the tenant's 900 s.
-	l.do(t, l.key, "PATCH", "/api/application/"+appID, jwtConfig(3600), 200, nil)
-	before := l.login(t, appID, "ana@example.org")
+	l.Do(t, l.APIKey, "PATCH", "/api/application/"+appID, jwtConfig(3600), 200, nil)
+	before := l.Login(t, appID, "ana@example.org")
 	oldKid, _ := jwtHeader(t, before.Token)["kid"].(string)
-	l.do(t, l.key, "PATCH", "/api/application/"+appID, jwtConfig(300), 200, nil)
+	l.Do(t, l.APIKey, "PATCH", "/api/application/"+appID, jwtConfig(300), 200, nil)
 	if got := l.kids(t); !cmp.Equal(got, []string{oldKid}) {
 		t.Fatalf("JWKS %v before rotation, want [%s]", got, oldKid)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	k, err := l.srv.Identity().RotateKey(ctx, "")
+	k, err := l.Server.Identity().RotateKey(ctx, "")
 	if err != nil {
 		t.Fatalf("RotateKey: %v", err)
 	}
@@ -704,7 +524,7 @@ func TestKeyRotation(t *testing.T) {
 	if got := l.kids(t); !cmp.Equal(got, both) {
 		t.Errorf("JWKS %v after rotation, want both %v", got, both)
 	}
-	after := l.login(t, appID, "ana@example.org")
+	after := l.Login(t, appID, "ana@example.org")
 	if kid := jwtHeader(t, after.Token)["kid"]; kid != k.Kid {
 		t.Errorf("a token made after the rotation has kid %v, want %s", kid, k.Kid)
 	}
@@ -712,7 +532,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Error("a token of the new key does not validate")
 	}
 	var refreshed api.JWTRefreshResponse
-	l.do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: before.RefreshToken}, 200, &refreshed)
+	l.Do(t, "", "POST", "/api/jwt/refresh", api.RefreshRequest{RefreshToken: before.RefreshToken}, 200, &refreshed)
 	if kid := jwtHeader(t, refreshed.Token)["kid"]; kid != k.Kid {
 		t.Errorf("a refreshed token has kid %v, want %s", kid, k.Kid)
 	}
@@ -734,7 +554,7 @@ func TestKeyRotation(t *testing.T) {
 	if code := l.validate(t, before.Token); code != 401 {
 		t.Errorf("a token of the expired key: validate %d, want 401", code)
 	}
-	if l.validate(t, l.login(t, appID, "ana@example.org").Token) != 200 {
+	if l.validate(t, l.Login(t, appID, "ana@example.org").Token) != 200 {
 		t.Error("a token of the new key does not validate after the old key expired")
 	}
 }

@@ -1,76 +1,32 @@
 package server_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/httpapi"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 )
-
-// selfSigned writes a certificate for 127.0.0.1 and its key into dir and
-// returns their paths and a pool that trusts the certificate.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "latch test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
 
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	certs := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, certs)
+	certFile, keyFile, pool := latchtest.TLSCert(t, certs)
 	l := startLatch(t, t.TempDir(), server.Config{TLSCert: certFile, TLSKey: keyFile})
-	if !strings.HasPrefix(l.srv.URL(), "https://") {
-		t.Fatalf("URL %s, want https", l.srv.URL())
+	if !strings.HasPrefix(l.Server.URL(), "https://") {
+		t.Fatalf("URL %s, want https", l.Server.URL())
 	}
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := c.Get(l.srv.URL() + "/.well-known/openid-configuration")
+	resp, err := c.Get(l.Server.URL() + "/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,12 +45,12 @@ func TestTLS(t *testing.T) {
 	old := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 		RootCAs: pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11,
 	}}}
-	if resp, err := old.Get(l.srv.URL() + "/api/status"); err == nil {
+	if resp, err := old.Get(l.Server.URL() + "/api/status"); err == nil {
 		resp.Body.Close()
 		t.Error("a TLS 1.1 client was served")
 	}
 	plain := &http.Client{Timeout: 10 * time.Second}
-	if resp, err := plain.Get("http://" + l.srv.Addr() + "/api/status"); err == nil {
+	if resp, err := plain.Get("http://" + l.Server.Addr() + "/api/status"); err == nil {
 		if resp.StatusCode < 400 {
 			t.Errorf("plain HTTP answered %d on the TLS port", resp.StatusCode)
 		}
@@ -104,7 +60,7 @@ func TestTLS(t *testing.T) {
 
 func TestTLSRefusesHalfAConfiguration(t *testing.T) {
 	t.Parallel()
-	certFile, _, _ := selfSigned(t, t.TempDir())
+	certFile, _, _ := latchtest.TLSCert(t, t.TempDir())
 	if _, _, err := openLatch(t, t.TempDir(), server.Config{TLSCert: certFile}); err == nil || !strings.Contains(err.Error(), "tls") {
 		t.Errorf("Open with a certificate and no key: %v, want a tls error", err)
 	}
@@ -117,15 +73,15 @@ func TestRateLimitLogin(t *testing.T) {
 	t.Parallel()
 	clock := newTestClock()
 	l := startLatch(t, t.TempDir(), server.Config{Now: clock.Now, RateLimits: httpapi.RateLimits{Login: 3}})
-	app := l.defaultApp(t)
-	l.register(t, app, "ana@example.org")
+	app := l.DefaultApplication(t).ID
+	l.Register(t, app, "ana@example.org")
 	login := func(ip, loginID string) (int, http.Header, []byte) {
 		t.Helper()
 		body, _ := json.Marshal(api.LoginRequest{LoginID: loginID, Password: testPassword, ApplicationID: app, IPAddress: ip})
-		req, _ := http.NewRequest("POST", l.srv.URL()+"/api/login", strings.NewReader(string(body)))
-		req.Header.Set("Authorization", l.key)
+		req, _ := http.NewRequest("POST", l.Server.URL()+"/api/login", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", l.APIKey)
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := httpClient.Do(req)
+		resp, err := l.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,12 +128,12 @@ func TestRateLimitTokenEndpointAndProxies(t *testing.T) {
 	token := func(forwardedFor string) (int, []byte) {
 		t.Helper()
 		form := url.Values{"grant_type": {"password"}, "username": {"x"}, "password": {"y"}, "client_id": {"00000000-0000-4000-8000-000000000000"}}
-		req, _ := http.NewRequest("POST", l.srv.URL()+"/oauth2/token", strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest("POST", l.Server.URL()+"/oauth2/token", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if forwardedFor != "" {
 			req.Header.Set("X-Forwarded-For", forwardedFor)
 		}
-		resp, err := httpClient.Do(req)
+		resp, err := l.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

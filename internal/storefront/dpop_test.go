@@ -106,12 +106,12 @@ func TestDPoP_Login(t *testing.T) {
 		t.Fatalf("the JWT is not bound to the device's key: cnf %+v", c.Confirmation)
 	}
 
-	e.rt.reset()
+	e.rt.Reset()
 	res := e.do(t, e.dpopReq(t, d, "GET", "/api/cart", lr.Token, ""))
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("cart with DPoP: status %d: %s", res.StatusCode, res.body)
 	}
-	if n := e.rt.n(refreshCall); n != 0 {
+	if n := e.rt.N(refreshCall); n != 0 {
 		t.Errorf("%d refreshes for a valid bound JWT", n)
 	}
 	add := e.dpopReq(t, d, "POST", "/api/cart/items", lr.Token, "")
@@ -166,7 +166,7 @@ func TestDPoP_LoginRefused(t *testing.T) {
 	if res := login(good); res.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d %s", res.StatusCode, res.body)
 	}
-	e.rt.reset()
+	e.rt.Reset()
 	other, err := dpop.NewProof(d.key, "POST", "http://shop.example/api/login", dpop.ProofOptions{Now: e.clock.Now()})
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +185,7 @@ func TestDPoP_LoginRefused(t *testing.T) {
 			}
 		})
 	}
-	if n := e.rt.n(loginCall); n != 0 {
+	if n := e.rt.N(loginCall); n != 0 {
 		t.Errorf("%d logins reached Latch", n)
 	}
 	// Without a proof: unbound.
@@ -226,7 +226,7 @@ func TestDPoP_Refresh(t *testing.T) {
 		header: map[string]string{dpop.Header: e.proof(t, thief, "GET", "/api/cart", "")}})
 	wantError(t, res, http.StatusUnauthorized, "invalid_token")
 
-	e.rt.reset()
+	e.rt.Reset()
 	res = e.do(t, e.dpopReq(t, d, "GET", "/api/cart", lr.Token, lr.RefreshToken))
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("the device's refresh: status %d: %s", res.StatusCode, res.body)
@@ -238,7 +238,7 @@ func TestDPoP_Refresh(t *testing.T) {
 	if c := claimsOf(t, jwt); c.Confirmation == nil || c.Confirmation.JKT != d.jkt {
 		t.Errorf("the refreshed JWT is not bound to the device's key")
 	}
-	if n := e.rt.n(refreshCall); n != 1 {
+	if n := e.rt.N(refreshCall); n != 1 {
 		t.Errorf("%d refreshes, want 1", n)
 	}
 	e.cartDPoP(t, d, jwt)
@@ -329,8 +329,8 @@ func TestEvents_Unsigned(t *testing.T) {
 // A webhook needs a public URL.
 func TestOpen_RegisterWebhookNeedsAPublicURL(t *testing.T) {
 	e := newEnv(t)
-	_, err := storefront.Open(context.Background(), storefront.Config{Addr: ":0", LatchURL: e.latchURL, ApplicationID: e.appID,
-		APIKey: e.key, DataDir: t.TempDir(), RegisterWebhook: true})
+	_, err := storefront.Open(context.Background(), storefront.Config{Addr: ":0", LatchURL: e.latch.URL, ApplicationID: e.appID,
+		APIKey: e.latch.APIKey, DataDir: t.TempDir(), RegisterWebhook: true})
 	if err == nil || !strings.Contains(err.Error(), "PublicURL") {
 		t.Errorf("Open: %v, want an error naming PublicURL", err)
 	}
@@ -341,7 +341,7 @@ func TestOpen_RegisterWebhookNeedsAPublicURL(t *testing.T) {
 func TestRegisterWebhook_Retry(t *testing.T) {
 	defer storefront.SetWebhookRetry(20 * time.Millisecond)()
 	e := newEnv(t)
-	target, err := url.Parse(e.latchURL)
+	target, err := url.Parse(e.latch.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestRegisterWebhook_Retry(t *testing.T) {
 		t.Errorf("webhook %+v", hook.Webhook)
 	}
 
-	_, err = storefront.Open(context.Background(), storefront.Config{Addr: "127.0.0.1:0", LatchURL: e.latchURL, ApplicationID: e.appID,
+	_, err = storefront.Open(context.Background(), storefront.Config{Addr: "127.0.0.1:0", LatchURL: e.latch.URL, ApplicationID: e.appID,
 		APIKey: "not-the-key", DataDir: t.TempDir(), RegisterWebhook: true})
 	if err == nil || !strings.Contains(err.Error(), "webhook") {
 		t.Errorf("Open with a key Latch refuses: %v, want a webhook error", err)

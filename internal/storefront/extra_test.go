@@ -24,6 +24,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/client"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/storefront"
 )
 
@@ -86,7 +87,7 @@ func TestClientSDK(t *testing.T) {
 	// token.
 	before, _ := c.Tokens(ctx)
 	e.clock.Advance(afterExpiry)
-	e.rt.reset()
+	e.rt.Reset()
 	if res, cart := getCart(); res.StatusCode != http.StatusOK || len(cart.Items) != 1 {
 		t.Fatalf("cart after expiry: status %d, %+v", res.StatusCode, cart)
 	}
@@ -97,12 +98,12 @@ func TestClientSDK(t *testing.T) {
 	if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken || after.RefreshToken == "" {
 		t.Errorf("the SDK did not adopt the refreshed tokens")
 	}
-	if n := e.rt.n(refreshCall); n != 1 {
+	if n := e.rt.N(refreshCall); n != 1 {
 		t.Errorf("%d refreshes, want 1", n)
 	}
-	e.rt.reset()
+	e.rt.Reset()
 	getCart()
-	if n := e.rt.n(refreshCall); n != 0 {
+	if n := e.rt.N(refreshCall); n != 0 {
 		t.Errorf("%d refreshes with the adopted JWT, want 0", n)
 	}
 
@@ -135,14 +136,23 @@ func TestClientSDK(t *testing.T) {
 
 // standalone starts a storefront in front of a Latch that the test plays
 // (or none), with the issuer given so that it looks nothing up.
-func standalone(t *testing.T, latchURL string) (*storefront.Server, *syncBuffer) {
+func standalone(t *testing.T, latchURL string) (*storefront.Server, *latchtest.LogBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
-	sf, err := storefront.Open(context.Background(), storefront.Config{
-		Addr: "127.0.0.1:0", LatchURL: latchURL, ApplicationID: "6b1f0e3a-2c4d-4e8f-9a1b-3c5d7e9f1a2b",
-		APIKey: "the-api-key", DataDir: t.TempDir(), Issuer: "http://latch.test",
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	return standaloneWith(t, storefront.Config{LatchURL: latchURL})
+}
+
+// standaloneWith is standalone with the other fields of cfg; a cfg
+// without a LatchURL stands in front of no Latch.
+func standaloneWith(t *testing.T, cfg storefront.Config) (*storefront.Server, *latchtest.LogBuffer) {
+	t.Helper()
+	logs := &latchtest.LogBuffer{}
+	if cfg.LatchURL == "" {
+		cfg.LatchURL = "http://127.0.0.1:1"
+	}
+	cfg.Addr, cfg.ApplicationID = "127.0.0.1:0", "6b1f0e3a-2c4d-4e8f-9a1b-3c5d7e9f1a2b"
+	cfg.APIKey, cfg.DataDir, cfg.Issuer = "the-api-key", t.TempDir(), "http://latch.test"
+	cfg.Logger = logs.Logger()
+	sf, err := storefront.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -294,7 +304,7 @@ func TestIssuerDiscovery(t *testing.T) {
 	t.Cleanup(restore)
 	e := newEnv(t)
 	email, _ := e.newUser(t)
-	target, _ := url.Parse(e.latchURL)
+	target, _ := url.Parse(e.latch.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var up atomic.Bool
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

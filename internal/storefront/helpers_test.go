@@ -6,25 +6,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/latchid/latch/api"
-	"github.com/latchid/latch/internal/server"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/storefront"
 )
 
 // testPassword satisfies Latch's default password rules. It must never
 // appear in the storefront's log.
-const testPassword = "correct horse battery staple"
+const testPassword = latchtest.Password
 
 // jwtTTL is the lifetime of the JWTs of Latch's default tenant.
 const jwtTTL = 15 * time.Minute
@@ -32,88 +27,6 @@ const jwtTTL = 15 * time.Minute
 // afterExpiry moves a clock past a JWT's expiry, guard's leeway and
 // guard's reuse window of refreshes.
 const afterExpiry = jwtTTL + 2*time.Minute
-
-// fakeClock is the clock of Latch and of the storefront: it moves only
-// when a test advances it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// counter is an http.RoundTripper that counts the storefront's requests
-// to Latch by "METHOD /path", and can hold refreshes back so that
-// concurrent requests surely overlap.
-type counter struct {
-	mu           sync.Mutex
-	counts       map[string]int
-	refreshDelay time.Duration
-}
-
-func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
-	c.mu.Lock()
-	if c.counts == nil {
-		c.counts = map[string]int{}
-	}
-	c.counts[req.Method+" "+req.URL.Path]++
-	delay := c.refreshDelay
-	c.mu.Unlock()
-	if req.URL.Path == "/api/jwt/refresh" && delay > 0 {
-		time.Sleep(delay)
-	}
-	return http.DefaultTransport.RoundTrip(req)
-}
-
-// n returns the count of one "METHOD /path".
-func (c *counter) n(key string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.counts[key]
-}
-
-// snapshot returns a copy of the counts.
-func (c *counter) snapshot() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.counts)
-}
-
-func (c *counter) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.counts = nil
-}
 
 const (
 	jwksCall    = "GET /.well-known/jwks.json"
@@ -125,16 +38,14 @@ const (
 // env is a real Latch and a storefront in front of it, in this process,
 // sharing one fake clock.
 type env struct {
-	clock    *fakeClock
-	latch    *server.Server
-	latchURL string
-	key      string // Latch's bootstrap API key
-	appID    string // the application Default
-	rt       *counter
-	sf       *storefront.Server
-	url      string // the storefront's
-	logs     *syncBuffer
-	hc       *http.Client
+	clock *latchtest.Clock
+	latch *latchtest.Latch
+	appID string // the application Default
+	rt    *latchtest.Counter
+	sf    *storefront.Server
+	url   string // the storefront's
+	logs  *latchtest.LogBuffer
+	hc    *http.Client
 }
 
 // userSeq makes emails unique.
@@ -145,41 +56,12 @@ var userSeq atomic.Int64
 // shows the test password.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{clock: newClock(), rt: &counter{}, logs: &syncBuffer{}, hc: &http.Client{Timeout: 30 * time.Second}}
-	latchLogs := &syncBuffer{}
-	dir := t.TempDir()
-	l, err := server.Open(context.Background(), server.Config{
-		Addr: "127.0.0.1:0", DataDir: dir, Now: e.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(latchLogs, nil)),
-	})
-	if err != nil {
-		t.Fatalf("server.Open: %v", err)
+	e := &env{
+		clock: latchtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)),
+		rt:    &latchtest.Counter{}, logs: &latchtest.LogBuffer{}, hc: &http.Client{Timeout: 30 * time.Second},
 	}
-	served := make(chan error, 1)
-	go func() { served <- l.Serve() }()
-	t.Cleanup(func() {
-		if err := l.Close(); err != nil {
-			t.Errorf("close Latch: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Latch Serve: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("Latch log:\n%s", latchLogs)
-		}
-	})
-	e.latch, e.latchURL = l, l.URL()
-	b, err := os.ReadFile(filepath.Join(dir, server.BootstrapKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.key = strings.TrimSpace(string(b))
-	var apps api.ApplicationResponse
-	e.admin(t, "GET", "/api/application", nil, &apps)
-	if len(apps.Applications) != 1 || apps.Applications[0].Name != "Default" {
-		t.Fatalf("applications = %+v, want one named Default", apps.Applications)
-	}
-	e.appID = apps.Applications[0].ID
+	e.latch = latchtest.Start(t, latchtest.Options{Clock: e.clock})
+	e.appID = e.latch.DefaultApplication(t).ID
 	e.sf = e.startStorefront(t, storefront.Config{DataDir: t.TempDir()})
 	e.url = e.sf.URL()
 	t.Cleanup(func() {
@@ -200,16 +82,16 @@ func (e *env) startStorefront(t *testing.T, cfg storefront.Config) *storefront.S
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	if cfg.LatchURL == "" {
-		cfg.LatchURL = e.latchURL
+		cfg.LatchURL = e.latch.URL
 	}
 	if cfg.ApplicationID == "" {
 		cfg.ApplicationID = e.appID
 	}
 	if cfg.APIKey == "" {
-		cfg.APIKey = e.key
+		cfg.APIKey = e.latch.APIKey
 	}
 	cfg.HTTPClient = &http.Client{Transport: e.rt, Timeout: 30 * time.Second}
-	cfg.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Logger = e.logs.Logger()
 	cfg.Now = e.clock.Now
 	sf, err := storefront.Open(context.Background(), cfg)
 	if err != nil {
@@ -228,48 +110,11 @@ func (e *env) startStorefront(t *testing.T, cfg storefront.Config) *storefront.S
 	return sf
 }
 
-// admin calls Latch's API with the API key and decodes a 200 into out.
+// admin calls Latch's API with the API key, insists on 200 and decodes
+// the answer into out.
 func (e *env) admin(t *testing.T, method, path string, body, out any) {
 	t.Helper()
-	if code, b := e.adminCall(t, method, path, body, out); code != http.StatusOK {
-		t.Fatalf("%s %s: status %d: %s", method, path, code, b)
-	}
-}
-
-// adminCall calls Latch's API with the API key and decodes a 2xx into out.
-func (e *env) adminCall(t *testing.T, method, path string, body, out any) (int, []byte) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, e.latchURL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", e.key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := e.hc.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != nil && res.StatusCode/100 == 2 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
-		}
-	}
-	return res.StatusCode, b
+	e.latch.Do(t, e.latch.APIKey, method, path, body, http.StatusOK, out)
 }
 
 // newUser creates a user registered for the application Default and
@@ -277,12 +122,7 @@ func (e *env) adminCall(t *testing.T, method, path string, body, out any) (int, 
 func (e *env) newUser(t *testing.T) (email, id string) {
 	t.Helper()
 	email = fmt.Sprintf("shopper%d@example.org", userSeq.Add(1))
-	var res api.RegistrationResponse
-	e.admin(t, "POST", "/api/user/registration", map[string]any{
-		"user":         map[string]any{"email": email, "password": testPassword},
-		"registration": map[string]any{"applicationId": e.appID},
-	}, &res)
-	return email, res.User.ID
+	return email, e.latch.Register(t, e.appID, email)
 }
 
 // oneTimeUse switches the application Default to one-time-use refresh

@@ -43,7 +43,7 @@ func TestLogin_OK(t *testing.T) {
 	if want := e.clock.Now().Add(jwtTTL).UnixMilli(); lr.TokenExpirationInstant != want {
 		t.Errorf("tokenExpirationInstant = %d, want %d", lr.TokenExpirationInstant, want)
 	}
-	if n := e.rt.n(loginCall); n != 1 {
+	if n := e.rt.N(loginCall); n != 1 {
 		t.Errorf("%d logins at Latch, want 1", n)
 	}
 
@@ -110,14 +110,14 @@ func TestLogin_Refused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e.rt.reset()
+			e.rt.Reset()
 			r := req{method: "POST", path: "/api/login", body: tt.body}
 			if tt.contentType != "" {
 				r.header = map[string]string{"Content-Type": tt.contentType}
 			}
 			res := e.do(t, r)
 			wantError(t, res, tt.status, tt.code)
-			if n := e.rt.n(loginCall); n != tt.latchCalls {
+			if n := e.rt.N(loginCall); n != tt.latchCalls {
 				t.Errorf("%d logins at Latch, want %d", n, tt.latchCalls)
 			}
 			if res.Header.Get("WWW-Authenticate") != "" {
@@ -170,21 +170,21 @@ func TestCart_ValidJWT(t *testing.T) {
 	e := newEnv(t)
 	email, _ := e.newUser(t)
 	lr := e.login(t, email)
-	e.rt.reset()
+	e.rt.Reset()
 
 	c := e.cart(t, lr.Token)
 	if diff := cmp.Diff(storefront.Cart{Items: []storefront.CartItem{}}, c); diff != "" {
 		t.Errorf("empty cart (-want +got):\n%s", diff)
 	}
-	if got := e.rt.snapshot(); len(got) > 1 || (len(got) == 1 && got[jwksCall] != 1) {
+	if got := e.rt.Counts(); len(got) > 1 || (len(got) == 1 && got[jwksCall] != 1) {
 		t.Errorf("calls to Latch for the first cart: %v, want at most one JWKS fetch", got)
 	}
-	e.rt.reset()
+	e.rt.Reset()
 	for range 3 {
 		e.cart(t, lr.Token)
 		e.add(t, lr.Token, "latch-mug", 1)
 	}
-	if got := e.rt.snapshot(); len(got) != 0 {
+	if got := e.rt.Counts(); len(got) != 0 {
 		t.Errorf("calls to Latch with a valid JWT: %v, want none", got)
 	}
 	// The client SDK may send the refresh token with a JWT that is still
@@ -193,7 +193,7 @@ func TestCart_ValidJWT(t *testing.T) {
 	if res.StatusCode != http.StatusOK || res.Header.Get(api.HeaderAccessToken) != "" {
 		t.Errorf("status %d, Access-Token %q: want 200 and no new JWT", res.StatusCode, res.Header.Get(api.HeaderAccessToken))
 	}
-	if n := e.rt.n(refreshCall); n != 0 {
+	if n := e.rt.N(refreshCall); n != 0 {
 		t.Errorf("%d refreshes of a valid JWT", n)
 	}
 }
@@ -328,7 +328,7 @@ func TestCart_Refresh(t *testing.T) {
 	want := e.add(t, lr.Token, "latch-hoodie", 1)
 
 	e.clock.Advance(afterExpiry)
-	e.rt.reset()
+	e.rt.Reset()
 	res := e.do(t, req{method: "GET", path: "/api/cart", jwt: lr.Token, refresh: lr.RefreshToken})
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", res.StatusCode, res.body)
@@ -345,14 +345,14 @@ func TestCart_Refresh(t *testing.T) {
 	if rt := res.Header.Get(api.HeaderRefreshToken); rt != "" {
 		t.Errorf("Refresh-Token %q under the Reusable policy, want none", rt)
 	}
-	if n := e.rt.n(refreshCall); n != 1 {
+	if n := e.rt.N(refreshCall); n != 1 {
 		t.Errorf("%d refreshes, want 1", n)
 	}
 
 	// The new JWT works alone; the expired one alone does not.
-	e.rt.reset()
+	e.rt.Reset()
 	e.add(t, jwt, "latch-hoodie", 1)
-	if got := e.rt.snapshot(); len(got) != 0 {
+	if got := e.rt.Counts(); len(got) != 0 {
 		t.Errorf("calls to Latch with the new JWT: %v", got)
 	}
 	wantLoginAgain(t, e.do(t, req{method: "GET", path: "/api/cart", jwt: lr.Token}))
@@ -385,7 +385,7 @@ func TestCart_RefreshOneTimeUse(t *testing.T) {
 	if next := res.Header.Get(api.HeaderRefreshToken); next == "" || next == rt {
 		t.Errorf("Refresh-Token %q, want another rotation", next)
 	}
-	if n := e.rt.n(refreshCall); n != 2 {
+	if n := e.rt.N(refreshCall); n != 2 {
 		t.Errorf("%d refreshes, want 2", n)
 	}
 }
@@ -400,12 +400,12 @@ func TestCart_RefreshRevoked(t *testing.T) {
 
 	e.revokeAll(t, id)
 	e.clock.Advance(afterExpiry)
-	e.rt.reset()
+	e.rt.Reset()
 	wantLoginAgain(t, e.do(t, req{method: "GET", path: "/api/cart", jwt: lr.Token, refresh: lr.RefreshToken}))
 	wantLoginAgain(t, e.do(t, req{method: "POST", path: "/api/cart/items", jwt: lr.Token, refresh: lr.RefreshToken,
 		body: storefront.AddItemRequest{SKU: "latch-mug", Quantity: 1}}))
 	wantLoginAgain(t, e.do(t, req{method: "DELETE", path: "/api/cart/items/jwt-handbook", jwt: lr.Token, refresh: lr.RefreshToken}))
-	if n := e.rt.n(refreshCall); n < 1 {
+	if n := e.rt.N(refreshCall); n < 1 {
 		t.Errorf("no refresh attempted")
 	}
 
@@ -424,10 +424,8 @@ func TestCart_ConcurrentRefresh(t *testing.T) {
 	lr := e.login(t, email)
 	e.add(t, lr.Token, "latch-mug", 1)
 	e.clock.Advance(afterExpiry)
-	e.rt.reset()
-	e.rt.mu.Lock()
-	e.rt.refreshDelay = 100 * time.Millisecond
-	e.rt.mu.Unlock()
+	e.rt.Reset()
+	e.rt.SetRefreshDelay(100 * time.Millisecond)
 
 	const n = 8
 	var wg sync.WaitGroup
@@ -456,7 +454,7 @@ func TestCart_ConcurrentRefresh(t *testing.T) {
 	if jwt == "" || rt == "" {
 		t.Errorf("Access-Token %q, Refresh-Token %q: want both", jwt, rt)
 	}
-	if got := e.rt.n(refreshCall); got != 1 {
+	if got := e.rt.N(refreshCall); got != 1 {
 		t.Errorf("%d refreshes at Latch, want exactly 1", got)
 	}
 }
@@ -483,12 +481,12 @@ func TestLogout(t *testing.T) {
 	email, _ := e.newUser(t)
 	phone, tablet := e.login(t, email), e.login(t, email)
 
-	e.rt.reset()
+	e.rt.Reset()
 	res := e.do(t, req{method: "POST", path: "/api/logout", jwt: phone.Token, refresh: phone.RefreshToken, body: storefront.LogoutRequest{}})
 	if res.StatusCode != http.StatusOK || string(res.body) != "{}\n" {
 		t.Fatalf("logout: status %d, body %q: want 200 {}", res.StatusCode, res.body)
 	}
-	if n := e.rt.n(logoutCall); n != 1 {
+	if n := e.rt.N(logoutCall); n != 1 {
 		t.Errorf("%d logouts at Latch, want 1", n)
 	}
 	if !e.refused(t, phone.Token, phone.RefreshToken) {
@@ -521,7 +519,7 @@ func TestLogout_ExpiredJWT(t *testing.T) {
 	email, _ := e.newUser(t)
 	lr := e.login(t, email)
 	e.clock.Advance(afterExpiry)
-	e.rt.reset()
+	e.rt.Reset()
 	res := e.do(t, req{method: "POST", path: "/api/logout", jwt: lr.Token, refresh: lr.RefreshToken, body: storefront.LogoutRequest{}})
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("logout: status %d: %s", res.StatusCode, res.body)
@@ -531,7 +529,7 @@ func TestLogout_ExpiredJWT(t *testing.T) {
 			t.Errorf("the logout answer hands out %s", h)
 		}
 	}
-	if got := e.rt.snapshot(); got[refreshCall] != 1 || got[logoutCall] != 1 {
+	if got := e.rt.Counts(); got[refreshCall] != 1 || got[logoutCall] != 1 {
 		t.Errorf("calls to Latch %v, want one refresh and one logout", got)
 	}
 	if !e.refused(t, lr.Token, lr.RefreshToken) {
