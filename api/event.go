@@ -23,6 +23,10 @@ type BaseEvent struct {
 	Info *EventInfo `json:"info,omitempty"`
 }
 
+// MaxEventSessionIDs is the most session ids a jwt.refresh-token.revoke
+// event lists; an event that revokes more lists none.
+const MaxEventSessionIDs = 1000
+
 // JWTRefreshTokenRevokeEvent is jwt.refresh-token.revoke, in one of four
 // shapes:
 //
@@ -46,6 +50,12 @@ type JWTRefreshTokenRevokeEvent struct {
 	// SessionID (a Latch extension) is the revoked refresh token's id, the
 	// sid claim of every JWT issued from it; set for one refresh token.
 	SessionID string `json:"sessionId,omitempty"`
+	// SessionIDs (a Latch extension), in the other shapes, are the ids of
+	// the refresh tokens revoked, when there are at most MaxEventSessionIDs.
+	// With them a receiver tells the JWTs of a revoked session from those
+	// of a login in the same second as the revocation, which iat (whole
+	// seconds) cannot.
+	SessionIDs []string `json:"sessionIds,omitempty"`
 	// Reason (a Latch extension) says why: "revoked", "logout",
 	// "global logout", "refresh token reuse", "login prevented",
 	// "password changed", "user deactivated", "user deleted",

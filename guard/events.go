@@ -119,24 +119,32 @@ func (g *Guard) applyRevocation(ctx context.Context, ev api.JWTRefreshTokenRevok
 	if err != nil || seen {
 		return err
 	}
-	rev, ok := g.revocationOf(ev)
-	if !ok || !g.now().Before(rev.Until) {
+	revs := g.revocationsOf(ev)
+	if len(revs) == 0 || !g.now().Before(revs[0].Until) {
 		return nil // nothing to revoke, or every token concerned has expired
 	}
-	if err := g.revocations.Add(ctx, rev); err != nil {
-		return err
+	for _, rev := range revs {
+		if err := g.revocations.Add(ctx, rev); err != nil {
+			return err
+		}
+		// A refresh made lately for these tokens is not served again.
+		g.evictRevoked(rev)
 	}
-	// A refresh made lately for these tokens is not served again.
-	g.evictRevoked(rev)
-	g.log.Info("guard: tokens revoked", "event", ev.ID, "session", rev.SessionID, "user", rev.UserID,
-		"application", rev.ApplicationID, "until", rev.Until)
+	g.log.Info("guard: tokens revoked", "event", ev.ID, "session", revs[0].SessionID, "user", revs[0].UserID,
+		"application", revs[0].ApplicationID, "sessions", len(ev.SessionIDs), "until", revs[0].Until)
 	// Only once applied: a failure above leaves the event to its redelivery.
-	return g.revocations.MarkSeen(ctx, ev.ID, rev.Until)
+	return g.revocations.MarkSeen(ctx, ev.ID, revs[0].Until)
 }
 
-// revocationOf is the revocation an event announces; false when it names
-// nothing to revoke.
-func (g *Guard) revocationOf(ev api.JWTRefreshTokenRevokeEvent) (Revocation, bool) {
+// revocationsOf is what an event revokes: one session; or all of a user's
+// or an application's tokens issued until the event, and then also each
+// session the event lists (sessionIds, a Latch extension). iat is in whole
+// seconds, so a user's record refuses the JWTs of the revocation's own
+// second, those of a login just after it included; when the event lists
+// the revoked sessions, their records refuse that second's JWTs of those
+// sessions, and the user's record only the earlier seconds'. nil when it
+// names nothing to revoke. All share one Until.
+func (g *Guard) revocationsOf(ev api.JWTRefreshTokenRevokeEvent) []Revocation {
 	at := time.UnixMilli(ev.CreateInstant)
 	if ev.CreateInstant <= 0 {
 		at = g.now()
@@ -153,20 +161,29 @@ func (g *Guard) revocationOf(ev api.JWTRefreshTokenRevokeEvent) (Revocation, boo
 	if ttl <= 0 {
 		life = DefaultRevocationTTL
 	}
-	r := Revocation{At: at, Until: at.Add(life + g.leeway)}
+	until := at.Add(life + g.leeway)
 	sid := ev.SessionID
 	if sid == "" && ev.RefreshToken != nil {
 		sid = ev.RefreshToken.ID
 	}
 	switch {
 	case sid != "":
-		r.SessionID = sid
-	case ev.UserID != "" || ev.ApplicationID != "":
-		r.UserID, r.ApplicationID = ev.UserID, ev.ApplicationID
-	default:
-		return Revocation{}, false
+		return []Revocation{{Scope: Scope{SessionID: sid}, At: at, Until: until}}
+	case ev.UserID == "" && ev.ApplicationID == "":
+		return nil
 	}
-	return r, true
+	scope := Revocation{Scope: Scope{UserID: ev.UserID, ApplicationID: ev.ApplicationID}, At: at, Until: until}
+	if len(ev.SessionIDs) == 0 {
+		return []Revocation{scope}
+	}
+	scope.At = time.Unix(at.Unix()-1, 0) // up to the second before the revocation's
+	revs := []Revocation{scope}
+	for _, id := range ev.SessionIDs {
+		if id != "" {
+			revs = append(revs, Revocation{Scope: Scope{SessionID: id}, At: at, Until: until})
+		}
+	}
+	return revs
 }
 
 // checkRevoked refuses claims that a recorded revocation covers.

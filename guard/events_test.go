@@ -241,6 +241,21 @@ func TestEvents_Scopes(t *testing.T) {
 			{"ana", "s3", unitApp, time.Second, false},
 			{"bob", "s4", unitApp, -time.Minute, false},
 		}},
+		// Latch lists the sessions it revoked: a login in the revocation's
+		// own second (a session not listed) passes.
+		{"user, its sessions listed", map[string]any{"userId": "ana", "sessionIds": []string{"s1", "s2"}}, []tok{
+			{"ana", "s1", unitApp, -time.Minute, true},
+			{"ana", "s2", unitApp, 0, true},            // a listed session, in the same second
+			{"ana", "s5", unitApp, 0, false},           // a later login, in the same second
+			{"ana", "s6", unitApp, -time.Second, true}, // any token of an earlier second
+			{"ana", "", unitApp, -time.Second, true},
+			{"bob", "s7", unitApp, -time.Minute, false},
+		}},
+		{"application, its sessions listed", map[string]any{"applicationId": unitApp, "sessionIds": []string{"s1"}}, []tok{
+			{"bob", "s1", unitApp, 0, true},
+			{"bob", "s3", unitApp, 0, false},
+			{"ana", "s4", unitApp, -time.Second, true},
+		}},
 		{"user and application", map[string]any{"userId": "ana", "applicationId": unitApp}, []tok{
 			{"ana", "s1", unitApp, -time.Minute, true},
 			{"ana", "s2", "", -time.Minute, true}, // aud is the application

@@ -37,6 +37,9 @@ type Revocation struct {
 	// session's tokens are refused whatever their iat; a user's or an
 	// application's are refused when issued at or before At (iat, in whole
 	// seconds, at most At's second), so that tokens of a later login pass.
+	// When the event lists the sessions it revoked, each has a record of
+	// its own and At is the second before the event's, so that a login in
+	// the event's own second passes too.
 	At time.Time
 	// Until is when the record may be dropped: every token it covers has
 	// expired by then (At plus the access-token lifetime, plus the leeway).

@@ -256,7 +256,13 @@ func (s *Service) emitRevoked(ctx context.Context, scope revokeScope, sessions [
 			continue
 		}
 		ev := api.JWTRefreshTokenRevokeEvent{ApplicationTimeToLiveInSeconds: map[string]int{}, Reason: reason}
+		if n := len(byTenant[tid]); n <= api.MaxEventSessionIDs {
+			ev.SessionIDs = make([]string, 0, n)
+		}
 		for _, x := range byTenant[tid] {
+			if ev.SessionIDs != nil {
+				ev.SessionIDs = append(ev.SessionIDs, x.ID)
+			}
 			if x.ApplicationID == "" {
 				continue
 			}

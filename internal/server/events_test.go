@@ -263,13 +263,34 @@ func checkRevoke(t *testing.T, what string, want, got api.JWTRefreshTokenRevokeE
 	}
 	opts := cmp.Options{
 		cmpopts.IgnoreFields(api.BaseEvent{}, "ID", "CreateInstant", "Info"),
-		cmpopts.IgnoreFields(api.JWTRefreshTokenRevokeEvent{}, "User"),
+		cmpopts.IgnoreFields(api.JWTRefreshTokenRevokeEvent{}, "User", "SessionIDs"), // sessionIds: checkSessionIDs
 		cmpopts.IgnoreFields(api.RefreshToken{}, "InsertInstant", "StartInstant", "MetaData"),
 		cmpopts.EquateEmpty(),
 	}
 	if d := cmp.Diff(want, got, opts); d != "" {
 		t.Errorf("%s: event mismatch (-want +got):\n%s", what, d)
 	}
+}
+
+// checkSessionIDs checks that an event of a user's or an application's
+// tokens lists exactly the sessions want, and one of a session none.
+func checkSessionIDs(t *testing.T, what string, want []string, got api.JWTRefreshTokenRevokeEvent) {
+	t.Helper()
+	if d := cmp.Diff(want, got.SessionIDs, cmpopts.SortSlices(func(a, b string) bool { return a < b }), cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s: sessionIds (-want +got):\n%s", what, d)
+	}
+}
+
+// liveSessions lists the ids of a user's refresh tokens, as Latch reports them.
+func (l *eventsLatch) liveSessions(t *testing.T, userID string) []string {
+	t.Helper()
+	var res api.RefreshTokensResponse
+	l.Do(t, l.APIKey, "GET", "/api/jwt/refresh?userId="+userID, nil, 200, &res)
+	var ids []string
+	for _, rt := range res.RefreshTokens {
+		ids = append(ids, rt.ID)
+	}
+	return ids
 }
 
 // revokeEvent is the expected event of a scope.
@@ -326,9 +347,11 @@ func TestRevocationEvents(t *testing.T) {
 		uid, email := l.user(t, "by-user")
 		l.Login(t, app, email)
 		l.Login(t, app, email)
+		live := l.liveSessions(t, uid)
 		l.Do(t, l.APIKey, "DELETE", "/api/jwt/refresh?userId="+uid, nil, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "DELETE ?userId", l.revokeEvent("revoked", uid, "", ""), got[0])
+		checkSessionIDs(t, "DELETE ?userId", live, got[0])
 	})
 	t.Run("DeleteByUserAndApplication", func(t *testing.T) {
 		uid, email := l.user(t, "by-user-app")
@@ -359,14 +382,20 @@ func TestRevocationEvents(t *testing.T) {
 		l.Do(t, "", "POST", "/api/logout?global=false&refreshToken="+url.QueryEscape(a.RefreshToken), nil, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "logout", l.revokeEvent("logout", uid, app, a.RefreshTokenID), got[0])
+		checkSessionIDs(t, "logout", nil, got[0]) // one session: sessionId
 	})
 	t.Run("GlobalLogout", func(t *testing.T) {
 		uid, email := l.user(t, "global-logout")
 		a := l.Login(t, app, email)
 		l.Login(t, app, email)
+		live := l.liveSessions(t, uid)
+		if len(live) < 2 {
+			t.Fatalf("sessions before the global logout: %v", live)
+		}
 		l.Do(t, "", "POST", "/api/logout", map[string]any{"global": true, "refreshToken": a.RefreshToken}, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "global logout", l.revokeEvent("global logout", uid, "", ""), got[0])
+		checkSessionIDs(t, "global logout", live, got[0])
 	})
 	t.Run("ReuseDetection", func(t *testing.T) {
 		uid, email := l.user(t, "reuse")

@@ -319,6 +319,38 @@ func TestEvents_Revocation(t *testing.T) {
 }
 
 // Events are signed: an unsigned one is refused.
+// A user who logs out everywhere and straight back in, within the same
+// second, keeps the new login: the event lists the sessions it revoked, so
+// the storefront refuses their JWTs and not the new one, though all were
+// issued in that second.
+func TestEvents_LogoutEverywhereThenLogin(t *testing.T) {
+	e := newEnv(t)
+	sf := e.startStorefront(t, storefront.Config{DataDir: t.TempDir(), RegisterWebhook: true})
+	s := &env{url: sf.URL(), hc: e.hc, clock: e.clock}
+	email, _ := e.newUser(t)
+	d := newDevice(t)
+	old := s.dpopLogin(t, d, email)
+	s.cartDPoP(t, d, old.Token)
+
+	logout := s.dpopReq(t, d, "POST", "/api/logout", old.Token, old.RefreshToken)
+	logout.body = storefront.LogoutRequest{Global: true}
+	if res := s.do(t, logout); res.StatusCode != http.StatusOK {
+		t.Fatalf("log out everywhere: status %d: %s", res.StatusCode, res.body)
+	}
+	again := s.dpopLogin(t, d, email) // the clock has not moved: the same second
+	if claimsOf(t, again.Token).IssuedAt != claimsOf(t, old.Token).IssuedAt {
+		t.Fatal("the logins were not in the same second")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.do(t, s.dpopReq(t, d, "GET", "/api/cart", old.Token, "")).StatusCode != http.StatusUnauthorized {
+		if time.Now().After(deadline) {
+			t.Fatal("the revocation did not reach the storefront")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.cartDPoP(t, d, again.Token)
+}
+
 func TestEvents_Unsigned(t *testing.T) {
 	e := newEnv(t)
 	res := e.do(t, req{method: "POST", path: storefront.EventsPath, body: map[string]any{"event": map[string]any{
