@@ -36,19 +36,7 @@ func (s *Service) mintAccessToken(ctx context.Context, in mintInput) (string, in
 	}
 	now := s.clock().Truncate(time.Second)
 	exp := now.Add(ttl)
-	c := api.Claims{
-		Issuer:             s.Issuer(in.tenant),
-		Subject:            in.user.ID,
-		Expiry:             exp.Unix(),
-		IssuedAt:           now.Unix(),
-		ID:                 NewID(),
-		AuthenticationType: in.authType,
-		Email:              in.user.Email,
-		EmailVerified:      in.user.Verified,
-		PreferredUsername:  in.user.Username,
-		TenantID:           in.tenant.ID,
-		AuthTime:           in.authTime.Unix(),
-	}
+	c := s.userClaims(in, now, exp)
 	if in.app != nil {
 		c.Audience = api.Audience{in.app.ID}
 		if in.reg != nil {
@@ -82,6 +70,24 @@ func (s *Service) mintAccessToken(ctx context.Context, in mintInput) (string, in
 	return tok, exp.UnixMilli(), nil
 }
 
+// userClaims are the claims every token of in.user has: the issuer, the
+// user's identity, the times and a fresh jti.
+func (s *Service) userClaims(in mintInput, now, exp time.Time) api.Claims {
+	return api.Claims{
+		Issuer:             s.Issuer(in.tenant),
+		Subject:            in.user.ID,
+		Expiry:             exp.Unix(),
+		IssuedAt:           now.Unix(),
+		ID:                 NewID(),
+		AuthenticationType: in.authType,
+		Email:              in.user.Email,
+		EmailVerified:      in.user.Verified,
+		PreferredUsername:  in.user.Username,
+		TenantID:           in.tenant.ID,
+		AuthTime:           in.authTime.Unix(),
+	}
+}
+
 // ScopeOpenID is the scope that asks the token endpoint for an ID token.
 const ScopeOpenID = "openid"
 
@@ -106,22 +112,9 @@ func (s *Service) mintIDToken(ctx context.Context, in mintInput, accessToken str
 	if err != nil {
 		return "", err
 	}
-	now := s.clock().Truncate(time.Second)
-	c := api.Claims{
-		Issuer:             s.Issuer(in.tenant),
-		Subject:            in.user.ID,
-		Audience:           api.Audience{in.app.ID},
-		Expiry:             time.UnixMilli(expires).Unix(),
-		IssuedAt:           now.Unix(),
-		ID:                 NewID(),
-		AuthenticationType: in.authType,
-		Email:              in.user.Email,
-		EmailVerified:      in.user.Verified,
-		PreferredUsername:  in.user.Username,
-		TenantID:           in.tenant.ID,
-		AuthTime:           in.authTime.Unix(),
-		AccessTokenHash:    atHash,
-	}
+	c := s.userClaims(in, s.clock().Truncate(time.Second), time.UnixMilli(expires))
+	c.Audience = api.Audience{in.app.ID}
+	c.AccessTokenHash = atHash
 	if in.session != nil {
 		c.SessionID = in.session.ID
 	}
