@@ -311,6 +311,12 @@ func (e *env) mustPatchApp(t testing.TB, id string, patch map[string]any) api.Ap
 	return *res.Application
 }
 
+// mustPatchUser merges patch into the user.
+func (e *env) mustPatchUser(t testing.TB, id string, patch map[string]any) {
+	t.Helper()
+	e.do(t, "PATCH", "/api/user/"+id, withKey(e.key), withJSON(map[string]any{"user": patch})).wantJSON(t, 200, nil)
+}
+
 // mustPatchTenant merges patch into the tenant.
 func (e *env) mustPatchTenant(t testing.TB, id string, patch map[string]any) api.Tenant {
 	t.Helper()

@@ -306,3 +306,44 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
+
+// userinfo serves GET and POST /oauth2/userinfo (OpenID Connect Core
+// §5.3): the claims of the user an access token was issued to, from the
+// user's current record. The token comes in the Authorization header, as
+// Bearer or, when DPoP-bound, as DPoP with a proof (RFC 9449 §7). Refusals
+// are 401 with an RFC 6750 challenge and RFC 6749 error JSON.
+func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	refuse := func(code, description string, cause error) error {
+		if ch := w.Header().Get("WWW-Authenticate"); ch != "" {
+			// A DPoP refusal has its challenge already: the body says the same.
+			if _, rest, ok := strings.Cut(ch, `error="`); ok {
+				code, _, _ = strings.Cut(rest, `"`)
+			}
+		} else {
+			challenge := `Bearer realm="latch"`
+			if code == api.OAuthInvalidToken {
+				challenge += `, error="invalid_token", error_description="` + describe(description) + `"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
+		}
+		return &statusError{code: http.StatusUnauthorized, body: &api.OAuthError{Code: code, Description: description}, err: cause}
+	}
+	if _, isDPoP := dpopToken(r); !isDPoP && bearer(r) == "" {
+		return refuse(api.OAuthInvalidRequest, "An access token is required in the Authorization header.", nil)
+	}
+	claims, err := s.authenticateJWT(w, r)
+	var se *statusError
+	if errors.As(err, &se) && se.code == http.StatusUnauthorized {
+		return refuse(api.OAuthInvalidToken, "The access token is invalid or has expired.", err)
+	} else if err != nil {
+		return err
+	}
+	info, err := s.id.UserInfo(r.Context(), claims)
+	if errors.Is(err, identity.ErrTokenInvalid) {
+		return refuse(api.OAuthInvalidToken, "The access token is no longer valid.", err)
+	} else if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, info)
+}

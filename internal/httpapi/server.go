@@ -126,6 +126,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /oauth2/token", h(authNone, s.oauth(s.token)))
 	s.mux.Handle("POST /oauth2/introspect", h(authNone, s.oauth(s.introspect)))
 	s.mux.Handle("POST /oauth2/revoke", h(authNone, s.oauth(s.revoke)))
+	s.mux.Handle("GET /oauth2/userinfo", h(authNone, s.userinfo))
+	s.mux.Handle("POST /oauth2/userinfo", h(authNone, s.userinfo))
 
 	s.adminRoutes()
 

@@ -48,6 +48,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		"jwks_uri":                                      base + "/.well-known/jwks.json",
 		"revocation_endpoint":                           base + "/oauth2/revoke",
 		"introspection_endpoint":                        base + "/oauth2/introspect",
+		"userinfo_endpoint":                             base + "/oauth2/userinfo",
 		"grant_types_supported":                         []string{"password", "refresh_token"},
 		"response_types_supported":                      []string{},
 		"scopes_supported":                              []string{"openid", "offline_access"},

@@ -142,3 +142,46 @@ func (s *Service) revokeSession(ctx context.Context, id string) error {
 		return err
 	})
 }
+
+// UserInfo answers OpenID Connect's UserInfo endpoint (Core §5.3) for an
+// access token whose claims ValidateToken returned: the standard claims
+// of the user's current record, with the token's tenant, application and
+// roles. A token whose session was revoked, or whose user is gone or
+// inactive, is ErrTokenInvalid.
+func (s *Service) UserInfo(ctx context.Context, claims map[string]any) (map[string]any, error) {
+	if sid, _ := claims["sid"].(string); sid != "" {
+		sess, err := s.store.GetSession(ctx, sid)
+		if err == nil && !sess.RevokedAt.IsZero() {
+			return nil, errors.Join(ErrTokenInvalid, errors.New("the session behind the token was revoked"))
+		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+	}
+	sub, _ := claims["sub"].(string)
+	tid, _ := claims["tid"].(string)
+	u, err := s.GetUser(ctx, tid, sub, false)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errors.Join(ErrTokenInvalid, errors.New("the token's user no longer exists"))
+	} else if err != nil {
+		return nil, err
+	}
+	if !u.Active {
+		return nil, errors.Join(ErrTokenInvalid, errors.New("the token's user is inactive"))
+	}
+	out := map[string]any{"sub": u.ID, "tid": u.TenantID, "email_verified": u.Verified}
+	for name, v := range map[string]string{
+		"email": u.Email, "preferred_username": u.Username, "name": u.FullName, "given_name": u.FirstName,
+		"middle_name": u.MiddleName, "family_name": u.LastName, "birthdate": u.BirthDate, "picture": u.ImageURL,
+		"phone_number": u.MobilePhone,
+	} {
+		if v != "" {
+			out[name] = v
+		}
+	}
+	for _, name := range []string{"applicationId", "roles"} {
+		if v, ok := claims[name]; ok {
+			out[name] = v
+		}
+	}
+	return out, nil
+}
