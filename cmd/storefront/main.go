@@ -4,21 +4,28 @@
 //	storefront --application-id ID --api-key KEY [--addr 127.0.0.1:8080]
 //	           [--latch http://127.0.0.1:9011] [--data ./storefront-data] [--issuer URL]
 //	           [--public-url URL] [--require-dpop] [--register-webhook]
-//	           [--tls-cert FILE --tls-key FILE]
+//	           [--tls-cert FILE --tls-key FILE] [--redis URL]
 //
 // --public-url is the base URL apps (and Latch, for the webhook) reach the
 // storefront at, which their DPoP proofs name; by default the listen
 // address (https with TLS). --require-dpop refuses logins without a DPoP
 // proof. --register-webhook registers POST /latch/events at Latch for
 // revocation events when the storefront starts. --tls-cert and --tls-key
-// serve HTTPS (TLS 1.2 at least, 1.3 preferred).
+// serve HTTPS (TLS 1.2 at least, 1.3 preferred). --redis
+// (redis://[:password@]host:port[/db], or rediss:// for TLS) is a Redis
+// that the instances behind one URL share: guard's revocations and the
+// DPoP proofs accepted are kept there, so that a revocation event reaching
+// one instance is honoured by all and a DPoP proof is accepted once; the
+// storefront does not start unless Redis answers.
 //
 // Each flag has an environment twin: STOREFRONT_ADDR, STOREFRONT_LATCH_URL,
 // STOREFRONT_APPLICATION_ID, STOREFRONT_API_KEY, STOREFRONT_DATA_DIR,
 // STOREFRONT_ISSUER, STOREFRONT_PUBLIC_URL, STOREFRONT_REQUIRE_DPOP,
 // STOREFRONT_REGISTER_WEBHOOK (true or false), STOREFRONT_TLS_CERT,
-// STOREFRONT_TLS_KEY, STOREFRONT_LOG_FORMAT; a flag wins over its twin.
-// Prefer STOREFRONT_API_KEY to --api-key: a flag shows in the process list.
+// STOREFRONT_TLS_KEY, STOREFRONT_REDIS_URL, STOREFRONT_LOG_FORMAT; a flag
+// wins over its twin. Prefer STOREFRONT_API_KEY to --api-key, and
+// STOREFRONT_REDIS_URL to --redis when the URL holds a password: a flag
+// shows in the process list.
 // SIGINT or SIGTERM stops it gracefully.
 package main
 
@@ -118,6 +125,9 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 		"register /latch/events at Latch for revocation events on start; Latch must reach --public-url (STOREFRONT_REGISTER_WEBHOOK)")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", env("STOREFRONT_TLS_CERT", ""), "PEM certificate to serve HTTPS with, with --tls-key (STOREFRONT_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", env("STOREFRONT_TLS_KEY", ""), "PEM private key of --tls-cert (STOREFRONT_TLS_KEY)")
+	fs.StringVar(&cfg.RedisURL, "redis", env("STOREFRONT_REDIS_URL", ""),
+		"Redis URL (redis://[:password@]host:port[/db]) where instances behind one URL share revocations and DPoP replay; "+
+			"prefer the environment twin when it holds a password (STOREFRONT_REDIS_URL)")
 	logFormat := fs.String("log-format", env("STOREFRONT_LOG_FORMAT", "text"), "log format: text or json (STOREFRONT_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -127,6 +137,11 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key (or STOREFRONT_TLS_CERT and STOREFRONT_TLS_KEY) go together"))
+	}
+	if cfg.RedisURL != "" {
+		if _, err := storefront.ParseRedisURL(cfg.RedisURL); err != nil {
+			errs = append(errs, fmt.Errorf("--redis (or STOREFRONT_REDIS_URL): %w", err))
+		}
 	}
 	if cfg.ApplicationID == "" {
 		errs = append(errs, errors.New("--application-id (or STOREFRONT_APPLICATION_ID) is required: the id of the storefront's application in Latch"))

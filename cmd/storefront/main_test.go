@@ -3,16 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/storefront"
@@ -72,6 +77,19 @@ func TestParseFlags(t *testing.T) {
 				TLSCertFile: "c.pem", TLSKeyFile: "k.pem"},
 		},
 		{
+			name: "Redis",
+			args: []string{"--application-id", "app", "--api-key", "key", "--redis", "redis://redis.internal:6379/2"},
+			env:  map[string]string{"STOREFRONT_REDIS_URL": "redis://other:6379"},
+			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
+				ApplicationID: "app", APIKey: "key", RedisURL: "redis://redis.internal:6379/2"},
+		},
+		{
+			name: "RedisEnvironment",
+			env:  map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "key", "STOREFRONT_REDIS_URL": "rediss://:pw@redis.internal"},
+			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
+				ApplicationID: "app", APIKey: "key", RedisURL: "rediss://:pw@redis.internal"},
+		},
+		{
 			name: "FlagWinsOverBooleanTwin",
 			args: []string{"--application-id", "app", "--api-key", "key", "--require-dpop=false"},
 			env:  map[string]string{"STOREFRONT_REQUIRE_DPOP": "true"},
@@ -111,6 +129,10 @@ func TestParseFlags_Errors(t *testing.T) {
 		{"CertWithoutKey", []string{"--application-id", "a", "--api-key", "k", "--tls-cert", "c.pem"}, nil, []string{"--tls-key"}},
 		{"BooleanTwin", []string{"--application-id", "a", "--api-key", "k"}, map[string]string{"STOREFRONT_REQUIRE_DPOP": "maybe"},
 			[]string{"STOREFRONT_REQUIRE_DPOP"}},
+		{"RedisScheme", []string{"--application-id", "a", "--api-key", "k", "--redis", "http://127.0.0.1:6379"}, nil,
+			[]string{"--redis", "STOREFRONT_REDIS_URL", "scheme"}},
+		{"RedisTwin", []string{"--application-id", "a", "--api-key", "k"}, map[string]string{"STOREFRONT_REDIS_URL": "redis://h/x/y"},
+			[]string{"--redis", "STOREFRONT_REDIS_URL", "path"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,5 +244,116 @@ func TestRun_TLS(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)
+	}
+}
+
+// testRedisAddr returns the address of the test Redis (LATCH_TEST_REDIS_ADDR,
+// else 127.0.0.1:6379). When it does not answer (within 2 s) the test is
+// skipped, or fails when CI=true, as guard/redisstore's tests.
+func testRedisAddr(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("LATCH_TEST_REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		msg := fmt.Sprintf("Redis unreachable at %s (set LATCH_TEST_REDIS_ADDR): %v", addr, err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return addr
+}
+
+// --redis: a URL that does not parse, or a Redis that does not answer,
+// stops the storefront from starting, with an error that names the flag
+// or the address and never the password.
+func TestRun_RedisErrors(t *testing.T) {
+	const password = "hunter2-s3cret"
+	tests := []struct {
+		name, url string
+		want      []string
+	}{
+		{"BadURL", "redis://:" + password + "@127.0.0.1:port/0", []string{"--redis", "port"}},
+		{"BadScheme", "tcp://:" + password + "@127.0.0.1:6379", []string{"--redis", "scheme"}},
+		{"Unreachable", "redis://:" + password + "@127.0.0.1:1/0", []string{"Redis at 127.0.0.1:1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stderr := &latchtest.LogBuffer{}
+			args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--application-id", "a", "--api-key", "k",
+				"--issuer", "http://latch.test", "--redis", tt.url}
+			err := run(context.Background(), args, envOf(nil), stderr, func(*storefront.Server) { t.Error("the storefront started") })
+			if err == nil {
+				t.Fatal("run succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), password) || strings.Contains(stderr.String(), password) {
+				t.Errorf("the password shows: %v\n%s", err, stderr)
+			}
+		})
+	}
+}
+
+// With STOREFRONT_REDIS_URL the storefront says, without the password,
+// that it shares revocations and DPoP replay in Redis, and closes its
+// client when it stops.
+func TestRun_Redis(t *testing.T) {
+	addr := testRedisAddr(t)
+	const password = "hunter2-s3cret" // a Redis without a password takes any
+	var b [8]byte
+	rand.Read(b[:])
+	name := "storefront-test-" + hex.EncodeToString(b[:])
+	url := "redis://:" + password + "@" + addr + "/0?client_name=" + name
+	stderr := &latchtest.LogBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *storefront.Server, 1)
+	done := make(chan error, 1)
+	args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--issuer", "http://latch.test"}
+	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app-" + name, "STOREFRONT_API_KEY": "k", "STOREFRONT_REDIS_URL": url})
+	go func() { done <- run(ctx, args, env, stderr, func(s *storefront.Server) { ready <- s }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	clients := func() int {
+		list, err := rdb.ClientList(context.Background()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(list, " name="+name+" ")
+	}
+	if n := clients(); n == 0 {
+		t.Errorf("no connection of the storefront to Redis")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	// Redis notices the closed connections a moment later.
+	for deadline := time.Now().Add(5 * time.Second); clients() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections of the storefront to Redis after it stopped", clients())
+		}
+	}
+	logs := stderr.String()
+	if !strings.Contains(logs, "revocations and DPoP replay are shared in Redis") || !strings.Contains(logs, "redis="+addr) {
+		t.Errorf("the log does not say that Redis is shared:\n%s", logs)
+	}
+	if strings.Contains(logs, password) {
+		t.Errorf("the Redis password was logged:\n%s", logs)
 	}
 }

@@ -86,6 +86,13 @@
 // they expire (the article's step 21). With Config.RegisterWebhook the
 // storefront registers that route at Latch itself when it opens.
 //
+// Several storefronts behind one URL (the same Config.PublicURL) share
+// guard's revocations and its DPoP replay cache through the Redis of
+// Config.RedisURL (guard/redisstore, keys under RedisKeyPrefix and the
+// application id): a revocation event that reaches one instance is
+// honoured by all, and a DPoP proof accepted by one is refused by the
+// others. Without it, each keeps both in memory.
+//
 // The cart routes answer 400 invalid_request for a bad body, sku or
 // quantity (1 to MaxQuantity) and 400 quantity_limit when a line would
 // exceed MaxQuantity, 404 not_found for an unknown sku or a product not in

@@ -17,7 +17,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/guard/redisstore"
 )
 
 // Defaults of Config.
@@ -41,6 +44,13 @@ var webhookRetry = 10 * time.Second
 
 // EventsPath is the storefront's route for Latch's webhook events.
 const EventsPath = "/latch/events"
+
+// RedisKeyPrefix starts the keys of the storefront's records in Redis
+// (Config.RedisURL), followed by the application id and a colon.
+const RedisKeyPrefix = "latch:storefront:"
+
+// redisPingTimeout bounds the check, at Open, that Redis answers.
+const redisPingTimeout = 5 * time.Second
 
 // Config is what a storefront is started with. cmd/storefront fills it
 // from flags and their environment twins.
@@ -104,6 +114,20 @@ type Config struct {
 	// (chain) and key to serve HTTPS with: TLS 1.2 at least, 1.3 when the
 	// client has it. Plain HTTP when both are empty.
 	TLSCertFile, TLSKeyFile string
+	// RedisURL, such as "redis://:password@redis.internal:6379/0" or
+	// "rediss://..." for TLS (the forms of redis.ParseURL), is a Redis
+	// that several instances of the storefront behind one URL share:
+	// guard keeps in it the revocations its events handler learns
+	// (guard.RevocationStore) and the DPoP proofs it accepted
+	// (dpop.ReplayCache), through guard/redisstore, so that a revocation
+	// event reaching one instance is honoured by all and a DPoP proof is
+	// accepted by one instance only. The keys start with RedisKeyPrefix and
+	// the application id, so that storefronts of different applications
+	// can share a Redis. Open fails unless Redis answers a PING; afterwards,
+	// while Redis cannot be reached, requests that need it are answered 503
+	// (guard fails closed). Shutdown and Close close the client. When
+	// empty, both stay in each instance's memory, as guard's defaults.
+	RedisURL string
 }
 
 // DefaultConfig returns the configuration of cmd/storefront without
@@ -134,18 +158,25 @@ type Server struct {
 
 	webhookID atomic.Value // string: the id of the webhook registered at Latch
 
+	rdb    *redis.Client     // Config.RedisURL's client; nil without one
+	shared *redisstore.Store // guard's revocations and DPoP replay, over rdb
+
 	mu      sync.Mutex
 	stopped bool          // Shutdown or Close began
 	stop    chan struct{} // closed when Shutdown or Close begins
 
 	closeDB    sync.Once
 	closeDBErr error
+
+	closeRDB    sync.Once
+	closeRDBErr error
 }
 
-// Open validates cfg, listens on cfg.Addr (a busy port fails at once),
-// opens the database (creating and seeding it on the first start) and
-// builds the guard, and returns a Server ready to Serve.
-func Open(ctx context.Context, cfg Config) (*Server, error) {
+// Open validates cfg, connects to Redis (when cfg.RedisURL is set) and
+// checks that it answers, listens on cfg.Addr (a busy port fails at
+// once), opens the database (creating and seeding it on the first start)
+// and builds the guard, and returns a Server ready to Serve.
+func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
 	}
@@ -191,6 +222,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		// TLS 1.3 is negotiated whenever the client has it.
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
+	var redisOpts *redis.Options
+	if cfg.RedisURL != "" {
+		if redisOpts, err = ParseRedisURL(cfg.RedisURL); err != nil {
+			return nil, fmt.Errorf("storefront: RedisURL: %w", err)
+		}
+	}
 	s := &Server{
 		cfg:   cfg,
 		log:   cfg.Logger,
@@ -199,6 +236,21 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		mux:   http.NewServeMux(),
 		tls:   tlsConfig != nil,
 		stop:  make(chan struct{}),
+	}
+	if redisOpts != nil {
+		s.rdb = redis.NewClient(redisOpts)
+		defer func() {
+			if err != nil {
+				s.closeRedis()
+			}
+		}()
+		if err := pingRedis(ctx, s.rdb, redisOpts); err != nil {
+			return nil, err
+		}
+		prefix := RedisKeyPrefix + cfg.ApplicationID + ":"
+		s.shared = redisstore.New(s.rdb, redisstore.Config{Prefix: prefix, Now: s.now})
+		s.log.Info("storefront: revocations and DPoP replay are shared in Redis",
+			"redis", redisOpts.Addr, "db", redisOpts.DB, "tls", redisOpts.TLSConfig != nil, "prefix", prefix)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("storefront: create data directory: %w", err)
@@ -291,9 +343,11 @@ func derivePublicURL(scheme, addr string, bound net.Addr) string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
-// newGuard builds the guard for the issuer.
+// newGuard builds the guard for the issuer: with Config.RedisURL, over
+// the revocations and DPoP replay cache shared in Redis; else over
+// guard's in-memory ones.
 func (s *Server) newGuard(issuer string) (*guard.Guard, error) {
-	g, err := guard.New(guard.Config{
+	cfg := guard.Config{
 		Issuer:     issuer,
 		Audience:   s.cfg.ApplicationID,
 		LatchURL:   s.cfg.LatchURL,
@@ -302,7 +356,11 @@ func (s *Server) newGuard(issuer string) (*guard.Guard, error) {
 		Logger:     s.log,
 		PublicURL:  s.publicURL,
 		APIKey:     s.cfg.APIKey,
-	})
+	}
+	if s.shared != nil { // never a nil *Store in the interfaces
+		cfg.Revocations, cfg.DPoPReplay = s.shared, s.shared
+	}
+	g, err := guard.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("storefront: %w", err)
 	}
@@ -397,21 +455,68 @@ func (s *Server) markStopped() {
 }
 
 // Shutdown stops accepting requests, waits for those in flight (until ctx
-// ends), and closes the database.
+// ends), and closes the database and the Redis client.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.markStopped()
 	err := s.http.Shutdown(ctx)
 	s.ln.Close() // Serve may never have taken it; closed already if it did
-	return errors.Join(err, s.closeDatabase())
+	return errors.Join(err, s.closeDatabase(), s.closeRedis())
 }
 
-// Close stops the server at once and closes the database. Close and
-// Shutdown may be called more than once.
+// Close stops the server at once and closes the database and the Redis
+// client. Close and Shutdown may be called more than once.
 func (s *Server) Close() error {
 	s.markStopped()
 	err := s.http.Close()
 	s.ln.Close()
-	return errors.Join(err, s.closeDatabase())
+	return errors.Join(err, s.closeDatabase(), s.closeRedis())
+}
+
+// closeRedis closes the Redis client, if any, once.
+func (s *Server) closeRedis() error {
+	s.closeRDB.Do(func() {
+		if s.rdb != nil {
+			s.closeRDBErr = s.rdb.Close()
+		}
+	})
+	return s.closeRDBErr
+}
+
+// ParseRedisURL parses a Redis URL as Config.RedisURL takes it (the forms
+// of redis.ParseURL: redis://, rediss://, unix://). Its errors never show
+// the URL's password.
+func ParseRedisURL(raw string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(raw)
+	if err == nil {
+		return opts, nil
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // url.Error quotes the whole URL, password and all
+	}
+	msg := err.Error()
+	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return nil, errors.New(msg)
+}
+
+// pingRedis checks that Redis answers; its error names the address, never
+// the password.
+func pingRedis(ctx context.Context, rdb *redis.Client, opts *redis.Options) error {
+	ctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
+	defer cancel()
+	err := rdb.Ping(ctx).Err()
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if opts.Password != "" {
+		msg = strings.ReplaceAll(msg, opts.Password, "xxxxx")
+	}
+	return fmt.Errorf("storefront: cannot use Redis at %s: %s", opts.Addr, msg)
 }
 
 // closeDatabase closes the database once, however often it is called.
