@@ -19,6 +19,9 @@ type Client struct {
 	Device  api.DeviceInfo
 	Scopes  []string
 	DPoPJKT string
+	// NoTokens asks a registration for no tokens: an operator's command,
+	// not a sign-up, so no refresh token is left that nobody holds.
+	NoTokens bool
 }
 
 // Revocation reasons recorded on sessions and sent as the reason of

@@ -189,6 +189,28 @@ func (s *Service) GetUser(ctx context.Context, tenantID, id string, withScheme b
 	return s.view(ctx, u, withScheme)
 }
 
+// ListUsers returns the users of the pinned tenant (or the only one), with
+// their registrations, ordered by email, then username.
+func (s *Service) ListUsers(ctx context.Context, tenantID string) ([]api.User, error) {
+	t, err := s.resolveTenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.store.ListUsers(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.User, 0, len(users))
+	for _, u := range users {
+		v, err := s.view(ctx, u, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // FindUser looks a user up by email or username (loginId tries both),
 // within the pinned tenant or the only one.
 func (s *Service) FindUser(ctx context.Context, tenantID, email, username string) (api.User, error) {
@@ -426,7 +448,7 @@ func (s *Service) Register(ctx context.Context, tenantID, userID, appID string, 
 			return err
 		}
 		resp.Registration = registrationView(reg)
-		if req.SendSetPasswordEmail || u.Password.Hash == "" {
+		if req.SendSetPasswordEmail || u.Password.Hash == "" || client.NoTokens {
 			return nil
 		}
 		var sess *storage.Session

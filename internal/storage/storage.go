@@ -64,6 +64,9 @@ type Store interface {
 	GetUserByEmail(ctx context.Context, tenantID, email string) (User, error)
 	// GetUserByUsername finds a user of a tenant by username, case-insensitively.
 	GetUserByUsername(ctx context.Context, tenantID, username string) (User, error)
+	// ListUsers returns the users of a tenant, ordered by email (folded),
+	// then username, then id.
+	ListUsers(ctx context.Context, tenantID string) ([]User, error)
 	// UpdateUser replaces a user. ErrNotFound if none has the id;
 	// ErrConflict if the new email or username is taken in the tenant.
 	UpdateUser(ctx context.Context, u User) error

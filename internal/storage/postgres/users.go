@@ -77,6 +77,14 @@ func (s *Store) GetUserByUsername(ctx context.Context, tenantID, username string
 	return u, wrapf(err, "get user by username in tenant %s", tenantID)
 }
 
+// ListUsers returns the users of a tenant, ordered by email (folded),
+// then username, then id.
+func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]storage.User, error) {
+	us, err := list(ctx, s, "SELECT "+userCols+
+		" FROM users WHERE tenant_id = $1 ORDER BY email_folded COLLATE \"C\" NULLS LAST, username_folded COLLATE \"C\" NULLS LAST, id", []any{tenantID}, scanUser)
+	return us, wrapf(err, "list users of tenant %s", tenantID)
+}
+
 // UpdateUser replaces a user. ErrNotFound if none has the id (or the new
 // tenant does not exist); ErrConflict if the new email or username is
 // taken in the tenant.

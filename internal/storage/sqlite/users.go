@@ -71,6 +71,15 @@ func (s *Store) GetUserByUsername(ctx context.Context, tenantID, username string
 	return u, wrapf(err, "get user by username in tenant %s", tenantID)
 }
 
+// ListUsers returns the users of a tenant, ordered by email (folded),
+// then username, then id.
+func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]storage.User, error) {
+	rows, err := s.r().QueryContext(ctx, "SELECT "+userCols+
+		" FROM users WHERE tenant_id = ? ORDER BY email_folded IS NULL, email_folded, username_folded IS NULL, username_folded, id", tenantID)
+	us, err := collect(rows, err, scanUser)
+	return us, wrapf(err, "list users of tenant %s", tenantID)
+}
+
 // UpdateUser replaces a user. ErrNotFound if none has the id; ErrConflict
 // if the new email or username is taken in the tenant.
 func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {

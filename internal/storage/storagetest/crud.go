@@ -251,6 +251,36 @@ func testUserCRUD(t *testing.T, s storage.Store) {
 	checkErr(t, "DeleteUser twice", s.DeleteUser(ctx, u.ID), storage.ErrNotFound)
 }
 
+func testListUsers(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	tn := mustCreateTenant(t, s, "t1")
+	other := mustCreateTenant(t, s, "t2")
+	empty, err := s.ListUsers(ctx, tn.ID)
+	mustOK(t, "ListUsers of a tenant without users", err)
+	mustEqual(t, "ListUsers of a tenant without users", 0, len(empty))
+
+	// Ordered by email regardless of case, then by username, then by id;
+	// users without an email come last.
+	bea := userFixture(tn.ID, "u1", "bea@example.org")
+	ana := userFixture(tn.ID, "u2", "Ana@example.org")
+	zed := userFixture(tn.ID, "u3", "")
+	zed.Username = "zed"
+	anon := userFixture(tn.ID, "u4", "")
+	carl := userFixture(tn.ID, "u5", "carl@example.org")
+	for _, u := range []storage.User{bea, ana, zed, anon, carl} {
+		mustCreateUser(t, s, u)
+	}
+	mustCreateUser(t, s, userFixture(other.ID, "u6", "aaron@example.org"))
+	got, err := s.ListUsers(ctx, tn.ID)
+	mustOK(t, "ListUsers", err)
+	mustEqual(t, "ListUsers", []storage.User{ana, bea, carl, zed, anon}, got)
+
+	mustOK(t, "DeleteUser", s.DeleteUser(ctx, bea.ID))
+	got, err = s.ListUsers(ctx, tn.ID)
+	mustOK(t, "ListUsers after DeleteUser", err)
+	mustEqual(t, "ListUsers after DeleteUser", []storage.User{ana, carl, zed, anon}, got)
+}
+
 func testUserEmailUniqueFolded(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	t1 := mustCreateTenant(t, s, "t1")

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ApplicationCRUD", testApplicationCRUD},
 		{"UserCRUD", testUserCRUD},
 		{"UserEmailUniqueFolded", testUserEmailUniqueFolded},
+		{"ListUsers", testListUsers},
 		{"RegistrationCRUD", testRegistrationCRUD},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"DeleteApplicationCascades", testDeleteApplicationCascades},
