@@ -38,7 +38,7 @@ func TestServeDPoPNonces(t *testing.T) {
 			var stdout, stderr latchtest.LogBuffer
 			done := make(chan error, 1)
 			args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--log-format", "json"}, tc.args...)
-			go func() { done <- run(ctx, args, &stdout, &stderr) }()
+			go func() { done <- run(ctx, args, nil, &stdout, &stderr) }()
 			defer func() {
 				cancel()
 				select {
@@ -84,7 +84,7 @@ func TestServeDPoPNonces(t *testing.T) {
 
 	t.Run("not a boolean", func(t *testing.T) {
 		t.Setenv("LATCH_DPOP_NONCES", "maybe")
-		err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, &latchtest.LogBuffer{}, &latchtest.LogBuffer{})
+		err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, nil, &latchtest.LogBuffer{}, &latchtest.LogBuffer{})
 		if err == nil || !strings.Contains(err.Error(), "LATCH_DPOP_NONCES") {
 			t.Errorf("latch serve with LATCH_DPOP_NONCES=maybe: %v, want an error naming it", err)
 		}

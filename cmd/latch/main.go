@@ -3,6 +3,10 @@
 //	latch serve            start the server (127.0.0.1:9011, SQLite in ./latch-data)
 //	latch apikey create    make an API key and print it
 //	latch key rotate       replace the signing key, keeping the old one verifying
+//	latch user create      create a user (password from stdin), optionally registered
+//	latch user password    set a user's password (from stdin)
+//	latch user revoke      revoke a user's refresh tokens
+//	latch user list        list the users
 //	latch migrate          apply schema migrations and exit
 //	latch backup FILE      copy the live SQLite database to FILE
 //	latch demo             walk the article's steps 1-21 against an in-process Latch and Store
@@ -34,7 +38,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "latch:", err)
 		}
@@ -48,6 +52,10 @@ Commands:
   serve           start the server
   apikey create   make an API key and print it once
   key rotate      replace the signing key; the old one keeps verifying until its tokens expire
+  user create     create a user (password from stdin), optionally registered for an application
+  user password   set a user's password (from stdin); revokes its refresh tokens per the tenant
+  user revoke     revoke a user's refresh tokens: log out everywhere
+  user list       list the users and their registrations
   migrate         apply schema migrations and exit
   backup FILE     copy the live SQLite database to FILE
   demo            walk the article's steps 1-21 against an in-process Latch and Store
@@ -56,7 +64,7 @@ Commands:
 Run 'latch <command> -h' for a command's flags.
 `
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
@@ -74,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New("usage: latch key rotate [flags]")
 		}
 		return keyRotate(ctx, rest[1:], stdout, stderr)
+	case "user":
+		return userCmd(ctx, rest, stdin, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout, stderr)
 	case "backup":

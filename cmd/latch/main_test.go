@@ -42,7 +42,7 @@ func runLatch(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var out, errOut latchtest.LogBuffer
-	err = run(ctx, args, &out, &errOut)
+	err = run(ctx, args, strings.NewReader(""), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
@@ -411,7 +411,7 @@ func TestServeFlags(t *testing.T) {
 			defer cancel()
 			var stdout, stderr latchtest.LogBuffer
 			done := make(chan error, 1)
-			go func() { done <- run(ctx, append([]string{"serve"}, tc.args...), &stdout, &stderr) }()
+			go func() { done <- run(ctx, append([]string{"serve"}, tc.args...), nil, &stdout, &stderr) }()
 			select {
 			case err := <-done:
 				if err == nil || !strings.Contains(err.Error()+stderr.String(), tc.want) {
@@ -469,7 +469,7 @@ func TestServeEnvironment(t *testing.T) {
 	defer cancel()
 	var stdout, stderr latchtest.LogBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, &stdout, &stderr) }()
+	go func() { done <- run(ctx, []string{"serve"}, nil, &stdout, &stderr) }()
 	addr := listenAddr(t, &stderr, done)
 	base := "http://" + addr
 
