@@ -53,10 +53,20 @@ require (
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/xo/terminfo v0.0.0-20220910002029-abceb7e1c41e // indirect
 	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/mobile v0.0.0-20261011034528-197770444867 // indirect
+	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+tool golang.org/x/mobile/cmd/gobind
+
+// golang.org/x/mobile (gobind, a tool for client/mobile's bind test)
+// requires a golang.org/x/exp/shiny version some module proxies do not
+// serve; nothing here builds shiny, so an older, widely served one does.
+replace golang.org/x/exp/shiny v0.0.0-20261009195045-ca0d7ba23607 => golang.org/x/exp/shiny v0.0.0-20260908205506-85c1c2202aba

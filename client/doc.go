@@ -91,7 +91,7 @@
 // an app that shows its session.
 //
 // The package depends on the standard library and the api and dpop
-// packages only and uses no cgo, so that it builds for Android and iOS with gomobile. (gomobile
-// bind exports only plain types; an app binds a small wrapper package of its
-// own around a Client.)
+// packages only and uses no cgo, so that it builds for Android and iOS
+// with gomobile. gomobile bind exports only plain types: package
+// client/mobile is the Client behind such an API, ready to bind.
 package client
