@@ -2,8 +2,11 @@ package client
 
 import (
 	"encoding/base64"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/latchid/latch/api"
 )
 
 func TestJWTExpiry(t *testing.T) {
@@ -37,6 +40,31 @@ func TestJWTExpiry(t *testing.T) {
 	padded := "eyJhbGciOiJFUzI1NiJ9." + base64.URLEncoding.EncodeToString([]byte(`{"exp":17}`)) + ".c2ln"
 	if got := jwtExpiry(padded); !got.Equal(time.Unix(17, 0)) {
 		t.Errorf("padded: jwtExpiry = %v", got)
+	}
+}
+
+func TestTokens_Claims(t *testing.T) {
+	t.Parallel()
+	enc := func(payload string) string {
+		return "eyJhbGciOiJFUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + ".c2ln"
+	}
+	tests := []struct {
+		name, token string
+		want        api.Claims
+		ok          bool
+	}{
+		{"Claims", enc(`{"sub":"u1","roles":["admin"],"sid":"s1","exp":17}`),
+			api.Claims{Subject: "u1", Roles: []string{"admin"}, SessionID: "s1", Expiry: 17}, true},
+		{"NotJSON", enc(`not json`), api.Claims{}, false},
+		{"NotAnObject", enc(`[1]`), api.Claims{}, false},
+		{"TwoParts", "a.b", api.Claims{}, false},
+		{"NoToken", "", api.Claims{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := Tokens{AccessToken: tt.token}.Claims()
+		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: Claims = %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
 	}
 }
 

@@ -133,6 +133,19 @@ func (s *MemoryStore) Clear(ctx context.Context) error {
 	return nil
 }
 
+// Claims returns the claims of AccessToken, read without verification
+// (the backend verifies the JWT; the app may only show what it says: the
+// user's roles in the backend's application, the session id), and false
+// when there is no JWT or its payload cannot be read.
+func (t Tokens) Claims() (api.Claims, bool) {
+	var c api.Claims
+	payload := jwtPayload(t.AccessToken)
+	if payload == nil || json.Unmarshal(payload, &c) != nil {
+		return api.Claims{}, false
+	}
+	return c, true
+}
+
 // jwtPayload returns the decoded payload of a compact JWS, without
 // verifying anything, or nil. The app cannot verify the JWT (the backend
 // does); it needs only hints: when to ask for a refresh, and whether the

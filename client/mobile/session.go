@@ -274,7 +274,7 @@ func (s *Session) user(ctx context.Context) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newUser(t.User, t.AccessToken), nil
+	return newUser(t), nil
 }
 
 // Do sends a request to the backend through the SDK's transport

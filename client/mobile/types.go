@@ -2,14 +2,10 @@ package mobile
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 
-	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/client"
 )
 
@@ -31,32 +27,16 @@ type User struct {
 }
 
 // newUser makes a User of what the backend said at login and of the
-// claims of the access token, read without verification (the backend
-// verifies it; the app only shows what it says): its roles are the ones
-// the user holds in the backend's application, which the login answer's
-// user, listing every registration, does not single out.
-func newUser(u *api.User, accessToken string) *User {
-	c := claims(accessToken)
+// claims of the access token (client.Tokens.Claims): its roles are the
+// ones the user holds in the backend's application, which the login
+// answer's user, listing every registration, does not single out.
+func newUser(t client.Tokens) *User {
+	c, _ := t.Claims()
 	v := &User{ID: c.Subject, Email: c.Email, Username: c.PreferredUsername, roles: slices.Clone(c.Roles)}
-	if u != nil {
+	if u := t.User; u != nil {
 		v.ID, v.Email, v.Username = u.ID, u.Email, u.Username
 	}
 	return v
-}
-
-// claims returns the claims of a JWT, unverified, or none if it cannot be
-// read.
-func claims(jwt string) api.Claims {
-	var c api.Claims
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		return c
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil || json.Unmarshal(payload, &c) != nil {
-		return api.Claims{}
-	}
-	return c
 }
 
 // RoleCount returns how many roles the user holds in the backend's
