@@ -216,7 +216,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	// The first connection switches the file to WAL, before any reader opens.
-	if err := wdb.PingContext(ctx); err != nil {
+	if err := switchToWAL(ctx, wdb); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -242,6 +242,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// switchToWAL opens the write pool's connection, whose pragmas switch the
+// file to WAL. Changing the journal mode of a new file takes an exclusive
+// lock without waiting on busy_timeout, so while another Store or process
+// opens the same new file SQLITE_BUSY is retried, for busyTimeout at most.
+func switchToWAL(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout * time.Millisecond)
+	for {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // w is where writes run: the transaction, or the one write connection.
