@@ -11,12 +11,37 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 )
+
+// StoreKeyFile is the name of the key file of the FileStores FileStoreFor
+// makes, shared by the backends of one data directory.
+const StoreKeyFile = "tokens.key"
+
+// FileStoreFor returns the FileStore an app keeps in its data directory
+// dir for the backend at backend: the tokens in a file of that backend's
+// own, named by its scheme, host and port ("tokens-https-shop.example.com-443"),
+// so that a build pointed at another backend never sends it this one's
+// tokens; the key in StoreKeyFile.
+func FileStoreFor(dir string, backend *url.URL) *FileStore {
+	port := backend.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(backend.Scheme)]
+	}
+	name := strings.ToLower(backend.Scheme + "-" + backend.Hostname() + "-" + port)
+	name = "tokens-" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, name)
+	return &FileStore{Path: filepath.Join(dir, name), KeyPath: filepath.Join(dir, StoreKeyFile)}
+}
 
 // FileStore is a TokenStore in a file, encrypted with AES-256-GCM under a
 // key kept in a second file. It is safe for concurrent use and must not be

@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/base64"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -64,6 +65,22 @@ func TestTokens_Claims(t *testing.T) {
 		got, ok := Tokens{AccessToken: tt.token}.Claims()
 		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: Claims = %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestFileStoreFor(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct{ url, want string }{
+		{"http://127.0.0.1:8080", "tokens-http-127.0.0.1-8080"},
+		{"https://Shop.Example.com/", "tokens-https-shop.example.com-443"},
+		{"http://[::1]:8080/base", "tokens-http-__1-8080"},
+		{"https://shop.example.com:8443/../x", "tokens-https-shop.example.com-8443"},
+	} {
+		fs := FileStoreFor(dir, mustParse(t, tc.url))
+		if fs.Path != filepath.Join(dir, tc.want) || fs.KeyPath != filepath.Join(dir, StoreKeyFile) {
+			t.Errorf("FileStoreFor(%s) = %s, %s; want %s", tc.url, fs.Path, fs.KeyPath, tc.want)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +27,7 @@ const MaxBodyBytes = 32 << 20
 
 // KeyFileName is the name of the file, in the directory given to
 // NewSession, that holds the key encrypting the token files (mode 0600).
-const KeyFileName = "tokens.key"
+const KeyFileName = client.StoreKeyFile
 
 // errNoSession is what the methods of a Session not made by NewSession
 // return.
@@ -112,10 +111,7 @@ func newSession(cfg config) (*Session, error) {
 	}
 	u, err := url.Parse(cfg.baseURL)
 	if err == nil {
-		s.c.Store = &client.FileStore{
-			Path:    filepath.Join(cfg.dir, tokenFileName(u)),
-			KeyPath: filepath.Join(cfg.dir, KeyFileName),
-		}
+		s.c.Store = client.FileStoreFor(cfg.dir, u)
 	} // else Validate refuses BaseURL
 	if err := s.c.Validate(); err != nil {
 		return nil, err
@@ -126,22 +122,6 @@ func newSession(cfg config) (*Session, error) {
 	s.base = strings.TrimRight(cfg.baseURL, "/")
 	s.hc = s.c.HTTP()
 	return s, nil
-}
-
-// tokenFileName names the token file of a backend, such as
-// "tokens-https-shop.example.com-443".
-func tokenFileName(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
-	}
-	name := strings.ToLower(u.Scheme + "-" + u.Hostname() + "-" + port)
-	return "tokens-" + strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
-			return r
-		}
-		return '_'
-	}, name)
 }
 
 // SetTimeoutMillis sets how long, in milliseconds, each later call may

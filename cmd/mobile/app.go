@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -140,7 +139,7 @@ func newApp(cfg config) (*app, error) {
 	}
 	u, err := url.Parse(cfg.Backend)
 	if err == nil {
-		a.c.Store = &client.FileStore{Path: filepath.Join(cfg.StateDir, tokenFileName(u)), KeyPath: filepath.Join(cfg.StateDir, "tokens.key")}
+		a.c.Store = client.FileStoreFor(cfg.StateDir, u)
 	} // else Validate refuses BaseURL
 	if err := a.c.Validate(); errors.Is(err, client.ErrInsecureHTTP) {
 		return nil, fmt.Errorf("--backend %s: refusing http:// to a host that is not loopback, since the backend receives your password: use https, or --insecure-http (development only)", cfg.Backend)
@@ -154,21 +153,6 @@ func newApp(cfg config) (*app, error) {
 	}
 	a.hc = a.c.HTTP()
 	return a, nil
-}
-
-// tokenFileName names the token file of a backend: "tokens-https-shop.example.com-443".
-func tokenFileName(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
-	}
-	name := strings.ToLower(u.Scheme + "-" + u.Hostname() + "-" + port)
-	return "tokens-" + strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
-			return r
-		}
-		return '_'
-	}, name)
 }
 
 // setLoginRequiredHook sets what the app does when the SDK's

@@ -503,22 +503,6 @@ func TestRun_UnreadableSession(t *testing.T) {
 	d.mustRun(exitOK, "cart")
 }
 
-func TestTokenFileName(t *testing.T) {
-	for _, tc := range []struct{ url, want string }{
-		{"http://127.0.0.1:8080", "tokens-http-127.0.0.1-8080"},
-		{"https://Shop.Example.com/", "tokens-https-shop.example.com-443"},
-		{"http://[::1]:8080/base", "tokens-http-__1-8080"},
-	} {
-		a, err := newApp(config{Backend: tc.url, StateDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := tokenFileName(a.backend); got != tc.want {
-			t.Errorf("tokenFileName(%s) = %q, want %q", tc.url, got, tc.want)
-		}
-	}
-}
-
 func TestDescribeExpiry(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/bubbles/cursor"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/latchid/latch/client"
 )
 
 // tui drives the model the way a tea.Program would, without a terminal:
@@ -292,7 +293,7 @@ func TestTUI_UnreadableSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(state, tokenFileName(a.backend)), []byte("garbage"), 0o600); err != nil {
+	if err := os.WriteFile(client.FileStoreFor(state, a.backend).Path, []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tt := newTUI(t, f, state)
