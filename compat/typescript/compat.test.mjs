@@ -456,6 +456,25 @@ test('exchangeRefreshTokenForAccessToken (refresh grant)', async () => {
   oauth = { ...oauth, access_token: r.access_token, refresh_token: r.refresh_token };
 });
 
+test('openid: an id_token with the password grant, and retrieveUserInfoFromAccessToken', async () => {
+  const res = await ok(client.exchangeUserCredentialsForAccessToken(alice.email, password, applicationId, clientSecret, 'openid offline_access', undefined));
+  const r = res.response;
+  assert.ok(r.id_token, 'the openid scope yields an id_token');
+  assert.equal(verifyJWS(r.id_token, jwk), true, 'the id_token verifies against the JWKS');
+  const { payload } = decodeJWT(r.id_token);
+  assert.equal(payload.sub, alice.id);
+  assert.equal(payload.aud, applicationId);
+  const hash = crypto.createHash('sha256').update(r.access_token).digest();
+  assert.equal(payload.at_hash, hash.subarray(0, 16).toString('base64url'), 'at_hash is the access token\'s');
+
+  const info = (await ok(client.retrieveUserInfoFromAccessToken(r.access_token))).response;
+  assert.equal(info.sub, alice.id);
+  assert.equal(info.email, alice.email);
+  await fails(client.retrieveUserInfoFromAccessToken('not.a.jwt'), 401);
+  empty(await ok(client.revokeRefreshTokenById(r.refresh_token_id)));
+  await fails(client.retrieveUserInfoFromAccessToken(r.access_token), 401);
+});
+
 test('introspectAccessToken(clientId, token)', async () => {
   const res = await ok(client.introspectAccessToken(applicationId, oauth.access_token));
   const r = res.response;
