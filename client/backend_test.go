@@ -20,27 +20,11 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/client"
 	"github.com/latchid/latch/dpop"
+	"github.com/latchid/latch/internal/fakeclock"
 )
 
-// clock is a fake clock shared by a backend and its clients.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// newClock is the fake clock a backend and its clients share.
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Unix(1_700_000_000, 0)) }
 
 // Test credentials.
 const (
@@ -59,7 +43,7 @@ const (
 type backend struct {
 	t     *testing.T
 	srv   *httptest.Server
-	clock *clock
+	clock *fakeclock.Clock
 	key   *ecdsa.PrivateKey
 	// verifier checks proofs; nonceVerifier too, requiring nonces.
 	verifier, nonceVerifier *dpop.Verifier

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/dpop"
+	"github.com/latchid/latch/internal/fakeclock"
 )
 
 // Run checks the documented behaviour of a dpop.ReplayCache, in
@@ -48,7 +49,7 @@ import (
 func Run(t *testing.T, open func(t *testing.T, now func() time.Time) dpop.ReplayCache) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, dpop.ReplayCache, *clock)
+		fn   func(*testing.T, dpop.ReplayCache, *fakeclock.Clock)
 	}{
 		{"FreshOnce", testFreshOnce},
 		{"Apart", testApart},
@@ -60,7 +61,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) dpop.Replay
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
-			cache := open(t, c.now)
+			cache := open(t, c.Now)
 			if cache == nil {
 				t.Fatal("open returned a nil cache")
 			}
@@ -69,31 +70,12 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) dpop.Replay
 	}
 }
 
-// clock is the suite's clock: it starts at the real time, in whole
-// milliseconds, and moves only when told, and only forward.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.UnixMilli(time.Now().UnixMilli())}
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// set moves the clock forward to t.
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.Before(c.t) {
-		panic("replaytest: the clock only moves forward")
-	}
-	c.t = t
+// newClock is the suite's clock: it starts at the real time, in whole
+// milliseconds (so that a store that also sets real TTLs keeps every
+// record the suite looks for), and moves only when a test moves it, and
+// only forward.
+func newClock() *fakeclock.Clock {
+	return fakeclock.New(time.UnixMilli(time.Now().UnixMilli()))
 }
 
 // use calls Use and fails the test on an error.
@@ -118,8 +100,8 @@ func expectUse(t *testing.T, what string, cache dpop.ReplayCache, jti string, ex
 // skew past its iat, a minute and a half by default.
 const window = 90 * time.Second
 
-func testFreshOnce(t *testing.T, cache dpop.ReplayCache, c *clock) {
-	exp := c.now().Add(window)
+func testFreshOnce(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Clock) {
+	exp := c.Now().Add(window)
 	expectUse(t, "first use", cache, "jti-1", exp, true)
 	expectUse(t, "second use", cache, "jti-1", exp, false)
 	expectUse(t, "third use", cache, "jti-1", exp, false)
@@ -127,12 +109,12 @@ func testFreshOnce(t *testing.T, cache dpop.ReplayCache, c *clock) {
 	expectUse(t, "use with an earlier expiry", cache, "jti-1", exp.Add(-time.Minute), false)
 	expectUse(t, "another jti", cache, "jti-2", exp, true)
 	expectUse(t, "another jti, again", cache, "jti-2", exp, false)
-	c.set(exp.Add(-time.Millisecond))
+	c.Set(exp.Add(-time.Millisecond))
 	expectUse(t, "a millisecond before expiry", cache, "jti-1", exp, false)
 }
 
-func testApart(t *testing.T, cache dpop.ReplayCache, c *clock) {
-	exp := c.now().Add(window)
+func testApart(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Clock) {
+	exp := c.Now().Add(window)
 	// What the Verifier passes is a base64url SHA-256; a cache stores the
 	// value as it comes, so any bytes must work, and none be confused.
 	jtis := []string{
@@ -151,34 +133,34 @@ func testApart(t *testing.T, cache dpop.ReplayCache, c *clock) {
 	}
 }
 
-func testExpiry(t *testing.T, cache dpop.ReplayCache, c *clock) {
-	t0 := c.now()
+func testExpiry(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Clock) {
+	t0 := c.Now()
 	exp := t0.Add(window)
 	longer := t0.Add(3 * window)
 	expectUse(t, "first use", cache, "short", exp, true)
 	expectUse(t, "first use", cache, "long", longer, true)
 
-	c.set(exp.Add(-time.Millisecond))
+	c.Set(exp.Add(-time.Millisecond))
 	expectUse(t, "a millisecond before expiry", cache, "short", exp, false)
-	c.set(exp.Add(time.Millisecond))
-	exp2 := c.now().Add(window)
+	c.Set(exp.Add(time.Millisecond))
+	exp2 := c.Now().Add(window)
 	expectUse(t, "a millisecond after expiry", cache, "short", exp2, true)
 	expectUse(t, "once recorded anew", cache, "short", exp2, false)
 	expectUse(t, "a longer record, past the shorter one's expiry", cache, "long", longer, false)
 
-	c.set(exp2.Add(-time.Millisecond))
+	c.Set(exp2.Add(-time.Millisecond))
 	expectUse(t, "the renewed record, a millisecond before its expiry", cache, "short", exp2, false)
-	c.set(exp2.Add(time.Second))
-	expectUse(t, "the renewed record, after its expiry", cache, "short", c.now().Add(window), true)
+	c.Set(exp2.Add(time.Second))
+	expectUse(t, "the renewed record, after its expiry", cache, "short", c.Now().Add(window), true)
 
-	c.set(longer.Add(-time.Millisecond))
+	c.Set(longer.Add(-time.Millisecond))
 	expectUse(t, "a millisecond before the longer expiry", cache, "long", longer, false)
-	c.set(longer.Add(time.Millisecond))
-	expectUse(t, "a millisecond after the longer expiry", cache, "long", c.now().Add(window), true)
+	c.Set(longer.Add(time.Millisecond))
+	expectUse(t, "a millisecond after the longer expiry", cache, "long", c.Now().Add(window), true)
 }
 
-func testPastExpiry(t *testing.T, cache dpop.ReplayCache, c *clock) {
-	now := c.now()
+func testPastExpiry(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Clock) {
+	now := c.Now()
 	past := now.Add(-time.Second)
 	expectUse(t, "an expiry already passed", cache, "gone", past, true)
 	expectUse(t, "an expiry already passed, again", cache, "gone", past, true)
@@ -187,9 +169,9 @@ func testPastExpiry(t *testing.T, cache dpop.ReplayCache, c *clock) {
 	expectUse(t, "a recorded jti, with an expiry already passed", cache, "gone", past, false)
 }
 
-func testConcurrentSameJTI(t *testing.T, cache dpop.ReplayCache, c *clock) {
+func testConcurrentSameJTI(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Clock) {
 	const n, rounds = 32, 8
-	exp := c.now().Add(window)
+	exp := c.Now().Add(window)
 	ctx := t.Context()
 	for r := range rounds {
 		jti := fmt.Sprintf("race-%d", r)
@@ -218,9 +200,9 @@ func testConcurrentSameJTI(t *testing.T, cache dpop.ReplayCache, c *clock) {
 	}
 }
 
-func testConcurrentDistinct(t *testing.T, cache dpop.ReplayCache, c *clock) {
+func testConcurrentDistinct(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Clock) {
 	const n = 64
-	exp := c.now().Add(window)
+	exp := c.Now().Add(window)
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	start := make(chan struct{})

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/fakeclock"
 )
 
 // Run checks the documented behaviour of a guard.RevocationStore, in
@@ -56,7 +57,7 @@ import (
 func Run(t *testing.T, open func(t *testing.T, now func() time.Time) guard.RevocationStore) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, guard.RevocationStore, *clock)
+		fn   func(*testing.T, guard.RevocationStore, *fakeclock.Clock)
 	}{
 		{"Empty", testEmpty},
 		{"AddLookup", testAddLookup},
@@ -72,7 +73,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) guard.Revoc
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
-			s := open(t, c.now)
+			s := open(t, c.Now)
 			if s == nil {
 				t.Fatal("open returned a nil store")
 			}
@@ -81,37 +82,12 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) guard.Revoc
 	}
 }
 
-// clock is the suite's clock: it starts at the real time, in whole
-// milliseconds, and moves only when told, and only forward.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.UnixMilli(time.Now().UnixMilli())}
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// advance moves the clock d forward and returns the new time.
-func (c *clock) advance(d time.Duration) time.Time {
-	if d < 0 {
-		panic("revocationtest: the clock only moves forward")
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
-
-// set moves the clock forward to t.
-func (c *clock) set(t time.Time) {
-	c.advance(t.Sub(c.now()))
+// newClock is the suite's clock: it starts at the real time, in whole
+// milliseconds (so that a store that also sets real TTLs keeps every
+// record the suite looks for), and moves only when a test moves it, and
+// only forward.
+func newClock() *fakeclock.Clock {
+	return fakeclock.New(time.UnixMilli(time.Now().UnixMilli()))
 }
 
 func rev(s guard.Scope, at, until time.Time) guard.Revocation {
@@ -207,7 +183,7 @@ func fmtRevs(rs []guard.Revocation) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-func testEmpty(t *testing.T, s guard.RevocationStore, c *clock) {
+func testEmpty(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
 	expect(t, "empty store, no scopes", s, nil)
 	expect(t, "empty store", s, []guard.Scope{{SessionID: "s"}, {UserID: "u"}, {ApplicationID: "a"}, {UserID: "u", ApplicationID: "a"}})
 	if mustSeen(t, s, "event-1") {
@@ -215,8 +191,8 @@ func testEmpty(t *testing.T, s guard.RevocationStore, c *clock) {
 	}
 }
 
-func testAddLookup(t *testing.T, s guard.RevocationStore, c *clock) {
-	now := c.now()
+func testAddLookup(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
+	now := c.Now()
 	sess := rev(guard.Scope{SessionID: "f4b7c1de-session"}, now.Add(-time.Minute), now.Add(time.Hour))
 	user := rev(guard.Scope{UserID: "8f3e5b4e-user"}, now.Add(-2*time.Second), now.Add(2*time.Hour))
 	app := rev(guard.Scope{ApplicationID: "3c219e58-app"}, now, now.Add(30*time.Minute))
@@ -236,8 +212,8 @@ func testAddLookup(t *testing.T, s guard.RevocationStore, c *clock) {
 	expect(t, "no scopes", s, nil)
 }
 
-func testExactMatch(t *testing.T, s guard.RevocationStore, c *clock) {
-	now := c.now()
+func testExactMatch(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
+	now := c.Now()
 	until := now.Add(time.Hour)
 	// Scopes that a careless key encoding (a join on ":" or "/", fields
 	// without their names, an empty field dropped) would confuse.
@@ -286,8 +262,8 @@ func testExactMatch(t *testing.T, s guard.RevocationStore, c *clock) {
 	expect(t, "scopes never recorded", s, []guard.Scope{{}, {SessionID: "a"}, {UserID: "x"}, {ApplicationID: "z"}, {SessionID: "U"}, {UserID: "u", ApplicationID: "A"}})
 }
 
-func testExpiry(t *testing.T, s guard.RevocationStore, c *clock) {
-	now := c.now()
+func testExpiry(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
+	now := c.Now()
 	short := rev(guard.Scope{SessionID: "short"}, now, now.Add(10*time.Minute))
 	long := rev(guard.Scope{UserID: "long"}, now, now.Add(time.Hour))
 	past := rev(guard.Scope{ApplicationID: "past"}, now.Add(-2*time.Hour), now.Add(-time.Hour))
@@ -299,20 +275,20 @@ func testExpiry(t *testing.T, s guard.RevocationStore, c *clock) {
 	scopes := []guard.Scope{short.Scope, long.Scope, past.Scope}
 	expect(t, "at once", s, scopes, short, long)
 
-	c.set(short.Until.Add(-time.Millisecond))
+	c.Set(short.Until.Add(-time.Millisecond))
 	expect(t, "a millisecond before the first Until", s, scopes, short, long)
-	c.set(short.Until.Add(time.Millisecond))
+	c.Set(short.Until.Add(time.Millisecond))
 	expect(t, "a millisecond after the first Until", s, scopes, long)
-	c.set(long.Until.Add(-time.Millisecond))
+	c.Set(long.Until.Add(-time.Millisecond))
 	expect(t, "a millisecond before the second Until", s, scopes, long)
-	c.set(long.Until.Add(time.Millisecond))
+	c.Set(long.Until.Add(time.Millisecond))
 	expect(t, "a millisecond after the second Until", s, scopes)
-	c.advance(24 * time.Hour)
+	c.Advance(24 * time.Hour)
 	expect(t, "a day later", s, scopes)
 }
 
-func testKeepLater(t *testing.T, s guard.RevocationStore, c *clock) {
-	t0 := c.now()
+func testKeepLater(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
+	t0 := c.Now()
 	sc := guard.Scope{UserID: "u", ApplicationID: "a"}
 	other := rev(guard.Scope{UserID: "u"}, t0, t0.Add(time.Hour))
 	mustAdd(t, s, other)
@@ -334,29 +310,30 @@ func testKeepLater(t *testing.T, s guard.RevocationStore, c *clock) {
 	expect(t, "another scope", s, []guard.Scope{other.Scope}, other)
 
 	// The later Until holds the record past the earlier ones.
-	c.set(t0.Add(90 * time.Minute))
+	c.Set(t0.Add(90 * time.Minute))
 	expect(t, "past the first Until, before the latest", s, []guard.Scope{sc, other.Scope}, want)
-	c.set(want.Until.Add(-time.Millisecond))
+	c.Set(want.Until.Add(-time.Millisecond))
 	expect(t, "a millisecond before the latest Until", s, []guard.Scope{sc}, want)
-	c.set(want.Until.Add(time.Millisecond))
+	c.Set(want.Until.Add(time.Millisecond))
 	expect(t, "a millisecond after the latest Until", s, []guard.Scope{sc})
 }
 
-func testAddAfterExpiry(t *testing.T, s guard.RevocationStore, c *clock) {
-	t0 := c.now()
+func testAddAfterExpiry(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
+	t0 := c.Now()
 	sc := guard.Scope{SessionID: "again"}
 	mustAdd(t, s, rev(sc, t0, t0.Add(time.Hour)))
-	t1 := c.advance(2 * time.Hour)
+	c.Advance(2 * time.Hour)
+	t1 := c.Now()
 	expect(t, "expired", s, []guard.Scope{sc})
 	r := rev(sc, t1, t1.Add(time.Hour))
 	mustAdd(t, s, r)
 	expect(t, "added again after it expired", s, []guard.Scope{sc}, r)
-	c.advance(59 * time.Minute)
+	c.Advance(59 * time.Minute)
 	expect(t, "59 minutes later", s, []guard.Scope{sc}, r)
 }
 
-func testSeen(t *testing.T, s guard.RevocationStore, c *clock) {
-	t0 := c.now()
+func testSeen(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
+	t0 := c.Now()
 	if mustSeen(t, s, "e1") {
 		t.Error("Seen(e1) before MarkSeen: true")
 	}
@@ -377,38 +354,38 @@ func testSeen(t *testing.T, s guard.RevocationStore, c *clock) {
 		t.Errorf("MarkSeen with an until that has passed: %v", err)
 	}
 
-	c.set(t0.Add(time.Hour - time.Millisecond))
+	c.Set(t0.Add(time.Hour - time.Millisecond))
 	if !mustSeen(t, s, "e1") {
 		t.Error("Seen(e1) a millisecond before its until: false")
 	}
 	if !mustSeen(t, s, "e2") {
 		t.Error("Seen(e2), marked until 10 min, then 2 h, then 20 min, at 1 h: false")
 	}
-	c.set(t0.Add(2*time.Hour - time.Millisecond))
+	c.Set(t0.Add(2*time.Hour - time.Millisecond))
 	if !mustSeen(t, s, "e2") {
 		t.Error("Seen(e2) a millisecond before its latest until: false")
 	}
 	// Past until the store may drop the record: Seen may answer either way,
 	// but must answer.
-	c.advance(time.Hour)
+	c.Advance(time.Hour)
 	for _, id := range []string{"e1", "e2", "e3"} {
 		if _, err := s.Seen(t.Context(), id); err != nil {
 			t.Errorf("Seen(%q) after its until: %v", id, err)
 		}
 	}
-	t1 := c.now()
+	t1 := c.Now()
 	mustMarkSeen(t, s, "e1", t1.Add(time.Hour))
 	if !mustSeen(t, s, "e1") {
 		t.Error("Seen(e1) marked again after its until had passed: false")
 	}
-	c.set(t1.Add(time.Hour - time.Millisecond))
+	c.Set(t1.Add(time.Hour - time.Millisecond))
 	if !mustSeen(t, s, "e1") {
 		t.Error("Seen(e1) marked again, a millisecond before its new until: false")
 	}
 }
 
-func testSeenApart(t *testing.T, s guard.RevocationStore, c *clock) {
-	now := c.now()
+func testSeenApart(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
+	now := c.Now()
 	// An event id that is also a session, user or application id.
 	mustMarkSeen(t, s, "shared-id", now.Add(time.Hour))
 	expect(t, "scopes named like a seen event", s, []guard.Scope{{SessionID: "shared-id"}, {UserID: "shared-id"}, {ApplicationID: "shared-id"}})
@@ -423,9 +400,9 @@ func testSeenApart(t *testing.T, s guard.RevocationStore, c *clock) {
 	expect(t, "the session after MarkSeen", s, []guard.Scope{r.Scope}, r)
 }
 
-func testConcurrentSameScope(t *testing.T, s guard.RevocationStore, c *clock) {
+func testConcurrentSameScope(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
 	const n = 32
-	t0 := c.now()
+	t0 := c.Now()
 	sc := guard.Scope{UserID: "race", ApplicationID: "app"}
 	// The greatest At and the greatest Until come from different Adds,
 	// neither the first nor the last started.
@@ -480,9 +457,9 @@ func testConcurrentSameScope(t *testing.T, s guard.RevocationStore, c *clock) {
 	expect(t, "after concurrent Adds", s, []guard.Scope{sc}, rev(sc, maxAt, maxUntil))
 }
 
-func testConcurrentMixed(t *testing.T, s guard.RevocationStore, c *clock) {
+func testConcurrentMixed(t *testing.T, s guard.RevocationStore, c *fakeclock.Clock) {
 	const n = 16
-	t0 := c.now()
+	t0 := c.Now()
 	ctx := t.Context()
 	scopeOf := func(i int) guard.Scope {
 		switch i % 4 {

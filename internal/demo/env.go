@@ -23,6 +23,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/guard"
 	"github.com/latchid/latch/internal/events"
+	"github.com/latchid/latch/internal/fakeclock"
 	"github.com/latchid/latch/internal/identity"
 	"github.com/latchid/latch/internal/server"
 	"github.com/latchid/latch/internal/storefront"
@@ -75,31 +76,14 @@ const (
 
 // Clock is the clock Latch, the storefront and the app share: it stands
 // still until Advance moves it. It is safe for concurrent use.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type Clock = fakeclock.Clock
 
 // NewClock returns a Clock reading start (the current second when zero).
 func NewClock(start time.Time) *Clock {
 	if start.IsZero() {
 		start = time.Now().UTC().Truncate(time.Second)
 	}
-	return &Clock{now: start}
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return fakeclock.New(start)
 }
 
 // Options configures Start and Run. The zero value runs the demo as

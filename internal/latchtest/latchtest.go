@@ -16,42 +16,20 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/latchid/latch/internal/fakeclock"
 )
 
 // Password satisfies Latch's default password rules. Tests that check
 // what is logged look for it: it must never appear in a log.
 const Password = "correct horse battery staple"
 
-// Clock is an injected clock (for server.Config.Now and the like): it
-// stands still until the test moves it. It is safe for concurrent use.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// Clock is the fake clock of a test: it moves only when Advance or Set
+// moves it.
+type Clock = fakeclock.Clock
 
 // NewClock returns a Clock that reads start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// Set sets the clock to t, backwards or forwards.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
+func NewClock(start time.Time) *Clock { return fakeclock.New(start) }
 
 // LogBuffer is an io.Writer that collects what is written to it, safe
 // for concurrent writers. The zero value is ready to use.

@@ -5,23 +5,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchid/latch/internal/fakeclock"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestLimiter_BurstThenRate(t *testing.T) {
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	l := New(60, 5, c.now) // one a second, bursts of five
+	c := fakeclock.New(time.Unix(1_700_000_000, 0))
+	l := New(60, 5, c.Now) // one a second, bursts of five
 	for i := 0; i < 5; i++ {
 		if ok, _ := l.Allow("a"); !ok {
 			t.Fatalf("event %d of the burst refused", i)
@@ -37,7 +27,7 @@ func TestLimiter_BurstThenRate(t *testing.T) {
 	if ok, _ := l.Allow("b"); !ok {
 		t.Error("another key was limited by the first")
 	}
-	c.advance(time.Second)
+	c.Advance(time.Second)
 	if ok, _ := l.Allow("a"); !ok {
 		t.Error("refused after a second refilled one token")
 	}
@@ -47,22 +37,22 @@ func TestLimiter_BurstThenRate(t *testing.T) {
 }
 
 func TestLimiter_RetryAfterRoundsUp(t *testing.T) {
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	l := New(6, 1, c.now) // one every 10 s
+	c := fakeclock.New(time.Unix(1_700_000_000, 0))
+	l := New(6, 1, c.Now) // one every 10 s
 	l.Allow("a")
-	c.advance(2500 * time.Millisecond)
+	c.Advance(2500 * time.Millisecond)
 	if _, wait := l.Allow("a"); wait != 7500*time.Millisecond {
 		t.Errorf("retry after %v, want 7.5s", wait)
 	}
 }
 
 func TestLimiter_SweepBoundsMemory(t *testing.T) {
-	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	l := New(60, 1, c.now)
+	c := fakeclock.New(time.Unix(1_700_000_000, 0))
+	l := New(60, 1, c.Now)
 	for i := 0; i < maxKeys; i++ {
 		l.Allow(fmt.Sprint(i))
 	}
-	c.advance(2 * time.Second) // every bucket has refilled
+	c.Advance(2 * time.Second) // every bucket has refilled
 	l.Allow("new")
 	if n := l.Len(); n != 1 {
 		t.Errorf("%d keys after the sweep, want 1", n)
