@@ -7,10 +7,8 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch/internal/latchtest"
+	"github.com/latchid/latch/internal/redistest"
 	"github.com/latchid/latch/internal/storefront"
 )
 
@@ -247,29 +246,6 @@ func TestRun_TLS(t *testing.T) {
 	}
 }
 
-// testRedisAddr returns the address of the test Redis (LATCH_TEST_REDIS_ADDR,
-// else 127.0.0.1:6379). When it does not answer (within 2 s) the test is
-// skipped, or fails when CI=true, as guard/redisstore's tests.
-func testRedisAddr(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("LATCH_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		msg := fmt.Sprintf("Redis unreachable at %s (set LATCH_TEST_REDIS_ADDR): %v", addr, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return addr
-}
-
 // --redis: a URL that does not parse, or a Redis that does not answer,
 // stops the storefront from starting, with an error that names the flag
 // or the address and never the password.
@@ -308,7 +284,7 @@ func TestRun_RedisErrors(t *testing.T) {
 // that it shares revocations and DPoP replay in Redis, and closes its
 // client when it stops.
 func TestRun_Redis(t *testing.T) {
-	addr := testRedisAddr(t)
+	addr := redistest.Addr(t)
 	const password = "hunter2-s3cret" // a Redis without a password takes any
 	var b [8]byte
 	rand.Read(b[:])

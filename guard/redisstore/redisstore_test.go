@@ -5,10 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,45 +16,12 @@ import (
 	"github.com/latchid/latch/guard"
 	"github.com/latchid/latch/guard/redisstore"
 	"github.com/latchid/latch/guard/revocationtest"
+	"github.com/latchid/latch/internal/redistest"
 )
 
-// defaultTestAddr is the Redis the tests use unless LATCH_TEST_REDIS_ADDR
-// names another.
-const defaultTestAddr = "127.0.0.1:6379"
-
-var (
-	probeOnce sync.Once
-	probeAddr string
-	probeErr  error
-)
-
-// client returns a client of the test Redis, closed at cleanup. When
-// Redis does not answer (within 2 s) the test is skipped, or fails when
-// CI=true: CI must not go green without having run these tests.
-func client(tb testing.TB) *redis.Client {
-	tb.Helper()
-	probeOnce.Do(func() {
-		probeAddr = os.Getenv("LATCH_TEST_REDIS_ADDR")
-		if probeAddr == "" {
-			probeAddr = defaultTestAddr
-		}
-		rdb := redis.NewClient(&redis.Options{Addr: probeAddr, MaxRetries: -1})
-		defer rdb.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		probeErr = rdb.Ping(ctx).Err()
-	})
-	if probeErr != nil {
-		msg := fmt.Sprintf("Redis unreachable at %s (set LATCH_TEST_REDIS_ADDR): %v", probeAddr, probeErr)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: probeAddr})
-	tb.Cleanup(func() { rdb.Close() })
-	return rdb
-}
+// client returns a client of the test Redis (redistest), closed at
+// cleanup.
+func client(tb testing.TB) *redis.Client { return redistest.Client(tb) }
 
 // prefix returns a key prefix of the test's own, whose keys are deleted
 // at cleanup.

@@ -2,11 +2,8 @@ package storefront_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/latchtest"
+	"github.com/latchid/latch/internal/redistest"
 	"github.com/latchid/latch/internal/storefront"
 )
 
@@ -21,45 +19,14 @@ import (
 // replay cache through Redis (Config.RedisURL), with a real Latch and a
 // real Redis.
 
-// defaultTestRedisAddr is the Redis the tests use unless
-// LATCH_TEST_REDIS_ADDR names another (as guard/redisstore's tests).
-const defaultTestRedisAddr = "127.0.0.1:6379"
-
-var (
-	redisProbeOnce sync.Once
-	redisProbeAddr string
-	redisProbeErr  error
-)
-
-// testRedis returns the URL of the test Redis for storefronts of the
-// application appID, whose keys it deletes when the test ends (after the
-// storefronts started later have closed). When Redis does not answer
-// (within 2 s) the test is skipped, or fails when CI=true: CI must not go
-// green without having run these tests.
+// testRedis returns the URL of the test Redis (redistest) for storefronts
+// of the application appID, whose keys it deletes when the test ends
+// (after the storefronts started later have closed).
 func testRedis(t *testing.T, appID string) (redisURL string, rdb *redis.Client) {
 	t.Helper()
-	redisProbeOnce.Do(func() {
-		redisProbeAddr = os.Getenv("LATCH_TEST_REDIS_ADDR")
-		if redisProbeAddr == "" {
-			redisProbeAddr = defaultTestRedisAddr
-		}
-		c := redis.NewClient(&redis.Options{Addr: redisProbeAddr, MaxRetries: -1})
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		redisProbeErr = c.Ping(ctx).Err()
-	})
-	if redisProbeErr != nil {
-		msg := fmt.Sprintf("Redis unreachable at %s (set LATCH_TEST_REDIS_ADDR): %v", redisProbeAddr, redisProbeErr)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	rdb = redis.NewClient(&redis.Options{Addr: redisProbeAddr})
+	rdb = redistest.Client(t)
 	prefix := storefront.RedisKeyPrefix + appID + ":"
 	t.Cleanup(func() {
-		defer rdb.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		// The application id is a UUID: no glob character to escape.
@@ -71,7 +38,7 @@ func testRedis(t *testing.T, appID string) (redisURL string, rdb *redis.Client) 
 			t.Errorf("cleanup of %s*: %v", prefix, err)
 		}
 	})
-	return "redis://" + redisProbeAddr + "/0", rdb
+	return "redis://" + redistest.Addr(t) + "/0", rdb
 }
 
 // redisKeys lists the keys that start with prefix.
