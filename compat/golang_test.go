@@ -22,6 +22,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 )
 
@@ -45,7 +46,7 @@ const (
 func TestGoOAuth2(t *testing.T) {
 	srv := startLatch(t, kickstartFile(t), server.Config{})
 	ctx := goClientContext(t, nil)
-	meta := discover(t, ctx, srv.URL())
+	meta := discover(t, ctx, srv.URL)
 	styles := []struct {
 		name  string
 		style oauth2.AuthStyle
@@ -261,9 +262,9 @@ func TestGoOIDC(t *testing.T) {
 	srv := startLatch(t, kickstartFile(t), server.Config{Now: clock.Now})
 	ctx := goClientContext(t, nil)
 
-	provider, err := oidc.NewProvider(ctx, srv.URL())
+	provider, err := oidc.NewProvider(ctx, srv.URL)
 	if err != nil {
-		t.Fatalf("oidc.NewProvider(%s): %v", srv.URL(), err)
+		t.Fatalf("oidc.NewProvider(%s): %v", srv.URL, err)
 	}
 	var meta struct {
 		JWKSURI string   `json:"jwks_uri"`
@@ -272,20 +273,20 @@ func TestGoOIDC(t *testing.T) {
 	if err := provider.Claims(&meta); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := provider.Endpoint().TokenURL, srv.URL()+"/oauth2/token"; got != want {
+	if got, want := provider.Endpoint().TokenURL, srv.URL+"/oauth2/token"; got != want {
 		t.Errorf("token endpoint %q, want %q", got, want)
 	}
-	if meta.JWKSURI != srv.URL()+"/.well-known/jwks.json" || !slices.Contains(meta.Algs, "ES256") {
+	if meta.JWKSURI != srv.URL+"/.well-known/jwks.json" || !slices.Contains(meta.Algs, "ES256") {
 		t.Errorf("jwks_uri %q, id_token_signing_alg_values_supported %q", meta.JWKSURI, meta.Algs)
 	}
 	verifier := provider.Verifier(&oidc.Config{ClientID: tsApplicationID})
 
 	// A second application the user is registered for.
-	adminCall(t, ctx, srv.URL(), http.MethodPost, "/api/application/"+goOtherAppID, map[string]any{"application": map[string]any{
+	adminCall(t, ctx, srv.URL, http.MethodPost, "/api/application/"+goOtherAppID, map[string]any{"application": map[string]any{
 		"name":             "Go compat (other)",
 		"jwtConfiguration": map[string]any{"enabled": true, "timeToLiveInSeconds": 300},
 	}}, nil)
-	adminCall(t, ctx, srv.URL(), http.MethodPost, "/api/user/registration/"+tsUserID, map[string]any{
+	adminCall(t, ctx, srv.URL, http.MethodPost, "/api/user/registration/"+tsUserID, map[string]any{
 		"registration": map[string]any{"applicationId": goOtherAppID}, "skipRegistrationVerification": true,
 	}, nil)
 
@@ -305,15 +306,15 @@ func TestGoOIDC(t *testing.T) {
 			token func(*testing.T) string
 		}{
 			{"oauth2 password grant", passwordGrant},
-			{"Login API", func(t *testing.T) string { return loginAPI(t, ctx, srv.URL(), tsApplicationID) }},
+			{"Login API", func(t *testing.T) string { return loginAPI(t, ctx, srv.URL, tsApplicationID) }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				idt, err := verifier.Verify(ctx, tc.token(t))
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
 				}
-				if idt.Issuer != srv.URL() || idt.Subject != tsUserID || !slices.Equal(idt.Audience, []string{tsApplicationID}) {
-					t.Errorf("iss %q sub %q aud %q, want %q, %q, [%q]", idt.Issuer, idt.Subject, idt.Audience, srv.URL(), tsUserID, tsApplicationID)
+				if idt.Issuer != srv.URL || idt.Subject != tsUserID || !slices.Equal(idt.Audience, []string{tsApplicationID}) {
+					t.Errorf("iss %q sub %q aud %q, want %q, %q, [%q]", idt.Issuer, idt.Subject, idt.Audience, srv.URL, tsUserID, tsApplicationID)
 				}
 				if got := idt.Expiry.Sub(idt.IssuedAt); got != goAccessTokenTTL {
 					t.Errorf("exp - iat = %v, want %v", got, goAccessTokenTTL)
@@ -408,7 +409,7 @@ func TestGoOIDC(t *testing.T) {
 				return signES256(t, header.Kid, payload)
 			}, nil},
 			{"issued for another application", func(t *testing.T) string {
-				token := loginAPI(t, ctx, srv.URL(), goOtherAppID)
+				token := loginAPI(t, ctx, srv.URL, goOtherAppID)
 				// The token is good, for its own application.
 				other := provider.Verifier(&oidc.Config{ClientID: goOtherAppID})
 				if _, err := other.Verify(ctx, token); err != nil {
@@ -451,24 +452,24 @@ func TestGoOIDC(t *testing.T) {
 	t.Run("key rotation", func(t *testing.T) {
 		for _, tc := range []struct {
 			name   string
-			rotate func(t *testing.T, ctx context.Context, srv *server.Server)
+			rotate func(t *testing.T, ctx context.Context, srv *latchtest.Latch)
 		}{
-			{"latch key rotate", func(t *testing.T, ctx context.Context, srv *server.Server) {
+			{"latch key rotate", func(t *testing.T, ctx context.Context, srv *latchtest.Latch) {
 				// What `latch key rotate` does, in-process.
-				if _, err := srv.Identity().RotateKey(ctx, tsTenantID); err != nil {
+				if _, err := srv.Server.Identity().RotateKey(ctx, tsTenantID); err != nil {
 					t.Fatalf("RotateKey: %v", err)
 				}
 			}},
-			{"Key API and accessTokenKeyId", func(t *testing.T, ctx context.Context, srv *server.Server) {
+			{"Key API and accessTokenKeyId", func(t *testing.T, ctx context.Context, srv *latchtest.Latch) {
 				var out struct {
 					Key struct {
 						ID string `json:"id"`
 					} `json:"key"`
 				}
-				adminCall(t, ctx, srv.URL(), http.MethodPost, "/api/key/generate", map[string]any{
+				adminCall(t, ctx, srv.URL, http.MethodPost, "/api/key/generate", map[string]any{
 					"key": map[string]any{"algorithm": "ES256", "name": "Go compat application key"},
 				}, &out)
-				adminCall(t, ctx, srv.URL(), http.MethodPatch, "/api/application/"+tsApplicationID, map[string]any{
+				adminCall(t, ctx, srv.URL, http.MethodPatch, "/api/application/"+tsApplicationID, map[string]any{
 					"application": map[string]any{"jwtConfiguration": map[string]any{"accessTokenKeyId": out.Key.ID}},
 				}, nil)
 			}},
@@ -481,7 +482,7 @@ func TestGoOIDC(t *testing.T) {
 						jwksFetches.Add(1)
 					}
 				})
-				provider, err := oidc.NewProvider(ctx, srv.URL())
+				provider, err := oidc.NewProvider(ctx, srv.URL)
 				if err != nil {
 					t.Fatalf("oidc.NewProvider: %v", err)
 				}

@@ -1,15 +1,10 @@
 package compat_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 )
 
@@ -31,70 +26,24 @@ const (
 // use_dpop_nonce retry. It needs node and npm; without them, or when npm
 // ci fails, it is skipped, except under CI=true where that is a failure.
 func TestOAuth4WebAPI(t *testing.T) {
-	unavailable := t.Skipf
-	if os.Getenv("CI") == "true" {
-		unavailable = t.Fatalf
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		unavailable("node not found: %v", err)
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		unavailable("npm not found: %v", err)
-	}
-	dir, err := filepath.Abs("oauth4webapi")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi")); errors.Is(err, os.ErrNotExist) {
-		ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			os.RemoveAll(filepath.Join(dir, "node_modules")) // no half install left to skip the next npm ci
-			unavailable("npm ci failed: %v\n%s", err, out)
-		}
-	} else if err != nil {
-		t.Fatal(err)
-	}
-
+	project := nodeProject(t, "oauth4webapi", "oauth4webapi")
 	plain := startDPoPLatch(t, false)
 	nonces := startDPoPLatch(t, true)
-
-	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "dpop.test.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"LATCH_URL="+plain.URL(),
-		"LATCH_NONCE_URL="+nonces.URL(),
+	project.test(t, "dpop.test.mjs",
+		"LATCH_URL="+plain.URL,
+		"LATCH_NONCE_URL="+nonces.URL,
 		"LATCH_CLIENT_ID="+o4ApplicationID,
 		"LATCH_CLIENT_SECRET="+o4ClientSecret,
 		"LATCH_LOGIN_ID="+o4UserEmail,
 		"LATCH_PASSWORD="+o4UserPassword,
-		"NO_COLOR=1",
 	)
-	out := &lineLogger{t: t}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 10 * time.Second
-	err = cmd.Run()
-	out.flush()
-	if ctx.Err() != nil {
-		t.Fatalf("node --test did not finish within %v", nodeTimeout)
-	}
-	if err != nil {
-		t.Fatalf("node --test dpop.test.mjs: %v", err)
-	}
 }
 
 // startDPoPLatch starts Latch in-process on a free port with a temporary
 // data directory and the kickstart of dpopKickstart, with DPoP nonces on
 // or off, and stops it at cleanup. Its issuer is its own URL, which the
 // discovery document and every htu are made of.
-func startDPoPLatch(t *testing.T, nonces bool) *server.Server {
+func startDPoPLatch(t *testing.T, nonces bool) *latchtest.Latch {
 	t.Helper()
 	return startLatch(t, dpopKickstart(t), server.Config{DPoPNonces: nonces})
 }

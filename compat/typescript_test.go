@@ -1,21 +1,12 @@
 package compat_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"log/slog"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/server"
 )
 
@@ -32,56 +23,15 @@ const (
 	tsUserPassword  = "kickstart user passphrase 1234"
 )
 
-// Timeouts: npm ci fetches from the registry; the node tests take seconds.
-const (
-	npmTimeout   = 5 * time.Minute
-	startTimeout = time.Minute
-	nodeTimeout  = 3 * time.Minute
-)
-
 // TestTypeScriptClient runs compat/typescript/compat.test.mjs, which drives
 // an in-process Latch with FusionAuth's official TypeScript client. It
 // needs node and npm; without them, or when npm ci fails, it is skipped,
 // except under CI=true where that is a failure.
 func TestTypeScriptClient(t *testing.T) {
-	unavailable := t.Skipf
-	if os.Getenv("CI") == "true" {
-		unavailable = t.Fatalf
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		unavailable("node not found: %v", err)
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		unavailable("npm not found: %v", err)
-	}
-	dir, err := filepath.Abs("typescript")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); errors.Is(err, os.ErrNotExist) {
-		ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			os.RemoveAll(filepath.Join(dir, "node_modules")) // no half install left to skip the next npm ci
-			unavailable("npm ci failed: %v\n%s", err, out)
-		}
-	} else if err != nil {
-		t.Fatal(err)
-	}
-
-	srv := startLatch(t, kickstartFile(t), server.Config{})
-
-	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "compat.test.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"LATCH_URL="+srv.URL(),
+	project := nodeProject(t, "typescript", "@fusionauth/typescript-client")
+	l := startLatch(t, kickstartFile(t), server.Config{})
+	project.test(t, "compat.test.mjs",
+		"LATCH_URL="+l.URL,
 		"LATCH_API_KEY="+tsAPIKey,
 		"LATCH_APPLICATION_ID="+tsApplicationID,
 		"LATCH_CLIENT_SECRET="+tsClientSecret,
@@ -89,71 +39,19 @@ func TestTypeScriptClient(t *testing.T) {
 		"LATCH_TENANT_ID="+tsTenantID,
 		"LATCH_KICKSTART_LOGIN_ID="+tsUserEmail,
 		"LATCH_KICKSTART_PASSWORD="+tsUserPassword,
-		"NO_COLOR=1",
 	)
-	out := &lineLogger{t: t}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 10 * time.Second
-	err = cmd.Run()
-	out.flush()
-	if ctx.Err() != nil {
-		t.Fatalf("node --test did not finish within %v", nodeTimeout)
-	}
-	if err != nil {
-		t.Fatalf("node --test compat.test.mjs: %v", err)
-	}
 }
 
-// startLatch starts Latch in-process on a free port with a temporary data
-// directory, the given kickstart file and cfg's other settings, and stops
-// it at cleanup.
-func startLatch(t *testing.T, kickstart []byte, cfg server.Config) *server.Server {
+// startLatch starts Latch in-process (latchtest.Start) with the given
+// kickstart file and cfg's other settings; it stops at cleanup.
+func startLatch(t *testing.T, kickstart []byte, cfg server.Config) *latchtest.Latch {
 	t.Helper()
-	dir := t.TempDir()
-	ks := filepath.Join(dir, "kickstart.json")
+	ks := filepath.Join(t.TempDir(), "kickstart.json")
 	if err := os.WriteFile(ks, kickstart, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Addr, cfg.DataDir, cfg.Kickstart = "127.0.0.1:0", filepath.Join(dir, "data"), ks
-	cfg.Logger = slog.New(slog.NewTextHandler(&lineLogger{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("start latch: %v", err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	waitReady(t, srv.URL())
-	return srv
-}
-
-// waitReady waits until the server answers its status API.
-func waitReady(t *testing.T, base string) {
-	t.Helper()
-	hc := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := hc.Get(base + "/api/status")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("latch at %s is not ready: %v", base, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cfg.Kickstart = ks
+	return latchtest.Start(t, latchtest.Options{Config: cfg})
 }
 
 // kickstartFile is a FusionAuth kickstart: an API key, an application for
@@ -221,35 +119,4 @@ func kickstartFile(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// lineLogger is an io.Writer that logs each complete line with t.Log.
-type lineLogger struct {
-	t   *testing.T
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lineLogger) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	for {
-		line, err := l.buf.ReadString('\n')
-		if err == io.EOF {
-			l.buf.WriteString(line) // an incomplete line waits for the rest
-			return len(p), nil
-		}
-		l.t.Log(strings.TrimRight(line, "\r\n"))
-	}
-}
-
-// flush logs what is left after the last newline.
-func (l *lineLogger) flush() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.buf.Len() > 0 {
-		l.t.Log(l.buf.String())
-		l.buf.Reset()
-	}
 }
