@@ -234,7 +234,7 @@ func (s *Server) authenticateJWT(w http.ResponseWriter, r *http.Request) (map[st
 	}
 	claims, err := s.id.ValidateToken(r.Context(), raw)
 	if errors.Is(err, identity.ErrTokenInvalid) {
-		return nil, &statusError{code: http.StatusUnauthorized, err: err}
+		return nil, refused(api.OAuthInvalidToken, err)
 	} else if err != nil {
 		return nil, err
 	}
@@ -244,16 +244,16 @@ func (s *Server) authenticateJWT(w http.ResponseWriter, r *http.Request) (map[st
 		return claims, nil
 	case !isDPoP:
 		w.Header().Set("WWW-Authenticate", s.dpopChallenge("invalid_token", "The access token is DPoP-bound: present it with the DPoP scheme and a DPoP proof."))
-		return nil, &statusError{code: http.StatusUnauthorized, err: errors.New("DPoP-bound access token presented as a bearer token")}
+		return nil, refused(api.OAuthInvalidToken, errors.New("DPoP-bound access token presented as a bearer token"))
 	case jkt == "":
 		w.Header().Set("WWW-Authenticate", s.dpopChallenge("invalid_token", "The access token is not DPoP-bound: present it with the Bearer scheme."))
-		return nil, &statusError{code: http.StatusUnauthorized, err: errors.New("unbound access token presented with the DPoP scheme")}
+		return nil, refused(api.OAuthInvalidToken, errors.New("unbound access token presented with the DPoP scheme"))
 	}
 	tid, _ := claims["tid"].(string)
 	if r.Header.Get(dpop.Header) == "" {
 		s.offerNonce(w)
 		w.Header().Set("WWW-Authenticate", s.dpopChallenge("invalid_dpop_proof", "A DPoP proof is required."))
-		return nil, &statusError{code: http.StatusUnauthorized, err: errors.New("DPoP access token without a DPoP proof")}
+		return nil, refused(api.OAuthInvalidDPoPProof, errors.New("DPoP access token without a DPoP proof"))
 	}
 	_, err = s.dpopProof(r, func() string { return tid }, dpop.Request{AccessToken: raw, BoundJKT: jkt})
 	var de *dpopError
@@ -262,11 +262,26 @@ func (s *Server) authenticateJWT(w http.ResponseWriter, r *http.Request) (map[st
 			w.Header().Set(dpop.NonceHeader, de.nonce)
 		}
 		w.Header().Set("WWW-Authenticate", s.dpopChallenge(de.code, de.description))
-		return nil, &statusError{code: http.StatusUnauthorized, err: de.err}
+		return nil, refused(de.code, de.err)
 	} else if err != nil {
 		return nil, err
 	}
 	return claims, nil
+}
+
+// tokenRefusal is why authenticateJWT refused a token: Code is the RFC
+// 6750 / RFC 9449 error code of its challenge, Err the cause, for the log.
+type tokenRefusal struct {
+	Code string
+	Err  error
+}
+
+func (e *tokenRefusal) Error() string { return e.Err.Error() }
+func (e *tokenRefusal) Unwrap() error { return e.Err }
+
+// refused is authenticateJWT's 401: an empty body, the cause logged.
+func refused(code string, cause error) error {
+	return &statusError{code: http.StatusUnauthorized, err: &tokenRefusal{Code: code, Err: cause}}
 }
 
 // dpopToken returns the token of an Authorization: DPoP header.

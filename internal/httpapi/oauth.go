@@ -315,15 +315,10 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	refuse := func(code, description string, cause error) error {
-		if ch := w.Header().Get("WWW-Authenticate"); ch != "" {
-			// A DPoP refusal has its challenge already: the body says the same.
-			if _, rest, ok := strings.Cut(ch, `error="`); ok {
-				code, _, _ = strings.Cut(rest, `"`)
-			}
-		} else {
+		if w.Header().Get("WWW-Authenticate") == "" { // a DPoP refusal has its own
 			challenge := `Bearer realm="latch"`
-			if code == api.OAuthInvalidToken {
-				challenge += `, error="invalid_token", error_description="` + describe(description) + `"`
+			if code != api.OAuthInvalidRequest {
+				challenge += `, error="` + code + `", error_description="` + describe(description) + `"`
 			}
 			w.Header().Set("WWW-Authenticate", challenge)
 		}
@@ -333,9 +328,9 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) error {
 		return refuse(api.OAuthInvalidRequest, "An access token is required in the Authorization header.", nil)
 	}
 	claims, err := s.authenticateJWT(w, r)
-	var se *statusError
-	if errors.As(err, &se) && se.code == http.StatusUnauthorized {
-		return refuse(api.OAuthInvalidToken, "The access token is invalid or has expired.", err)
+	var tr *tokenRefusal
+	if errors.As(err, &tr) {
+		return refuse(tr.Code, "The access token is invalid or has expired.", tr.Err)
 	} else if err != nil {
 		return err
 	}
