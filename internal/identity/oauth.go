@@ -78,11 +78,10 @@ func (s *Service) Introspect(ctx context.Context, clientID, raw, hint string) (m
 	if clientID != "" && !audienceHas(claims["aud"], clientID) {
 		return nil, ErrUnauthorized
 	}
-	if sid, _ := claims["sid"].(string); sid != "" {
-		sess, err := s.store.GetSession(ctx, sid)
-		if err == nil && !sess.RevokedAt.IsZero() {
-			return inactive, nil // the session behind the token was revoked
-		}
+	if revoked, err := s.sessionRevoked(ctx, claims); err != nil {
+		return nil, err
+	} else if revoked {
+		return inactive, nil
 	}
 	claims["active"] = true
 	if claims["cnf"] != nil {
@@ -91,6 +90,22 @@ func (s *Service) Introspect(ctx context.Context, clientID, raw, hint string) (m
 		claims["token_type"] = "Bearer"
 	}
 	return claims, nil
+}
+
+// sessionRevoked reports whether the session behind a token's claims
+// (sid) was revoked. A session already reaped, or none, is not revoked.
+func (s *Service) sessionRevoked(ctx context.Context, claims map[string]any) (bool, error) {
+	sid, _ := claims["sid"].(string)
+	if sid == "" {
+		return false, nil
+	}
+	sess, err := s.store.GetSession(ctx, sid)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return !sess.RevokedAt.IsZero(), nil
 }
 
 func audienceHas(aud any, v string) bool {
@@ -149,13 +164,10 @@ func (s *Service) revokeSession(ctx context.Context, id string) error {
 // roles. A token whose session was revoked, or whose user is gone or
 // inactive, is ErrTokenInvalid.
 func (s *Service) UserInfo(ctx context.Context, claims map[string]any) (map[string]any, error) {
-	if sid, _ := claims["sid"].(string); sid != "" {
-		sess, err := s.store.GetSession(ctx, sid)
-		if err == nil && !sess.RevokedAt.IsZero() {
-			return nil, errors.Join(ErrTokenInvalid, errors.New("the session behind the token was revoked"))
-		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, err
-		}
+	if revoked, err := s.sessionRevoked(ctx, claims); err != nil {
+		return nil, err
+	} else if revoked {
+		return nil, errors.Join(ErrTokenInvalid, errors.New("the session behind the token was revoked"))
 	}
 	sub, _ := claims["sub"].(string)
 	tid, _ := claims["tid"].(string)
