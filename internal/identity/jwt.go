@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,13 +98,8 @@ const ScopeOpenID = "openid"
 // id), with the lifetime of the access token and its at_hash. It is signed
 // with the idTokenKeyId of the application, else of the tenant.
 func (s *Service) mintIDToken(ctx context.Context, in mintInput, accessToken string, expires int64) (string, error) {
-	keyID := jwtConfig(in.tenant, in.app).IDTokenKeyID
-	if keyID == "" {
-		keyID = in.tenant.JWTConfiguration.IDTokenKeyID
-	}
-	if keyID == "" {
-		keyID = jwtConfig(in.tenant, in.app).AccessTokenKeyID
-	}
+	cfg := jwtConfig(in.tenant, in.app)
+	keyID := cmp.Or(cfg.IDTokenKeyID, in.tenant.JWTConfiguration.IDTokenKeyID, cfg.AccessTokenKeyID)
 	k, err := s.signingKey(ctx, keyID)
 	if err != nil {
 		return "", err
