@@ -111,6 +111,26 @@ func VerifyDummy(plain string) bool {
 	return false
 }
 
+// Check reports whether plain matches s, the stored hash of the account a
+// login names, or nil when no account (or no password) answers to it. A
+// "no" always costs at least one verification of a current argon2id hash,
+// whatever s is: no account, an imported scheme cheaper than argon2id,
+// weaker argon2id parameters or a malformed hash are refused after a dummy
+// verification as well, so that the time of a refusal tells nothing about
+// the account. (A stored hash costlier than argon2id, such as bcrypt with
+// a high cost, still shows: its refusals take longer.) A malformed s is a
+// "no", and its error is returned for the log.
+func Check(plain string, s *Stored) (bool, error) {
+	if s == nil {
+		return VerifyDummy(plain), nil
+	}
+	ok, err := Verify(plain, *s)
+	if !ok && NeedsRehash(*s) {
+		VerifyDummy(plain)
+	}
+	return ok && err == nil, err
+}
+
 // ValidateImport checks that an imported hash is well-formed for its scheme
 // (scheme known, factor in range, salt and hash decode to the right sizes)
 // and returns a clear error naming the problem, or nil.
