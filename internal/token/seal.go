@@ -3,6 +3,9 @@ package token
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 )
@@ -19,9 +22,16 @@ var errOpen = errors.New("token: sealed data does not authenticate")
 // the key id) is authenticated but not stored, so a ciphertext opens only
 // with the additional data it was sealed with. A Sealer is safe for
 // concurrent use. One master key must not seal more than 2^32 messages.
+// A Sealer also computes keyed hashes (MAC) under a key derived from the
+// master key.
 type Sealer struct {
-	aead cipher.AEAD
+	aead   cipher.AEAD
+	macKey []byte
 }
+
+// macInfo is the HKDF label of the MAC key, which keeps it apart from the
+// sealing key (the master key itself).
+const macInfo = "latch mac v1"
 
 // NewSealer returns a Sealer for a 32-byte master key.
 func NewSealer(masterKey []byte) (*Sealer, error) {
@@ -32,7 +42,11 @@ func NewSealer(masterKey []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead}, nil
+	macKey, err := hkdf.Key(sha256.New, masterKey, nil, macInfo, sha256.Size)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	return &Sealer{aead: aead, macKey: macKey}, nil
 }
 
 // newAEAD returns AES-256-GCM with a random 96-bit nonce prepended to the
@@ -66,4 +80,17 @@ func (s *Sealer) Open(ciphertext, additionalData []byte) ([]byte, error) {
 		return nil, errOpen
 	}
 	return plaintext, nil
+}
+
+// MAC returns HMAC-SHA256 of data under the Sealer's MAC key, with label
+// (what the value is for) bound in, so that values made for one purpose
+// never match those of another. It is for values that must be found again
+// by equality but not read back by whoever reads the database, such as
+// login IDs typed by anyone.
+func (s *Sealer) MAC(label string, data []byte) []byte {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte(label))
+	m.Write([]byte{0})
+	m.Write(data)
+	return m.Sum(nil)
 }

@@ -221,3 +221,36 @@ func flip(b []byte, i int) []byte {
 	c[i] ^= 0x80
 	return c
 }
+
+func TestSealerMAC(t *testing.T) {
+	s, err := NewSealer(bytes.Repeat([]byte{0x42}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewSealer(bytes.Repeat([]byte{0x43}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.MAC("login-id", []byte("ana@example.org"))
+	if len(a) != sha256.Size {
+		t.Fatalf("MAC length %d, want %d", len(a), sha256.Size)
+	}
+	if !bytes.Equal(a, s.MAC("login-id", []byte("ana@example.org"))) {
+		t.Error("MAC is not deterministic")
+	}
+	for name, b := range map[string][]byte{
+		"other data":       s.MAC("login-id", []byte("ana@example.com")),
+		"other label":      s.MAC("login-idx", []byte("ana@example.org")),
+		"label/data split": s.MAC("login-id\x00ana", []byte("@example.org")),
+		"other master key": other.MAC("login-id", []byte("ana@example.org")),
+	} {
+		if bytes.Equal(a, b) {
+			t.Errorf("%s: same MAC", name)
+		}
+	}
+	// Not the plain hash: whoever reads the database cannot test guesses.
+	plain := sha256.Sum256([]byte("ana@example.org"))
+	if bytes.Equal(a, plain[:]) {
+		t.Error("MAC is the unkeyed SHA-256")
+	}
+}
