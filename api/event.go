@@ -57,9 +57,9 @@ type JWTRefreshTokenRevokeEvent struct {
 	// seconds) cannot.
 	SessionIDs []string `json:"sessionIds,omitempty"`
 	// Reason (a Latch extension) says why: "revoked", "logout",
-	// "global logout", "refresh token reuse", "login prevented",
-	// "password changed", "user deactivated", "user deleted",
-	// "registration deleted", "application deleted".
+	// "global logout", "refresh token reuse", "password changed",
+	// "user deactivated", "user deleted", "registration deleted",
+	// "application deleted", "application deactivated".
 	Reason string `json:"reason,omitempty"`
 }
 

@@ -115,6 +115,8 @@ type Options struct {
 	Application func(*api.Application)
 	// Storefront, when set, adjusts the storefront's configuration.
 	Storefront func(*storefront.Config)
+	// Latch, when set, adjusts Latch's configuration.
+	Latch func(*server.Config)
 	// LatchTransport, when set, wraps the transport of the storefront's
 	// calls to Latch, below the Recorder that observes them (so that what
 	// it changes is what the walk sees Latch answer).
@@ -214,7 +216,7 @@ func (e *Env) start(ctx context.Context, opts Options) error {
 		deliveries = opts.EventTransport(deliveries)
 	}
 	e.Events = &Recorder{Next: deliveries}
-	e.Latch, err = server.Open(ctx, server.Config{
+	latchCfg := server.Config{
 		Addr:      "127.0.0.1:0",
 		DataDir:   filepath.Join(e.Dir, "latch"),
 		Kickstart: ksPath,
@@ -228,7 +230,11 @@ func (e *Env) start(ctx context.Context, opts Options) error {
 		// between steps: the first attempt is made at once, and polling
 		// often keeps the walk from waiting on the dispatcher.
 		Events: events.Config{Transport: e.Events, PollInterval: 50 * time.Millisecond},
-	})
+	}
+	if opts.Latch != nil {
+		opts.Latch(&latchCfg)
+	}
+	e.Latch, err = server.Open(ctx, latchCfg)
 	if err != nil {
 		return fmt.Errorf("demo: start Latch: %w", err)
 	}

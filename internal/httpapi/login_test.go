@@ -5,6 +5,8 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/password"
+	"github.com/latchid/latch/internal/server"
 )
 
 func TestLogin_OK(t *testing.T) {
@@ -205,76 +209,77 @@ func TestLogin_UnknownUserAndWrongPasswordLookAlike(t *testing.T) {
 	}
 }
 
+// TestLogin_Lockout checks the lock on the wire (its rules are
+// internal/identity's and internal/lockout's tests): while a login ID is
+// locked, the right password and a wrong one get byte for byte the same
+// 409, and so does a login ID no user has.
 func TestLogin_Lockout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	userID, email := e.mustUser(t, e.appID)
-	right := map[string]any{"loginId": email, "password": testPassword, "applicationId": e.appID}
-	wrong := map[string]any{"loginId": email, "password": "wrong password", "applicationId": e.appID}
-
-	before := e.mustLogin(t, email, e.appID)
-	e.mustRefresh(t, before.RefreshToken)
-	lockStart := e.clock.Now()
-	for i := 0; i < 5; i++ {
-		e.login(t, wrong).wantEmpty(t, 404)
+	e.mustPatchTenant(t, e.tenantID, map[string]any{"failedAuthenticationConfiguration": map[string]any{"tooManyAttempts": 2}})
+	_, email := e.mustUser(t, e.appID)
+	body := func(loginID, pw string) map[string]any {
+		return map[string]any{"loginId": loginID, "password": pw, "applicationId": e.appID}
 	}
+	for _, id := range []string{email, "nobody@example.org"} {
+		e.login(t, body(id, "wrong password")).wantEmpty(t, 404)
+		e.login(t, body(id, "wrong password")).wantEmpty(t, 404)
+	}
+	lockedUntil := e.clock.Now().Add(3 * time.Minute).UnixMilli()
 
-	// Locked: the right password learns of the lock, a wrong one does not.
+	right := e.login(t, body(email, testPassword))
 	var res api.LoginResponse
-	r := e.login(t, right)
-	r.wantJSON(t, 409, &res)
-	if len(res.Actions) != 1 {
-		t.Fatalf("409 actions = %s, want one", r.Body)
-	}
-	if a := res.Actions[0]; a.ActionID == "" || a.Name == "" || a.Expiry != lockStart.Add(3*time.Minute).UnixMilli() {
-		t.Errorf("409 action = %+v, want an id, a name and expiry %d", a, lockStart.Add(3*time.Minute).UnixMilli())
+	right.wantJSON(t, 409, &res)
+	if len(res.Actions) != 1 || res.Actions[0].Expiry != lockedUntil || res.Actions[0].ActionID == "" {
+		t.Errorf("409 = %s, want one action that expires at %d", right.Body, lockedUntil)
 	}
 	if res.Token != "" || res.RefreshToken != "" || res.User != nil {
-		t.Errorf("409 reveals more than the actions: %s", r.Body)
+		t.Errorf("409 reveals more than the actions: %s", right.Body)
 	}
-	e.login(t, wrong).wantEmpty(t, 404)
-
-	// onLoginPrevented (default true) revoked the user's refresh tokens.
-	e.refreshRefused(t, before.RefreshToken)
-	var list api.RefreshTokensResponse
-	e.do(t, "GET", "/api/jwt/refresh?userId="+userID, withKey(e.key)).wantJSON(t, 200, &list)
-	if len(list.RefreshTokens) != 0 {
-		t.Errorf("refresh tokens after the lock = %d, want 0", len(list.RefreshTokens))
+	for name, r := range map[string]*response{
+		"a wrong password":          e.login(t, body(email, "wrong password")),
+		"an unknown ID's password":  e.login(t, body("nobody@example.org", testPassword)),
+		"an unknown ID, wrong":      e.login(t, body("nobody@example.org", "wrong password")),
+		"the right one, once again": e.login(t, body(email, testPassword)),
+	} {
+		if r.Status != right.Status || !bytes.Equal(r.Body, right.Body) {
+			t.Errorf("%s: %s, want what the right password got: %s", name, r, right)
+		}
+		for _, h := range []http.Header{r.Header, right.Header} {
+			h.Del("Date")
+		}
+		if d := cmp.Diff(right.Header, r.Header); d != "" {
+			t.Errorf("%s: headers differ from the right password's (-right +got):\n%s", name, d)
+		}
 	}
-
-	// A failure while locked restarts the lock: 2 minutes in, a wrong
-	// password makes it last until 5 minutes after the start.
-	e.clock.Advance(2 * time.Minute)
-	e.login(t, wrong).wantEmpty(t, 404)
-	e.clock.Advance(2 * time.Minute) // 4 minutes: the first lock would be over
-	r = e.login(t, right)
-	r.wantJSON(t, 409, &res)
-	if want := lockStart.Add(5 * time.Minute).UnixMilli(); res.Actions[0].Expiry != want {
-		t.Errorf("restarted lock expiry = %d, want %d", res.Actions[0].Expiry, want)
-	}
-
-	// Past the restarted lock, the right password works again.
-	e.clock.Advance(time.Minute + time.Second)
-	e.login(t, right).wantJSON(t, 200, nil)
-	// And the counter started over: one failure does not lock.
-	e.login(t, wrong).wantEmpty(t, 404)
-	e.login(t, right).wantJSON(t, 200, nil)
 }
 
-func TestLogin_LockoutCounterWindow(t *testing.T) {
+// TestLogin_Busy: when every hashing slot is taken and the queue is full,
+// the Login API answers 503 with Retry-After and FusionAuth's error JSON,
+// and the password grant temporarily_unavailable.
+func TestLogin_Busy(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	_, email := e.mustUser(t, e.appID)
-	wrong := map[string]any{"loginId": email, "password": "wrong password", "applicationId": e.appID}
-	// Four failures, then the 60 s window passes: the count starts over.
-	for i := 0; i < 4; i++ {
-		e.login(t, wrong).wantEmpty(t, 404)
+	gate := password.NewGate(1, 0, time.Second)
+	e := newEnvWith(t, func(c *server.Config) { c.Hashing = gate })
+	a := e.mustOAuthApp(t, nil)
+	release, err := gate.Enter(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
-	e.clock.Advance(61 * time.Second)
-	for i := 0; i < 4; i++ {
-		e.login(t, wrong).wantEmpty(t, 404)
+	defer release()
+
+	r := e.login(t, map[string]any{"loginId": a.email, "password": testPassword, "applicationId": e.appID})
+	var errs api.Errors
+	r.wantJSON(t, 503, &errs)
+	if len(errs.GeneralErrors) != 1 || errs.GeneralErrors[0].Code != "[Busy]" || r.Header.Get("Retry-After") == "" {
+		t.Errorf("busy login: %s (Retry-After %q)", r, r.Header.Get("Retry-After"))
 	}
-	e.mustLogin(t, email, e.appID)
+	r = e.token(t, url.Values{"grant_type": {"password"}, "username": {a.email}, "password": {testPassword}}, withBasic(a.id, a.secret))
+	var oe api.OAuthError
+	r.wantJSON(t, 503, &oe)
+	if oe.Code != "temporarily_unavailable" || r.Header.Get("Retry-After") == "" {
+		t.Errorf("busy password grant: %s (Retry-After %q)", r, r.Header.Get("Retry-After"))
+	}
 }
 
 func TestLogin_Expired(t *testing.T) {

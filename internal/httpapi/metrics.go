@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/latchid/latch/internal/identity"
 )
 
 // metrics are the Prometheus metrics of a Server, in a registry of its
@@ -20,7 +22,7 @@ type metrics struct {
 	refreshes *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(id *identity.Service) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -37,7 +39,10 @@ func newMetrics() *metrics {
 			Name: "latch_refreshes_total", Help: "Refresh-token exchanges (JWT refresh API and refresh_token grant) by outcome: rotated, reused (the value did not rotate) or refused.",
 		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.logins, m.refreshes,
+	checks := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "latch_password_checks_total", Help: "Passwords checked by logins (attempts refused by a lockout check none).",
+	}, func() float64 { return float64(id.PasswordChecks()) })
+	m.reg.MustRegister(m.requests, m.duration, m.logins, m.refreshes, checks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -49,6 +49,9 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 		}
 	case errors.As(err, &ae):
 		oe = &oauthError{code: http.StatusBadRequest, body: &api.OAuthError{Code: api.OAuthInvalidRequest, Description: ae.Error()}}
+	case errors.Is(err, identity.ErrBusy):
+		w.Header().Set("Retry-After", busyRetryAfter)
+		oe = &oauthError{code: http.StatusServiceUnavailable, body: &api.OAuthError{Code: "temporarily_unavailable", Description: busyMessage, Reason: "busy"}}
 	default:
 		s.writeError(w, r, err)
 		return

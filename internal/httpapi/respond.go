@@ -85,11 +85,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(http.StatusNotFound)
 	case errors.Is(err, identity.ErrUnauthorized):
 		w.WriteHeader(http.StatusUnauthorized)
+	case errors.Is(err, identity.ErrBusy):
+		w.Header().Set("Retry-After", busyRetryAfter)
+		_ = writeJSON(w, http.StatusServiceUnavailable, api.GeneralError("[Busy]", busyMessage))
 	default:
 		s.log.Error("internal error", "request", r.Context().Value(ctxRequestID), "method", r.Method, "path", r.URL.Path, "err", err)
 		w.WriteHeader(http.StatusInternalServerError)
 	}
 }
+
+// The answer to identity.ErrBusy: too many passwords are being hashed.
+const (
+	busyRetryAfter = "1" // seconds: the queue of hashes empties in well under that
+	busyMessage    = "Too many logins are in progress. Retry after the number of seconds in the Retry-After header."
+)
 
 // invalidJSON is FusionAuth's answer to a body it cannot read.
 func invalidJSON(msg string) *api.Errors {

@@ -72,7 +72,7 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	s.limits = newLimiters(cfg.RateLimits)
-	s.metrics = newMetrics()
+	s.metrics = newMetrics(cfg.Identity)
 	s.dpop, s.nonces = cfg.DPoP, cfg.DPoPNonces
 	if s.dpop == nil {
 		v, err := dpop.NewVerifier(dpop.Config{Replay: cfg.Identity.DPoPReplayCache(), Nonce: cfg.DPoPNonces, Now: cfg.Identity.Now})

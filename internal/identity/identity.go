@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/password"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/token"
 )
@@ -34,6 +36,9 @@ var (
 	ErrTokenInvalid = errors.New("identity: access token invalid")
 	// ErrUnauthorized: a credential (API key, client secret) is missing or wrong.
 	ErrUnauthorized = errors.New("identity: unauthorized")
+	// ErrBusy: too many passwords are being hashed; the caller may retry
+	// in a moment (503 with Retry-After).
+	ErrBusy = errors.New("identity: too many password checks in progress")
 )
 
 // Config configures a Service.
@@ -51,6 +56,9 @@ type Config struct {
 	// OnEnqueue, when set, is called after a change that wrote an event to
 	// the outbox committed: it wakes the dispatcher. It must not block.
 	OnEnqueue func()
+	// Hashing bounds the password hashes computed at once (logins, new
+	// passwords); password.DefaultGate() when nil.
+	Hashing *password.Gate
 }
 
 // Service implements the identity rules over a store.
@@ -64,6 +72,9 @@ type Service struct {
 
 	onEnqueue func()
 	tx        *txState // set inside Tx
+
+	hashing *password.Gate
+	checks  *atomic.Uint64 // passwords checked by logins, for the metrics
 }
 
 // New returns a Service.
@@ -71,7 +82,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Sealer == nil {
 		return nil, errors.New("identity: Store and Sealer are required")
 	}
-	s := &Service{store: cfg.Store, sealer: cfg.Sealer, issuer: cfg.Issuer, now: cfg.Now, log: cfg.Logger, onEnqueue: cfg.OnEnqueue}
+	s := &Service{store: cfg.Store, sealer: cfg.Sealer, issuer: cfg.Issuer, now: cfg.Now, log: cfg.Logger, onEnqueue: cfg.OnEnqueue,
+		hashing: cfg.Hashing, checks: new(atomic.Uint64)}
+	if s.hashing == nil {
+		s.hashing = password.DefaultGate()
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -108,6 +123,25 @@ func (s *Service) Tx(ctx context.Context, fn func(*Service) error) error {
 		s.onEnqueue()
 	}
 	return err
+}
+
+// PasswordChecks returns how many passwords logins have checked since the
+// Service was made: not the attempts refused by a lockout, which check
+// none.
+func (s *Service) PasswordChecks() uint64 { return s.checks.Load() }
+
+// hashPassword hashes a new password, with a hashing slot (ErrBusy when
+// there is none).
+func (s *Service) hashPassword(ctx context.Context, plain string) (storage.PasswordHash, error) {
+	release, err := s.hashing.Enter(ctx)
+	if errors.Is(err, password.ErrBusy) {
+		return storage.PasswordHash{}, ErrBusy
+	} else if err != nil {
+		return storage.PasswordHash{}, err
+	}
+	defer release()
+	h, err := password.Hash(plain)
+	return storage.PasswordHash(h), err
 }
 
 // Ping reports whether the store answers.

@@ -2,12 +2,15 @@ package identity
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/lockout"
 	"github.com/latchid/latch/internal/password"
 	"github.com/latchid/latch/internal/storage"
 )
@@ -75,8 +78,10 @@ func (s *Service) LoginNeedsAPIKey(ctx context.Context, tenantID, applicationID 
 
 // Login authenticates a user. An unknown login id and a wrong password
 // both give ErrBadCredentials after the same work (a dummy hash for the
-// unknown user), and whether an account is locked, expired or inactive is
-// revealed only to the right password.
+// unknown user, and the same writes); a locked login ID gets
+// LoginPrevented whatever the password, known or not; whether an account
+// is expired or inactive is revealed only to the right password. ErrBusy
+// when too many passwords are being hashed.
 func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
 	req := in.Request
 	errs := new(api.Errors)
@@ -116,25 +121,131 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		return LoginResult{}, err
 	}
 
-	u, err := s.findLogin(ctx, t.ID, req.LoginID, req.LoginIDTypes)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Password.Hash == "") {
-		password.VerifyDummy(req.Password)
-		return LoginResult{}, ErrBadCredentials
-	} else if err != nil {
+	return s.checkLogin(ctx, in, t, app)
+}
+
+// checkLogin checks the password of a login whose request is valid, under
+// the tenant's lockout (see package lockout): refused at once while the
+// login ID is locked; otherwise a check reserved (counted), a hashing slot
+// taken (ErrBusy, and the reservation given back, when there is none), the
+// check made at the same cost whether or not a user has the ID, then
+// recorded as a failure or completed, each in one write, so that an
+// unknown ID and a wrong password look alike in status, body and time.
+func (s *Service) checkLogin(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application) (LoginResult, error) {
+	req := in.Request
+	policy := lockoutPolicy(t)
+	key := s.loginKey(req.LoginID)
+	if a, err := s.store.GetLoginAttempts(ctx, t.ID, key); err == nil && policy.Locked(a, s.clock()) {
+		return prevented(a), nil // the cheap way out for a flood against a locked ID
+	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return LoginResult{}, err
 	}
-	ok, err := password.Verify(req.Password, password.Stored(u.Password))
+	granted := false
+	reserved, err := s.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+		a, granted = policy.Reserve(a, s.clock())
+		return a, nil
+	})
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if !granted {
+		return prevented(reserved), nil
+	}
+	release, err := s.hashing.Enter(ctx)
+	if err != nil {
+		// No check ran: give the reservation back, so that a busy server
+		// does not count an honest user's attempt as a failure.
+		_, rerr := s.store.UpdateLoginAttempts(context.WithoutCancel(ctx), t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+			return policy.Release(a, reserved), nil
+		})
+		if errors.Is(err, password.ErrBusy) {
+			err = ErrBusy
+		}
+		return LoginResult{}, errors.Join(err, rerr)
+	}
+	defer release()
+
+	u, err := s.findLogin(ctx, t.ID, req.LoginID, req.LoginIDTypes)
+	var stored *password.Stored
+	switch {
+	case err == nil && u.Password.Hash != "":
+		p := password.Stored(u.Password)
+		stored = &p
+	case err == nil || errors.Is(err, storage.ErrNotFound):
+		u = storage.User{} // no such user, or none with a password: both are "no"
+	default:
+		return LoginResult{}, err
+	}
+	s.checks.Add(1)
+	ok, err := password.Check(req.Password, stored)
 	if err != nil {
 		s.log.Error("verify password", "user", u.ID, "scheme", u.Password.Scheme, "err", err)
-		return LoginResult{}, ErrBadCredentials
 	}
+	var rehashed *storage.PasswordHash
+	if ok && password.NeedsRehash(*stored) {
+		if h, err := password.Hash(req.Password); err == nil {
+			rehashed = (*storage.PasswordHash)(&h)
+		}
+	}
+	release() // the hashing is done; the writes need no slot
 	if !ok {
-		if err := s.recordFailure(ctx, t, app, u); err != nil {
+		if err := s.loginFailed(ctx, t, app, key, policy, u); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrBadCredentials
 	}
-	return s.completeLogin(ctx, in, t, app, u)
+	return s.completeLogin(ctx, in, t, app, u, key, rehashed)
+}
+
+// loginKey is the key of a login ID's attempts: a keyed hash of the login
+// ID as the store folds it (lower case), so that the table never holds
+// what anyone typed (a password typed in the wrong field, say).
+func (s *Service) loginKey(loginID string) string {
+	return hex.EncodeToString(s.sealer.MAC("login-id", []byte(strings.ToLower(loginID))))
+}
+
+// lockoutPolicy is a tenant's failedAuthenticationConfiguration as a
+// lockout.Policy.
+func lockoutPolicy(t api.Tenant) lockout.Policy {
+	cfg := t.FailedAuthenticationConfiguration
+	unit, ok := durationUnits[cfg.ActionDurationUnit]
+	if !ok {
+		unit = time.Minute
+	}
+	return lockout.Policy{
+		Threshold: cfg.TooManyAttempts,
+		Window:    time.Duration(cfg.ResetCountInSeconds) * time.Second,
+		Duration:  time.Duration(cfg.ActionDuration) * unit,
+	}
+}
+
+// prevented is the answer to every attempt while a login ID is locked:
+// the same for every attempt, whatever its password.
+func prevented(a storage.LoginAttempts) LoginResult {
+	return LoginResult{Outcome: LoginPrevented, Response: api.LoginResponse{Actions: []api.LoginPreventedResponse{{
+		ActionID: lockoutActionID, Name: "Account Lock", LocalizedName: "Account Lock",
+		Expiry: millis(a.LockedUntil), Reason: "Too many failed login attempts", ReasonCode: "failed_authentication",
+	}}}}
+}
+
+// loginFailed records a failed check of a login ID, and announces it with
+// user.login.failed when a user has the ID, in one transaction. The same
+// write happens whether or not a user has the ID.
+func (s *Service) loginFailed(ctx context.Context, t api.Tenant, app *storage.Application, key string, policy lockout.Policy, u storage.User) error {
+	var appID string
+	if app != nil {
+		appID = app.ID
+	}
+	return s.Tx(ctx, func(s *Service) error {
+		now := s.clock()
+		_, err := s.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+			return policy.Fail(a, now), nil
+		})
+		if err != nil || u.ID == "" {
+			return err
+		}
+		return s.emitLogin(ctx, t, u, appID, true, now)
+	})
 }
 
 // findLogin looks a login id up in the order its types name (email, then
@@ -158,17 +269,12 @@ func (s *Service) findLogin(ctx context.Context, tenantID, loginID string, types
 	return storage.User{}, notFound("user", "")
 }
 
-// completeLogin runs once the password is right.
-func (s *Service) completeLogin(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User) (LoginResult, error) {
+// completeLogin runs once the password is right: an expired or
+// deactivated account is told so (its check stays counted), any other
+// login clears the login ID's attempts. rehashed, when set, replaces the
+// stored password hash.
+func (s *Service) completeLogin(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string, rehashed *storage.PasswordHash) (LoginResult, error) {
 	now := s.clock()
-	if f, err := s.store.GetLoginFailures(ctx, u.ID); err == nil && now.Before(f.LockedUntil) {
-		return LoginResult{Outcome: LoginPrevented, Response: api.LoginResponse{Actions: []api.LoginPreventedResponse{{
-			ActionID: lockoutActionID, Name: "Account Lock", LocalizedName: "Account Lock",
-			Expiry: millis(f.LockedUntil), Reason: "Too many failed login attempts", ReasonCode: "failed_authentication",
-		}}}}, nil
-	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return LoginResult{}, err
-	}
 	switch {
 	case !u.Expiry.IsZero() && !now.Before(u.Expiry):
 		return LoginResult{Outcome: LoginExpired}, nil
@@ -185,16 +291,14 @@ func (s *Service) completeLogin(ctx context.Context, in LoginInput, t api.Tenant
 		if err != nil {
 			return err
 		}
-		if password.NeedsRehash(password.Stored(u.Password)) {
-			if h, err := password.Hash(in.Request.Password); err == nil {
-				u.Password = storage.PasswordHash(h)
-			}
+		if rehashed != nil {
+			u.Password = *rehashed
 		}
 		u.LastLogin = now
 		if err := s.store.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		if err := s.store.DeleteLoginFailures(ctx, u.ID); err != nil {
+		if err := s.store.DeleteLoginAttempts(ctx, t.ID, key); err != nil {
 			return err
 		}
 		var reg *storage.Registration
@@ -285,64 +389,4 @@ func wantsRefreshToken(in LoginInput, app api.Application) bool {
 		return app.OAuthConfiguration.GenerateRefreshTokens && slices.Contains(in.Client.Scopes, "offline_access")
 	}
 	return app.LoginConfiguration.GenerateRefreshTokens
-}
-
-// recordFailure counts a wrong password for an existing user and locks the
-// account after tooManyAttempts failures within resetCountInSeconds. Every
-// failure while locked restarts the lock. When a lock starts, the tenant's
-// onLoginPrevented policy revokes the user's refresh tokens. The failure
-// is announced with user.login.failed, in the same transaction.
-func (s *Service) recordFailure(ctx context.Context, t api.Tenant, app *storage.Application, u storage.User) error {
-	cfg := t.FailedAuthenticationConfiguration
-	lockout := cfg.TooManyAttempts > 0 && cfg.ActionDuration > 0
-	if !lockout && !t.EventConfiguration.Enabled(api.EventUserLoginFailed) {
-		return nil
-	}
-	lockFor := time.Duration(cfg.ActionDuration) * durationUnits[cfg.ActionDurationUnit]
-	if lockFor <= 0 {
-		lockFor = time.Duration(cfg.ActionDuration) * time.Minute
-	}
-	window := time.Duration(cfg.ResetCountInSeconds) * time.Second
-	var appID string
-	if app != nil {
-		appID = app.ID
-	}
-	return s.Tx(ctx, func(s *Service) error {
-		now := s.clock()
-		if lockout {
-			f, err := s.store.GetLoginFailures(ctx, u.ID)
-			if errors.Is(err, storage.ErrNotFound) {
-				f = storage.LoginFailures{UserID: u.ID}
-			} else if err != nil {
-				return err
-			}
-			locked := now.Before(f.LockedUntil)
-			switch {
-			case locked:
-				f.LockedUntil = now.Add(lockFor)
-			case f.Count == 0 || now.Sub(f.FirstAt) > window:
-				f.Count, f.FirstAt = 1, now
-			default:
-				f.Count++
-			}
-			f.LastAt = now
-			startsLock := !locked && f.Count >= cfg.TooManyAttempts
-			if startsLock {
-				f.LockedUntil = now.Add(lockFor)
-				f.Count = 0
-			}
-			if err := s.store.PutLoginFailures(ctx, f); err != nil {
-				return err
-			}
-			if startsLock {
-				s.log.Warn("account locked after failed logins", "user", u.ID, "until", f.LockedUntil)
-				if t.JWTConfiguration.RefreshTokenRevocationPolicy.OnLoginPrevented {
-					if _, err := s.revokeAndEmit(ctx, scopeUser, storage.SessionFilter{UserID: u.ID}, now, ReasonLoginPrevented); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		return s.emitLogin(ctx, t, u, appID, true, now)
-	})
 }

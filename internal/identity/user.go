@@ -21,8 +21,12 @@ const maxPreferredLanguages = 20
 // tenant, and returns it with an access token for it (no application claims).
 func (s *Service) CreateUser(ctx context.Context, tenantID, id string, req api.UserRequest) (api.UserResponse, error) {
 	var resp api.UserResponse
-	err := s.Tx(ctx, func(s *Service) error {
-		u, t, err := s.newUser(ctx, tenantID, id, req.User, req.SendSetPasswordEmail, "user")
+	hashed, err := s.hashIfSet(ctx, req.User.Password)
+	if err != nil {
+		return resp, err
+	}
+	err = s.Tx(ctx, func(s *Service) error {
+		u, t, err := s.newUser(ctx, tenantID, id, req.User, hashed, req.SendSetPasswordEmail, "user")
 		if err != nil {
 			return err
 		}
@@ -41,9 +45,19 @@ func (s *Service) CreateUser(ctx context.Context, tenantID, id string, req api.U
 	return resp, err
 }
 
+// hashIfSet hashes a new password, if there is one, before the
+// transaction that stores it: waiting for a hashing slot must not hold the
+// database's writer.
+func (s *Service) hashIfSet(ctx context.Context, plain string) (storage.PasswordHash, error) {
+	if plain == "" {
+		return storage.PasswordHash{}, nil
+	}
+	return s.hashPassword(ctx, plain)
+}
+
 // newUser validates a user of a create request (field paths under prefix)
-// and returns the record to insert.
-func (s *Service) newUser(ctx context.Context, tenantID, id string, in api.User, passwordOptional bool, prefix string) (storage.User, api.Tenant, error) {
+// and returns the record to insert, with hashed, the hash of in.Password.
+func (s *Service) newUser(ctx context.Context, tenantID, id string, in api.User, hashed storage.PasswordHash, passwordOptional bool, prefix string) (storage.User, api.Tenant, error) {
 	errs := new(api.Errors)
 	checkID(errs, "userId", id)
 	if err := errs.Err(); err != nil {
@@ -90,11 +104,7 @@ func (s *Service) newUser(ctx context.Context, tenantID, id string, in api.User,
 		return storage.User{}, api.Tenant{}, err
 	}
 	if in.Password != "" {
-		h, err := password.Hash(in.Password)
-		if err != nil {
-			return storage.User{}, api.Tenant{}, err
-		}
-		u.Password = storage.PasswordHash(h)
+		u.Password = hashed
 		u.PasswordUpdated = now
 	}
 	return u, t, nil
@@ -303,7 +313,11 @@ func registrationView(r storage.Registration) *api.UserRegistration {
 // reactivate turns a soft-deleted user active again.
 func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in api.User, reactivate bool) (api.User, error) {
 	var out api.User
-	err := s.Tx(ctx, func(s *Service) error {
+	hashed, err := s.hashIfSet(ctx, in.Password)
+	if err != nil {
+		return out, err
+	}
+	err = s.Tx(ctx, func(s *Service) error {
 		u, err := s.user(ctx, tenantID, id)
 		if err != nil {
 			return err
@@ -338,11 +352,7 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in api.Us
 			return err
 		}
 		if in.Password != "" {
-			h, err := password.Hash(in.Password)
-			if err != nil {
-				return err
-			}
-			u.Password = storage.PasswordHash(h)
+			u.Password = hashed
 			u.PasswordUpdated = now
 			u.PasswordChangeRequired, u.PasswordChangeReason = false, ""
 		}
@@ -398,6 +408,13 @@ func (s *Service) Register(ctx context.Context, tenantID, userID, appID string, 
 		req.Registration.ApplicationID = appID
 	}
 	combined := req.User != nil && (req.User.Email != "" || req.User.Username != "" || req.User.Password != "")
+	var hashed storage.PasswordHash
+	if combined {
+		var err error
+		if hashed, err = s.hashIfSet(ctx, req.User.Password); err != nil {
+			return resp, err
+		}
+	}
 	err := s.Tx(ctx, func(s *Service) error {
 		var u storage.User
 		var t api.Tenant
@@ -411,7 +428,7 @@ func (s *Service) Register(ctx context.Context, tenantID, userID, appID string, 
 			return err
 		}
 		if combined {
-			if u, t, err = s.newUser(ctx, tenantID, userID, *req.User, req.SendSetPasswordEmail, "user"); err != nil {
+			if u, t, err = s.newUser(ctx, tenantID, userID, *req.User, hashed, req.SendSetPasswordEmail, "user"); err != nil {
 				return err
 			}
 		} else {

@@ -405,14 +405,18 @@ func TestRevocationEvents(t *testing.T) {
 		got := l.revokes(t, 1, byUser(uid))
 		checkRevoke(t, "reuse", l.revokeEvent("refresh token reuse", uid, app, a.RefreshTokenID), got[0])
 	})
-	t.Run("Lockout", func(t *testing.T) {
+	t.Run("LockoutRevokesNothing", func(t *testing.T) {
+		// A guesser who locks a user out ends none of the user's sessions:
+		// the only revocation is the password change that follows.
 		uid, email := l.user(t, "lockout")
 		l.Login(t, app, email)
 		for range identityLockoutAttempts {
 			l.Do(t, l.APIKey, "POST", "/api/login", api.LoginRequest{LoginID: email, Password: "wrong password", ApplicationID: app}, 404, nil)
 		}
+		l.Do(t, l.APIKey, "POST", "/api/login", api.LoginRequest{LoginID: email, Password: "wrong password", ApplicationID: app}, 409, nil)
+		l.Do(t, l.APIKey, "PATCH", "/api/user/"+uid, map[string]any{"user": map[string]any{"password": "a brand new passphrase"}}, 200, nil)
 		got := l.revokes(t, 1, byUser(uid))
-		checkRevoke(t, "lockout", l.revokeEvent("login prevented", uid, "", ""), got[0])
+		checkRevoke(t, "password change after a lockout", l.revokeEvent("password changed", uid, "", ""), got[0])
 	})
 	t.Run("PasswordChange", func(t *testing.T) {
 		uid, email := l.user(t, "password")

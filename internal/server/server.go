@@ -30,6 +30,7 @@ import (
 	"github.com/latchid/latch/internal/httpapi"
 	"github.com/latchid/latch/internal/identity"
 	"github.com/latchid/latch/internal/kickstart"
+	"github.com/latchid/latch/internal/password"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/storage/sqlite"
 	"github.com/latchid/latch/internal/token"
@@ -87,6 +88,10 @@ type Config struct {
 	// Events tunes the webhook dispatcher; zero fields pick its defaults.
 	// Its Store, Signer, Logger and Now are the server's own.
 	Events events.Config
+	// Hashing bounds the password hashes computed at once (see
+	// password.Gate): beyond them, logins wait a little, then get 503 with
+	// Retry-After. password.DefaultGate() when nil.
+	Hashing *password.Gate
 }
 
 // DefaultConfig returns the configuration of `latch serve` without flags.
@@ -231,7 +236,8 @@ func newIdentity(cfg Config, st storage.Store, onEnqueue func()) (*identity.Serv
 	if err != nil {
 		return nil, err
 	}
-	return identity.New(identity.Config{Store: st, Sealer: sealer, Issuer: cfg.Issuer, Now: cfg.Now, Logger: cfg.Logger, OnEnqueue: onEnqueue})
+	return identity.New(identity.Config{Store: st, Sealer: sealer, Issuer: cfg.Issuer, Now: cfg.Now, Logger: cfg.Logger,
+		OnEnqueue: onEnqueue, Hashing: cfg.Hashing})
 }
 
 // dpopNonceLabel is the HKDF info of the DPoP nonce secret: a key of its
@@ -429,8 +435,9 @@ func (s *Server) Serve() error {
 }
 
 // reap deletes sessions that expired or were revoked more than a day ago
-// (kept that long for the record), stale login failures, and the outbox's
-// deliveries finished more than a day ago with their events.
+// (kept that long for the record), the outbox's deliveries finished more
+// than a day ago with their events, and the login attempts that no longer
+// matter (at once: their keys are chosen by anyone who tries a login).
 func (s *Server) reap(ctx context.Context) {
 	defer close(s.done)
 	t := time.NewTicker(s.cfg.GCInterval)
@@ -440,15 +447,20 @@ func (s *Server) reap(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			res, err := s.store.GarbageCollect(ctx, s.now().Add(-24*time.Hour))
+			now := s.now()
+			res, err := s.store.GarbageCollect(ctx, now.Add(-24*time.Hour))
+			var attempts int64
+			if err == nil {
+				attempts, err = s.store.CollectLoginAttempts(ctx, now)
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.Error("garbage collection", "err", err)
 				}
 				continue
 			}
-			if res != (storage.GCResult{}) {
-				s.log.Info("garbage collection", "sessions", res.Sessions, "loginFailures", res.LoginFailures,
+			if res != (storage.GCResult{}) || attempts != 0 {
+				s.log.Info("garbage collection", "sessions", res.Sessions, "loginAttempts", attempts,
 					"deliveries", res.Deliveries, "events", res.Events, "dpopProofs", res.DPoPProofs)
 			}
 		}

@@ -93,10 +93,11 @@ func TestRateLimitLogin(t *testing.T) {
 		return resp.StatusCode, resp.Header, b
 	}
 	// The backend vouches (API key) for three end users at three addresses:
-	// each has a budget of its own.
+	// each has a budget of its own. (Each tries its own unknown login ID,
+	// below the lockout's threshold.)
 	for _, ip := range []string{"198.51.100.1", "198.51.100.2", "198.51.100.3"} {
 		for i := 0; i < 3; i++ {
-			if code, _, b := login(ip, "nobody@example.org"); code != 404 {
+			if code, _, b := login(ip, "nobody-"+ip+"@example.org"); code != 404 {
 				t.Fatalf("login %d from %s: %d %s, want 404", i, ip, code, b)
 			}
 		}

@@ -133,13 +133,24 @@ type Store interface {
 	// DeleteAPIKey deletes an API key. ErrNotFound if there is none.
 	DeleteAPIKey(ctx context.Context, id string) error
 
-	// GetLoginFailures returns a user's failed-login record; ErrNotFound if
-	// there is none.
-	GetLoginFailures(ctx context.Context, userID string) (LoginFailures, error)
-	// PutLoginFailures creates or replaces a user's failed-login record.
-	PutLoginFailures(ctx context.Context, f LoginFailures) error
-	// DeleteLoginFailures removes a user's failed-login record, if any.
-	DeleteLoginFailures(ctx context.Context, userID string) error
+	// GetLoginAttempts returns the failed-login record of a login ID in a
+	// tenant (key is the login ID's keyed hash); ErrNotFound if there is
+	// none.
+	GetLoginAttempts(ctx context.Context, tenantID, key string) (LoginAttempts, error)
+	// UpdateLoginAttempts replaces the record of (tenantID, key) with what
+	// update returns for the current one (a zero record with TenantID and
+	// Key set when there is none), atomically: concurrent updates of one
+	// record, on any node, run one after another, each seeing the result
+	// of the one before. update may be called more than once; its error
+	// aborts the update and is returned. An update that returns the record
+	// unchanged writes nothing. ErrNotFound if the tenant does not exist. Inside a Tx, the record stays locked until the transaction
+	// ends.
+	UpdateLoginAttempts(ctx context.Context, tenantID, key string, update func(LoginAttempts) (LoginAttempts, error)) (LoginAttempts, error)
+	// DeleteLoginAttempts removes the record of (tenantID, key), if any.
+	DeleteLoginAttempts(ctx context.Context, tenantID, key string) error
+	// CollectLoginAttempts deletes the records that expired before now and
+	// returns how many.
+	CollectLoginAttempts(ctx context.Context, now time.Time) (int64, error)
 
 	// GetMeta returns a server-wide setting. ErrNotFound if unset.
 	GetMeta(ctx context.Context, key string) (string, error)
@@ -209,8 +220,7 @@ type Store interface {
 	UseDPoPProof(ctx context.Context, key string, now, expires time.Time) (fresh bool, err error)
 
 	// GarbageCollect deletes sessions that expired or were revoked before
-	// the given time, login-failure records no longer in force, deliveries
-	// delivered or abandoned before it, events created before it that
+	// the given time, deliveries delivered or abandoned before it, events created before it that
 	// have no delivery left, and DPoP proof records that expired before it.
 	GarbageCollect(ctx context.Context, before time.Time) (GCResult, error)
 
@@ -379,14 +389,32 @@ type APIKey struct {
 	Inserted  time.Time
 }
 
-// LoginFailures counts a user's recent failed logins and holds the lock
-// they caused.
-type LoginFailures struct {
-	UserID      string
-	Count       int
-	FirstAt     time.Time
-	LastAt      time.Time
+// LoginAttempts counts the recent password checks of one login ID in a
+// tenant, whether or not a user has that ID, and holds the lock they
+// caused. Key is a keyed hash of the folded login ID: the table never
+// holds what callers typed.
+type LoginAttempts struct {
+	TenantID string
+	Key      string
+	// Count is the number of password checks of the current window,
+	// counted before each check starts.
+	Count int
+	// FirstAt starts the current window.
+	FirstAt time.Time
+	// LastFailure is when a check last failed.
+	LastFailure time.Time
+	// LockedUntil, when in the future, refuses every attempt.
 	LockedUntil time.Time
+	// Expires is when the record stops mattering: the end of its window or
+	// of its lock, whichever is later.
+	Expires time.Time
+}
+
+// Equal reports whether a and b hold the same values (times compared as
+// instants).
+func (a LoginAttempts) Equal(b LoginAttempts) bool {
+	return a.TenantID == b.TenantID && a.Key == b.Key && a.Count == b.Count && a.FirstAt.Equal(b.FirstAt) &&
+		a.LastFailure.Equal(b.LastFailure) && a.LockedUntil.Equal(b.LockedUntil) && a.Expires.Equal(b.Expires)
 }
 
 // Event is an event waiting in the outbox: the JSON body POSTed to each
@@ -431,11 +459,10 @@ type ClaimedDelivery struct {
 
 // GCResult counts what GarbageCollect deleted.
 type GCResult struct {
-	Sessions      int64
-	LoginFailures int64
-	Deliveries    int64
-	Events        int64
-	DPoPProofs    int64
+	Sessions   int64
+	Deliveries int64
+	Events     int64
+	DPoPProofs int64
 }
 
 // MaxDPoPProofKeyLength is the longest key UseDPoPProof takes, in bytes.

@@ -221,6 +221,7 @@ func TestLogin_LatchStatuses(t *testing.T) {
 		{200, `{"user":{"id":"u"}}`, 500, storefront.CodeInternal}, // no token
 		{500, "", 503, storefront.CodeUnavailable},
 		{502, "", 503, storefront.CodeUnavailable},
+		{503, `{"generalErrors":[{"code":"[Busy]","message":"busy"}]}`, 503, storefront.CodeUnavailable},
 		{429, "", 503, storefront.CodeUnavailable},
 	}
 	for _, tt := range tests {

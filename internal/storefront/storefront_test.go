@@ -1,6 +1,7 @@
 package storefront_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -130,8 +131,9 @@ func TestLogin_Refused(t *testing.T) {
 	}
 }
 
-// Latch's lockout passes through: five wrong passwords lock the account,
-// and then even the right one gets 409 with a message and the lock's end.
+// Latch's lockout passes through: five wrong passwords lock the login ID,
+// and then the right password and a wrong one get the same 409, with a
+// message and the lock's end.
 func TestLogin_Lockout(t *testing.T) {
 	e := newEnv(t)
 	email, _ := e.newUser(t)
@@ -155,9 +157,13 @@ func TestLogin_Lockout(t *testing.T) {
 		t.Errorf("Retry-After %q, want 180", ra)
 	}
 
-	// A wrong password while locked is still just wrong.
-	res = e.do(t, req{method: "POST", path: "/api/login", body: wrong})
-	wantError(t, res, http.StatusUnauthorized, storefront.CodeInvalidCredentials)
+	// A wrong password while locked gets the same answer: the lock tells
+	// the guesser nothing about the password.
+	again := e.do(t, req{method: "POST", path: "/api/login", body: wrong})
+	if again.StatusCode != res.StatusCode || !bytes.Equal(again.body, res.body) || again.Header.Get("Retry-After") != res.Header.Get("Retry-After") {
+		t.Errorf("wrong password while locked: %d %s (Retry-After %q), want what the right one got: %d %s (%q)",
+			again.StatusCode, again.body, again.Header.Get("Retry-After"), res.StatusCode, res.body, res.Header.Get("Retry-After"))
+	}
 
 	// Once the lock has passed, the right password works.
 	e.clock.Advance(4 * time.Minute)

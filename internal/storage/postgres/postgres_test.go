@@ -319,31 +319,35 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
-// TestTxCountsAcrossNodes increments one login-failure count from
-// read-modify-write transactions on two nodes, as failed logins do: the row
-// lock GetLoginFailures takes in a Tx loses no increment.
+// TestTxCountsAcrossNodes increments one login-attempt count from two
+// nodes, alone and inside transactions, as logins do: the row lock
+// UpdateLoginAttempts takes loses no increment, and a new key's first
+// increments on both nodes do not collide.
 func TestTxCountsAcrossNodes(t *testing.T) {
 	t.Parallel()
 	u := newSchema(t)
 	nodes := []*Store{openAt(t, u), openAt(t, u)}
 	ctx := t.Context()
 	w := mustWorld(t, nodes[0], "w")
-	if err := nodes[0].PutLoginFailures(ctx, storage.LoginFailures{UserID: w.user.ID, FirstAt: t0, LastAt: t0}); err != nil {
-		t.Fatal(err)
-	}
 	const workers, each = 8, 10
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Go(func() {
 			for range each {
-				err := nodes[i%2].Tx(ctx, func(tx storage.Store) error {
-					f, err := tx.GetLoginFailures(ctx, w.user.ID)
-					if err != nil {
-						return err
-					}
-					f.Count++
-					return tx.PutLoginFailures(ctx, f)
-				})
+				inc := func(s storage.Store) error {
+					_, err := s.UpdateLoginAttempts(ctx, w.tenant.ID, "k", func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+						a.Count++
+						a.FirstAt, a.Expires = t0, t0.Add(time.Hour)
+						return a, nil
+					})
+					return err
+				}
+				var err error
+				if i%4 < 2 {
+					err = inc(nodes[i%2])
+				} else {
+					err = nodes[i%2].Tx(ctx, func(tx storage.Store) error { return inc(tx) })
+				}
 				if err != nil {
 					t.Errorf("increment: %v", err)
 					return
@@ -352,7 +356,7 @@ func TestTxCountsAcrossNodes(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	f, err := nodes[1].GetLoginFailures(ctx, w.user.ID)
+	f, err := nodes[1].GetLoginAttempts(ctx, w.tenant.ID, "k")
 	if err != nil {
 		t.Fatal(err)
 	}

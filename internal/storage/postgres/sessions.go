@@ -207,9 +207,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f storage.SessionFilter, at 
 }
 
 // GarbageCollect deletes, in one statement, the sessions that expired or
-// were revoked before the given time (with their former token hashes), and
-// the login-failure records whose last failure and lock both ended before
-// it; then, in two more, the outbox's finished deliveries and spent events
+// were revoked before the given time (with their former token hashes);
+// then, in two more, the outbox's finished deliveries and spent events
 // (see collectOutbox); and in a last one the DPoP proof records that
 // expired before it.
 func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.GCResult, error) {
@@ -217,13 +216,9 @@ func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.G
 	err := s.read(func(q querier) error {
 		return q.QueryRow(ctx, `WITH s AS (
 				DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1 RETURNING 1
-			), f AS (
-				DELETE FROM login_failures
-				WHERE coalesce(locked_until, '-infinity') < $1 AND coalesce(last_at, '-infinity') < $1
-				RETURNING 1
 			)
-			SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM f)`,
-			before.UTC().Truncate(time.Microsecond)).Scan(&out.Sessions, &out.LoginFailures)
+			SELECT count(*) FROM s`,
+			before.UTC().Truncate(time.Microsecond)).Scan(&out.Sessions)
 	})
 	if err == nil {
 		err = s.collectOutbox(ctx, before, &out)

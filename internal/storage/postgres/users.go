@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -174,33 +176,81 @@ func (s *Store) DeleteRegistration(ctx context.Context, userID, applicationID st
 	return wrapf(err, "delete registration of user %s for application %s", userID, applicationID)
 }
 
-// GetLoginFailures returns a user's failed-login record; ErrNotFound if
-// there is none. Inside a Tx the record stays locked until the
-// transaction ends, so that counting a failure does not lose another.
-func (s *Store) GetLoginFailures(ctx context.Context, userID string) (storage.LoginFailures, error) {
-	f, err := get(ctx, s, `SELECT user_id, count, first_at, last_at, locked_until
-		FROM login_failures WHERE user_id = $1`+s.forUpdate(), []any{userID},
-		func(r pgx.Row) (storage.LoginFailures, error) {
-			var f storage.LoginFailures
-			err := r.Scan(&f.UserID, &f.Count, timeCol{&f.FirstAt}, timeCol{&f.LastAt}, timeCol{&f.LockedUntil})
-			return f, err
-		})
-	return f, wrapf(err, "get login failures of user %s", userID)
+// errUnchanged rolls back an UpdateLoginAttempts that changed nothing.
+var errUnchanged = errors.New("unchanged")
+
+const loginAttemptCols = "tenant_id, key, count, first_at, last_failure, locked_until, expires"
+
+func scanLoginAttempts(r pgx.Row) (storage.LoginAttempts, error) {
+	var a storage.LoginAttempts
+	err := r.Scan(&a.TenantID, &a.Key, &a.Count, timeCol{&a.FirstAt}, timeCol{&a.LastFailure},
+		timeCol{&a.LockedUntil}, timeCol{&a.Expires})
+	return a, err
 }
 
-// PutLoginFailures creates or replaces a user's failed-login record.
-// ErrNotFound if the user does not exist.
-func (s *Store) PutLoginFailures(ctx context.Context, f storage.LoginFailures) error {
-	_, err := s.write(ctx, `INSERT INTO login_failures (user_id, count, first_at, last_at, locked_until)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (user_id) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,
-			last_at = excluded.last_at, locked_until = excluded.locked_until`,
-		[]any{f.UserID, f.Count, ts(f.FirstAt), ts(f.LastAt), ts(f.LockedUntil)})
-	return wrapf(err, "put login failures of user %s", f.UserID)
+// GetLoginAttempts returns the failed-login record of a login ID in a
+// tenant; ErrNotFound if there is none.
+func (s *Store) GetLoginAttempts(ctx context.Context, tenantID, key string) (storage.LoginAttempts, error) {
+	a, err := get(ctx, s, "SELECT "+loginAttemptCols+" FROM login_attempts WHERE tenant_id = $1 AND key = $2",
+		[]any{tenantID, key}, scanLoginAttempts)
+	return a, wrapf(err, "get login attempts in tenant %s", tenantID)
 }
 
-// DeleteLoginFailures removes a user's failed-login record, if any.
-func (s *Store) DeleteLoginFailures(ctx context.Context, userID string) error {
-	_, err := s.exec(ctx, "DELETE FROM login_failures WHERE user_id = $1", userID)
-	return wrapf(err, "delete login failures of user %s", userID)
+// UpdateLoginAttempts replaces the record of (tenantID, key) with what
+// update returns for the current one, in a transaction (its own, or under
+// a savepoint of the caller's) that holds the row locked: a placeholder
+// row is inserted first if there is none, so that every node's update of
+// one login ID waits for the others' (FOR UPDATE needs a row to lock).
+func (s *Store) UpdateLoginAttempts(ctx context.Context, tenantID, key string, update func(storage.LoginAttempts) (storage.LoginAttempts, error)) (storage.LoginAttempts, error) {
+	var out storage.LoginAttempts
+	err := s.Tx(ctx, func(tx storage.Store) error {
+		t := tx.(*Store)
+		if _, err := t.write(ctx, `INSERT INTO login_attempts (tenant_id, key, count, expires)
+			VALUES ($1, $2, 0, 'epoch') ON CONFLICT (tenant_id, key) DO NOTHING`, []any{tenantID, key}); err != nil {
+			return err
+		}
+		cur, err := get(ctx, t, "SELECT "+loginAttemptCols+" FROM login_attempts WHERE tenant_id = $1 AND key = $2 FOR UPDATE",
+			[]any{tenantID, key}, scanLoginAttempts)
+		if err != nil {
+			return err
+		}
+		placeholder := cur.Count == 0 && cur.FirstAt.IsZero() && cur.LockedUntil.IsZero()
+		if placeholder {
+			cur = storage.LoginAttempts{TenantID: tenantID, Key: key} // no record
+		}
+		next, err := update(cur)
+		if err != nil {
+			return err
+		}
+		next.TenantID, next.Key = tenantID, key
+		if out = next; next.Equal(cur) {
+			if placeholder {
+				return errUnchanged // roll the placeholder back
+			}
+			return nil // nothing to write (a refusal while locked, say)
+		}
+		_, err = t.exec(ctx, `UPDATE login_attempts SET count = $3, first_at = $4, last_failure = $5,
+			locked_until = $6, expires = $7 WHERE tenant_id = $1 AND key = $2`,
+			tenantID, key, next.Count, ts(next.FirstAt), ts(next.LastFailure), ts(next.LockedUntil), next.Expires.UTC().Truncate(time.Microsecond))
+		return err
+	})
+	if errors.Is(err, errUnchanged) {
+		err = nil
+	}
+	return out, wrapf(err, "update login attempts in tenant %s", tenantID)
+}
+
+// DeleteLoginAttempts removes the record of (tenantID, key), if any.
+func (s *Store) DeleteLoginAttempts(ctx context.Context, tenantID, key string) error {
+	_, err := s.exec(ctx, "DELETE FROM login_attempts WHERE tenant_id = $1 AND key = $2", tenantID, key)
+	return wrapf(err, "delete login attempts in tenant %s", tenantID)
+}
+
+// CollectLoginAttempts deletes the records that expired before now.
+func (s *Store) CollectLoginAttempts(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := s.exec(ctx, "DELETE FROM login_attempts WHERE expires < $1", now.UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return 0, wrapf(err, "collect login attempts")
+	}
+	return tag.RowsAffected(), nil
 }

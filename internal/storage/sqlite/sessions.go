@@ -212,9 +212,8 @@ func (s *Store) RevokeSessions(ctx context.Context, f storage.SessionFilter, at 
 }
 
 // GarbageCollect deletes, in one transaction, the sessions that expired or
-// were revoked before the given time (with their former token hashes), and
-// the login-failure records whose last failure and lock both ended before
-// it, the outbox's finished deliveries and spent events (see
+// were revoked before the given time (with their former token hashes), the
+// outbox's finished deliveries and spent events (see
 // collectOutbox), and the DPoP proof records that expired before it.
 func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.GCResult, error) {
 	var out storage.GCResult
@@ -225,14 +224,6 @@ func (s *Store) GarbageCollect(ctx context.Context, before time.Time) (storage.G
 			return err
 		}
 		if out.Sessions, err = res.RowsAffected(); err != nil {
-			return err
-		}
-		res, err = q.ExecContext(ctx, `DELETE FROM login_failures
-			WHERE coalesce(locked_until, 0) < ?1 AND coalesce(last_at, 0) < ?1`, b)
-		if err != nil {
-			return err
-		}
-		if out.LoginFailures, err = res.RowsAffected(); err != nil {
 			return err
 		}
 		if err := collectOutbox(ctx, q, b, &out); err != nil {

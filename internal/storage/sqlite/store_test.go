@@ -200,8 +200,14 @@ func TestForeignKeysAreNotFound(t *testing.T) {
 			storage.Session{ID: "s-2", TenantID: tenantID, UserID: userID, ApplicationID: "a-missing", TokenHash: hash("y")}),
 		"CreateRegistration for a missing application": s.CreateRegistration(ctx,
 			storage.Registration{ID: "r-1", UserID: userID, ApplicationID: "a-missing", TenantID: tenantID}),
-		"PutLoginFailures of a missing user": s.PutLoginFailures(ctx, storage.LoginFailures{UserID: "u-missing", Count: 1}),
-		"CreateAPIKey of a missing tenant":   s.CreateAPIKey(ctx, storage.APIKey{ID: "k-1", Hash: hash("k"), TenantID: "t-missing"}),
+		"UpdateLoginAttempts of a missing tenant": func() error {
+			_, err := s.UpdateLoginAttempts(ctx, "t-missing", "k", func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+				a.Count, a.Expires = 1, time.Unix(1, 0)
+				return a, nil
+			})
+			return err
+		}(),
+		"CreateAPIKey of a missing tenant": s.CreateAPIKey(ctx, storage.APIKey{ID: "k-1", Hash: hash("k"), TenantID: "t-missing"}),
 	} {
 		if !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("%s: err = %v, want ErrNotFound", what, err)

@@ -2,6 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"time"
 
 	"github.com/latchid/latch/internal/storage"
 )
@@ -168,29 +171,67 @@ func (s *Store) DeleteRegistration(ctx context.Context, userID, applicationID st
 	return wrapf(err, "delete registration of user %s for application %s", userID, applicationID)
 }
 
-// GetLoginFailures returns a user's failed-login record; ErrNotFound if
-// there is none.
-func (s *Store) GetLoginFailures(ctx context.Context, userID string) (storage.LoginFailures, error) {
-	var f storage.LoginFailures
-	err := s.r().QueryRowContext(ctx, `SELECT user_id, count, first_at, last_at, locked_until
-		FROM login_failures WHERE user_id = ?`, userID).
-		Scan(&f.UserID, &f.Count, timeCol{&f.FirstAt}, timeCol{&f.LastAt}, timeCol{&f.LockedUntil})
-	return f, wrapf(err, "get login failures of user %s", userID)
+const loginAttemptCols = "tenant_id, key, count, first_at, last_failure, locked_until, expires"
+
+func scanLoginAttempts(row rowScanner) (storage.LoginAttempts, error) {
+	var a storage.LoginAttempts
+	err := row.Scan(&a.TenantID, &a.Key, &a.Count, timeCol{&a.FirstAt}, timeCol{&a.LastFailure},
+		timeCol{&a.LockedUntil}, timeCol{&a.Expires})
+	return a, err
 }
 
-// PutLoginFailures creates or replaces a user's failed-login record.
-// ErrNotFound if the user does not exist.
-func (s *Store) PutLoginFailures(ctx context.Context, f storage.LoginFailures) error {
-	_, err := s.w().ExecContext(ctx, `INSERT INTO login_failures (user_id, count, first_at, last_at, locked_until)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,
-			last_at = excluded.last_at, locked_until = excluded.locked_until`,
-		f.UserID, f.Count, micros(f.FirstAt), micros(f.LastAt), micros(f.LockedUntil))
-	return wrapf(err, "put login failures of user %s", f.UserID)
+// GetLoginAttempts returns the failed-login record of a login ID in a
+// tenant; ErrNotFound if there is none.
+func (s *Store) GetLoginAttempts(ctx context.Context, tenantID, key string) (storage.LoginAttempts, error) {
+	a, err := scanLoginAttempts(s.r().QueryRowContext(ctx, "SELECT "+loginAttemptCols+
+		" FROM login_attempts WHERE tenant_id = ? AND key = ?", tenantID, key))
+	return a, wrapf(err, "get login attempts in tenant %s", tenantID)
 }
 
-// DeleteLoginFailures removes a user's failed-login record, if any.
-func (s *Store) DeleteLoginFailures(ctx context.Context, userID string) error {
-	_, err := s.w().ExecContext(ctx, "DELETE FROM login_failures WHERE user_id = ?", userID)
-	return wrapf(err, "delete login failures of user %s", userID)
+// UpdateLoginAttempts replaces the record of (tenantID, key) with what
+// update returns for the current one, in one write transaction: SQLite
+// has one writer, so concurrent updates run one after another.
+func (s *Store) UpdateLoginAttempts(ctx context.Context, tenantID, key string, update func(storage.LoginAttempts) (storage.LoginAttempts, error)) (storage.LoginAttempts, error) {
+	var out storage.LoginAttempts
+	err := s.atomic(ctx, func(q querier) error {
+		cur, err := scanLoginAttempts(q.QueryRowContext(ctx, "SELECT "+loginAttemptCols+
+			" FROM login_attempts WHERE tenant_id = ? AND key = ?", tenantID, key))
+		if errors.Is(err, sql.ErrNoRows) {
+			cur, err = storage.LoginAttempts{TenantID: tenantID, Key: key}, nil
+		}
+		if err != nil {
+			return err
+		}
+		next, err := update(cur)
+		if err != nil {
+			return err
+		}
+		next.TenantID, next.Key = tenantID, key
+		if out = next; next.Equal(cur) {
+			return nil // nothing to write (a refusal while locked, say)
+		}
+		_, err = q.ExecContext(ctx, `INSERT INTO login_attempts (`+loginAttemptCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,
+				last_failure = excluded.last_failure, locked_until = excluded.locked_until, expires = excluded.expires`,
+			tenantID, key, next.Count, micros(next.FirstAt), micros(next.LastFailure), micros(next.LockedUntil), next.Expires.UnixMicro())
+		return err
+	})
+	return out, wrapf(err, "update login attempts in tenant %s", tenantID)
+}
+
+// DeleteLoginAttempts removes the record of (tenantID, key), if any.
+func (s *Store) DeleteLoginAttempts(ctx context.Context, tenantID, key string) error {
+	_, err := s.w().ExecContext(ctx, "DELETE FROM login_attempts WHERE tenant_id = ? AND key = ?", tenantID, key)
+	return wrapf(err, "delete login attempts in tenant %s", tenantID)
+}
+
+// CollectLoginAttempts deletes the records that expired before now.
+func (s *Store) CollectLoginAttempts(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.w().ExecContext(ctx, "DELETE FROM login_attempts WHERE expires < ?", now.UnixMicro())
+	if err != nil {
+		return 0, wrapf(err, "collect login attempts")
+	}
+	n, err := res.RowsAffected()
+	return n, wrapf(err, "collect login attempts")
 }

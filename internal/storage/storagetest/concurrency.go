@@ -26,6 +26,48 @@ func RunConcurrency(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("TxTransfers", func(t *testing.T) { testTxTransfers(t, open(t)) })
 	t.Run("ClaimRace", func(t *testing.T) { testClaimRace(t, open(t)) })
 	t.Run("DPoPProofRace", func(t *testing.T) { testDPoPProofRace(t, open(t)) })
+	t.Run("LoginAttemptsRace", func(t *testing.T) { testLoginAttemptsRace(t, open(t)) })
+}
+
+// testLoginAttemptsRace has racers reserve a password check on one new
+// login ID at once, as the lockout does (a check is granted while fewer
+// than limit were): exactly limit are granted, and the record counts
+// every racer, granted or not.
+func testLoginAttemptsRace(t *testing.T, s storage.Store) {
+	const limit = 5
+	ctx := withTimeout(t, time.Minute)
+	w := mustWorld(t, s, "w")
+	errRefused := errors.New("refused")
+	errs := race(racers, func(int) error {
+		granted := false
+		_, err := s.UpdateLoginAttempts(ctx, w.tenant.ID, "raced", func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+			granted = a.Count < limit
+			a.Count++
+			a.FirstAt, a.Expires = t0, at(time.Hour)
+			return a, nil
+		})
+		if err == nil && !granted {
+			err = errRefused
+		}
+		return err
+	})
+	granted := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			granted++
+		case !errors.Is(err, errRefused):
+			t.Errorf("racer %d: %v", i, err)
+		}
+	}
+	if granted != limit {
+		t.Errorf("%d of %d racers granted, want %d", granted, racers, limit)
+	}
+	a, err := s.GetLoginAttempts(ctx, w.tenant.ID, "raced")
+	mustOK(t, "GetLoginAttempts", err)
+	if a.Count != racers {
+		t.Errorf("count %d after %d racers: an update was lost", a.Count, racers)
+	}
 }
 
 // race runs fn in n goroutines released at once and returns their errors.
@@ -143,9 +185,8 @@ func testTxTransfers(t *testing.T, s storage.Store) {
 	w := mustWorld(t, s, "w")
 	ids := make([]string, accounts)
 	for i := range ids {
-		u := mustCreateUser(t, s, userFixture(w.tenant.ID, fmt.Sprintf("acct-%d", i), fmt.Sprintf("acct-%d@example.com", i)))
-		ids[i] = u.ID
-		mustOK(t, "PutLoginFailures", s.PutLoginFailures(ctx, storage.LoginFailures{UserID: u.ID, Count: start, FirstAt: t0, LastAt: t0}))
+		ids[i] = fmt.Sprintf("acct-%d", i)
+		mustPutLoginAttempts(t, s, storage.LoginAttempts{TenantID: w.tenant.ID, Key: ids[i], Count: start, FirstAt: t0, Expires: at(time.Hour)})
 	}
 
 	var mu sync.Mutex
@@ -168,22 +209,20 @@ func testTxTransfers(t *testing.T, s storage.Store) {
 					}
 					amount := 1 + (g+n)%3
 					err := s.Tx(ctx, func(tx storage.Store) error {
-						a, err := tx.GetLoginFailures(ctx, from)
+						_, err := tx.UpdateLoginAttempts(ctx, w.tenant.ID, from, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+							runtime.Gosched()
+							a.Count -= amount
+							return a, nil
+						})
 						if err != nil {
 							return err
 						}
 						runtime.Gosched()
-						b, err := tx.GetLoginFailures(ctx, to)
-						if err != nil {
-							return err
-						}
-						a.Count -= amount
-						b.Count += amount
-						if err := tx.PutLoginFailures(ctx, a); err != nil {
-							return err
-						}
-						runtime.Gosched()
-						return tx.PutLoginFailures(ctx, b)
+						_, err = tx.UpdateLoginAttempts(ctx, w.tenant.ID, to, func(b storage.LoginAttempts) (storage.LoginAttempts, error) {
+							b.Count += amount
+							return b, nil
+						})
+						return err
 					})
 					mu.Lock()
 					switch {
@@ -206,8 +245,8 @@ func testTxTransfers(t *testing.T, s storage.Store) {
 		// Plain reads alongside the transactions.
 		wg.Go(func() {
 			for range transfers * 4 {
-				if _, err := s.GetLoginFailures(ctx, ids[0]); err != nil {
-					t.Errorf("GetLoginFailures during transfers: %v", err)
+				if _, err := s.GetLoginAttempts(ctx, w.tenant.ID, ids[0]); err != nil {
+					t.Errorf("GetLoginAttempts during transfers: %v", err)
 					return
 				}
 			}
@@ -228,8 +267,8 @@ func testTxTransfers(t *testing.T, s storage.Store) {
 	}
 	total := 0
 	for _, id := range ids {
-		f, err := s.GetLoginFailures(t.Context(), id)
-		mustOK(t, "GetLoginFailures", err)
+		f, err := s.GetLoginAttempts(t.Context(), w.tenant.ID, id)
+		mustOK(t, "GetLoginAttempts", err)
 		total += f.Count
 		if f.Count != want[id] {
 			t.Errorf("account %s: count %d, want %d (a lost or partial update)", id, f.Count, want[id])

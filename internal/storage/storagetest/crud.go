@@ -60,7 +60,7 @@ func testDeleteTenantCascades(t *testing.T, s storage.Store) {
 		mustCreateRegistration(t, s, regFixture(w.user, w.app.ID, w.tenant.Name+"-reg", at(time.Duration(i))))
 		x := mustCreateSession(t, s, sessionFixture(w.user, w.app.ID, w.tenant.Name+"-session", t0))
 		mustOK(t, "RotateSession", s.RotateSession(ctx, x.ID, x.TokenHash, rotation(w.tenant.Name+"-session", 1, at(time.Minute))))
-		mustOK(t, "PutLoginFailures", s.PutLoginFailures(ctx, storage.LoginFailures{UserID: w.user.ID, Count: 2, FirstAt: t0, LastAt: t0}))
+		mustPutLoginAttempts(t, s, storage.LoginAttempts{TenantID: w.tenant.ID, Key: "k", Count: 2, FirstAt: t0, Expires: at(time.Hour)})
 	}
 
 	mustOK(t, "DeleteTenant", s.DeleteTenant(ctx, doomed.tenant.ID))
@@ -77,8 +77,8 @@ func testDeleteTenantCascades(t *testing.T, s storage.Store) {
 	checkErr(t, "GetSession of a deleted tenant's user", err, storage.ErrNotFound)
 	mustNotFind(t, s, "FindSession current value of a deleted tenant's session", sum(doomed.tenant.Name+"-session/1"))
 	mustNotFind(t, s, "FindSession previous value of a deleted tenant's session", sum(doomed.tenant.Name+"-session/0"))
-	_, err = s.GetLoginFailures(ctx, doomed.user.ID)
-	checkErr(t, "GetLoginFailures of a deleted tenant's user", err, storage.ErrNotFound)
+	_, err = s.GetLoginAttempts(ctx, doomed.tenant.ID, "k")
+	checkErr(t, "GetLoginAttempts of a deleted tenant", err, storage.ErrNotFound)
 	apps, err := s.ListApplications(ctx, doomed.tenant.ID)
 	mustOK(t, "ListApplications", err)
 	mustEqual(t, "ListApplications of a deleted tenant", nil, apps)
@@ -89,8 +89,8 @@ func testDeleteTenantCascades(t *testing.T, s storage.Store) {
 		t.Errorf("GetRegistration of the other tenant: %v", err)
 	}
 	mustFind(t, s, sum(kept.tenant.Name+"-session/1"), storage.MatchCurrent)
-	if _, err := s.GetLoginFailures(ctx, kept.user.ID); err != nil {
-		t.Errorf("GetLoginFailures of the other tenant: %v", err)
+	if _, err := s.GetLoginAttempts(ctx, kept.tenant.ID, "k"); err != nil {
+		t.Errorf("GetLoginAttempts of the other tenant: %v", err)
 	}
 }
 
@@ -416,7 +416,6 @@ func testDeleteUserCascades(t *testing.T, s storage.Store) {
 		mustOK(t, "RotateSession", s.RotateSession(ctx, x.ID, x.TokenHash, rotation(u.ID+"-s", 1, at(time.Minute))))
 		mustOK(t, "RotateSession", s.RotateSession(ctx, x.ID, sum(u.ID+"-s/1"), rotation(u.ID+"-s", 2, at(2*time.Minute))))
 		mustCreateSession(t, s, sessionFixture(u, "", u.ID+"-noapp", at(time.Second)))
-		mustOK(t, "PutLoginFailures", s.PutLoginFailures(ctx, storage.LoginFailures{UserID: u.ID, Count: 1, FirstAt: t0, LastAt: t0}))
 	}
 
 	mustOK(t, "DeleteUser", s.DeleteUser(ctx, w.user.ID))
@@ -436,8 +435,6 @@ func testDeleteUserCascades(t *testing.T, s storage.Store) {
 	}
 	mustNotFind(t, s, "FindSession of a deleted user's token", sum(u+"-noapp/0"))
 	mustEqual(t, "ListSessions of a deleted user", nil, sessionIDs(mustListSessions(t, s, storage.SessionFilter{UserID: u})))
-	_, err = s.GetLoginFailures(ctx, u)
-	checkErr(t, "GetLoginFailures of a deleted user", err, storage.ErrNotFound)
 
 	k := keep.ID
 	if _, err := s.GetRegistration(ctx, k, w.app.ID); err != nil {
@@ -448,9 +445,6 @@ func testDeleteUserCascades(t *testing.T, s storage.Store) {
 	mustFind(t, s, sum(k+"-s/2"), storage.MatchCurrent)
 	mustFind(t, s, sum(k+"-s/1"), storage.MatchPrevious)
 	mustFind(t, s, sum(k+"-s/0"), storage.MatchFormer)
-	if _, err := s.GetLoginFailures(ctx, k); err != nil {
-		t.Errorf("GetLoginFailures of the other user: %v", err)
-	}
 }
 
 func testDeleteApplicationCascades(t *testing.T, s storage.Store) {

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -112,38 +113,116 @@ func testAPIKeys(t *testing.T, s storage.Store) {
 	mustEqual(t, "ListAPIKeys after DeleteAPIKey", []storage.APIKey{global}, list)
 }
 
-func testLoginFailures(t *testing.T, s storage.Store) {
+func testLoginAttempts(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	w := mustWorld(t, s, "w")
-	other := mustCreateUser(t, s, userFixture(w.tenant.ID, "other", "other@example.com"))
-	_, err := s.GetLoginFailures(ctx, w.user.ID)
-	checkErr(t, "GetLoginFailures before any", err, storage.ErrNotFound)
+	other := mustCreateTenant(t, s, "other")
+	_, err := s.GetLoginAttempts(ctx, w.tenant.ID, "k")
+	checkErr(t, "GetLoginAttempts before any", err, storage.ErrNotFound)
 
-	f := storage.LoginFailures{UserID: w.user.ID, Count: 1, FirstAt: t0, LastAt: t0}
-	mustOK(t, "PutLoginFailures", s.PutLoginFailures(ctx, f))
-	got, err := s.GetLoginFailures(ctx, w.user.ID)
-	mustOK(t, "GetLoginFailures", err)
-	mustEqual(t, "GetLoginFailures after PutLoginFailures", f, got)
+	// The first update sees a zero record with the tenant and key set.
+	var seen storage.LoginAttempts
+	a := storage.LoginAttempts{TenantID: w.tenant.ID, Key: "k", Count: 1, FirstAt: t0, Expires: at(time.Minute)}
+	got, err := s.UpdateLoginAttempts(ctx, w.tenant.ID, "k", func(cur storage.LoginAttempts) (storage.LoginAttempts, error) {
+		seen = cur
+		return a, nil
+	})
+	mustOK(t, "UpdateLoginAttempts", err)
+	mustEqual(t, "the record the first UpdateLoginAttempts sees", storage.LoginAttempts{TenantID: w.tenant.ID, Key: "k"}, seen)
+	mustEqual(t, "UpdateLoginAttempts result", a, got)
+	got, err = s.GetLoginAttempts(ctx, w.tenant.ID, "k")
+	mustOK(t, "GetLoginAttempts", err)
+	mustEqual(t, "GetLoginAttempts after UpdateLoginAttempts", a, got)
 
-	f.Count = 5
-	f.LastAt = at(time.Minute)
-	f.LockedUntil = at(4 * time.Minute)
-	mustOK(t, "PutLoginFailures replacing", s.PutLoginFailures(ctx, f))
-	got, err = s.GetLoginFailures(ctx, w.user.ID)
-	mustOK(t, "GetLoginFailures", err)
-	mustEqual(t, "GetLoginFailures after a replacing PutLoginFailures", f, got)
-	_, err = s.GetLoginFailures(ctx, other.ID)
-	checkErr(t, "GetLoginFailures of another user", err, storage.ErrNotFound)
+	// The next sees what the first stored, and may change every field; the
+	// tenant and key stay.
+	b := storage.LoginAttempts{TenantID: "ignored", Key: "ignored", Count: 5, FirstAt: t0, LastFailure: at(time.Second),
+		LockedUntil: at(4 * time.Minute), Expires: at(4 * time.Minute)}
+	_, err = s.UpdateLoginAttempts(ctx, w.tenant.ID, "k", func(cur storage.LoginAttempts) (storage.LoginAttempts, error) {
+		seen = cur
+		return b, nil
+	})
+	mustOK(t, "UpdateLoginAttempts replacing", err)
+	mustEqual(t, "the record the second UpdateLoginAttempts sees", a, seen)
+	b.TenantID, b.Key = w.tenant.ID, "k"
+	got, err = s.GetLoginAttempts(ctx, w.tenant.ID, "k")
+	mustOK(t, "GetLoginAttempts", err)
+	mustEqual(t, "GetLoginAttempts after a replacing UpdateLoginAttempts", b, got)
 
-	o := storage.LoginFailures{UserID: other.ID, Count: 2, FirstAt: t0, LastAt: t0}
-	mustOK(t, "PutLoginFailures", s.PutLoginFailures(ctx, o))
-	mustOK(t, "DeleteLoginFailures", s.DeleteLoginFailures(ctx, w.user.ID))
-	_, err = s.GetLoginFailures(ctx, w.user.ID)
-	checkErr(t, "GetLoginFailures after DeleteLoginFailures", err, storage.ErrNotFound)
-	mustOK(t, "DeleteLoginFailures when there is none", s.DeleteLoginFailures(ctx, w.user.ID))
-	got, err = s.GetLoginFailures(ctx, other.ID)
-	mustOK(t, "GetLoginFailures of another user", err)
-	mustEqual(t, "another user's failures after DeleteLoginFailures", o, got)
+	// An update whose function fails changes nothing.
+	boom := errors.New("boom")
+	_, err = s.UpdateLoginAttempts(ctx, w.tenant.ID, "k", func(cur storage.LoginAttempts) (storage.LoginAttempts, error) {
+		return storage.LoginAttempts{Count: 99, Expires: at(time.Hour)}, boom
+	})
+	checkErr(t, "UpdateLoginAttempts whose function fails", err, boom)
+	_, err = s.UpdateLoginAttempts(ctx, w.tenant.ID, "fresh", func(cur storage.LoginAttempts) (storage.LoginAttempts, error) {
+		return storage.LoginAttempts{Count: 99, Expires: at(time.Hour)}, boom
+	})
+	checkErr(t, "UpdateLoginAttempts of a new key whose function fails", err, boom)
+	_, err = s.GetLoginAttempts(ctx, w.tenant.ID, "fresh")
+	checkErr(t, "GetLoginAttempts after a failed first update", err, storage.ErrNotFound)
+	got, err = s.GetLoginAttempts(ctx, w.tenant.ID, "k")
+	mustOK(t, "GetLoginAttempts", err)
+	mustEqual(t, "GetLoginAttempts after a failed update", b, got)
+
+	// An update that changes nothing leaves no record behind.
+	got, err = s.UpdateLoginAttempts(ctx, w.tenant.ID, "untouched", func(cur storage.LoginAttempts) (storage.LoginAttempts, error) { return cur, nil })
+	mustOK(t, "UpdateLoginAttempts that changes nothing", err)
+	mustEqual(t, "UpdateLoginAttempts that changes nothing", storage.LoginAttempts{TenantID: w.tenant.ID, Key: "untouched"}, got)
+	_, err = s.GetLoginAttempts(ctx, w.tenant.ID, "untouched")
+	checkErr(t, "GetLoginAttempts after an update that changed nothing", err, storage.ErrNotFound)
+
+	// Keys are per tenant.
+	_, err = s.GetLoginAttempts(ctx, other.ID, "k")
+	checkErr(t, "GetLoginAttempts of the same key in another tenant", err, storage.ErrNotFound)
+	o := mustPutLoginAttempts(t, s, storage.LoginAttempts{TenantID: other.ID, Key: "k", Count: 2, FirstAt: t0, Expires: at(time.Minute)})
+	mustOK(t, "DeleteLoginAttempts", s.DeleteLoginAttempts(ctx, w.tenant.ID, "k"))
+	_, err = s.GetLoginAttempts(ctx, w.tenant.ID, "k")
+	checkErr(t, "GetLoginAttempts after DeleteLoginAttempts", err, storage.ErrNotFound)
+	mustOK(t, "DeleteLoginAttempts when there is none", s.DeleteLoginAttempts(ctx, w.tenant.ID, "k"))
+	got, err = s.GetLoginAttempts(ctx, other.ID, "k")
+	mustOK(t, "GetLoginAttempts of another tenant", err)
+	mustEqual(t, "another tenant's record after DeleteLoginAttempts", o, got)
+}
+
+// testCollectLoginAttempts checks that CollectLoginAttempts deletes what
+// expired, and only that.
+func testCollectLoginAttempts(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	w := mustWorld(t, s, "w")
+	now := at(time.Hour)
+	lockEnded := mustPutLoginAttempts(t, s, storage.LoginAttempts{TenantID: w.tenant.ID, Key: "lock-ended", Count: 5, FirstAt: t0,
+		LastFailure: t0, LockedUntil: at(3 * time.Minute), Expires: at(3 * time.Minute)})
+	windowEnded := mustPutLoginAttempts(t, s, storage.LoginAttempts{TenantID: w.tenant.ID, Key: "window-ended", Count: 2, FirstAt: t0, Expires: at(time.Minute)})
+	locked := mustPutLoginAttempts(t, s, storage.LoginAttempts{TenantID: w.tenant.ID, Key: "locked", Count: 5, FirstAt: at(59 * time.Minute),
+		LockedUntil: at(62 * time.Minute), Expires: at(62 * time.Minute)})
+	recent := mustPutLoginAttempts(t, s, storage.LoginAttempts{TenantID: w.tenant.ID, Key: "recent", Count: 1, FirstAt: now, Expires: now.Add(time.Minute)})
+	edge := mustPutLoginAttempts(t, s, storage.LoginAttempts{TenantID: w.tenant.ID, Key: "edge", Count: 1, FirstAt: t0, Expires: now})
+
+	n, err := s.CollectLoginAttempts(ctx, now)
+	mustOK(t, "CollectLoginAttempts", err)
+	mustEqual(t, "CollectLoginAttempts count", int64(2), n)
+	for _, a := range []storage.LoginAttempts{lockEnded, windowEnded} {
+		_, err := s.GetLoginAttempts(ctx, a.TenantID, a.Key)
+		checkErr(t, "GetLoginAttempts of a collected record", err, storage.ErrNotFound)
+	}
+	for _, a := range []storage.LoginAttempts{locked, recent, edge} {
+		got, err := s.GetLoginAttempts(ctx, a.TenantID, a.Key)
+		mustOK(t, "GetLoginAttempts of a record in force", err)
+		mustEqual(t, "a record in force after CollectLoginAttempts", a, got)
+	}
+	n, err = s.CollectLoginAttempts(ctx, now)
+	mustOK(t, "CollectLoginAttempts again", err)
+	mustEqual(t, "second CollectLoginAttempts count", int64(0), n)
+}
+
+// mustPutLoginAttempts stores a, replacing any record of its tenant and
+// key, and returns it.
+func mustPutLoginAttempts(t *testing.T, s storage.Store, a storage.LoginAttempts) storage.LoginAttempts {
+	t.Helper()
+	got, err := s.UpdateLoginAttempts(t.Context(), a.TenantID, a.Key, func(storage.LoginAttempts) (storage.LoginAttempts, error) { return a, nil })
+	mustOK(t, "UpdateLoginAttempts", err)
+	return got
 }
 
 func testMeta(t *testing.T, s storage.Store) {
@@ -198,20 +277,9 @@ func testGarbageCollect(t *testing.T, s storage.Store) {
 	mustOK(t, "RotateSession", s.RotateSession(ctx, live.ID, sum("live/1"), rotation("live", 2, at(-2*time.Hour))))
 	forever := mk("no-expiry", time.Time{})
 
-	other := mustCreateUser(t, s, userFixture(w.tenant.ID, "other", "other@example.com"))
-	third := mustCreateUser(t, s, userFixture(w.tenant.ID, "third", "third@example.com"))
-	fourth := mustCreateUser(t, s, userFixture(w.tenant.ID, "fourth", "fourth@example.com"))
-	lockEnded := storage.LoginFailures{UserID: w.user.ID, Count: 5, FirstAt: at(-3 * time.Hour), LastAt: at(-2 * time.Hour), LockedUntil: at(-time.Hour)}
-	stale := storage.LoginFailures{UserID: other.ID, Count: 2, FirstAt: at(-3 * time.Hour), LastAt: at(-2 * time.Hour)}
-	locked := storage.LoginFailures{UserID: third.ID, Count: 5, FirstAt: at(-3 * time.Hour), LastAt: at(-2 * time.Hour), LockedUntil: at(time.Hour)}
-	recent := storage.LoginFailures{UserID: fourth.ID, Count: 1, FirstAt: at(time.Second), LastAt: at(time.Second)}
-	for _, f := range []storage.LoginFailures{lockEnded, stale, locked, recent} {
-		mustOK(t, "PutLoginFailures", s.PutLoginFailures(ctx, f))
-	}
-
 	res, err := s.GarbageCollect(ctx, before)
 	mustOK(t, "GarbageCollect", err)
-	mustEqual(t, "GarbageCollect result", storage.GCResult{Sessions: 2, LoginFailures: 2}, res)
+	mustEqual(t, "GarbageCollect result", storage.GCResult{Sessions: 2}, res)
 
 	for _, name := range []string{"expired", "revoked-before"} {
 		_, err := s.GetSession(ctx, id(name))
@@ -233,16 +301,6 @@ func testGarbageCollect(t *testing.T, s storage.Store) {
 	mustCreateSession(t, s, reborn)
 	mustNotFind(t, s, "FindSession of a collected value after its session id is reused", sum("expired/0"))
 	mustNotFind(t, s, "FindSession of a collected value after its session id is reused", sum("expired/1"))
-
-	for _, f := range []storage.LoginFailures{lockEnded, stale} {
-		_, err := s.GetLoginFailures(ctx, f.UserID)
-		checkErr(t, "GetLoginFailures of a collected record", err, storage.ErrNotFound)
-	}
-	for _, f := range []storage.LoginFailures{locked, recent} {
-		got, err := s.GetLoginFailures(ctx, f.UserID)
-		mustOK(t, "GetLoginFailures of a record in force", err)
-		mustEqual(t, "login failures in force after GarbageCollect", f, got)
-	}
 
 	res, err = s.GarbageCollect(ctx, before)
 	mustOK(t, "GarbageCollect again", err)
@@ -313,11 +371,11 @@ func testTimezones(t *testing.T, s storage.Store) {
 		t.Errorf("SigningKey.ExpiresAt = %v, want the zero time", gotK.ExpiresAt)
 	}
 
-	f := storage.LoginFailures{UserID: w.user.ID, Count: 1, FirstAt: when, LastAt: when, LockedUntil: when}
-	mustOK(t, "PutLoginFailures", s.PutLoginFailures(ctx, f))
-	gotF, err := s.GetLoginFailures(ctx, w.user.ID)
-	mustOK(t, "GetLoginFailures", err)
-	check("LoginFailures.LockedUntil", gotF.LockedUntil, want)
+	mustPutLoginAttempts(t, s, storage.LoginAttempts{TenantID: w.tenant.ID, Key: "tz", Count: 1, FirstAt: when, LastFailure: when, LockedUntil: when, Expires: when})
+	gotF, err := s.GetLoginAttempts(ctx, w.tenant.ID, "tz")
+	mustOK(t, "GetLoginAttempts", err)
+	check("LoginAttempts.LockedUntil", gotF.LockedUntil, want)
+	check("LoginAttempts.Expires", gotF.Expires, want)
 
 	// The zero time stays zero (and is not "in UTC").
 	zero := userFixture(w.tenant.ID, "tz-zero", "")

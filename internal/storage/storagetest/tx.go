@@ -53,8 +53,12 @@ func txWrites(ctx context.Context, tx storage.Store, f txFixture, n string) erro
 			_, err := tx.RevokeSessions(ctx, storage.SessionFilter{ID: f.revoking.ID}, at(time.Minute), "tx")
 			return err
 		}},
-		{"PutLoginFailures", func() error {
-			return tx.PutLoginFailures(ctx, storage.LoginFailures{UserID: f.w.user.ID, Count: 3, FirstAt: t0, LastAt: t0})
+		{"UpdateLoginAttempts", func() error {
+			_, err := tx.UpdateLoginAttempts(ctx, f.w.tenant.ID, "tx-"+n, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+				a.Count, a.FirstAt, a.Expires = 3, t0, at(time.Hour)
+				return a, nil
+			})
+			return err
 		}},
 		{"PutMeta", func() error { return tx.PutMeta(ctx, "tx-"+n, n) }},
 		{"CreateKey", func() error { return tx.CreateKey(ctx, keyFixture("tx-key-"+n, t0)) }},
@@ -128,8 +132,8 @@ func checkTxWrites(t *testing.T, s storage.Store, f txFixture, n string, committ
 	present("GetRegistration", err)
 	_, err = s.GetSession(ctx, id("tx-session-"+n))
 	present("GetSession", err)
-	_, err = s.GetLoginFailures(ctx, f.w.user.ID)
-	present("GetLoginFailures", err)
+	_, err = s.GetLoginAttempts(ctx, f.w.tenant.ID, "tx-"+n)
+	present("GetLoginAttempts", err)
 	_, err = s.GetMeta(ctx, "tx-"+n)
 	present("GetMeta", err)
 	_, err = s.GetKey(ctx, id("tx-key-"+n))
@@ -383,7 +387,14 @@ func testErrors(t *testing.T, s storage.Store) {
 		{"GetAPIKeyByHash", func(s storage.Store) error { _, err := s.GetAPIKeyByHash(ctx, sum("unknown")); return err }, storage.ErrNotFound},
 		{"DeleteAPIKey", func(s storage.Store) error { return s.DeleteAPIKey(ctx, missing) }, storage.ErrNotFound},
 
-		{"GetLoginFailures", func(s storage.Store) error { _, err := s.GetLoginFailures(ctx, w.user.ID); return err }, storage.ErrNotFound},
+		{"GetLoginAttempts", func(s storage.Store) error { _, err := s.GetLoginAttempts(ctx, w.tenant.ID, "none"); return err }, storage.ErrNotFound},
+		{"UpdateLoginAttempts of a missing tenant", func(s storage.Store) error {
+			_, err := s.UpdateLoginAttempts(ctx, missing, "k", func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+				a.Count, a.Expires = 1, at(time.Hour)
+				return a, nil
+			})
+			return err
+		}, storage.ErrNotFound},
 
 		{"GetMeta", func(s storage.Store) error { _, err := s.GetMeta(ctx, "unset"); return err }, storage.ErrNotFound},
 		{"PutMeta", func(s storage.Store) error { return s.PutMeta(ctx, "set", "y") }, storage.ErrConflict},
