@@ -134,6 +134,10 @@ type LogoutRequest struct {
 	Global       bool       `json:"global"`
 	RefreshToken string     `json:"refreshToken,omitempty"`
 	EventInfo    *EventInfo `json:"eventInfo,omitempty"`
+	// DPoPJKT (a Latch extension, with an API key) is the thumbprint of
+	// the app's DPoP key, which the backend verified a proof of: a
+	// DPoP-bound refresh token ends sessions only for its own key.
+	DPoPJKT string `json:"dpopJkt,omitempty"`
 }
 
 // ValidateResponse answers GET /api/jwt/validate with the token's claims.

@@ -916,3 +916,51 @@ func TestAttack_RevocationReachesStore(t *testing.T) {
 	tablet.mustGet(t, ctx, env, "/api/cart", http.StatusOK, "Tablet's session is another one")
 	wantLatchCalls(t, env, "7")
 }
+
+// TestAttack_ThiefLogout: a thief who copied Mobile's DPoP-bound refresh
+// token, but not its key, tries to log the user out everywhere, through
+// the Store and at Latch directly. Nothing ends: Mobile and Tablet carry
+// on. Mobile itself, with its key, then logs out everywhere.
+func TestAttack_ThiefLogout(t *testing.T) {
+	ctx := testContext(t)
+	env, rv, mobile, tablet := twoDevices(t, ctx)
+	stolen := steal(t, ctx, mobile, false)
+	sid, user := sessionOf(t, stolen.jwt), userOf(t, stolen.jwt)
+	thiefKey := newKey(t)
+	storeLogout, latchLogout := env.StoreURL+"/api/logout", env.LatchURL+"/api/logout"
+	global := storefront.LogoutRequest{Global: true}
+
+	for _, a := range []struct {
+		name, url string
+		body      any
+		header    []string
+	}{
+		{"the Store, the refresh token alone", storeLogout, global, []string{api.HeaderRefreshToken, stolen.refreshToken}},
+		{"the Store, the refresh token in the body", storeLogout, storefront.LogoutRequest{Global: true, RefreshToken: stolen.refreshToken}, nil},
+		{"the Store, with the JWT as Bearer", storeLogout, global, []string{"Authorization", "Bearer " + stolen.jwt, api.HeaderRefreshToken, stolen.refreshToken}},
+		{"the Store, with the thief's proof", storeLogout, global, []string{api.HeaderRefreshToken, stolen.refreshToken,
+			dpop.Header, proofBy(t, env, thiefKey, "POST", storeLogout, "", 0)}},
+		{"Latch", latchLogout + "?global=true&refreshToken=" + stolen.refreshToken, nil, nil},
+		{"Latch, JSON", latchLogout, api.LogoutRequest{Global: true, RefreshToken: stolen.refreshToken}, nil},
+		{"Latch, with the thief's proof", latchLogout, api.LogoutRequest{Global: true, RefreshToken: stolen.refreshToken},
+			[]string{dpop.Header, proofBy(t, env, thiefKey, "POST", latchLogout, "", 0)}},
+	} {
+		if r := send(t, ctx, "POST", a.url, a.body, a.header...); r.status != http.StatusOK {
+			t.Errorf("the thief's logout at %s = %d %s, want 200 (logout is no oracle)", a.name, r.status, r.body)
+		}
+		if !live(t, ctx, env, user, sid) {
+			t.Fatalf("the thief's logout at %s ended Mobile's session", a.name)
+		}
+	}
+	rv.none(t, sid)
+	untouched(t, ctx, env, rv, tablet)
+	env.Clock.Advance(demo.PastJWT)
+	mobile.mustGet(t, ctx, env, "/api/cart", http.StatusOK, "Mobile carries on")
+
+	if err := mobile.client.Logout(ctx, true); err != nil {
+		t.Fatalf("Mobile's own logout everywhere: %v", err)
+	}
+	if live(t, ctx, env, user, sid) || live(t, ctx, env, user, sessionOf(t, tablet.tokens(t, ctx).AccessToken)) {
+		t.Error("Mobile's logout everywhere left a session")
+	}
+}

@@ -603,3 +603,56 @@ func TestDPoP_ReplayCacheFull(t *testing.T) {
 		t.Errorf("full replay cache: %s", r)
 	}
 }
+
+// TestDPoP_Logout checks POST /api/logout's DPoP on the wire: a bound
+// refresh token logs out only with a proof of its key (a DPoP header for
+// the logout URL, or dpopJkt with an API key); without one the answer is
+// the same 200, and nothing ends.
+func TestDPoP_Logout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, email := e.mustUser(t, e.appID)
+	dev, thief := newDeviceKey(t), newDeviceKey(t)
+	login := func() api.LoginResponse {
+		var res api.LoginResponse
+		e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": e.appID},
+			withDPoP(dev.proof(t, e, "POST", "/api/login"))).wantJSON(t, 200, &res)
+		return res
+	}
+	logout := func(rt string, extra map[string]any, opts ...reqOpt) *response {
+		body := map[string]any{"global": true, "refreshToken": rt}
+		for k, v := range extra {
+			body[k] = v
+		}
+		return e.do(t, "POST", "/api/logout", append([]reqOpt{withJSON(body)}, opts...)...)
+	}
+	alive := func(res api.LoginResponse) bool {
+		r := e.do(t, "GET", "/api/jwt/refresh/"+res.RefreshTokenID, withKey(e.key))
+		return r.Status == 200
+	}
+
+	a := login()
+	logout(a.RefreshToken, nil).wantEmpty(t, 200)
+	logout(a.RefreshToken, nil, withDPoP(thief.proof(t, e, "POST", "/api/logout"))).wantEmpty(t, 200)
+	logout(a.RefreshToken, map[string]any{"dpopJkt": thief.jkt}, withKey(e.key)).wantEmpty(t, 200)
+	if !alive(a) {
+		t.Fatal("a logout without the session's key ended it")
+	}
+	logout(a.RefreshToken, map[string]any{"dpopJkt": dev.jkt}).wantEmpty(t, 401) // dpopJkt needs an API key
+	logout(a.RefreshToken, map[string]any{"dpopJkt": "short"}, withKey(e.key)).wantErrors(t, "[invalid]dpopJkt")
+	logout(a.RefreshToken, map[string]any{"dpopJkt": dev.jkt}, withKey(e.key), withDPoP(thief.proof(t, e, "POST", "/api/logout"))).
+		wantErrors(t, "[mismatch]dpopJkt")
+	if !alive(a) {
+		t.Fatal("a refused logout ended the session")
+	}
+
+	logout(a.RefreshToken, nil, withDPoP(dev.proof(t, e, "POST", "/api/logout"))).wantEmpty(t, 200)
+	if alive(a) {
+		t.Error("the device's own logout left the session")
+	}
+	b := login()
+	logout(b.RefreshToken, map[string]any{"dpopJkt": dev.jkt}, withKey(e.key)).wantEmpty(t, 200)
+	if alive(b) {
+		t.Error("a backend's logout with the device's dpopJkt left the session")
+	}
+}

@@ -127,7 +127,9 @@ func (s *Server) client(r *http.Request, ipAddress string, md *api.MetaData) ide
 
 // logout serves POST /api/logout: query parameters (the clients' form) or
 // a JSON body. It answers 200 with no body whatever the token, and clears
-// the token cookies.
+// the token cookies. A DPoP-bound refresh token ends sessions only with a
+// proof of its key: a DPoP header for this request, or, from a backend
+// with an API key, the dpopJkt of the app's proof it verified.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	var req api.LogoutRequest
 	if isJSON(r) {
@@ -150,8 +152,32 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			req.RefreshToken = c.Value
 		}
 	}
+	var hasKey bool
+	if req.DPoPJKT != "" {
+		key, err := s.apiKey(r)
+		if err != nil {
+			return err
+		}
+		hasKey = key != nil
+	}
+	if err := checkDPoPJKT(req.DPoPJKT, hasKey); err != nil {
+		return err
+	}
+	// The tenant names the URL a proof is for; a logout without one needs
+	// none (and an unknown one is the default's).
+	tenant := func() string { id, _ := s.tenant(r); return id }
+	proof, err := s.dpopProof(r, tenant, dpop.Request{})
+	if err != nil {
+		return err
+	}
+	jkt, err := bindJKT(req.DPoPJKT, proof)
+	if err != nil {
+		return err
+	}
 	r = s.withEventInfo(r, req.EventInfo, "")
-	if err := s.id.Logout(r.Context(), req.RefreshToken, req.Global); err != nil {
+	err = s.id.Logout(r.Context(), identity.LogoutInput{RefreshToken: req.RefreshToken, Global: req.Global,
+		DPoPJKT: jkt, Address: s.clientAddress(r)})
+	if err != nil {
 		return err
 	}
 	for _, name := range []string{"access_token", "refresh_token"} {

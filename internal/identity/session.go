@@ -31,7 +31,6 @@ const (
 	ReasonLogout                 = "logout"
 	ReasonGlobalLogout           = "global logout"
 	ReasonTokenReuse             = "refresh token reuse"
-	ReasonLoginPrevented         = "login prevented"
 	ReasonPasswordChanged        = "password changed"
 	ReasonUserDeactivated        = "user deactivated"
 	ReasonUserDeleted            = "user deleted"
@@ -246,8 +245,7 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 			}
 			return err
 		}
-	case match == storage.MatchPrevious && cfg.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds > 0 &&
-		now.Sub(sess.RotatedAt) <= time.Duration(cfg.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds)*time.Second:
+	case inGrace(cfg, sess, match, now):
 		// An honest retry (a lost response, a parallel request): the same
 		// successor, no new rotation.
 		current, err := token.OpenSuccessor(in.RefreshToken, sess.SealedSuccessor)
@@ -256,17 +254,8 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		}
 		res.RefreshToken, res.Rotated = current, true
 	default:
-		// A value the session no longer has: someone holds a copy.
-		if cfg.RefreshTokenRevocationPolicy.OnOneTimeTokenReuse {
-			err := s.Tx(ctx, func(s *Service) error {
-				_, err := s.revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: sess.ID}, now, ReasonTokenReuse)
-				return err
-			})
-			if err != nil {
-				return RefreshResult{}, err
-			}
-			s.log.Warn("refresh token reuse: session revoked", "session", sess.ID, "user", sess.UserID,
-				"application", sess.ApplicationID, "generation", sess.Generation, "address", in.Client.Address)
+		if err := s.reused(ctx, sess, cfg, now, in.Client.Address); err != nil {
+			return RefreshResult{}, err
 		}
 		return RefreshResult{}, ErrRefreshTokenInvalid
 	}
@@ -490,25 +479,107 @@ func (s *Service) Revoke(ctx context.Context, sel RevokeSelector, reason string)
 	return live, nil
 }
 
-// Logout revokes the refresh token presented, or with global every
-// refresh token of its owner. It succeeds whatever the token is, so that
-// logout is no oracle for token validity.
-func (s *Service) Logout(ctx context.Context, refreshToken string, global bool) error {
-	if refreshToken == "" {
+// LogoutInput is a logout: the refresh token presented and, for a
+// DPoP-bound one, the thumbprint of the key the caller proved.
+type LogoutInput struct {
+	RefreshToken string
+	// Global ends every session of the token's user, not just its own.
+	Global bool
+	// DPoPJKT is the thumbprint of the key of the caller's DPoP proof
+	// (its own, or the app's, vouched for by a backend's API key).
+	DPoPJKT string
+	// Address is the caller's, for the log.
+	Address string
+}
+
+// Logout revokes the session of the refresh token presented, or with
+// Global every session of its user. It succeeds whatever the token is, so
+// that logout is no oracle for token validity, but only the session's
+// holder can end sessions with it:
+//   - a DPoP-bound token without a proof of its key revokes nothing: a
+//     copy of the value is not the device;
+//   - a value the session no longer has (a previous one after the grace
+//     period, or an older one) is reuse, handled as a refresh handles
+//     reuse (the session is revoked under onOneTimeTokenReuse), never as
+//     its owner's logout. The previous value within the grace period is
+//     the owner's (a refresh whose answer was lost).
+func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
+	if in.RefreshToken == "" {
 		return nil
 	}
-	sess, _, err := s.store.FindSession(ctx, token.HashRefreshToken(refreshToken))
+	sess, match, err := s.store.FindSession(ctx, token.HashRefreshToken(in.RefreshToken))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err
 	}
+	now := s.clock()
+	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+		return nil
+	}
+	if sess.DPoPJKT != "" && sess.DPoPJKT != in.DPoPJKT {
+		s.log.Warn("logout refused: DPoP-bound refresh token without proof of its key", "session", sess.ID,
+			"user", sess.UserID, "application", sess.ApplicationID, "global", in.Global, "address", in.Address)
+		return nil
+	}
+	if match != storage.MatchCurrent {
+		cfg, err := s.sessionConfig(ctx, sess)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if !inGrace(cfg, sess, match, now) {
+			return s.reused(ctx, sess, cfg, now, in.Address)
+		}
+	}
 	scope, f, reason := scopeToken, storage.SessionFilter{ID: sess.ID}, ReasonLogout
-	if global {
+	if in.Global {
 		scope, f, reason = scopeUser, storage.SessionFilter{UserID: sess.UserID}, ReasonGlobalLogout
 	}
 	return s.Tx(ctx, func(s *Service) error {
 		_, err := s.revokeAndEmit(ctx, scope, f, s.clock(), reason)
 		return err
 	})
+}
+
+// sessionConfig is the jwtConfiguration that rules a session: its
+// application's, else its tenant's.
+func (s *Service) sessionConfig(ctx context.Context, sess storage.Session) (api.JWTConfiguration, error) {
+	app, err := s.store.GetApplication(ctx, sess.ApplicationID)
+	if err != nil {
+		return api.JWTConfiguration{}, err
+	}
+	t, err := s.store.GetTenant(ctx, sess.TenantID)
+	if err != nil {
+		return api.JWTConfiguration{}, err
+	}
+	return jwtConfig(t, &app.Application), nil
+}
+
+// inGrace reports whether a value that matched a session as match is the
+// previous one, presented within the grace period after the rotation: an
+// honest retry, not reuse.
+func inGrace(cfg api.JWTConfiguration, sess storage.Session, match storage.Match, now time.Time) bool {
+	grace := time.Duration(cfg.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds) * time.Second
+	return match == storage.MatchPrevious && grace > 0 && now.Sub(sess.RotatedAt) <= grace
+}
+
+// reused handles a value the session no longer has: someone holds a copy.
+// Under onOneTimeTokenReuse the session is revoked, for the copy's holder
+// and the owner alike.
+func (s *Service) reused(ctx context.Context, sess storage.Session, cfg api.JWTConfiguration, now time.Time, address string) error {
+	if !cfg.RefreshTokenRevocationPolicy.OnOneTimeTokenReuse {
+		return nil
+	}
+	err := s.Tx(ctx, func(s *Service) error {
+		_, err := s.revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: sess.ID}, now, ReasonTokenReuse)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Warn("refresh token reuse: session revoked", "session", sess.ID, "user", sess.UserID,
+		"application", sess.ApplicationID, "generation", sess.Generation, "address", address)
+	return nil
 }

@@ -411,3 +411,46 @@ func TestRegisterWebhook_Retry(t *testing.T) {
 		t.Errorf("Open with a key Latch refuses: %v, want a webhook error", err)
 	}
 }
+
+// A thief with a copy of a DPoP-bound refresh token, but not the device's
+// key, logs nobody out, not even "everywhere": Latch ends the sessions of
+// a bound refresh token only for its key, which the storefront proves with
+// the app's proof. The device itself logs out everywhere.
+func TestDPoP_ThiefLogout(t *testing.T) {
+	e := newEnv(t)
+	email, _ := e.newUser(t)
+	d, thief := newDevice(t), newDevice(t)
+	phone := e.dpopLogin(t, d, email)
+	laptop := e.login(t, email)
+
+	for name, r := range map[string]req{
+		"the value alone":       {method: "POST", path: "/api/logout", refresh: phone.RefreshToken, body: storefront.LogoutRequest{Global: true}},
+		"the value in the body": {method: "POST", path: "/api/logout", body: storefront.LogoutRequest{Global: true, RefreshToken: phone.RefreshToken}},
+		"the value with the thief's own proof": {method: "POST", path: "/api/logout", refresh: phone.RefreshToken, body: storefront.LogoutRequest{Global: true},
+			header: map[string]string{dpop.Header: e.proof(t, thief, "POST", "/api/logout", "")}},
+	} {
+		if res := e.do(t, r); res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: logout answered %d: %s", name, res.StatusCode, res.body)
+		}
+	}
+	e.clock.Advance(afterExpiry)
+	res := e.do(t, e.dpopReq(t, d, "GET", "/api/cart", phone.Token, phone.RefreshToken))
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("the device after the thief's logouts: %d %s", res.StatusCode, res.body)
+	}
+	jwt, rt := res.Header.Get(api.HeaderAccessToken), phone.RefreshToken
+	if e.refused(t, laptop.Token, laptop.RefreshToken) {
+		t.Fatal("the thief's logout ended the laptop's session")
+	}
+
+	out := e.dpopReq(t, d, "POST", "/api/logout", jwt, rt)
+	out.body = storefront.LogoutRequest{Global: true}
+	if res := e.do(t, out); res.StatusCode != http.StatusOK {
+		t.Fatalf("the device's logout: %d %s", res.StatusCode, res.body)
+	}
+	if !e.refused(t, laptop.Token, laptop.RefreshToken) {
+		t.Error("the device's global logout left the laptop's session")
+	}
+	e.clock.Advance(afterExpiry)
+	wantError(t, e.do(t, e.dpopReq(t, d, "GET", "/api/cart", jwt, rt)), http.StatusUnauthorized, "invalid_token")
+}

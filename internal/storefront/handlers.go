@@ -287,11 +287,12 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if authed {
 		user = claims.Subject
 	}
+	jkt := s.logoutKey(r, authed, claims)
 	var err error
 	switch {
 	case refreshToken != "":
 		how = "refresh token"
-		err = s.latch.logout(ctx, refreshToken, req.Global)
+		err = s.latch.logout(ctx, refreshToken, req.Global, jkt)
 	case authed && req.Global:
 		how = "user"
 		err = s.latch.revokeUser(ctx, claims.Subject)
@@ -318,6 +319,33 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("logout", "user", user, "global", req.Global, "revoked", how)
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// logoutKey is the thumbprint of the app's DPoP key that a logout proved:
+// that of its bound JWT, which guard verified with its proof, or, when no
+// JWT passed, that of a valid proof on its own. "" for none. Latch ends
+// the sessions of a DPoP-bound refresh token only for its key, so that
+// whoever holds a copy of the value, without the device, logs nobody out.
+func (s *Server) logoutKey(r *http.Request, authed bool, claims *api.Claims) string {
+	if authed {
+		if claims != nil && claims.Confirmation != nil {
+			return claims.Confirmation.JKT
+		}
+		return ""
+	}
+	if len(r.Header.Values(dpop.Header)) == 0 {
+		return ""
+	}
+	g, err := s.currentGuard(r.Context())
+	if err != nil {
+		return ""
+	}
+	p, err := g.VerifyProof(r)
+	if err != nil {
+		s.log.Info("logout: DPoP proof refused", "err", err)
+		return ""
+	}
+	return p.JKT
 }
 
 // products serves GET /api/products: the catalogue, to anyone.

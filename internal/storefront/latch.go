@@ -91,8 +91,11 @@ func (l *latch) login(ctx context.Context, req api.LoginRequest) (int, []byte, e
 // logout revokes a refresh token, or with global every refresh token of
 // its owner, through Latch's POST /api/logout (which answers 200 whatever
 // the token).
-func (l *latch) logout(ctx context.Context, refreshToken string, global bool) error {
-	code, b, err := l.call(ctx, http.MethodPost, "/api/logout", api.LogoutRequest{Global: global, RefreshToken: refreshToken}, false)
+func (l *latch) logout(ctx context.Context, refreshToken string, global bool, jkt string) error {
+	// The thumbprint of the app's key, when its proof was verified here,
+	// goes with the API key: without it, Latch ends no session of a
+	// DPoP-bound refresh token.
+	code, b, err := l.call(ctx, http.MethodPost, "/api/logout", api.LogoutRequest{Global: global, RefreshToken: refreshToken, DPoPJKT: jkt}, jkt != "")
 	if err != nil {
 		return err
 	}
