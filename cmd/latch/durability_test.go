@@ -24,7 +24,7 @@ import (
 )
 
 // buildLatch builds the latch binary into a temporary directory.
-func buildLatch(t *testing.T) string {
+func buildLatch(t testing.TB) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -41,7 +41,7 @@ func buildLatch(t *testing.T) string {
 }
 
 // freeAddr returns a loopback address with a port free at the moment.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -60,9 +60,9 @@ type child struct {
 	err    error // of Wait, once exited is closed
 }
 
-// startChild runs `latch serve` on addr and dir and waits until it answers
-// GET /api/status.
-func startChild(t *testing.T, bin, addr, dir string) *child {
+// startChild runs `latch serve` on addr and dir, with the further flags
+// given, and waits until it answers GET /api/status.
+func startChild(t testing.TB, bin, addr, dir string, flags ...string) *child {
 	t.Helper()
 	logFile := filepath.Join(t.TempDir(), "latch.log")
 	out, err := os.Create(logFile)
@@ -70,7 +70,7 @@ func startChild(t *testing.T, bin, addr, dir string) *child {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", dir)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", dir}, flags...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "LATCH_") {
 			cmd.Env = append(cmd.Env, kv)

@@ -47,6 +47,11 @@ const (
 	// lost response, parallel requests); after it, the previous value is
 	// reuse, which revokes the whole session.
 	GracePeriod = 10 * time.Second
+	// LockAfter failed logins within LockWindow lock a login ID for
+	// LockDuration (the tenant defaults).
+	LockAfter    = 5
+	LockWindow   = time.Minute
+	LockDuration = 3 * time.Minute
 )
 
 // Clock advances of the walk.

@@ -1,11 +1,13 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +20,9 @@ import (
 
 // Scenes returns the walk through the article, in order: its steps 1-17
 // (with the app's tokens bound to its DPoP key, as the client SDK and the
-// storefront do by default), then its two attack vectors with Latch's
+// storefront do by default), with a guessing attack on its login (the
+// lockout: the right password and a wrong one get the same answer while it
+// lasts, and it ends no session), then its two attack vectors with Latch's
 // answers to them:
 //
 //   - 18-19, a stolen refresh token: useless without the device key
@@ -40,6 +44,7 @@ func Scenes() []Scene {
 		{Title: "Initialize", Steps: "1", Run: sceneInitialize},
 		{Title: "Login", Steps: "2-5", Run: sceneLogin},
 		{Title: "Load the shopping cart, JWT still valid", Steps: "6-8", Run: sceneCart},
+		{Title: "Attack on the login: guessing the password", Steps: "2-5", Run: sceneGuessing},
 		{Title: "Refresh: JWT expired, refresh token valid", Steps: "9-12", Run: sceneRefresh},
 		{Title: "Re-login: refresh token expired", Steps: "13-17", Run: sceneRelogin},
 		{Title: "Attack vector: stolen refresh token, without the device key", Steps: "18-19", Run: sceneStolenRefreshWithoutKey},
@@ -423,6 +428,62 @@ func sceneRelogin(ctx context.Context, w *Walk) error {
 	}
 	w.Say("17", "Mobile", "clears its tokens (it keeps its key) and shows the login form again")
 	return w.Login(ctx, w.Mobile, false)
+}
+
+// sceneGuessing is an attack on steps 2-5 that the article does not
+// draw: guessing the user's password through the Store. After LockAfter
+// wrong guesses Identity locks the login ID: it checks no password while
+// the lock lasts, so the right password gets exactly the answer a wrong
+// one gets and the guesser learns nothing; and the lock ends none of the
+// user's sessions.
+func sceneGuessing(ctx context.Context, w *Walk) error {
+	const step = "2-5"
+	t, err := w.Tokens(ctx, step, w.Mobile)
+	if err != nil {
+		return err
+	}
+	sid, err := w.sessionOf(step, t.AccessToken)
+	if err != nil {
+		return err
+	}
+	for i := range LockAfter {
+		x, err := w.AttackLogin(ctx, step, w.Email, fmt.Sprintf("guess number %d", i+1))
+		if err != nil {
+			return err
+		}
+		if x.Status != http.StatusUnauthorized {
+			return w.Fail(step, "the Store answered wrong guess %d with %d, want 401", i+1, x.Status)
+		}
+	}
+	w.Msg(step, "Attacker", "Store", "POST /api/login", fmt.Sprintf("%s and %d wrong guesses within %s → 401 each (Identity: 404)", w.Email, LockAfter, human(LockWindow)))
+	wrong, err := w.AttackLogin(ctx, step, w.Email, "guess number 6")
+	if err != nil {
+		return err
+	}
+	right, err := w.AttackLogin(ctx, step, w.Email, w.Password)
+	if err != nil {
+		return err
+	}
+	if _, err := w.LatchCallsAre(step, slices.Repeat([]string{"POST /api/login"}, LockAfter+2)...); err != nil {
+		return err
+	}
+	switch {
+	case wrong.Status != http.StatusConflict:
+		return w.Fail(step, "the Store answered a guess after %d failures with %d, want 409", LockAfter, wrong.Status)
+	case right.Status != wrong.Status || !bytes.Equal(right.Body, wrong.Body) || right.Header.Get("Retry-After") != wrong.Header.Get("Retry-After"):
+		return w.Fail(step, "while locked, the right password got %d %s and a wrong one %d %s: the lock tells the guesser when it guessed right",
+			right.Status, errorDescription(right.Body), wrong.Status, errorDescription(wrong.Body))
+	}
+	w.Msg(step, "Store", "Attacker", "409", fmt.Sprintf("a sixth guess: %q", errorDescription(wrong.Body)))
+	w.Msg(step, "Store", "Attacker", "409", "the right password: the very same answer; Identity checks no password while the lock lasts")
+	if live, err := w.SessionLive(ctx, step, w.User.ID, sid); err != nil {
+		return err
+	} else if !live {
+		return w.Fail(step, "the lock ended Mobile's session: a guesser could log the user out")
+	}
+	w.Say(step, "Mobile", "stays logged in: the lock protects the user, it does not log them out")
+	w.Advance(LockDuration, "the lock ends")
+	return nil
 }
 
 // refusedAttack checks the Store's 401 to the attacker: no token.

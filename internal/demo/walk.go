@@ -374,6 +374,32 @@ func (w *Walk) Attack(ctx context.Context, step, path string, header ...string) 
 	return xs[0], nil
 }
 
+// AttackLogin sends POST /api/login to the storefront as the attacker,
+// with a login ID and a password of its choosing.
+func (w *Walk) AttackLogin(ctx context.Context, step, loginID, password string) (Exchange, error) {
+	body, err := json.Marshal(storefront.LoginRequest{LoginID: loginID, Password: password})
+	if err != nil {
+		return Exchange{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.StoreURL+"/api/login", bytes.NewReader(body))
+	if err != nil {
+		return Exchange{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.Attacker.Do(req)
+	if err != nil {
+		w.AttackerCalls.Take()
+		return Exchange{}, w.Fail(step, "attacker: POST /api/login: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	xs := w.AttackerCalls.Take()
+	if len(xs) != 1 {
+		return Exchange{}, w.Fail(step, "the attacker's POST /api/login made %d requests, want 1", len(xs))
+	}
+	return xs[0], nil
+}
+
 // Loot is what the attacker copied off a device.
 type Loot struct {
 	// JWT and RefreshToken are the device's tokens.
