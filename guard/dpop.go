@@ -35,8 +35,8 @@ var ErrDPoPReplayUnavailable = errors.New("guard: DPoP replay cache unavailable"
 type taggedReplay struct{ dpop.ReplayCache }
 
 // Use implements dpop.ReplayCache.
-func (t taggedReplay) Use(ctx context.Context, jti string, expires time.Time) (bool, error) {
-	fresh, err := t.ReplayCache.Use(ctx, jti, expires)
+func (t taggedReplay) Use(ctx context.Context, client, jti string, expires time.Time) (bool, error) {
+	fresh, err := t.ReplayCache.Use(ctx, client, jti, expires)
 	if err != nil && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %w", ErrDPoPReplayUnavailable, err)
 	}
