@@ -16,7 +16,8 @@ import (
 var errRefreshTokenInvalid = api.FieldError("refreshToken", "invalid", "The refresh token is invalid or has expired.")
 
 // refresh serves POST /api/jwt/refresh. The refresh_token cookie wins
-// over the body, as in FusionAuth.
+// over the body, as in FusionAuth. A DPoP proof is checked first and
+// recorded only once the token has proved to be a live session's.
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	var req api.RefreshRequest
 	if err := decodeJSON(r, &req); err != nil {
@@ -43,7 +44,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	proof, err := s.dpopProof(r, func() string { return tenantID }, dpop.Request{})
+	proof, err := s.dpopCheck(r, func() string { return tenantID }, dpop.Request{})
 	if err != nil {
 		return err
 	}
@@ -58,6 +59,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		TTL:          time.Duration(req.TimeToLiveInSeconds) * time.Second,
 		Original:     req.Token,
 		Client:       client,
+		Admit:        s.admitRefresh(proof),
 	})
 	s.countRefresh(res, err)
 	if errors.Is(err, identity.ErrRefreshTokenInvalid) {

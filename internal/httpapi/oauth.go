@@ -116,7 +116,9 @@ func clientCredentials(r *http.Request) (id, secret string, basic bool, err erro
 	return id, secret, false, nil
 }
 
-// token serves POST /oauth2/token with the password and refresh_token grants.
+// token serves POST /oauth2/token with the password and refresh_token
+// grants. The refresh_token grant follows the Refresh API's rule (see
+// refresh): its DPoP proof is recorded only for a live session.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	if err := allow(s.limits.token, s.clientAddress(r), true); err != nil {
 		return err
@@ -149,18 +151,21 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A DPoP proof binds what is issued to its key (RFC 9449 §5); its htu
 	// is the token endpoint of the client's tenant's discovery document.
-	proof, err := s.dpopProof(r, func() string { return app.TenantID }, dpop.Request{})
+	proof, err := s.dpopCheck(r, func() string { return app.TenantID }, dpop.Request{})
 	if err != nil {
 		return err
 	}
-	var jkt string
-	if proof != nil {
-		jkt = proof.JKT
-	}
 	var resp api.AccessTokenResponse
 	if grant == identity.GrantRefreshToken {
-		resp, err = s.refreshGrant(r, app, tenantID, scopes, jkt)
+		resp, err = s.refreshGrant(r, app, tenantID, scopes, proof)
 	} else {
+		var jkt string
+		if proof != nil {
+			if err := s.recordProof(r.Context(), proof); err != nil {
+				return err
+			}
+			jkt = proof.JKT
+		}
 		resp, err = s.passwordGrant(r, app, tenantID, scopes, jkt)
 	}
 	if err != nil {
@@ -170,7 +175,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID string, scopes []string, jkt string) (api.AccessTokenResponse, error) {
+// refreshGrant serves the refresh_token grant. Its proof, checked, is
+// recorded once the token has proved to be a live session's.
+func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID string, scopes []string, proof *dpop.Proof) (api.AccessTokenResponse, error) {
 	raw := form(r, "refresh_token")
 	if raw == "" {
 		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The refresh_token parameter is required.", "missing_refresh_token")
@@ -184,10 +191,12 @@ func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID str
 		ttl = time.Duration(n) * time.Second
 	}
 	client := s.client(r, "", nil)
-	client.DPoPJKT = jkt
+	if proof != nil {
+		client.DPoPJKT = proof.JKT
+	}
 	res, err := s.id.Refresh(r.Context(), identity.RefreshInput{
 		RefreshToken: raw, TenantID: tenantID, ClientID: app.ID, OAuth: true, TTL: ttl, Scopes: scopes,
-		Client: client,
+		Client: client, Admit: s.admitRefresh(proof),
 	})
 	s.countRefresh(res, err)
 	var ae *api.Errors

@@ -27,7 +27,8 @@ func (e *ReplayCacheError) Error() string { return "dpop replay cache: " + e.Err
 func (e *ReplayCacheError) Unwrap() error { return e.Err }
 
 // Use implements dpop.ReplayCache. client is not used: the database
-// holds what it is given.
+// holds what it is given, and the HTTP layer records a refresh's proof
+// only for a live session (RefreshInput.Admit).
 func (c replayCache) Use(ctx context.Context, client, key string, expires time.Time) (bool, error) {
 	fresh, err := c.s.store.UseDPoPProof(ctx, key, c.s.clock(), expires)
 	if err != nil {

@@ -109,6 +109,14 @@ type RefreshInput struct {
 	// (the Refresh API's token field); it goes into the jwt.refresh event.
 	Original string
 	Client   Client
+	// Admit, when set, is called once with the session's id when the
+	// token has proved to be a live session's (found, neither revoked nor
+	// expired, of the tenant and client asked for, bound to no DPoP key or
+	// to Client.DPoPJKT), before anything is written or issued; its error
+	// ends the refresh, as it is. The HTTP layer records the request's
+	// DPoP proof there, so that unknown, expired and revoked tokens,
+	// however many, cost no write.
+	Admit func(ctx context.Context, sessionID string) error
 }
 
 // RefreshResult is a refreshed JWT and the refresh token to keep.
@@ -141,6 +149,17 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (RefreshResult, 
 	}
 	if in.TTL < 0 {
 		return RefreshResult{}, api.FieldError("timeToLiveInSeconds", "invalid", "The [timeToLiveInSeconds] must be positive.")
+	}
+	if admit := in.Admit; admit != nil {
+		// Once, though a lost rotation race looks the session up again.
+		admitted := false
+		in.Admit = func(ctx context.Context, id string) error {
+			if admitted {
+				return nil
+			}
+			admitted = true
+			return admit(ctx, id)
+		}
 	}
 	hash := token.HashRefreshToken(in.RefreshToken)
 	for attempt := 0; ; attempt++ {
@@ -180,6 +199,14 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		s.log.Warn("refresh refused: DPoP-bound refresh token without proof of its key", "session", sess.ID,
 			"user", sess.UserID, "application", sess.ApplicationID, "presented", presented, "address", in.Client.Address)
 		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+	// The rule of admission sits here, where a token first proves to be a
+	// live session's and nothing is written yet: a replayed DPoP proof is
+	// refused before a rotation, or before a reuse revokes the session.
+	if in.Admit != nil {
+		if err := in.Admit(ctx, sess.ID); err != nil {
+			return RefreshResult{}, err
+		}
 	}
 	app, err := s.store.GetApplication(ctx, sess.ApplicationID)
 	if err != nil {
