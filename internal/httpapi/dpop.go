@@ -139,18 +139,6 @@ func (s *Server) recordProof(ctx context.Context, p *dpop.Proof) error {
 	return nil
 }
 
-// admitRefresh is a refresh's identity.RefreshInput.Admit: it records the
-// request's proof, if any, once the token has proved to be a live
-// session's.
-func (s *Server) admitRefresh(proof *dpop.Proof) func(context.Context, string) error {
-	return func(ctx context.Context, _ string) error {
-		if proof == nil {
-			return nil
-		}
-		return s.recordProof(ctx, proof)
-	}
-}
-
 // dpopCheck is dpopProof without the record: the proof passed every check
 // but may still be a replay until recordProof says otherwise. A refresh
 // records its proof only once the refresh token proves to be a live

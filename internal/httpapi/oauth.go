@@ -118,16 +118,24 @@ func clientCredentials(r *http.Request) (id, secret string, basic bool, err erro
 
 // token serves POST /oauth2/token with the password and refresh_token
 // grants. The refresh_token grant follows the Refresh API's rule (see
-// refresh): its DPoP proof is recorded only for a live session.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
-	if err := allow(s.limits.token, s.clientAddress(r), true); err != nil {
+// refresh): limited by session, or by client when it reaches none, never
+// by its peer's address alone, and its DPoP proof recorded only for a
+// live session.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) (err error) {
+	grant := form(r, "grant_type")
+	var gate *refreshGate
+	if grant == identity.GrantRefreshToken {
+		if gate, err = s.beginRefresh(r, s.clientAddress(r), form(r, "refresh_token"), true); err != nil {
+			return err
+		}
+		defer func() { err = gate.end(err) }()
+	} else if err := allow(s.limits.token, s.clientAddress(r), true); err != nil {
 		return err
 	}
 	clientID, secret, _, err := clientCredentials(r)
 	if err != nil {
 		return err
 	}
-	grant := form(r, "grant_type")
 	switch grant {
 	case "":
 		return oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The grant_type parameter is required.", "missing_grant_type")
@@ -157,7 +165,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	var resp api.AccessTokenResponse
 	if grant == identity.GrantRefreshToken {
-		resp, err = s.refreshGrant(r, app, tenantID, scopes, proof)
+		resp, err = s.refreshGrant(r, app, tenantID, scopes, proof, gate)
 	} else {
 		var jkt string
 		if proof != nil {
@@ -176,8 +184,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 }
 
 // refreshGrant serves the refresh_token grant. Its proof, checked, is
-// recorded once the token has proved to be a live session's.
-func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID string, scopes []string, proof *dpop.Proof) (api.AccessTokenResponse, error) {
+// recorded by gate's admission, once the token has proved to be a live
+// session's.
+func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID string, scopes []string, proof *dpop.Proof, gate *refreshGate) (api.AccessTokenResponse, error) {
 	raw := form(r, "refresh_token")
 	if raw == "" {
 		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The refresh_token parameter is required.", "missing_refresh_token")
@@ -196,7 +205,7 @@ func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID str
 	}
 	res, err := s.id.Refresh(r.Context(), identity.RefreshInput{
 		RefreshToken: raw, TenantID: tenantID, ClientID: app.ID, OAuth: true, TTL: ttl, Scopes: scopes,
-		Client: client, Admit: s.admitRefresh(proof),
+		Client: client, Admit: gate.admit(proof),
 	})
 	s.countRefresh(res, err)
 	var ae *api.Errors

@@ -113,9 +113,10 @@ type RefreshInput struct {
 	// token has proved to be a live session's (found, neither revoked nor
 	// expired, of the tenant and client asked for, bound to no DPoP key or
 	// to Client.DPoPJKT), before anything is written or issued; its error
-	// ends the refresh, as it is. The HTTP layer records the request's
-	// DPoP proof there, so that unknown, expired and revoked tokens,
-	// however many, cost no write.
+	// ends the refresh, as it is. The HTTP layer limits the refreshes of
+	// each session there and records the request's DPoP proof, so that
+	// unknown, expired and revoked tokens, however many, cost no write and
+	// no limiter state of their own.
 	Admit func(ctx context.Context, sessionID string) error
 }
 
@@ -355,6 +356,24 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 	res.ExpiresIn = (res.Expires - millis(now)) / 1000
 	res.TokenType = tokenType(jkt)
 	return res, nil
+}
+
+// RefreshTokenLive reports whether a refresh token is a live session's
+// (found, neither revoked nor expired), at the cost of one read and no
+// write: a cheap first look, for a caller that wants to spend nothing
+// more on a token that is not. It says nothing of what Refresh will
+// decide about a live one.
+func (s *Service) RefreshTokenLive(ctx context.Context, refreshToken string) (bool, error) {
+	if refreshToken == "" {
+		return false, nil
+	}
+	sess, _, err := s.store.FindSession(ctx, token.HashRefreshToken(refreshToken))
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return sess.RevokedAt.IsZero() && s.clock().Before(sess.ExpiresAt) && sess.ApplicationID != "", nil
 }
 
 // sliding moves a session's start instant on use under sliding policies.
