@@ -40,10 +40,16 @@
 // Verify applies every check of RFC 9449 §4.3, refuses what RFC 8725
 // refuses (alg none and symmetric algorithms, keys named by reference,
 // private keys in the jwk, unknown crit), and records each accepted proof
-// in a ReplayCache so that it is accepted once. MemoryReplayCache serves
-// one process; instances behind one URL need a shared cache. Server
-// nonces (RFC 9449 §8, §9) are optional: HMACNonces issues stateless ones
-// that every node sharing the secret accepts.
+// in a ReplayCache so that it is accepted once. It is Check, every check
+// but the replay cache, then Record: a caller that should record a proof
+// only once the request has shown itself worth it (a refresh token found
+// live, say) calls the two itself. MemoryReplayCache serves one process,
+// and gives each client (Request.Client: the proof's key, or the address
+// of a client without a verified access token) a bounded share, so that
+// one client's flood of proofs fills its own share only; instances
+// behind one URL need a shared cache. Server nonces (RFC 9449 §8, §9)
+// are optional: HMACNonces issues stateless ones that every node sharing
+// the secret accepts.
 //
 // dpop depends on the standard library and package api only, so that
 // guard and client can use it without pulling in anything else.

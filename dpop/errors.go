@@ -7,9 +7,10 @@ import (
 
 // Errors of Verify and FromHeader. Every error Verify returns wraps exactly
 // one of them, or is the caller's context error, or comes from the
-// ReplayCache (ErrReplayCacheFull from a MemoryReplayCache), or reports a
-// Request that is not one (no method, or no absolute http or https URL).
-// Any error means the proof must not be trusted.
+// ReplayCache (ErrReplayCacheFull or ErrTooManyProofs from a
+// MemoryReplayCache), or reports a Request that is not one (no method, or
+// no absolute http or https URL). Check and Record split Verify's errors
+// between them. Any error means the proof must not be trusted.
 //
 // A caller maps them to the wire: at an authorization server, every one is
 // an invalid_dpop_proof error (RFC 9449 §5) except ErrUseNonce, which is
@@ -69,6 +70,12 @@ var (
 	// entries and cannot record another. It says nothing about the proof;
 	// the request should be refused (503) rather than served unrecorded.
 	ErrReplayCacheFull = errors.New("dpop: replay cache full")
+	// ErrTooManyProofs: a MemoryReplayCache holds MaxPerClient unexpired
+	// entries for the proof's client (Request.Client) and cannot record
+	// another for it, until some expire. It says nothing about the proof:
+	// the client sends proofs faster than one client may. Refuse its
+	// request (429); other clients are served as before.
+	ErrTooManyProofs = errors.New("dpop: too many proofs from one client")
 )
 
 // NonceError tells the client to retry with a fresh nonce: answer

@@ -155,3 +155,46 @@ func ExampleFromHeader() {
 	// true
 	// true
 }
+
+// A server that should record a proof only for a request worth it checks
+// the proof first, looks at what else the request carries, and records
+// the proof only then, before it acts on the request. A proof that comes
+// without an access token is charged to the client's address, not to a
+// key the client may have made up for this one request.
+func ExampleVerifier_Check() {
+	v, err := dpop.NewVerifier(dpop.Config{Replay: &dpop.MemoryReplayCache{}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := dpop.GenerateKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	const refreshURL = "https://id.example.com/api/jwt/refresh"
+	proof, err := dpop.NewProof(key, "POST", refreshURL, dpop.ProofOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	live := func(refreshToken string) bool { return refreshToken == "a live one" }
+
+	refresh := func(refreshToken string) error {
+		p, err := v.Check(context.Background(), proof, dpop.Request{Method: "POST", URL: refreshURL, Client: "203.0.113.9"})
+		if err != nil {
+			return err // invalid_dpop_proof
+		}
+		if !live(refreshToken) {
+			return errors.New("invalid refresh token") // and nothing recorded
+		}
+		if err := v.Record(context.Background(), p); err != nil {
+			return err // a replay, or the cache refused
+		}
+		return nil // issue the tokens
+	}
+	fmt.Println(refresh("made up"))
+	fmt.Println(refresh("a live one"))
+	fmt.Println(errors.Is(refresh("a live one"), dpop.ErrReplay))
+	// Output:
+	// invalid refresh token
+	// <nil>
+	// true
+}

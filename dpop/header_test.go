@@ -98,7 +98,7 @@ func TestMemoryReplayCache(t *testing.T) {
 	ctx := context.Background()
 	now := t0
 	c := &dpop.MemoryReplayCache{MaxEntries: 3, Now: func() time.Time { return now }}
-	use := func(key string, ttl time.Duration) (bool, error) { return c.Use(ctx, key, now.Add(ttl)) }
+	use := func(key string, ttl time.Duration) (bool, error) { return c.Use(ctx, "client-"+key, key, now.Add(ttl)) }
 	mustUse := func(key string, ttl time.Duration, want bool) {
 		t.Helper()
 		fresh, err := use(key, ttl)
@@ -130,7 +130,7 @@ func TestMemoryReplayCache(t *testing.T) {
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := c.Use(cancelled, "f", now.Add(time.Minute)); !errors.Is(err, context.Canceled) {
+	if _, err := c.Use(cancelled, "client", "f", now.Add(time.Minute)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Use with a cancelled context: %v", err)
 	}
 }
@@ -147,7 +147,7 @@ func TestMemoryReplayCache_Concurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range keys {
 				k := string(rune('A'+i%60)) + string(rune('A'+i/60))
-				ok, err := c.Use(context.Background(), k, time.Now().Add(time.Minute))
+				ok, err := c.Use(context.Background(), "client", k, time.Now().Add(time.Minute))
 				if err != nil {
 					t.Error(err)
 					return

@@ -181,7 +181,7 @@ func rawSign(t testing.TB, alg string, k crypto.Signer, input []byte) []byte {
 // fuzzing, where the same proof is verified many times.
 type alwaysFresh struct{}
 
-func (alwaysFresh) Use(context.Context, string, time.Time) (bool, error) { return true, nil }
+func (alwaysFresh) Use(context.Context, string, string, time.Time) (bool, error) { return true, nil }
 
 // bigB64 decodes a base64url big-endian integer.
 func bigB64(s string) *big.Int {

@@ -134,6 +134,15 @@ type Request struct {
 	// BoundJKT, when set, is the thumbprint the access token is bound to
 	// (its cnf.jkt): the proof's key must have it.
 	BoundJKT string
+	// Client names who the proof is charged to in the replay cache (a
+	// MemoryReplayCache holds at most MaxPerClient records for one
+	// client); empty means the proof key's thumbprint. The thumbprint is
+	// right for a proof that comes with an access token bound to its key
+	// that has verified: only the token's holder makes such proofs. A
+	// client without one (a login, a refresh of an expired token) can
+	// make up a new key for every proof, so name the client's address,
+	// or one client could take every share.
+	Client string
 }
 
 // Proof is a verified proof.
@@ -148,6 +157,9 @@ type Proof struct {
 	// Key is the proof's public key: an *ecdsa.PublicKey, an
 	// ed25519.PublicKey or an *rsa.PublicKey.
 	Key crypto.PublicKey
+	// Client is who the proof is charged to in the replay cache: the
+	// Request.Client it was checked for, or JKT when that was empty.
+	Client string
 }
 
 // refusedHeaders name a key other than the embedded jwk, or oblige the
@@ -171,7 +183,29 @@ var refusedHeaders = [...]string{"jku", "x5u", "x5c", "x5t", "x5t#S256", "crit",
 // consulted only when every other check has passed, so a proof that fails
 // them cannot fill it or burn its jti. The cache is keyed by a hash of the
 // key's thumbprint and the jti, so one client cannot use up another's jti.
+//
+// Verify is Check followed by Record.
 func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proof, error) {
+	p, err := v.Check(ctx, proof, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Record(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Check applies every check of Verify but the last: it does not consult
+// the replay cache, so a proof that passes Check may still be a replay.
+// Act on the request only once Record has accepted the proof too.
+//
+// Check then Record serves a caller that records proofs only for requests
+// that something else has shown to be worth it, so that requests that are
+// not cost the cache nothing: Latch records the proof of a refresh only
+// once the refresh token has proved to be a live session's, and a flood
+// of proofs with made-up refresh tokens writes nothing.
+func (v *Verifier) Check(ctx context.Context, proof string, req Request) (*Proof, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -279,15 +313,32 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 		}
 	}
 
-	// Last, and only for a proof that passed every check: single use.
-	fresh, err := v.replay.Use(ctx, replayKey(jkt, jti), iat.Add(v.window+v.skew))
+	client := req.Client
+	if client == "" {
+		client = jkt
+	}
+	return &Proof{JKT: jkt, JTI: jti, IssuedAt: iat, Key: key, Client: client}, nil
+}
+
+// Record accepts a proof that v.Check returned, once: it records the
+// proof (its key's thumbprint and jti) in the replay cache until v's
+// window closes, charged to p.Client. A proof recorded before (by any
+// Verifier sharing the cache) is an error wrapping ErrReplay; a cache
+// that fails, or refuses the client (ErrTooManyProofs) or everyone
+// (ErrReplayCacheFull), passes its error on. Any error means the proof
+// must not be trusted.
+func (v *Verifier) Record(ctx context.Context, p *Proof) error {
+	if p == nil || p.JKT == "" || p.JTI == "" {
+		return errors.New("dpop: Record of a proof that Check did not return")
+	}
+	fresh, err := v.replay.Use(ctx, p.Client, replayKey(p.JKT, p.JTI), p.IssuedAt.Add(v.window+v.skew))
 	if err != nil {
-		return nil, fmt.Errorf("dpop: replay cache: %w", err)
+		return fmt.Errorf("dpop: replay cache: %w", err)
 	}
 	if !fresh {
-		return nil, fmt.Errorf("%w: jti %q", ErrReplay, jti)
+		return fmt.Errorf("%w: jti %q", ErrReplay, p.JTI)
 	}
-	return &Proof{JKT: jkt, JTI: jti, IssuedAt: iat, Key: key}, nil
+	return nil
 }
 
 // replayKey is what the replay cache records for a proof: a hash of the

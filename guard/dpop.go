@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -27,7 +29,9 @@ const (
 // ErrDPoPReplayUnavailable: the DPoP replay cache (Config.DPoPReplay)
 // failed, or is full, so a proof cannot be accepted safely. It says
 // nothing about the proof: Handler answers 503, and so should a caller of
-// VerifyProof.
+// VerifyProof; but when the error also matches dpop.ErrTooManyProofs, the
+// cache is full for this client only, which sends proofs faster than one
+// client may: Handler answers 429, and so may a caller of VerifyProof.
 var ErrDPoPReplayUnavailable = errors.New("guard: DPoP replay cache unavailable")
 
 // taggedReplay marks the errors of a ReplayCache, so that the Handler can
@@ -35,8 +39,8 @@ var ErrDPoPReplayUnavailable = errors.New("guard: DPoP replay cache unavailable"
 type taggedReplay struct{ dpop.ReplayCache }
 
 // Use implements dpop.ReplayCache.
-func (t taggedReplay) Use(ctx context.Context, jti string, expires time.Time) (bool, error) {
-	fresh, err := t.ReplayCache.Use(ctx, jti, expires)
+func (t taggedReplay) Use(ctx context.Context, client, jti string, expires time.Time) (bool, error) {
+	fresh, err := t.ReplayCache.Use(ctx, client, jti, expires)
 	if err != nil && ctx.Err() == nil {
 		err = fmt.Errorf("%w: %w", ErrDPoPReplayUnavailable, err)
 	}
@@ -168,13 +172,16 @@ func (g *Guard) checkBinding(ctx context.Context, r *http.Request, scheme, raw s
 	case scheme != schemeDPoP:
 		return nil, errBoundAsBearer
 	}
-	return g.verifyProof(ctx, r, raw, claims.Confirmation.JKT)
+	// The JWT has verified, and the proof must be by its key: only the
+	// token's holder makes such proofs, so they are charged to the key.
+	return g.verifyProof(ctx, r, raw, claims.Confirmation.JKT, "")
 }
 
 // verifyProof verifies the request's DPoP proof for the request, with the
 // access token presented (its ath), and by the key boundJKT names when it
-// is set. Errors are those of proofError.
-func (g *Guard) verifyProof(ctx context.Context, r *http.Request, accessToken, boundJKT string) (*dpop.Proof, error) {
+// is set, charging it to client in the replay cache ("" for the key).
+// Errors are those of proofError.
+func (g *Guard) verifyProof(ctx context.Context, r *http.Request, accessToken, boundJKT, client string) (*dpop.Proof, error) {
 	raw, err := dpop.FromHeader(r.Header)
 	if err != nil {
 		return nil, proofError(err)
@@ -184,6 +191,7 @@ func (g *Guard) verifyProof(ctx context.Context, r *http.Request, accessToken, b
 		URL:         g.RequestURL(r),
 		AccessToken: accessToken,
 		BoundJKT:    boundJKT,
+		Client:      client,
 	})
 	if err != nil {
 		return nil, proofError(err)
@@ -191,26 +199,56 @@ func (g *Guard) verifyProof(ctx context.Context, r *http.Request, accessToken, b
 	return p, nil
 }
 
+// proofClient is what the proof of a request without a valid access
+// token is charged to in the replay cache: the client's address
+// (Config.ClientAddress, else the peer's), IPv6 addresses by their /64
+// prefix, as one client commonly holds a whole /64. Such a client can
+// make up a new key for every proof; its address it cannot.
+func (g *Guard) proofClient(r *http.Request) string {
+	var a string
+	if g.clientAddress != nil {
+		a = g.clientAddress(r)
+	}
+	if a == "" {
+		a = r.RemoteAddr
+		if host, _, err := net.SplitHostPort(a); err == nil {
+			a = host
+		}
+	}
+	ip, err := netip.ParseAddr(a)
+	if err != nil {
+		return a
+	}
+	ip = ip.WithZone("").Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
 // VerifyProof verifies the DPoP proof of a request that presents no access
 // token, for a route that Handler does not protect: a backend's own POST
 // /api/login, say, which then asks Latch to bind the tokens to the proof's
 // key (api.LoginRequest.DPoPJKT = p.JKT). The proof must be for the
 // request's method and URL (see Config.PublicURL), fresh, not seen before,
-// and carry the current nonce when Config.DPoPNonces is set. The request
-// is not changed, its body not read.
+// and carry the current nonce when Config.DPoPNonces is set. It is charged
+// to the client's address in the replay cache (see Config.ClientAddress).
+// The request is not changed, its body not read.
 //
 // A request without a DPoP header yields dpop.ErrNoProof, which the caller
 // may accept (an unbound login). Other errors wrap a dpop error: a
 // *dpop.NonceError asks for a retry with its Nonce in the DPoP-Nonce
 // header (answer use_dpop_nonce), any other fault of the proof is
 // invalid_dpop_proof; but ErrDPoPReplayUnavailable, or the request's
-// context ending, says nothing about the proof and deserves a 503.
+// context ending, says nothing about the proof and deserves a 503 (a 429
+// when it matches dpop.ErrTooManyProofs: this client's share is full).
 func (g *Guard) VerifyProof(r *http.Request) (*dpop.Proof, error) {
 	raw, err := dpop.FromHeader(r.Header)
 	if err != nil {
 		return nil, err
 	}
-	return g.dpop.Verify(r.Context(), raw, dpop.Request{Method: r.Method, URL: g.RequestURL(r)})
+	return g.dpop.Verify(r.Context(), raw, dpop.Request{Method: r.Method, URL: g.RequestURL(r), Client: g.proofClient(r)})
 }
 
 // RequestURL returns the URL of r as apps address it, the one their DPoP

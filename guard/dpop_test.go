@@ -531,7 +531,7 @@ func TestDPoP_CachePerKey(t *testing.T) {
 // failingReplay is a replay cache that cannot record anything.
 type failingReplay struct{}
 
-func (failingReplay) Use(context.Context, string, time.Time) (bool, error) {
+func (failingReplay) Use(context.Context, string, string, time.Time) (bool, error) {
 	return false, errors.New("the cache is down")
 }
 

@@ -127,11 +127,26 @@ type Config struct {
 	// DPoPReplay records the DPoP proofs guard accepted, so that none is
 	// accepted twice; a dpop.MemoryReplayCache (with the Now clock, room
 	// for dpop.DefaultReplayCacheEntries proofs of the last minute and a
-	// half) when nil. Several instances behind one URL must share one, or
-	// a proof accepted by one can be replayed at another (see
-	// dpop.ReplayCache). When it fails, or is full, requests with a proof
-	// are answered 503.
+	// half, dpop.DefaultReplayCacheShare of them from one client) when
+	// nil. Several instances behind one URL must share one, or a proof
+	// accepted by one can be replayed at another (see dpop.ReplayCache).
+	// A proof that comes with a valid bound JWT is recorded only once the
+	// JWT has verified, and charged to its key; any other (a login's,
+	// through VerifyProof, or a refresh's) is charged to the client's
+	// address (ClientAddress). A client whose share is full is answered
+	// 429; when the cache fails, or is full, requests with a proof are
+	// answered 503.
 	DPoPReplay dpop.ReplayCache
+	// ClientAddress returns the address of the client a request comes
+	// from, to which guard charges the DPoP proofs of requests without a
+	// valid access token in the replay cache: a client that makes up a
+	// new key for every proof then fills its address's share, not the
+	// cache. IPv6 addresses count by their /64 prefix. When nil, or when it
+	// returns "", the address is the request's peer (r.RemoteAddr). Behind
+	// a proxy or load balancer, return the client's address as it reports
+	// it (the last X-Forwarded-For entry it added), or every client shares
+	// the proxy's share.
+	ClientAddress func(r *http.Request) string
 	// DPoPNonces, when set, makes guard require a server nonce in every
 	// DPoP proof (RFC 9449 §9): a proof without a current one is answered
 	// 401 with error use_dpop_nonce and a DPoP-Nonce header, and responses
@@ -161,6 +176,7 @@ type Guard struct {
 	refreshWindow time.Duration // <= 0: no early refresh
 	publicURL     string        // without a trailing slash; "" to build from the request
 	apiKey        string
+	clientAddress func(*http.Request) string // nil: the peer
 	dpop          *dpop.Verifier
 	nonces        dpop.NonceSource
 	dpopAlgs      string // the algs parameter of DPoP challenges
@@ -302,6 +318,7 @@ func New(cfg Config) (*Guard, error) {
 		refreshWindow: cfg.RefreshWindow,
 		publicURL:     publicURL,
 		apiKey:        cfg.APIKey,
+		clientAddress: cfg.ClientAddress,
 		dpop:          verifier,
 		nonces:        cfg.DPoPNonces,
 		dpopAlgs:      strings.Join(verifier.Algorithms(), " "),

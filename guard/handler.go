@@ -108,7 +108,11 @@ func WithClaims(ctx context.Context, claims *api.Claims) context.Context {
 //     tells apps that DPoP is supported (RFC 9449 §7.1).
 //   - Latch is unreachable or answers 5xx or 429 when a refresh is needed,
 //     the key set cannot be fetched, or the DPoP replay cache fails: 503
-//     with Retry-After and a JSON body.
+//     with Retry-After and a JSON body. When the replay cache is full for
+//     this client only (dpop.ErrTooManyProofs), 429 with Retry-After: the
+//     proof of a valid bound JWT is charged to its key, any other proof
+//     to the client's address (Config.ClientAddress), so that one
+//     client's flood of proofs is refused and everyone else served.
 //
 // A JWT that a revocation event covers (see Events) is refused like an
 // invalid one: refreshed when the request carries a refresh token (Latch
@@ -216,7 +220,10 @@ func (g *Guard) refreshKey(ctx context.Context, r *http.Request, scheme, raw str
 			"and Latch takes the key of a DPoP proof from a backend only with an API key")
 		return "", errNoAPIKey
 	}
-	p, err := g.verifyProof(ctx, r, raw, jkt)
+	// The JWT (expired, or refused) vouches for nothing: whoever sends it
+	// may have made up the key too, and a new one for every request. So
+	// the proof is charged to the client's address, not to its key.
+	p, err := g.verifyProof(ctx, r, raw, jkt, g.proofClient(r))
 	if err != nil {
 		return "", err
 	}
@@ -301,8 +308,9 @@ func (g *Guard) logRefreshError(err error) {
 }
 
 // deny answers a request that cannot be served: 503 when Latch, its keys
-// or the DPoP replay cache could not be reached, else 401 (RFC 6750 §3,
-// RFC 9449 §7.1) with a challenge for the scheme the token came in.
+// or the DPoP replay cache could not be reached, 429 when the replay cache
+// refuses this client more proofs, else 401 (RFC 6750 §3, RFC 9449 §7.1)
+// with a challenge for the scheme the token came in.
 func (g *Guard) deny(w http.ResponseWriter, scheme string, err error) {
 	var de *dpopError
 	switch {
@@ -315,6 +323,10 @@ func (g *Guard) deny(w http.ResponseWriter, scheme string, err error) {
 	case errors.Is(err, errLatchUnavailable):
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The identity service is unavailable; try again later.")
+		return
+	case errors.Is(err, dpop.ErrTooManyProofs):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "temporarily_unavailable", "This client sends DPoP proofs faster than it may; try again later.")
 		return
 	case errors.Is(err, ErrDPoPReplayUnavailable):
 		w.Header().Set("Retry-After", "1")

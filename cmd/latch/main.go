@@ -152,7 +152,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("LATCH_TLS_KEY", ""), "PEM private key of --tls-cert (LATCH_TLS_KEY)")
 	proxies := fs.String("trusted-proxies", env("LATCH_TRUSTED_PROXIES", ""), "comma-separated CIDRs whose X-Forwarded-For is believed (LATCH_TRUSTED_PROXIES)")
 	fs.IntVar(&cfg.RateLimits.Login, "login-rate", envInt("LATCH_LOGIN_RATE", cfg.RateLimits.Login), "logins per minute per client; 0: no limit (LATCH_LOGIN_RATE)")
-	fs.IntVar(&cfg.RateLimits.Token, "token-rate", envInt("LATCH_TOKEN_RATE", cfg.RateLimits.Token), "token requests per minute per client; 0: no limit (LATCH_TOKEN_RATE)")
+	fs.IntVar(&cfg.RateLimits.Token, "token-rate", envInt("LATCH_TOKEN_RATE", cfg.RateLimits.Token), "token requests per minute per client, but refresh_token grants; 0: no limit (LATCH_TOKEN_RATE)")
+	fs.IntVar(&cfg.RateLimits.Refresh, "refresh-rate", envInt("LATCH_REFRESH_RATE", cfg.RateLimits.Refresh), "refreshes per minute per session, and refused refreshes per minute per client; 0: no limit (LATCH_REFRESH_RATE)")
 	dpopNonces, err := envBool("LATCH_DPOP_NONCES")
 	if err != nil {
 		return err

@@ -43,9 +43,16 @@ import (
 //     jti anew.
 //   - Use with an expiry that has already passed is fresh (the record has
 //     expired at once), but not for a jti recorded and not expired.
+//   - The client is for accounting only: a jti recorded for one client is
+//     not fresh for another, and one client's jtis are apart from
+//     another's only by their values.
 //   - Of N concurrent Use calls with one jti, exactly one is fresh, round
-//     after round; concurrent calls with different jtis are all fresh
-//     (run with -race).
+//     after round, whatever clients they name; concurrent calls with
+//     different jtis are all fresh (run with -race).
+//
+// The suite stays within any per-client bound of at least 64 records,
+// so a cache that bounds each client's share (dpop.MemoryReplayCache's
+// MaxPerClient) passes with its default.
 func Run(t *testing.T, open func(t *testing.T, now func() time.Time) dpop.ReplayCache) {
 	tests := []struct {
 		name string
@@ -53,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) dpop.Replay
 	}{
 		{"FreshOnce", testFreshOnce},
 		{"Apart", testApart},
+		{"Clients", testClients},
 		{"Expiry", testExpiry},
 		{"PastExpiry", testPastExpiry},
 		{"ConcurrentSameJTI", testConcurrentSameJTI},
@@ -78,12 +86,23 @@ func newClock() *fakeclock.Clock {
 	return fakeclock.New(time.UnixMilli(time.Now().UnixMilli()))
 }
 
-// use calls Use and fails the test on an error.
+// client is the client the suite's calls name, unless a test says
+// otherwise: a thumbprint, as a Verifier passes for a proof with an
+// access token.
+const client = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+
+// use calls Use for client and fails the test on an error.
 func use(t *testing.T, cache dpop.ReplayCache, jti string, expires time.Time) bool {
 	t.Helper()
-	fresh, err := cache.Use(t.Context(), jti, expires)
+	return useFor(t, cache, client, jti, expires)
+}
+
+// useFor calls Use for a client and fails the test on an error.
+func useFor(t *testing.T, cache dpop.ReplayCache, client, jti string, expires time.Time) bool {
+	t.Helper()
+	fresh, err := cache.Use(t.Context(), client, jti, expires)
 	if err != nil {
-		t.Fatalf("Use(%q, %v): %v", jti, expires, err)
+		t.Fatalf("Use(%q, %q, %v): %v", client, jti, expires, err)
 	}
 	return fresh
 }
@@ -133,6 +152,25 @@ func testApart(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Clock) {
 	}
 }
 
+func testClients(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Clock) {
+	exp := c.Now().Add(window)
+	clients := []string{client, "198.51.100.7", "2001:db8::/64", ""}
+	for i, cl := range clients {
+		if !useFor(t, cache, cl, fmt.Sprintf("own-%d", i), exp) {
+			t.Errorf("client %q, its own jti: not fresh", cl)
+		}
+	}
+	// A proof recorded for one client is a replay for any other: a
+	// replayed proof may come from another address than the original.
+	for _, cl := range clients {
+		for j := range clients {
+			if useFor(t, cache, cl, fmt.Sprintf("own-%d", j), exp) {
+				t.Errorf("client %q, the jti recorded for client %d: fresh again", cl, j)
+			}
+		}
+	}
+}
+
 func testExpiry(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Clock) {
 	t0 := c.Now()
 	exp := t0.Add(window)
@@ -178,10 +216,10 @@ func testConcurrentSameJTI(t *testing.T, cache dpop.ReplayCache, c *fakeclock.Cl
 		var fresh, failed atomic.Int32
 		var wg sync.WaitGroup
 		start := make(chan struct{})
-		for range n {
+		for g := range n {
 			wg.Go(func() {
 				<-start
-				ok, err := cache.Use(ctx, jti, exp)
+				ok, err := cache.Use(ctx, fmt.Sprintf("client-%d", g%4), jti, exp)
 				switch {
 				case err != nil:
 					failed.Add(1)
@@ -211,7 +249,7 @@ func testConcurrentDistinct(t *testing.T, cache dpop.ReplayCache, c *fakeclock.C
 			<-start
 			jti := fmt.Sprintf("distinct-%d", i)
 			for k := range 2 {
-				ok, err := cache.Use(ctx, jti, exp)
+				ok, err := cache.Use(ctx, fmt.Sprintf("client-%d", i%8), jti, exp)
 				if err != nil {
 					t.Errorf("Use(%q): %v", jti, err)
 					return

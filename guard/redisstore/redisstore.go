@@ -296,8 +296,10 @@ func (s *Store) MarkSeen(ctx context.Context, eventID string, until time.Time) e
 // Use implements dpop.ReplayCache, atomically: of concurrent calls with
 // one jti, on any instance, exactly one is fresh. The key expires at
 // expires; an expiry that has passed records nothing (and is fresh unless
-// jti is recorded). On an error, fresh is false.
-func (s *Store) Use(ctx context.Context, jti string, expires time.Time) (bool, error) {
+// jti is recorded). On an error, fresh is false. client is not used: a
+// Store bounds no client's share (Redis's own memory limit bounds it
+// all), as guard records only proofs that have passed every check.
+func (s *Store) Use(ctx context.Context, client, jti string, expires time.Time) (bool, error) {
 	args := timeArgs(nil, s.now())
 	args = timeArgs(args, expires)
 	fresh, err := useOnce.Run(ctx, s.rdb, []string{s.dpopKey(jti)}, args...).Int()

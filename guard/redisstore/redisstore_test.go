@@ -79,14 +79,14 @@ func TestOneStoreForBoth(t *testing.T) {
 	if err := s.MarkSeen(ctx, "id", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := s.Use(ctx, "id", now.Add(time.Minute))
+	fresh, err := s.Use(ctx, "client", "id", now.Add(time.Minute))
 	if err != nil || !fresh {
 		t.Errorf("Use of a jti named like a seen event: %v, %v; want fresh", fresh, err)
 	}
 	if err := s.Add(ctx, guard.Revocation{Scope: guard.Scope{SessionID: "other"}, At: now, Until: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	fresh, err = s.Use(ctx, "other", now.Add(time.Minute))
+	fresh, err = s.Use(ctx, "client", "other", now.Add(time.Minute))
 	if err != nil || !fresh {
 		t.Errorf("Use of a jti named like a revoked session: %v, %v; want fresh", fresh, err)
 	}
@@ -118,7 +118,7 @@ func TestKeysAndTTLs(t *testing.T) {
 	must(t, s.Add(ctx, guard.Revocation{Scope: sc, At: now.Add(-time.Minute), Until: now.Add(20 * time.Minute)}))
 	must(t, s.Add(ctx, guard.Revocation{Scope: sc, At: now.Add(-time.Minute), Until: now.Add(5 * time.Minute)}))
 	must(t, s.MarkSeen(ctx, "event-1", now.Add(30*time.Minute)))
-	if _, err := s.Use(ctx, "jti-1", now.Add(90*time.Second)); err != nil {
+	if _, err := s.Use(ctx, "client", "jti-1", now.Add(90*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]time.Duration{
@@ -157,7 +157,7 @@ func TestExpiredNotKept(t *testing.T) {
 	past := time.Now().Add(-time.Second)
 	must(t, s.Add(ctx, guard.Revocation{Scope: guard.Scope{SessionID: "s"}, At: past.Add(-time.Hour), Until: past}))
 	must(t, s.MarkSeen(ctx, "event", past))
-	if fresh, err := s.Use(ctx, "jti", past); err != nil || !fresh {
+	if fresh, err := s.Use(ctx, "client", "jti", past); err != nil || !fresh {
 		t.Errorf("Use with a past expiry: %v, %v", fresh, err)
 	}
 	if n, err := rdb.Exists(ctx, p+`rev:"s","",""`, p+"event:event", p+"dpop:jti").Result(); err != nil || n != 0 {
@@ -177,7 +177,7 @@ func TestRealTimeExpiry(t *testing.T) {
 	sc := guard.Scope{SessionID: "brief"}
 	must(t, s.Add(ctx, guard.Revocation{Scope: sc, At: now, Until: until}))
 	must(t, s.MarkSeen(ctx, "brief", until))
-	if fresh, err := s.Use(ctx, "brief", until); err != nil || !fresh {
+	if fresh, err := s.Use(ctx, "client", "brief", until); err != nil || !fresh {
 		t.Fatalf("Use: %v, %v", fresh, err)
 	}
 	time.Sleep(time.Until(until) + 100*time.Millisecond)
@@ -187,7 +187,7 @@ func TestRealTimeExpiry(t *testing.T) {
 	if got, err := s.Lookup(ctx, []guard.Scope{sc}); err != nil || len(got) != 0 {
 		t.Errorf("Lookup after Until: %+v, %v", got, err)
 	}
-	if fresh, err := s.Use(ctx, "brief", time.Now().Add(time.Minute)); err != nil || !fresh {
+	if fresh, err := s.Use(ctx, "client", "brief", time.Now().Add(time.Minute)); err != nil || !fresh {
 		t.Errorf("Use after expiry: %v, %v", fresh, err)
 	}
 }
@@ -216,7 +216,7 @@ func TestMalformedRecord(t *testing.T) {
 	if err := s.MarkSeen(ctx, "e", now.Add(time.Hour)); err == nil {
 		t.Error("MarkSeen over a malformed record: no error")
 	}
-	if fresh, err := s.Use(ctx, "j", now.Add(time.Minute)); err == nil || fresh {
+	if fresh, err := s.Use(ctx, "client", "j", now.Add(time.Minute)); err == nil || fresh {
 		t.Errorf("Use over a malformed record: %v, %v; want an error", fresh, err)
 	}
 }
@@ -265,7 +265,7 @@ func TestInstancesShare(t *testing.T) {
 	r := guard.Revocation{Scope: guard.Scope{UserID: "u"}, At: now, Until: now.Add(time.Hour)}
 	must(t, a.Add(ctx, r))
 	must(t, a.MarkSeen(ctx, "e", r.Until))
-	if fresh, err := a.Use(ctx, "j", now.Add(time.Minute)); err != nil || !fresh {
+	if fresh, err := a.Use(ctx, "client", "j", now.Add(time.Minute)); err != nil || !fresh {
 		t.Fatalf("Use: %v, %v", fresh, err)
 	}
 	if got, err := b.Lookup(ctx, []guard.Scope{r.Scope}); err != nil || len(got) != 1 {
@@ -274,13 +274,13 @@ func TestInstancesShare(t *testing.T) {
 	if seen, err := b.Seen(ctx, "e"); err != nil || !seen {
 		t.Errorf("Seen on the other instance: %v, %v", seen, err)
 	}
-	if fresh, err := b.Use(ctx, "j", now.Add(time.Minute)); err != nil || fresh {
+	if fresh, err := b.Use(ctx, "client", "j", now.Add(time.Minute)); err != nil || fresh {
 		t.Errorf("replay on the other instance: fresh %v, %v", fresh, err)
 	}
 	if got, err := other.Lookup(ctx, []guard.Scope{r.Scope}); err != nil || len(got) != 0 {
 		t.Errorf("Lookup under another prefix: %+v, %v", got, err)
 	}
-	if fresh, err := other.Use(ctx, "j", now.Add(time.Minute)); err != nil || !fresh {
+	if fresh, err := other.Use(ctx, "client", "j", now.Add(time.Minute)); err != nil || !fresh {
 		t.Errorf("Use under another prefix: %v, %v", fresh, err)
 	}
 }
@@ -304,7 +304,7 @@ func TestUnreachable(t *testing.T) {
 	if err := s.MarkSeen(ctx, "e", now.Add(time.Hour)); err == nil {
 		t.Error("MarkSeen: no error")
 	}
-	fresh, err := s.Use(ctx, "j", now.Add(time.Minute))
+	fresh, err := s.Use(ctx, "client", "j", now.Add(time.Minute))
 	if err == nil || fresh {
 		t.Errorf("Use: %v, %v; want an error, not fresh", fresh, err)
 	}

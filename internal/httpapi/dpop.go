@@ -30,6 +30,12 @@ import (
 // {"error":"temporarily_unavailable"}: a proof is never accepted
 // unrecorded. When nonces are on, every response to a request with a DPoP
 // header carries the current nonce in DPoP-Nonce.
+//
+// A login's proof is recorded as soon as it has passed its checks; a
+// refresh's only once the refresh token has proved to be a live
+// session's (identity.RefreshInput.Admit), so that a flood of proofs with
+// unknown or dead refresh tokens writes nothing. A replayed proof is
+// refused alike either way.
 
 // dpopError is a refused proof, rendered alike by writeError and
 // writeOAuthError.
@@ -70,7 +76,7 @@ func refuseDPoP(err error) error {
 	case errors.As(err, &nonceErr):
 		return &dpopError{status: http.StatusBadRequest, code: api.OAuthUseDPoPNonce, nonce: nonceErr.Nonce, err: err,
 			description: "The DPoP proof must carry the server's nonce: retry with a new proof whose nonce claim is the DPoP-Nonce header of this answer."}
-	case errors.Is(err, dpop.ErrReplayCacheFull), errors.As(err, &storeErr):
+	case errors.Is(err, dpop.ErrReplayCacheFull), errors.Is(err, dpop.ErrTooManyProofs), errors.As(err, &storeErr):
 		return &dpopError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", err: err,
 			description: "The DPoP proof could not be checked for replay. Retry with a new proof."}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -110,9 +116,34 @@ func (s *Server) offerNonce(w http.ResponseWriter) {
 // dpopProof verifies the request's DPoP proof, if it carries a DPoP
 // header, against the request's method and Latch's URL for it (tenant,
 // called only then, names the tenant whose issuer gives that URL; see
-// dpopURL), and against check's AccessToken and BoundJKT. It returns nil
-// and no error for a request without a DPoP header.
+// dpopURL), and against check's AccessToken and BoundJKT, and records it
+// in the replay cache. It returns nil and no error for a request without
+// a DPoP header.
 func (s *Server) dpopProof(r *http.Request, tenant func() string, check dpop.Request) (*dpop.Proof, error) {
+	p, err := s.dpopCheck(r, tenant, check)
+	if p == nil || err != nil {
+		return nil, err
+	}
+	if err := s.recordProof(r.Context(), p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// recordProof records a proof that dpopCheck passed in the replay cache:
+// only now is it accepted. Errors are refuseDPoP's.
+func (s *Server) recordProof(ctx context.Context, p *dpop.Proof) error {
+	if err := s.dpop.Record(ctx, p); err != nil {
+		return refuseDPoP(err)
+	}
+	return nil
+}
+
+// dpopCheck is dpopProof without the record: the proof passed every check
+// but may still be a replay until recordProof says otherwise. A refresh
+// records its proof only once the refresh token proves to be a live
+// session's, so that a flood of proofs with made-up tokens writes nothing.
+func (s *Server) dpopCheck(r *http.Request, tenant func() string, check dpop.Request) (*dpop.Proof, error) {
 	raw, err := dpop.FromHeader(r.Header)
 	if errors.Is(err, dpop.ErrNoProof) {
 		return nil, nil
@@ -123,7 +154,7 @@ func (s *Server) dpopProof(r *http.Request, tenant func() string, check dpop.Req
 	}
 	check.Method = r.Method
 	check.URL = s.dpopURL(r, tenant())
-	p, err := s.dpop.Verify(r.Context(), raw, check)
+	p, err := s.dpop.Check(r.Context(), raw, check)
 	if err != nil {
 		return nil, refuseDPoP(err)
 	}

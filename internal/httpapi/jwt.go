@@ -9,6 +9,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
 )
 
 // errRefreshTokenInvalid is the one answer for an unknown, expired,
@@ -16,8 +17,11 @@ import (
 var errRefreshTokenInvalid = api.FieldError("refreshToken", "invalid", "The refresh token is invalid or has expired.")
 
 // refresh serves POST /api/jwt/refresh. The refresh_token cookie wins
-// over the body, as in FusionAuth.
-func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
+// over the body, as in FusionAuth. A DPoP proof is checked first and
+// recorded only once the token has proved to be a live session's; the
+// request is limited by that session, or, when it reaches none, by its
+// client (see RateLimits.Refresh).
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) (err error) {
 	var req api.RefreshRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -26,10 +30,17 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		req.RefreshToken = c.Value
 	}
 	// dpopJkt (a backend binding the refresh to the app's key) needs an
-	// API key; the API is otherwise anonymous, and a key is not checked.
-	if req.DPoPJKT != "" {
+	// API key, and so does vouching for the end user's address
+	// (eventInfo.ipAddress) to the rate limit; the API is otherwise
+	// anonymous, and a key is not checked. A wrong key fails dpopJkt, and
+	// vouches for nothing.
+	vouched := ""
+	if req.EventInfo != nil {
+		vouched = req.EventInfo.IPAddress
+	}
+	if req.DPoPJKT != "" || vouched != "" {
 		key, err := s.apiKey(r)
-		if err != nil {
+		if err != nil && req.DPoPJKT != "" {
 			return err
 		}
 		if key != nil {
@@ -39,11 +50,20 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	limitKey := s.clientAddress(r)
+	if _, ok := r.Context().Value(ctxAPIKey).(*storage.APIKey); ok && vouched != "" {
+		limitKey = vouched
+	}
+	gate, err := s.beginRefresh(r, limitKey, req.RefreshToken, false)
+	if err != nil {
+		return err
+	}
+	defer func() { err = gate.end(err) }()
 	tenantID, err := s.tenant(r)
 	if err != nil {
 		return err
 	}
-	proof, err := s.dpopProof(r, func() string { return tenantID }, dpop.Request{})
+	proof, err := s.dpopCheck(r, func() string { return tenantID }, dpop.Request{})
 	if err != nil {
 		return err
 	}
@@ -58,6 +78,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		TTL:          time.Duration(req.TimeToLiveInSeconds) * time.Second,
 		Original:     req.Token,
 		Client:       client,
+		Admit:        gate.admit(proof),
 	})
 	s.countRefresh(res, err)
 	if errors.Is(err, identity.ErrRefreshTokenInvalid) {

@@ -119,16 +119,26 @@ func clientCredentials(r *http.Request) (id, secret string, basic bool, err erro
 	return id, secret, false, nil
 }
 
-// token serves POST /oauth2/token with the password and refresh_token grants.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
-	if err := allow(s.limits.token, s.clientAddress(r), true); err != nil {
+// token serves POST /oauth2/token with the password and refresh_token
+// grants. The refresh_token grant follows the Refresh API's rule (see
+// refresh): limited by session, or by client when it reaches none, never
+// by its peer's address alone, and its DPoP proof recorded only for a
+// live session.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) (err error) {
+	grant := form(r, "grant_type")
+	var gate *refreshGate
+	if grant == identity.GrantRefreshToken {
+		if gate, err = s.beginRefresh(r, s.clientAddress(r), form(r, "refresh_token"), true); err != nil {
+			return err
+		}
+		defer func() { err = gate.end(err) }()
+	} else if err := allow(s.limits.token, s.clientAddress(r), true); err != nil {
 		return err
 	}
 	clientID, secret, _, err := clientCredentials(r)
 	if err != nil {
 		return err
 	}
-	grant := form(r, "grant_type")
 	switch grant {
 	case "":
 		return oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The grant_type parameter is required.", "missing_grant_type")
@@ -152,18 +162,21 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A DPoP proof binds what is issued to its key (RFC 9449 §5); its htu
 	// is the token endpoint of the client's tenant's discovery document.
-	proof, err := s.dpopProof(r, func() string { return app.TenantID }, dpop.Request{})
+	proof, err := s.dpopCheck(r, func() string { return app.TenantID }, dpop.Request{})
 	if err != nil {
 		return err
 	}
-	var jkt string
-	if proof != nil {
-		jkt = proof.JKT
-	}
 	var resp api.AccessTokenResponse
 	if grant == identity.GrantRefreshToken {
-		resp, err = s.refreshGrant(r, app, tenantID, scopes, jkt)
+		resp, err = s.refreshGrant(r, app, tenantID, scopes, proof, gate)
 	} else {
+		var jkt string
+		if proof != nil {
+			if err := s.recordProof(r.Context(), proof); err != nil {
+				return err
+			}
+			jkt = proof.JKT
+		}
 		resp, err = s.passwordGrant(r, app, tenantID, scopes, jkt)
 	}
 	if err != nil {
@@ -173,7 +186,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID string, scopes []string, jkt string) (api.AccessTokenResponse, error) {
+// refreshGrant serves the refresh_token grant. Its proof, checked, is
+// recorded by gate's admission, once the token has proved to be a live
+// session's.
+func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID string, scopes []string, proof *dpop.Proof, gate *refreshGate) (api.AccessTokenResponse, error) {
 	raw := form(r, "refresh_token")
 	if raw == "" {
 		return api.AccessTokenResponse{}, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The refresh_token parameter is required.", "missing_refresh_token")
@@ -187,10 +203,12 @@ func (s *Server) refreshGrant(r *http.Request, app api.Application, tenantID str
 		ttl = time.Duration(n) * time.Second
 	}
 	client := s.client(r, "", nil)
-	client.DPoPJKT = jkt
+	if proof != nil {
+		client.DPoPJKT = proof.JKT
+	}
 	res, err := s.id.Refresh(r.Context(), identity.RefreshInput{
 		RefreshToken: raw, TenantID: tenantID, ClientID: app.ID, OAuth: true, TTL: ttl, Scopes: scopes,
-		Client: client,
+		Client: client, Admit: gate.admit(proof),
 	})
 	s.countRefresh(res, err)
 	var ae *api.Errors

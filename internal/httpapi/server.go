@@ -37,8 +37,8 @@ type Config struct {
 	BaseURL string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
-	// RateLimits caps login and token requests per client; zero values
-	// switch a limit off.
+	// RateLimits caps login, token and refresh requests per client (a
+	// refresh per session); zero values switch a limit off.
 	RateLimits RateLimits
 	// DPoP verifies the DPoP proofs of login, token and refresh requests
 	// and of DPoP-bound access tokens (see dpop.go). When nil, one is made

@@ -26,8 +26,10 @@ type ReplayCacheError struct{ Err error }
 func (e *ReplayCacheError) Error() string { return "dpop replay cache: " + e.Err.Error() }
 func (e *ReplayCacheError) Unwrap() error { return e.Err }
 
-// Use implements dpop.ReplayCache.
-func (c replayCache) Use(ctx context.Context, key string, expires time.Time) (bool, error) {
+// Use implements dpop.ReplayCache. client is not used: the database
+// holds what it is given, and the HTTP layer records a refresh's proof
+// only for a live session (RefreshInput.Admit), behind rate limits.
+func (c replayCache) Use(ctx context.Context, client, key string, expires time.Time) (bool, error) {
 	fresh, err := c.s.store.UseDPoPProof(ctx, key, c.s.clock(), expires)
 	if err != nil {
 		return false, &ReplayCacheError{Err: err}

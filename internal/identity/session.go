@@ -108,6 +108,15 @@ type RefreshInput struct {
 	// (the Refresh API's token field); it goes into the jwt.refresh event.
 	Original string
 	Client   Client
+	// Admit, when set, is called once with the session's id when the
+	// token has proved to be a live session's (found, neither revoked nor
+	// expired, of the tenant and client asked for, bound to no DPoP key or
+	// to Client.DPoPJKT), before anything is written or issued; its error
+	// ends the refresh, as it is. The HTTP layer limits the refreshes of
+	// each session there and records the request's DPoP proof, so that
+	// unknown, expired and revoked tokens, however many, cost no write and
+	// no limiter state of their own.
+	Admit func(ctx context.Context, sessionID string) error
 }
 
 // RefreshResult is a refreshed JWT and the refresh token to keep.
@@ -140,6 +149,17 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (RefreshResult, 
 	}
 	if in.TTL < 0 {
 		return RefreshResult{}, api.FieldError("timeToLiveInSeconds", "invalid", "The [timeToLiveInSeconds] must be positive.")
+	}
+	if admit := in.Admit; admit != nil {
+		// Once, though a lost rotation race looks the session up again.
+		admitted := false
+		in.Admit = func(ctx context.Context, id string) error {
+			if admitted {
+				return nil
+			}
+			admitted = true
+			return admit(ctx, id)
+		}
 	}
 	hash := token.HashRefreshToken(in.RefreshToken)
 	for attempt := 0; ; attempt++ {
@@ -179,6 +199,14 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		s.log.Warn("refresh refused: DPoP-bound refresh token without proof of its key", "session", sess.ID,
 			"user", sess.UserID, "application", sess.ApplicationID, "presented", presented, "address", in.Client.Address)
 		return RefreshResult{}, ErrRefreshTokenInvalid
+	}
+	// The rule of admission sits here, where a token first proves to be a
+	// live session's and nothing is written yet: a replayed DPoP proof is
+	// refused before a rotation, or before a reuse revokes the session.
+	if in.Admit != nil {
+		if err := in.Admit(ctx, sess.ID); err != nil {
+			return RefreshResult{}, err
+		}
 	}
 	app, err := s.store.GetApplication(ctx, sess.ApplicationID)
 	if err != nil {
@@ -317,6 +345,24 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 	res.ExpiresIn = (res.Expires - millis(now)) / 1000
 	res.TokenType = tokenType(jkt)
 	return res, nil
+}
+
+// RefreshTokenLive reports whether a refresh token is a live session's
+// (found, neither revoked nor expired), at the cost of one read and no
+// write: a cheap first look, for a caller that wants to spend nothing
+// more on a token that is not. It says nothing of what Refresh will
+// decide about a live one.
+func (s *Service) RefreshTokenLive(ctx context.Context, refreshToken string) (bool, error) {
+	if refreshToken == "" {
+		return false, nil
+	}
+	sess, _, err := s.store.FindSession(ctx, token.HashRefreshToken(refreshToken))
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return sess.RevokedAt.IsZero() && s.clock().Before(sess.ExpiresAt) && sess.ApplicationID != "", nil
 }
 
 // sliding moves a session's start instant on use under sliding policies.

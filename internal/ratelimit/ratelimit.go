@@ -58,9 +58,30 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	if b.lim.AllowN(now, 1) {
 		return true, 0
 	}
+	return false, l.wait(b, now)
+}
+
+// Check reports what Allow would, without taking an event: whether key
+// has one left now and, if not, how long until it has. A key Allow has not
+// seen has its whole burst, and Check does not start tracking it, so
+// checking keys costs no memory.
+func (l *Limiter) Check(key string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok || b.lim.TokensAt(now) >= 1 {
+		return true, 0
+	}
+	return false, l.wait(b, now)
+}
+
+// wait is how long until b has an event, at least a second (Retry-After
+// counts whole seconds).
+func (l *Limiter) wait(b *bucket, now time.Time) time.Duration {
 	missing := 1 - b.lim.TokensAt(now)
 	wait := time.Duration(math.Ceil(missing / float64(l.rate) * float64(time.Second)))
-	return false, max(wait, time.Second)
+	return max(wait, time.Second)
 }
 
 // sweep drops the buckets that have refilled (they hold no memory of

@@ -46,6 +46,39 @@ func TestLimiter_RetryAfterRoundsUp(t *testing.T) {
 	}
 }
 
+// Check tells what Allow would, takes nothing, and tracks no new key.
+func TestLimiter_Check(t *testing.T) {
+	c := fakeclock.New(time.Unix(1_700_000_000, 0))
+	l := New(60, 2, c.Now) // one a second, bursts of two
+	for i := range 5 {
+		if ok, _ := l.Check(fmt.Sprint("unseen-", i)); !ok {
+			t.Fatalf("Check of an unseen key refused")
+		}
+	}
+	if n := l.Len(); n != 0 {
+		t.Errorf("Check tracked %d keys, want none", n)
+	}
+	for i := range 2 {
+		if ok, _ := l.Check("a"); !ok {
+			t.Fatalf("Check before event %d refused", i)
+		}
+		if ok, _ := l.Allow("a"); !ok {
+			t.Fatalf("event %d refused: Check took one", i)
+		}
+	}
+	ok, wait := l.Check("a")
+	if ok || wait != time.Second {
+		t.Errorf("Check of a spent key = %v, %v; want false, 1s", ok, wait)
+	}
+	c.Advance(time.Second)
+	if ok, _ := l.Check("a"); !ok {
+		t.Error("Check refused after a second refilled one")
+	}
+	if ok, _ := l.Allow("a"); !ok {
+		t.Error("Allow refused what Check allowed")
+	}
+}
+
 func TestLimiter_SweepBoundsMemory(t *testing.T) {
 	c := fakeclock.New(time.Unix(1_700_000_000, 0))
 	l := New(60, 1, c.Now)

@@ -73,8 +73,9 @@ type Config struct {
 	TLSCert, TLSKey string
 	// TrustedProxies are the peers whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
-	// RateLimits caps login and token requests per client; the zero value
-	// switches them off (DefaultConfig switches them on).
+	// RateLimits caps login, token and refresh requests per client (a
+	// refresh per session); the zero value switches them off
+	// (DefaultConfig switches them on).
 	RateLimits httpapi.RateLimits
 	// DPoPNonces makes Latch require a server nonce in every DPoP proof
 	// (RFC 9449 §8): a proof without a current one is answered
