@@ -5,10 +5,15 @@
 // A Guard verifies JWTs locally against Latch's published keys (the JWKS,
 // cached, fetched again only on an unknown kid and never more often than
 // MinJWKSRefetchInterval), so a request with a valid JWT costs one
-// signature check and no call to Latch. When the JWT has expired and the
-// request carries a Refresh-Token header, Handler exchanges the refresh
-// token at Latch, hands the new JWT (and the rotated refresh token) back
-// in the Access-Token and Refresh-Token response headers, and serves the
+// signature check and no call to Latch. Only access tokens pass: JWTs
+// typed at+jwt (RFC 9068), never Latch's OpenID Connect ID tokens (typed
+// JWT, signed by the same keys), and only with the low-S form of an ECDSA
+// signature, the one Latch makes, so that each token has one string.
+//
+// When the JWT has expired (or is refused) and the request carries a
+// Refresh-Token header, Handler exchanges the refresh token at Latch,
+// hands the new JWT (and the rotated refresh token) back in the
+// Access-Token and Refresh-Token response headers, and serves the
 // request; when Latch refuses, it answers 401 and the app logs in again.
 // A JWT that is still valid but expires within Config.RefreshWindow (a
 // minute) is refreshed early when the request carries a Refresh-Token, as

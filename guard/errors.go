@@ -20,15 +20,18 @@ var (
 	// names), or a required claim (exp, sub) is missing.
 	ErrMalformed = errors.New("guard: malformed token")
 	// ErrHeader: the header names or carries its own key (jku, x5u, jwk,
-	// x5c), marks extensions critical (crit, b64), has no kid, or has a
-	// typ other than JWT or at+jwt (RFC 8725 §3.10, §3.11).
+	// x5c), marks extensions critical (crit, b64), or has no kid (RFC 8725
+	// §3.10); or the token is not typed at+jwt (RFC 8725 §3.11, RFC 9068
+	// §2.1), so it is no access token: an ID token, say. (An event's
+	// signature may be typed JWT.)
 	ErrHeader = errors.New("guard: token header not allowed")
 	// ErrAlgorithm: alg is not one of Config.Algorithms ("none" never
 	// is), or not the algorithm the key named by kid was published for.
 	ErrAlgorithm = errors.New("guard: signature algorithm not allowed")
 	// ErrUnknownKey: no key of the key set has the token's kid.
 	ErrUnknownKey = errors.New("guard: unknown signing key")
-	// ErrSignature: the signature does not verify.
+	// ErrSignature: the signature does not verify, or is the high-S twin
+	// of an ECDSA signature (Latch's are low-S).
 	ErrSignature = errors.New("guard: invalid signature")
 	// ErrIssuer: iss is not Config.Issuer.
 	ErrIssuer = errors.New("guard: wrong issuer")

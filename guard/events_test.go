@@ -81,7 +81,7 @@ func newUnit(t *testing.T, change ...func(*guard.Config)) *unitEnv {
 // session sid, issued at iat and valid for an hour.
 func (u *unitEnv) token(t *testing.T, sub, sid, app string, iat time.Time) string {
 	t.Helper()
-	return signToken(t, es256Key(u.tokenKey), map[string]any{"alg": "ES256", "kid": "token-key", "typ": "JWT"}, map[string]any{
+	return signToken(t, es256Key(u.tokenKey), map[string]any{"alg": "ES256", "kid": "token-key", "typ": "at+jwt"}, map[string]any{
 		"iss": unitIssuer, "aud": unitApp, "sub": sub, "sid": sid, "applicationId": app,
 		"iat": iat.Unix(), "exp": iat.Add(time.Hour).Unix(),
 	})

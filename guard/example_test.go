@@ -14,12 +14,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/guard"
+	"github.com/latchid/latch/internal/jws"
 )
 
 // The examples verify tokens signed here, with a StaticKeySet and a fixed
@@ -40,11 +42,15 @@ func exampleToken(exp time.Duration, roles ...string) string {
 		Subject: "8f3e5b4e-5c0f-4d38-9c5a-0d8a1f0c3a11", Email: "ana@example.org", Roles: roles,
 		IssuedAt: now.Unix(), Expiry: now.Add(exp).Unix(), ID: "example",
 	})
+	// Latch types access tokens at+jwt, and guard takes nothing else.
 	signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: exampleKey},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "key-1"))
-	jws, _ := signer.Sign(claims)
-	token, _ := jws.CompactSerialize()
-	return token
+		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", "key-1"))
+	obj, _ := signer.Sign(claims)
+	token, _ := obj.CompactSerialize()
+	// Latch's ECDSA signatures are low-S, and guard refuses the others.
+	i := strings.LastIndex(token, ".")
+	sig, _ := jws.Encoding.DecodeString(token[i+1:])
+	return token[:i+1] + jws.Encoding.EncodeToString(jws.LowS("ES256", sig))
 }
 
 // A backend wires guard in front of its routes.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
+	"github.com/latchid/latch/internal/jws"
 )
 
 // Defaults of Config.
@@ -346,13 +347,16 @@ func hasHMACKey(ks KeySet) bool {
 	return ok && slices.ContainsFunc(s, Key.symmetric)
 }
 
-// Verify checks a compact JWS JWT and returns its claims. It refuses,
-// in this order:
+// Verify checks a Latch access token, a compact JWS JWT, and returns its
+// claims. It refuses, in this order:
 //
 //   - anything but a compact JWS of at most MaxTokenSize bytes, and a
 //     header with duplicate names (ErrMalformed);
 //   - jku, x5u, jwk, x5c, crit and b64 headers, a missing kid, and a typ
-//     other than JWT or at+jwt (ErrHeader);
+//     other than at+jwt (ErrHeader): only a JWT typed as an access token
+//     (RFC 9068 §2.1) is one, so an OpenID Connect ID token, which Latch
+//     signs with the same key for the same audience but types JWT, is
+//     refused, and so is a token without typ;
 //   - an alg that is not one of Config.Algorithms (ErrAlgorithm);
 //   - a missing exp or sub (ErrMalformed), another iss (ErrIssuer), an aud
 //     without Config.Audience (ErrAudience), an exp that has passed
@@ -361,7 +365,10 @@ func hasHMACKey(ks KeySet) bool {
 //   - a kid the key set does not hold (ErrUnknownKey; ErrKeySetUnavailable
 //     when the set could not be fetched), an alg other than the one the
 //     key was published for (ErrAlgorithm), and a bad signature
-//     (ErrSignature);
+//     (ErrSignature), which the high-S twin of an ECDSA signature is too:
+//     Latch makes each signature low-S (s <= n/2), and the same token with
+//     s replaced by n−s, which plain ECDSA verification accepts, would be
+//     a second string for it;
 //   - a token a revocation event covers (ErrRevoked; see Events), or any
 //     token when the RevocationStore fails (ErrRevocationsUnavailable).
 //
@@ -373,6 +380,9 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
 	t, err := parseJWS(raw)
 	if err != nil {
 		return nil, err
+	}
+	if !t.accessToken() {
+		return nil, fmt.Errorf("%w: typ is not at+jwt: not an access token", ErrHeader)
 	}
 	if !slices.Contains(g.algs, t.alg) {
 		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, t.alg)
@@ -393,6 +403,9 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
 	}
 	if err := key.check(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownKey, err)
+	}
+	if jws.HighS(key.Algorithm, t.sig) {
+		return nil, fmt.Errorf("%w: high-S ECDSA signature", ErrSignature)
 	}
 	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
 	if err != nil {

@@ -2,9 +2,11 @@ package guard_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -323,8 +325,8 @@ func TestHandler_RefusedTokens(t *testing.T) {
 		t.Fatalf("no public key for kid %s", kid)
 	}
 	payload := payloadOf(t, login.Token)
-	confused := signToken(t, hs256Key([]byte(pk.PublicKey)), map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"}, payload)
-	none := encodeSegment(t, map[string]any{"alg": "none", "kid": kid, "typ": "JWT"}) + "." + strings.Split(login.Token, ".")[1] + "."
+	confused := signToken(t, hs256Key([]byte(pk.PublicKey)), map[string]any{"alg": "HS256", "kid": kid, "typ": "at+jwt"}, payload)
+	none := encodeSegment(t, map[string]any{"alg": "none", "kid": kid, "typ": "at+jwt"}) + "." + strings.Split(login.Token, ".")[1] + "."
 
 	tampered := payloadOf(t, login.Token)
 	tampered["sub"] = otherApp.User.ID
@@ -367,6 +369,87 @@ func TestHandler_RefusedTokens(t *testing.T) {
 	}
 	if c := f.rt.n(refreshCall); c != 0 {
 		t.Errorf("%d refresh calls without a refresh token", c)
+	}
+}
+
+// oauthTokens gets tokens for a new user of the application Default from
+// Latch's token endpoint with the openid scope: an access token, the ID
+// token that comes with it (same key, iss, aud, sub and sid), and a
+// refresh token.
+func (f *fixture) oauthTokens(t *testing.T) api.AccessTokenResponse {
+	t.Helper()
+	const secret = "guard-test-client-secret-0123456789abcdef"
+	f.mustCall(t, "PATCH", "/api/application/"+f.appID, map[string]any{"application": map[string]any{"oauthConfiguration": map[string]any{
+		"clientSecret": secret, "enabledGrants": []string{"password", "refresh_token"}, "clientAuthenticationPolicy": "Required",
+	}}}, nil)
+	form := url.Values{"grant_type": {"password"}, "username": {f.newUser(t, f.appID)}, "password": {testPassword}, "scope": {"openid offline_access"}}
+	req, err := http.NewRequest("POST", f.url+"/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(f.appID, secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok api.AccessTokenResponse
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || res.StatusCode != http.StatusOK || tok.IDToken == "" || tok.RefreshToken == "" {
+		t.Fatalf("token endpoint: %d %+v %v", res.StatusCode, tok, err)
+	}
+	return tok
+}
+
+// guard takes only access tokens, and each in one string: an ID token of
+// Latch's, signed by the same key for the same application, user and
+// session, is refused like any invalid token, and so is the high-S twin
+// of an access token. With a refresh token guard refreshes instead, as
+// for any invalid JWT: so an app that holds a JWT not typed at+jwt (one
+// issued before Latch typed them) gets a new one, not a 401.
+func TestHandler_OnlyAccessTokens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tok := f.oauthTokens(t)
+	if h := headerOf(t, tok.AccessToken); h["typ"] != "at+jwt" || h["alg"] != "ES256" {
+		t.Fatalf("access token header %v, want ES256 at+jwt", h)
+	}
+	if h := headerOf(t, tok.IDToken); h["typ"] != "JWT" {
+		t.Fatalf("ID token header %v, want typ JWT", h)
+	}
+	next := &backend{}
+	h := f.g.Handler(next)
+	if rec := serve(h, request(tok.AccessToken, "")); rec.Code != http.StatusOK {
+		t.Fatalf("the access token: %d %s", rec.Code, rec.Body)
+	}
+	for _, tc := range []struct {
+		name, token string
+		want        error
+	}{
+		{"an ID token", tok.IDToken, guard.ErrHeader},
+		{"the high-S twin of the access token", highSTwin(t, tok.AccessToken), guard.ErrSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := f.g.Verify(context.Background(), tc.token); !errors.Is(err, tc.want) {
+				t.Errorf("Verify = %v, want %v", err, tc.want)
+			}
+			rec := serve(h, request(tc.token, ""))
+			wantRefusal(t, rec, http.StatusUnauthorized, "invalid_token", invalidToken("The access token is invalid."))
+
+			// (The second case is answered from guard's cache of the
+			// first's refresh.)
+			rec = serve(h, request(tc.token, tok.RefreshToken))
+			fresh := rec.Header().Get(api.HeaderAccessToken)
+			if rec.Code != http.StatusOK || fresh == "" || f.rt.n(refreshCall) != 1 {
+				t.Fatalf("with the refresh token: %d, Access-Token %t, %d refresh calls", rec.Code, fresh != "", f.rt.n(refreshCall))
+			}
+			if h := headerOf(t, fresh); h["typ"] != "at+jwt" {
+				t.Errorf("refreshed token header %v", h)
+			}
+		})
+	}
+	if c := next.calls.Load(); c != 3 {
+		t.Errorf("next ran %d times, want 3 (the access token, then the two refreshed)", c)
 	}
 }
 

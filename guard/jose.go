@@ -19,7 +19,17 @@ var refusedHeaders = [...]string{"jku", "x5u", "jwk", "x5c", "crit", "b64"}
 // checked.
 type parsedToken struct {
 	alg, kid string
+	typ      string // "" when the header has none
 	payload  []byte
+	sig      []byte
+}
+
+// accessToken reports whether the token is typed as an access token
+// (at+jwt, RFC 9068 §2.1). Latch types its ID tokens JWT: they are signed
+// by the same keys for the same audience, and only the type tells them
+// apart.
+func (t *parsedToken) accessToken() bool {
+	return jws.TypeIs(t.typ, "at+jwt")
 }
 
 // parseJWS splits a compact JWS, decodes its header strictly and its
@@ -38,19 +48,19 @@ func parseJWS(raw string) (*parsedToken, error) {
 	if name, refused := j.Header.FirstOf(refusedHeaders[:]...); refused {
 		return nil, fmt.Errorf("%w: %q header present", ErrHeader, name)
 	}
-	t := &parsedToken{payload: j.Payload}
+	t := &parsedToken{payload: j.Payload, sig: j.Signature}
 	if err := stringParam(j.Header, "alg", &t.alg); err != nil {
 		return nil, err
 	}
 	if err := stringParam(j.Header, "kid", &t.kid); err != nil {
 		return nil, err
 	}
-	var typ string
-	if err := stringParam(j.Header, "typ", &typ); err != nil {
+	if err := stringParam(j.Header, "typ", &t.typ); err != nil {
 		return nil, err
 	}
-	// RFC 9068 access tokens are at+jwt.
-	if _, hasTyp := j.Header["typ"]; hasTyp && !jws.TypeIs(typ, "JWT") && !jws.TypeIs(typ, "at+jwt") {
+	// Latch's access tokens are at+jwt (RFC 9068); its ID tokens and the
+	// signatures of its events are JWT. Verify takes only the first.
+	if _, hasTyp := j.Header["typ"]; hasTyp && !jws.TypeIs(t.typ, "JWT") && !t.accessToken() {
 		return nil, fmt.Errorf("%w: typ is not JWT or at+jwt", ErrHeader)
 	}
 	if t.kid == "" {

@@ -14,9 +14,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchid/latch/internal/jws"
 )
 
 // Tokens are made by hand here, not with go-jose, so that tests can put
@@ -35,7 +38,7 @@ func es256Key(priv *ecdsa.PrivateKey) signFunc {
 		sig := make([]byte, 64)
 		r.FillBytes(sig[:32])
 		s.FillBytes(sig[32:])
-		return sig
+		return jws.LowS("ES256", sig) // as Latch signs: guard refuses high S
 	}
 }
 
@@ -50,7 +53,7 @@ func es256Key384(priv *ecdsa.PrivateKey) signFunc {
 		sig := make([]byte, 96)
 		r.FillBytes(sig[:48])
 		s.FillBytes(sig[48:])
-		return sig
+		return jws.LowS("ES384", sig)
 	}
 }
 
@@ -138,6 +141,26 @@ func flip(sig string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// highSTwin is token, an ECDSA JWT (ES256 or ES384), with its
+// signature's s replaced by n−s: the same token under a second signature,
+// which plain ECDSA verification accepts.
+func highSTwin(t testing.TB, token string) string {
+	t.Helper()
+	i := strings.LastIndex(token, ".")
+	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	curve := elliptic.P256()
+	if len(sig) == 96 {
+		curve = elliptic.P384()
+	}
+	size := len(sig) / 2
+	s := new(big.Int).SetBytes(sig[size:])
+	s.Sub(curve.Params().N, s).FillBytes(sig[size:])
+	return token[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
 // tamperSignature flips a bit of token's signature.
 func tamperSignature(token string) string {
 	i := strings.LastIndex(token, ".")
@@ -158,7 +181,7 @@ var forgeKey = func() *ecdsa.PrivateKey {
 func forge(t testing.TB, f *fixture, kid string) string {
 	t.Helper()
 	now := f.clock.Now().Unix()
-	return signToken(t, es256Key(forgeKey), map[string]any{"alg": "ES256", "kid": kid, "typ": "JWT"}, map[string]any{
+	return signToken(t, es256Key(forgeKey), map[string]any{"alg": "ES256", "kid": kid, "typ": "at+jwt"}, map[string]any{
 		"iss": f.url, "aud": f.appID, "sub": "forged", "iat": now, "exp": now + 60,
 	})
 }

@@ -7,7 +7,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +94,7 @@ func with(m map[string]any, kv ...any) map[string]any {
 }
 
 func hdr(alg, kid string, kv ...any) map[string]any {
-	h := map[string]any{"alg": alg, "kid": kid, "typ": "JWT"}
+	h := map[string]any{"alg": alg, "kid": kid, "typ": "at+jwt"}
 	return with(h, kv...)
 }
 
@@ -107,11 +112,16 @@ func TestVerify(t *testing.T) {
 		{"ES384", signToken(t, es256Key384(testKeys.ec384), hdr("ES384", "ec384"), goodClaims()), guard.ErrAlgorithm}, // not in the default list
 		{"RS256", signToken(t, rs256Key(testKeys.rsa), hdr("RS256", "rsa"), goodClaims()), nil},
 		{"EdDSA", signToken(t, edKey(testKeys.ed), hdr("EdDSA", "ed"), goodClaims()), nil},
-		{"no typ", signToken(t, es, hdr("ES256", "ec", "typ", nil), goodClaims()), nil},
-		{"typ at+jwt", signToken(t, es, hdr("ES256", "ec", "typ", "application/at+JWT"), goodClaims()), nil},
+		{"typ application/at+JWT", signToken(t, es, hdr("ES256", "ec", "typ", "application/at+JWT"), goodClaims()), nil},
 		{"aud array", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "aud", []string{"other", testAudience})), nil},
 
+		// Only an access token is one: Latch types its ID tokens JWT.
+		{"typ JWT, an ID token", signToken(t, es, hdr("ES256", "ec", "typ", "JWT"), goodClaims()), guard.ErrHeader},
+		{"typ application/jwt", signToken(t, es, hdr("ES256", "ec", "typ", "application/jwt"), goodClaims()), guard.ErrHeader},
+		{"no typ", signToken(t, es, hdr("ES256", "ec", "typ", nil), goodClaims()), guard.ErrHeader},
+		{"typ null", signToken(t, es, `{"alg":"ES256","kid":"ec","typ":null}`, goodClaims()), guard.ErrHeader},
 		{"typ JOSE", signToken(t, es, hdr("ES256", "ec", "typ", "JOSE"), goodClaims()), guard.ErrHeader},
+		{"typ dpop+jwt", signToken(t, es, hdr("ES256", "ec", "typ", "dpop+jwt"), goodClaims()), guard.ErrHeader},
 		{"no kid", signToken(t, es, hdr("ES256", "ec", "kid", nil), goodClaims()), guard.ErrHeader},
 		{"empty kid", signToken(t, es, hdr("ES256", ""), goodClaims()), guard.ErrHeader},
 		{"jku", signToken(t, es, hdr("ES256", "ec", "jku", "https://evil.example/jwks"), goodClaims()), guard.ErrHeader},
@@ -120,8 +130,8 @@ func TestVerify(t *testing.T) {
 		{"x5c", signToken(t, es, hdr("ES256", "ec", "x5c", []string{"MIIB"}), goodClaims()), guard.ErrHeader},
 		{"crit", signToken(t, es, hdr("ES256", "ec", "crit", []string{"exp"}), goodClaims()), guard.ErrHeader},
 		{"b64", signToken(t, es, hdr("ES256", "ec", "b64", false), goodClaims()), guard.ErrHeader},
-		{"duplicate alg", signToken(t, es, `{"alg":"ES256","alg":"HS256","kid":"ec"}`, goodClaims()), guard.ErrMalformed},
-		{"kid not a string", signToken(t, es, `{"alg":"ES256","kid":7}`, goodClaims()), guard.ErrMalformed},
+		{"duplicate alg", signToken(t, es, `{"alg":"ES256","alg":"HS256","kid":"ec","typ":"at+jwt"}`, goodClaims()), guard.ErrMalformed},
+		{"kid not a string", signToken(t, es, `{"alg":"ES256","kid":7,"typ":"at+jwt"}`, goodClaims()), guard.ErrMalformed},
 
 		{"alg none", encodeSegment(t, hdr("none", "ec")) + "." + encodeSegment(t, goodClaims()) + ".", guard.ErrAlgorithm},
 		{"HS256 keyed with the public key", signToken(t, hs256Key(pemOf(t, &testKeys.ec.PublicKey)), hdr("HS256", "ec"), goodClaims()), guard.ErrAlgorithm},
@@ -130,6 +140,7 @@ func TestVerify(t *testing.T) {
 		{"unknown kid", signToken(t, es, hdr("ES256", "nope"), goodClaims()), guard.ErrUnknownKey},
 		{"signed by another key", signToken(t, es256Key(forgeKey), hdr("ES256", "ec"), goodClaims()), guard.ErrSignature},
 		{"tampered signature", tamperSignature(signToken(t, es, hdr("ES256", "ec"), goodClaims())), guard.ErrSignature},
+		{"high-S twin", highSTwin(t, signToken(t, es, hdr("ES256", "ec"), goodClaims())), guard.ErrSignature},
 
 		{"other issuer", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "iss", "https://evil.example")), guard.ErrIssuer},
 		{"other audience", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "aud", "another-app")), guard.ErrAudience},
@@ -207,6 +218,43 @@ func TestVerify_TokenExpiredError(t *testing.T) {
 	}
 	if !errors.Is(err, guard.ErrTokenExpired) {
 		t.Errorf("errors.Is(%v, ErrTokenExpired) is false", err)
+	}
+}
+
+// The high-S twin of a valid ECDSA token, the same token with s replaced
+// by n−s, is refused: Latch signs with low S, so each token has one
+// string, and no cache or deny-list keyed by the string is sidestepped by
+// a second one. The twins are real signatures: plain ECDSA accepts them.
+func TestVerify_HighS(t *testing.T) {
+	t.Parallel()
+	g := staticGuard(t, func(c *guard.Config) { c.Algorithms = []string{"ES256", "ES384"} })
+	for _, tc := range []struct {
+		alg, kid string
+		sign     signFunc
+		pub      *ecdsa.PublicKey
+		hash     func([]byte) []byte
+	}{
+		{"ES256", "ec", es256Key(testKeys.ec), &testKeys.ec.PublicKey, func(b []byte) []byte { h := sha256.Sum256(b); return h[:] }},
+		{"ES384", "ec384", es256Key384(testKeys.ec384), &testKeys.ec384.PublicKey, func(b []byte) []byte { h := sha512.Sum384(b); return h[:] }},
+	} {
+		t.Run(tc.alg, func(t *testing.T) {
+			for i := range 16 {
+				tok := signToken(t, tc.sign, hdr(tc.alg, tc.kid), with(goodClaims(), "jti", fmt.Sprint(i)))
+				if _, err := g.Verify(context.Background(), tok); err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				twin := highSTwin(t, tok)
+				if _, err := g.Verify(context.Background(), twin); !errors.Is(err, guard.ErrSignature) {
+					t.Fatalf("Verify(high-S twin) = %v, want ErrSignature", err)
+				}
+				dot := strings.LastIndex(twin, ".")
+				sig, _ := base64.RawURLEncoding.DecodeString(twin[dot+1:])
+				n := len(sig) / 2
+				if !ecdsa.Verify(tc.pub, tc.hash([]byte(twin[:dot])), new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:])) {
+					t.Fatal("the twin is no valid ECDSA signature, so the test proves nothing")
+				}
+			}
+		})
 	}
 }
 

@@ -193,7 +193,7 @@ test('login: 200 with token and refresh token', async () => {
 
   const { header, payload } = decodeJWT(login.token);
   assert.equal(header.alg, 'ES256');
-  assert.equal(header.typ, 'JWT');
+  assert.equal(header.typ, 'at+jwt', 'an access token (RFC 9068), never to be taken for an ID token');
   assert.ok(header.kid, 'a kid');
   assert.equal(payload.sub, alice.id);
   assert.equal(payload.aud, applicationId);

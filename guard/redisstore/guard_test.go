@@ -66,7 +66,7 @@ func token(t *testing.T, sid, jkt string) string {
 		}
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
-	signing := enc(map[string]string{"alg": "HS256", "kid": "k", "typ": "JWT"}) + "." + enc(claims)
+	signing := enc(map[string]string{"alg": "HS256", "kid": "k", "typ": "at+jwt"}) + "." + enc(claims)
 	mac := hmac.New(sha256.New, tokenSecret)
 	mac.Write([]byte(signing))
 	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))

@@ -68,9 +68,9 @@ func TestValidate_Invalid(t *testing.T) {
 		tampered[k] = v
 	}
 	tampered["roles"] = []string{"admin"}
-	noneHeader := map[string]any{"alg": "none", "typ": "JWT", "kid": header["kid"]}
-	unknownKid := map[string]any{"alg": header["alg"], "typ": "JWT", "kid": "no-such-kid"}
-	hsHeader := map[string]any{"alg": "HS256", "typ": "JWT", "kid": header["kid"]}
+	noneHeader := map[string]any{"alg": "none", "typ": "at+jwt", "kid": header["kid"]}
+	unknownKid := map[string]any{"alg": header["alg"], "typ": "at+jwt", "kid": "no-such-kid"}
+	hsHeader := map[string]any{"alg": "HS256", "typ": "at+jwt", "kid": header["kid"]}
 
 	for _, tc := range []struct {
 		name string

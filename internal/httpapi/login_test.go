@@ -73,8 +73,8 @@ func TestLogin_OK(t *testing.T) {
 		t.Errorf("no jti")
 	}
 	h := headerOf(t, res.Token)
-	if h["alg"] != "ES256" || h["typ"] != "JWT" || h["kid"] == nil {
-		t.Errorf("JWT header = %v, want ES256, typ JWT and a kid", h)
+	if h["alg"] != "ES256" || h["typ"] != "at+jwt" || h["kid"] == nil {
+		t.Errorf("JWT header = %v, want ES256, typ at+jwt and a kid", h)
 	}
 	e.validate(t, res.Token).wantJSON(t, 200, nil)
 }

@@ -27,8 +27,9 @@ type mintInput struct {
 	jkt      string        // DPoP key thumbprint to bind to
 }
 
-// mintAccessToken signs an access token with FusionAuth's claims and
-// returns it with its expiry instant (ms).
+// mintAccessToken signs an access token with FusionAuth's claims, typed
+// at+jwt (RFC 9068 §2.1) so that no verifier takes another JWT for one,
+// and returns it with its expiry instant (ms).
 func (s *Service) mintAccessToken(ctx context.Context, in mintInput) (string, int64, error) {
 	cfg := jwtConfig(in.tenant, in.app)
 	ttl := time.Duration(cfg.TimeToLiveInSeconds) * time.Second
@@ -64,7 +65,7 @@ func (s *Service) mintAccessToken(ctx context.Context, in mintInput) (string, in
 	if err != nil {
 		return "", 0, err
 	}
-	tok, err := token.Sign(k, c)
+	tok, err := token.Sign(k, token.TypeAccessToken, c)
 	if err != nil {
 		return "", 0, err
 	}
@@ -96,7 +97,8 @@ const ScopeOpenID = "openid"
 // accessToken, issued by the token endpoint when the openid scope was
 // granted: the user's identity claims for the client (aud is the client
 // id), with the lifetime of the access token and its at_hash. It is signed
-// with the idTokenKeyId of the application, else of the tenant.
+// with the idTokenKeyId of the application, else of the tenant, and typed
+// JWT: never at+jwt, so that it is no access token anywhere.
 func (s *Service) mintIDToken(ctx context.Context, in mintInput, accessToken string, expires int64) (string, error) {
 	cfg := jwtConfig(in.tenant, in.app)
 	keyID := cmp.Or(cfg.IDTokenKeyID, in.tenant.JWTConfiguration.IDTokenKeyID, cfg.AccessTokenKeyID)
@@ -114,14 +116,17 @@ func (s *Service) mintIDToken(ctx context.Context, in mintInput, accessToken str
 	if in.session != nil {
 		c.SessionID = in.session.ID
 	}
-	return token.Sign(k, c)
+	return token.Sign(k, token.TypeJWT, c)
 }
 
 // ValidateToken verifies an access token's signature against the live keys
 // and its expiry, and returns its claims. Any failure is ErrTokenInvalid,
-// wrapping the cause.
+// wrapping the cause. Only a JWT typed at+jwt is an access token: an ID
+// token, signed by the same key for the same audience, is refused here,
+// and so by every endpoint that takes an access token (validate, userinfo,
+// introspection, revocation, the owner's revoke).
 func (s *Service) ValidateToken(ctx context.Context, raw string) (map[string]any, error) {
-	payload, _, err := token.Verify(raw, verifier{s})
+	payload, _, err := token.Verify(raw, verifier{s}, token.TypeAccessToken)
 	if err != nil {
 		return nil, errors.Join(ErrTokenInvalid, err)
 	}

@@ -213,5 +213,5 @@ func (s *Service) SignWithKey(ctx context.Context, keyID string, claims any) (st
 	if err != nil {
 		return "", err
 	}
-	return token.Sign(k, claims)
+	return token.Sign(k, token.TypeJWT, claims)
 }

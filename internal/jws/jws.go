@@ -5,7 +5,10 @@
 // cannot come to disagree on what a JWS is.
 //
 // It checks the form of a JWS only: which header parameters are
-// acceptable, and the signature, are the caller's to check. It depends on
+// acceptable, and the signature, are the caller's to check. The form
+// includes that of an ECDSA signature: HighS tells the low-S one, the only
+// one Latch makes and accepts for its tokens, from its twin, and LowS
+// turns one into the other. It depends on
 // the standard library alone (its TestDeps keeps it so), as guard and
 // dpop, which apps import, must.
 package jws

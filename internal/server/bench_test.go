@@ -156,7 +156,7 @@ func BenchmarkRefresh(b *testing.B) {
 			}
 			claims := api.Claims{Issuer: "x", Subject: "y", Expiry: time.Now().Add(time.Hour).Unix()}
 			ratio(b, func() {
-				if _, err := token.Sign(k, claims); err != nil {
+				if _, err := token.Sign(k, token.TypeAccessToken, claims); err != nil {
 					b.Fatal(err)
 				}
 				now := time.Now()

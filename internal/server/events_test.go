@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/events"
+	"github.com/latchid/latch/internal/jws"
 	"github.com/latchid/latch/internal/server"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/storage/sqlite"
@@ -620,6 +622,13 @@ func TestEventSignature(t *testing.T) {
 		kid := sig.Signatures[0].Header.KeyID
 		if kid != key.Key.Kid {
 			return fmt.Errorf("kid %q, want the webhook's key %q", kid, key.Key.Kid)
+		}
+		// Typed JWT, never at+jwt: a webhook signature is no access token.
+		if typ := sig.Signatures[0].Header.ExtraHeaders[jose.HeaderType]; typ != "JWT" {
+			return fmt.Errorf("typ %v, want JWT", typ)
+		}
+		if jws.HighS("ES256", sig.Signatures[0].Signature) {
+			return errors.New("a high-S signature")
 		}
 		keys := jwks.Key(kid)
 		if len(keys) != 1 {

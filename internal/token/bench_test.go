@@ -24,7 +24,7 @@ func BenchmarkSign(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			k := keys[alg]
 			for b.Loop() {
-				if _, err := Sign(k, benchClaims); err != nil {
+				if _, err := Sign(k, TypeAccessToken, benchClaims); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -37,13 +37,13 @@ func BenchmarkVerify(b *testing.B) {
 	set := keySetOf(keys)
 	for _, alg := range SupportedAlgorithms() {
 		b.Run(alg, func(b *testing.B) {
-			tok, err := Sign(keys[alg], benchClaims)
+			tok, err := Sign(keys[alg], TypeAccessToken, benchClaims)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(tok)))
 			for b.Loop() {
-				if _, _, err := Verify(tok, set); err != nil {
+				if _, _, err := Verify(tok, set, TypeAccessToken); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -56,7 +56,7 @@ func BenchmarkVerify(b *testing.B) {
 // Verify's overhead can be reported as a ratio.
 func BenchmarkRawES256Verify(b *testing.B) {
 	k := fixedKeys(b)[ES256]
-	tok, err := Sign(k, benchClaims)
+	tok, err := Sign(k, TypeAccessToken, benchClaims)
 	if err != nil {
 		b.Fatal(err)
 	}

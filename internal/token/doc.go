@@ -11,6 +11,10 @@
 // tokens whose "alg" is exactly the algorithm of the key named by "kid", and
 // refuses every header that could make the token choose its own
 // verification key (jku, x5u, x5c, jwk) or extend the processing rules
-// (crit, b64). Verify checks only the signature; time, issuer and audience
-// checks are Claims.Validate's job.
+// (crit, b64). Sign types each token (at+jwt for access tokens, JWT for
+// the rest) and Verify takes a token only as the type its caller asks
+// for, so that an ID token is never an access token; ES256 signatures are
+// made low-S and only low-S ones verify, so that a token has one string.
+// Verify checks only the header and the signature; time, issuer and
+// audience checks are Claims.Validate's job.
 package token

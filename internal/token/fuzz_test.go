@@ -1,10 +1,13 @@
 package token
 
 import (
+	"crypto/elliptic"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,14 +24,14 @@ func FuzzVerify(f *testing.F) {
 	keys := fixedKeys(f)
 	set := keySetOf(keys)
 	for _, alg := range SupportedAlgorithms() {
-		tok, err := Sign(keys[alg], map[string]any{"sub": "seed", "exp": 1})
+		tok, err := Sign(keys[alg], TypeAccessToken, map[string]any{"sub": "seed", "exp": 1})
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(tok)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		payload, kid, err := Verify(raw, set)
+		payload, kid, err := Verify(raw, set, TypeAccessToken)
 		if err != nil {
 			if payload != nil || kid != "" {
 				t.Fatalf("payload/kid returned with error %v", err)
@@ -107,7 +110,7 @@ func TestFuzzVerifySeeds(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", e.Name(), err)
 			}
-			_, _, err = Verify(raw, set)
+			_, _, err = Verify(raw, set, TypeAccessToken)
 			if valid := strings.HasPrefix(e.Name(), "valid_"); valid != (err == nil) {
 				t.Errorf("%s: Verify = %v", e.Name(), err)
 			}
@@ -116,28 +119,31 @@ func TestFuzzVerifySeeds(t *testing.T) {
 	}
 	keys := fixedKeys(t)
 	es, rs, hs := keys[ES256], keys[RS256], keys[HS256]
-	valid, err := Sign(es, map[string]any{"sub": "seed", "exp": 1})
+	valid, err := Sign(es, TypeAccessToken, map[string]any{"sub": "seed", "exp": 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := strings.Split(valid, ".")
 	pub, _ := rs.PublicKeyPEM()
 	hmacRSA := func() string {
-		input := b64(`{"alg":"HS256","kid":"`+rs.ID+`"}`) + "." + b64(`{"sub":"admin"}`)
+		input := b64(`{"alg":"HS256","kid":"`+rs.ID+`","typ":"at+jwt"}`) + "." + b64(`{"sub":"admin"}`)
 		return input + "." + b64(string(rawSignature(t, []byte(pub), HS256, []byte(input))))
 	}
 	seeds := map[string]string{
 		"valid_es256":      valid,
-		"valid_hs256":      must(Sign(hs, map[string]any{"sub": "seed"})),
+		"valid_hs256":      must(Sign(hs, TypeAccessToken, map[string]any{"sub": "seed"})),
 		"valid_at_jwt":     signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","typ":"at+jwt"}`, `{"sub":"seed"}`),
-		"alg_none":         b64(`{"alg":"none","kid":"`+es.ID+`"}`) + "." + p[1] + ".",
+		"id_token":         must(Sign(es, TypeJWT, map[string]any{"sub": "seed", "exp": 1})),
+		"no_typ":           signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`"}`, `{"sub":"seed"}`),
+		"high_s":           p[0] + "." + p[1] + "." + b64(string(highS(t, p[2]))),
+		"alg_none":         b64(`{"alg":"none","kid":"`+es.ID+`","typ":"at+jwt"}`) + "." + p[1] + ".",
 		"hs256_rsa_pem":    hmacRSA(),
-		"rs256_for_es_kid": signRaw(t, rs, RS256, `{"alg":"RS256","kid":"`+es.ID+`"}`, `{"sub":"x"}`),
-		"jku":              signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","jku":"https://x"}`, `{}`),
-		"crit":             signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","crit":["b64"],"b64":false}`, `{}`),
-		"duplicate_alg":    signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","alg":"none"}`, `{}`),
-		"no_kid":           signRaw(t, es, ES256, `{"alg":"ES256"}`, `{}`),
-		"payload_array":    signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`"}`, `[]`),
+		"rs256_for_es_kid": signRaw(t, rs, RS256, `{"alg":"RS256","kid":"`+es.ID+`","typ":"at+jwt"}`, `{"sub":"x"}`),
+		"jku":              signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","jku":"https://x","typ":"at+jwt"}`, `{}`),
+		"crit":             signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","crit":["b64"],"b64":false,"typ":"at+jwt"}`, `{}`),
+		"duplicate_alg":    signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","alg":"none","typ":"at+jwt"}`, `{}`),
+		"no_kid":           signRaw(t, es, ES256, `{"alg":"ES256","typ":"at+jwt"}`, `{}`),
+		"payload_array":    signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","typ":"at+jwt"}`, `[]`),
 		"json_serialized":  `{"payload":"` + p[1] + `","protected":"` + p[0] + `","signature":"` + p[2] + `"}`,
 		"garbage":          "abc.def.ghi",
 		"tampered_sig":     p[0] + "." + p[1] + "." + strings.ToUpper(p[2]),
@@ -151,6 +157,18 @@ func TestFuzzVerifySeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// highS is the twin of sig, an ES256 signature in base64url: s replaced
+// by n−s.
+func highS(t *testing.T, sig string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || len(b) != 64 {
+		t.Fatalf("not an ES256 signature: %q", sig)
+	}
+	new(big.Int).Sub(elliptic.P256().Params().N, new(big.Int).SetBytes(b[32:])).FillBytes(b[32:])
+	return b
 }
 
 func must(s string, err error) string {

@@ -13,6 +13,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"github.com/latchid/latch/internal/jws"
 )
 
 // Test key IDs of the fixed key ring.
@@ -123,7 +125,7 @@ func signRaw(tb testing.TB, k *Key, alg, headerJSON, payloadJSON string) string 
 }
 
 // rawSignature signs input with priv (or, for HS256, with any []byte
-// secret) as alg prescribes.
+// secret) as alg prescribes; an ECDSA signature with s in the lower half.
 func rawSignature(tb testing.TB, priv any, alg string, input []byte) []byte {
 	tb.Helper()
 	digest := sha256.Sum256(input)
@@ -137,7 +139,8 @@ func rawSignature(tb testing.TB, priv any, alg string, input []byte) []byte {
 		sig := make([]byte, 64)
 		r.FillBytes(sig[:32])
 		s.FillBytes(sig[32:])
-		return sig
+		// Low S, as Sign makes it: Verify refuses the other.
+		return jws.LowS(ES256, sig)
 	case RS256:
 		sig, err := rsa.SignPKCS1v15(nil, priv.(*rsa.PrivateKey), crypto.SHA256, digest[:])
 		if err != nil {

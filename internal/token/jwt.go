@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -29,10 +30,24 @@ var (
 	// the algorithm of the key named by "kid".
 	ErrAlgorithm = errors.New("token: signature algorithm not allowed")
 	// ErrHeader: the header carries a parameter Latch refuses (jku, x5u, x5c,
-	// jwk, crit, b64) or a "typ" other than JWT / at+jwt.
+	// jwk, crit, b64) or a "typ" other than the one the caller asked for
+	// (an ID token presented as an access token, for one).
 	ErrHeader = errors.New("token: header not allowed")
-	// ErrSignature: the signature does not verify.
+	// ErrSignature: the signature does not verify, or is the high-S twin
+	// of an ECDSA signature.
 	ErrSignature = errors.New("token: invalid signature")
+)
+
+// Token types: the "typ" header of the JWTs Latch signs (RFC 8725 §3.11,
+// explicit typing), so that no verifier can take one kind for another.
+const (
+	// TypeAccessToken marks access tokens (RFC 9068 §2.1). Only a JWT so
+	// marked is an access token: an ID token, signed by the same key
+	// with the same iss and aud, is not one.
+	TypeAccessToken = "at+jwt"
+	// TypeJWT marks every other JWT Latch signs: OpenID Connect ID tokens
+	// and the signatures of webhook deliveries.
+	TypeJWT = "JWT"
 )
 
 // forbiddenHeaders are header parameters Verify refuses outright: the first
@@ -65,14 +80,22 @@ func (s StaticKeySet) Key(kid string) (*Key, bool) {
 
 // Sign serializes claims with encoding/json and returns a compact JWS signed
 // with k, with the protected header {"alg": k.Algorithm, "kid": k.ID,
-// "typ": "JWT"}. claims must marshal to a JSON object (a struct, a map, or a
-// json.RawMessage holding an object).
-func Sign(k *Key, claims any) (string, error) {
+// "typ": typ}. typ is TypeAccessToken for an access token and TypeJWT for
+// anything else. claims must marshal to a JSON object (a struct, a map, or
+// a json.RawMessage holding an object).
+//
+// An ES256 signature is returned with its s in the lower half (see
+// jws.HighS): Verify refuses the other, so that each token has exactly one
+// string.
+func Sign(k *Key, typ string, claims any) (string, error) {
 	if err := k.check(); err != nil {
 		return "", err
 	}
 	if k.ID == "" {
 		return "", fmt.Errorf("%w: empty key id", errKey)
+	}
+	if typ != TypeAccessToken && typ != TypeJWT {
+		return "", fmt.Errorf("token: unknown token type %q", typ)
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {
@@ -85,21 +108,40 @@ func Sign(k *Key, claims any) (string, error) {
 	// JSONWebKey only for asymmetric keys.
 	signer, err := jose.NewSigner(
 		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.Algorithm), Key: k.private},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.ID),
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)).WithHeader("kid", k.ID),
 	)
 	if err != nil {
 		return "", fmt.Errorf("token: signer: %w", err)
 	}
-	jws, err := signer.Sign(payload)
+	obj, err := signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("token: sign: %w", err)
 	}
-	return jws.CompactSerialize()
+	compact, err := obj.CompactSerialize()
+	if err != nil {
+		return "", fmt.Errorf("token: serialize: %w", err)
+	}
+	return lowS(k.Algorithm, compact)
 }
 
-// Verify parses and verifies a compact JWS JWT and returns its payload (a
-// JSON object) and the kid of the key that verified it. It follows RFC 8725
-// strictly:
+// lowS replaces the signature of compact, a JWS signed with alg, by its
+// low-S twin when it is an ECDSA signature with a high s. go-jose, like
+// the standard library, leaves s as the signing computed it.
+func lowS(alg, compact string) (string, error) {
+	i := strings.LastIndexByte(compact, '.')
+	sig, err := jws.Encoding.DecodeString(compact[i+1:])
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	if !jws.HighS(alg, sig) {
+		return compact, nil
+	}
+	return compact[:i+1] + jws.Encoding.EncodeToString(jws.LowS(alg, sig)), nil
+}
+
+// Verify parses and verifies a compact JWS JWT of type typ (TypeAccessToken
+// or TypeJWT) and returns its payload (a JSON object) and the kid of the
+// key that verified it. It follows RFC 8725 strictly:
 //
 //   - tokens over MaxTokenSize, anything but three base64url parts (so also
 //     the JSON serialization and JWE), a header or payload that is not a
@@ -109,9 +151,14 @@ func Sign(k *Key, claims any) (string, error) {
 //     "none", HS256 presented with an RSA or EC key, and RS256 presented
 //     with an ES256 key all fail;
 //   - jku, x5u, x5c, jwk, crit and b64 headers are ErrHeader, as is a "typ"
-//     other than "JWT" or "at+jwt" (case-insensitive, optional
-//     "application/" prefix); a missing typ is accepted;
-//   - a signature that does not verify is ErrSignature.
+//     that does not name typ (case-insensitive, optional "application/"
+//     prefix, jws.TypeIs). A token without typ is a plain JWT (RFC 7519
+//     §5.1), never an access token (RFC 9068 §2.1): an ID token, or any
+//     other JWT, presented as an access token is ErrHeader;
+//   - a signature that does not verify is ErrSignature, and so is the
+//     high-S twin of an ES256 signature (jws.HighS), which Sign never
+//     makes: the same token with s replaced by n−s would verify too, and
+//     would be a second string for one token.
 //
 // When a token has several faults, the first check to fail decides the
 // error, in this order: size and structure, header decoding, refused
@@ -120,7 +167,7 @@ func Sign(k *Key, claims any) (string, error) {
 //
 // Verify does not look at the claims; use Claims.Validate for exp, nbf, iat,
 // iss and aud.
-func Verify(raw string, keys KeySet) (payload []byte, kid string, err error) {
+func Verify(raw string, keys KeySet, typ string) (payload []byte, kid string, err error) {
 	if len(raw) > MaxTokenSize {
 		return nil, "", fmt.Errorf("%w: token exceeds %d bytes", ErrMalformed, MaxTokenSize)
 	}
@@ -138,8 +185,8 @@ func Verify(raw string, keys KeySet) (payload []byte, kid string, err error) {
 	if !supportedAlgorithm(h.alg) {
 		return nil, "", fmt.Errorf("%w: unsupported alg", ErrAlgorithm)
 	}
-	if h.hasTyp && !jws.TypeIs(h.typ, "JWT") && !jws.TypeIs(h.typ, "at+jwt") {
-		return nil, "", fmt.Errorf("%w: typ is not JWT or at+jwt", ErrHeader)
+	if !h.is(typ) {
+		return nil, "", fmt.Errorf("%w: typ is not %s", ErrHeader, typ)
 	}
 	if h.kid == "" {
 		return nil, "", fmt.Errorf("%w: no kid in header", ErrUnknownKey)
@@ -156,6 +203,9 @@ func Verify(raw string, keys KeySet) (payload []byte, kid string, err error) {
 	}
 	if h.alg != key.Algorithm {
 		return nil, "", fmt.Errorf("%w: alg does not match key %q", ErrAlgorithm, key.ID)
+	}
+	if jws.HighS(key.Algorithm, j.Signature) {
+		return nil, "", fmt.Errorf("%w: high-S ECDSA signature", ErrSignature)
 	}
 	signed, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
 	if err != nil {
@@ -178,6 +228,15 @@ type header struct {
 	kid    string
 	typ    string
 	hasTyp bool
+}
+
+// is reports whether the header's typ names typ. A header without one
+// is a plain JWT's (RFC 7519 §5.1).
+func (h *header) is(typ string) bool {
+	if !h.hasTyp {
+		return typ == TypeJWT
+	}
+	return jws.TypeIs(h.typ, typ)
 }
 
 // parseHeader extracts alg, kid and typ from a protected header, which

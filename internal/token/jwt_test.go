@@ -15,6 +15,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/latchid/latch/internal/jws"
 )
 
 // sentinels are the errors every Verify failure must wrap one of.
@@ -34,14 +36,14 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	for _, alg := range SupportedAlgorithms() {
 		t.Run(alg, func(t *testing.T) {
 			k := keys[alg]
-			tok, err := Sign(k, claims)
+			tok, err := Sign(k, TypeAccessToken, claims)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if strings.Count(tok, ".") != 2 {
 				t.Fatalf("not compact: %q", tok)
 			}
-			// Header is exactly {alg, kid, typ:"JWT"}.
+			// Header is exactly {alg, kid, typ:"at+jwt"}.
 			hdr, err := base64.RawURLEncoding.DecodeString(strings.SplitN(tok, ".", 2)[0])
 			if err != nil {
 				t.Fatal(err)
@@ -50,10 +52,10 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 			if err := json.Unmarshal(hdr, &h); err != nil {
 				t.Fatal(err)
 			}
-			if len(h) != 3 || h["alg"] != alg || h["kid"] != k.ID || h["typ"] != "JWT" {
+			if len(h) != 3 || h["alg"] != alg || h["kid"] != k.ID || h["typ"] != "at+jwt" {
 				t.Fatalf("header = %s", hdr)
 			}
-			payload, kid, err := Verify(tok, set)
+			payload, kid, err := Verify(tok, set, TypeAccessToken)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -77,11 +79,11 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 func TestSignStructClaims(t *testing.T) {
 	k := fixedKeys(t)[ES256]
 	in := Claims{Issuer: "i", Subject: "s", Audience: Audience{"a"}, Expiry: 2, IssuedAt: 1, ID: "j"}
-	tok, err := Sign(k, in)
+	tok, err := Sign(k, TypeAccessToken, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, _, err := Verify(tok, StaticKeySet{k})
+	payload, _, err := Verify(tok, StaticKeySet{k}, TypeAccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,11 +95,11 @@ func TestSignStructClaims(t *testing.T) {
 func TestSignRefusesNonObjectClaims(t *testing.T) {
 	k := fixedKeys(t)[ES256]
 	for _, claims := range []any{nil, "x", 1, []string{"a"}, []byte("{}"), json.RawMessage(`[1]`), func() {}} {
-		if tok, err := Sign(k, claims); err == nil {
+		if tok, err := Sign(k, TypeAccessToken, claims); err == nil {
 			t.Errorf("Sign(%T) = %q, want error", claims, tok)
 		}
 	}
-	if _, err := Sign(k, json.RawMessage(`{"sub":"x"}`)); err != nil {
+	if _, err := Sign(k, TypeAccessToken, json.RawMessage(`{"sub":"x"}`)); err != nil {
 		t.Errorf("Sign(json.RawMessage object): %v", err)
 	}
 }
@@ -135,7 +137,7 @@ func TestJWKSInterop(t *testing.T) {
 			continue
 		}
 		t.Run(k.ID, func(t *testing.T) {
-			tok, err := Sign(k, map[string]any{"sub": "interop", "exp": 1})
+			tok, err := Sign(k, TypeAccessToken, map[string]any{"sub": "interop", "exp": 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,20 +169,126 @@ func TestJWKSInterop(t *testing.T) {
 	}
 }
 
-func TestVerifyAcceptedTypes(t *testing.T) {
+// TestVerifyTypes: Verify takes a token only as the type it was signed
+// as. An access token is at+jwt (RFC 9068 §2.1) in any case, with or
+// without "application/"; a JWT with another typ, or none, is not one.
+func TestVerifyTypes(t *testing.T) {
 	k := fixedKeys(t)[ES256]
-	for _, typ := range []string{`"JWT"`, `"jwt"`, `"at+jwt"`, `"AT+JWT"`, `"application/at+jwt"`, `"Application/JWT"`, ""} {
-		t.Run(typ, func(t *testing.T) {
+	for _, tc := range []struct {
+		typ        string // the header's, as JSON; "" for none
+		accessOK   bool   // Verify(..., TypeAccessToken)
+		plainJWTOK bool   // Verify(..., TypeJWT)
+	}{
+		{`"at+jwt"`, true, false},
+		{`"AT+JWT"`, true, false},
+		{`"application/at+jwt"`, true, false},
+		{`"Application/At+Jwt"`, true, false},
+		{`"JWT"`, false, true},
+		{`"jwt"`, false, true},
+		{`"Application/JWT"`, false, true},
+		{"", false, true},
+		{`"at+jwt+jwt"`, false, false},
+		{`"dpop+jwt"`, false, false},
+		{`"secevent+jwt"`, false, false},
+		{`""`, false, false},
+		{`null`, false, false},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
 			hdr := `{"alg":"ES256","kid":"` + k.ID + `"`
-			if typ != "" {
-				hdr += `,"typ":` + typ
+			if tc.typ != "" {
+				hdr += `,"typ":` + tc.typ
 			}
 			hdr += `}`
 			tok := signRaw(t, k, ES256, hdr, `{"sub":"x"}`)
-			if _, _, err := Verify(tok, StaticKeySet{k}); err != nil {
-				t.Fatalf("Verify: %v", err)
+			for _, v := range []struct {
+				typ string
+				ok  bool
+			}{{TypeAccessToken, tc.accessOK}, {TypeJWT, tc.plainJWTOK}} {
+				_, _, err := Verify(tok, StaticKeySet{k}, v.typ)
+				switch {
+				case v.ok && err != nil:
+					t.Errorf("Verify as %s: %v", v.typ, err)
+				case !v.ok && !errors.Is(err, ErrHeader):
+					t.Errorf("Verify as %s = %v, want ErrHeader", v.typ, err)
+				}
 			}
 		})
+	}
+}
+
+// TestSignTypes: Sign writes the type it is given, which Verify then
+// demands: an ID token (TypeJWT), signed by the same key with the same
+// claims as an access token, is no access token, nor the reverse.
+func TestSignTypes(t *testing.T) {
+	keys := fixedKeys(t)
+	set := keySetOf(keys)
+	claims := map[string]any{"iss": "https://latch.example", "sub": "user-1", "aud": "app", "exp": 1700000600}
+	for _, alg := range SupportedAlgorithms() {
+		t.Run(alg, func(t *testing.T) {
+			for _, typ := range []string{TypeAccessToken, TypeJWT} {
+				tok, err := Sign(keys[alg], typ, claims)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var h map[string]any
+				hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+				if err := json.Unmarshal(hdr, &h); err != nil || h["typ"] != typ {
+					t.Fatalf("header %s, want typ %q", hdr, typ)
+				}
+				other := TypeJWT
+				if typ == TypeJWT {
+					other = TypeAccessToken
+				}
+				if _, _, err := Verify(tok, set, typ); err != nil {
+					t.Errorf("Verify %s as %s: %v", typ, typ, err)
+				}
+				if _, _, err := Verify(tok, set, other); !errors.Is(err, ErrHeader) {
+					t.Errorf("Verify %s as %s = %v, want ErrHeader", typ, other, err)
+				}
+			}
+		})
+	}
+	for _, typ := range []string{"", "jwt", "at+JWT", "id_token+jwt", "dpop+jwt"} {
+		if tok, err := Sign(keys[ES256], typ, claims); err == nil {
+			t.Errorf("Sign(typ %q) = %q, want an error", typ, tok)
+		}
+	}
+}
+
+// TestSignLowS: every ES256 signature Sign makes has s in the lower half
+// (ecdsa.Sign alone gives a high s about half the time), and the twin of
+// each, the same token with s replaced by n−s, is refused by Verify,
+// although go-jose's plain ECDSA check takes it: one token, one string.
+func TestSignLowS(t *testing.T) {
+	k := fixedKeys(t)[ES256]
+	set := StaticKeySet{k}
+	n := elliptic.P256().Params().N
+	for i := range 128 {
+		tok, err := Sign(k, TypeAccessToken, map[string]any{"sub": "user", "exp": 9999999999, "i": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dot := strings.LastIndexByte(tok, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+		if err != nil || len(sig) != 64 {
+			t.Fatalf("signature %q: %v", tok[dot+1:], err)
+		}
+		if jws.HighS(ES256, sig) {
+			t.Fatalf("token %d has a high-S signature", i)
+		}
+		twinSig := bytes.Clone(sig)
+		new(big.Int).Sub(n, new(big.Int).SetBytes(sig[32:])).FillBytes(twinSig[32:])
+		twin := tok[:dot+1] + base64.RawURLEncoding.EncodeToString(twinSig)
+		if _, _, err := Verify(twin, set, TypeAccessToken); !errors.Is(err, ErrSignature) {
+			t.Fatalf("Verify(high-S twin) = %v, want ErrSignature", err)
+		}
+		parsed, err := jose.ParseSignedCompact(twin, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parsed.Verify(k.public()); err != nil {
+			t.Fatalf("the twin is no valid ECDSA signature, so the test proves nothing: %v", err)
+		}
 	}
 }
 
@@ -192,17 +300,28 @@ func TestVerifyAttacks(t *testing.T) {
 	es, rs, ed, hs := keys[ES256], keys[RS256], keys[EdDSA], keys[HS256]
 	const payload = `{"sub":"admin","exp":9999999999}`
 	hdr := func(alg, kid string, extra ...string) string {
-		h := `{"alg":"` + alg + `","kid":"` + kid + `","typ":"JWT"`
+		h := `{"alg":"` + alg + `","kid":"` + kid + `","typ":"at+jwt"`
 		for _, e := range extra {
 			h += "," + e
 		}
 		return h + "}"
 	}
-	valid, err := Sign(es, map[string]any{"sub": "user", "exp": 9999999999})
+	valid, err := Sign(es, TypeAccessToken, map[string]any{"sub": "user", "exp": 9999999999})
 	if err != nil {
 		t.Fatal(err)
 	}
 	validParts := strings.Split(valid, ".")
+	idToken, err := Sign(es, TypeJWT, map[string]any{"sub": "user", "exp": 9999999999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	highS := func(tok string) string {
+		p := strings.Split(tok, ".")
+		sig, _ := base64.RawURLEncoding.DecodeString(p[2])
+		new(big.Int).Sub(elliptic.P256().Params().N, new(big.Int).SetBytes(sig[32:])).FillBytes(sig[32:])
+		p[2] = base64.RawURLEncoding.EncodeToString(sig)
+		return strings.Join(p, ".")
+	}
 
 	// Public keys in the forms an attacker would use as an HMAC secret.
 	pubPEM := func(k *Key) []byte { s, _ := k.PublicKeyPEM(); return []byte(s) }
@@ -277,9 +396,9 @@ func TestVerifyAttacks(t *testing.T) {
 		{"ES256 token for an RS256 kid", signRaw(t, es, ES256, hdr(ES256, rs.ID), payload), set, ErrAlgorithm},
 
 		// kid
-		{"missing kid", signRaw(t, es, ES256, `{"alg":"ES256","typ":"JWT"}`, payload), set, ErrUnknownKey},
+		{"missing kid", signRaw(t, es, ES256, `{"alg":"ES256","typ":"at+jwt"}`, payload), set, ErrUnknownKey},
 		{"empty kid", signRaw(t, es, ES256, hdr(ES256, ""), payload), set, ErrUnknownKey},
-		{"null kid", signRaw(t, es, ES256, `{"alg":"ES256","kid":null}`, payload), set, ErrUnknownKey},
+		{"null kid", signRaw(t, es, ES256, `{"alg":"ES256","kid":null,"typ":"at+jwt"}`, payload), set, ErrUnknownKey},
 		{"unknown kid", signRaw(t, es, ES256, hdr(ES256, "nope"), payload), set, ErrUnknownKey},
 		{"kid case differs", signRaw(t, es, ES256, hdr(ES256, strings.ToUpper(es.ID)), payload), set, ErrUnknownKey},
 		{"kid not a string", signRaw(t, es, ES256, `{"alg":"ES256","kid":1}`, payload), set, ErrMalformed},
@@ -299,7 +418,10 @@ func TestVerifyAttacks(t *testing.T) {
 		{"crit b64", signRaw(t, es, ES256, hdr(ES256, es.ID, `"crit":["b64"]`, `"b64":false`), payload), set, ErrHeader},
 		{"b64 without crit", signRaw(t, es, ES256, hdr(ES256, es.ID, `"b64":false`), payload), set, ErrHeader},
 
-		// typ
+		// typ: only an access token is taken for one
+		{"an ID token (typ JWT)", idToken, set, ErrHeader},
+		{"typ JWT", signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","typ":"JWT"}`, payload), set, ErrHeader},
+		{"no typ", signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`"}`, payload), set, ErrHeader},
 		{"typ JOSE", signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","typ":"JOSE"}`, payload), set, ErrHeader},
 		{"typ JWE-ish", signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","typ":"application/jose+json"}`, payload), set, ErrHeader},
 		{"typ id_token+jwt", signRaw(t, es, ES256, `{"alg":"ES256","kid":"`+es.ID+`","typ":"secevent+jwt"}`, payload), set, ErrHeader},
@@ -343,13 +465,14 @@ func TestVerifyAttacks(t *testing.T) {
 		// signatures
 		{"tampered payload ES256", tamperPayload(valid), set, ErrSignature},
 		{"tampered signature ES256", tamperSig(valid), set, ErrSignature},
+		{"high-S twin of a valid ES256 token", highS(valid), set, ErrSignature},
 		{"signed by another ES256 key with our kid", signRaw(t, evil, ES256, hdr(ES256, es.ID), payload), set, ErrSignature},
 		{"empty signature", validParts[0] + "." + validParts[1] + ".", set, ErrSignature},
 		{"truncated signature", validParts[0] + "." + validParts[1] + "." + validParts[2][:40], set, ErrSignature},
 		{"signature from another token", validParts[0] + "." + b64(payload) + "." + validParts[2], set, ErrSignature},
 	}
 	for _, alg := range []string{RS256, EdDSA, HS256} {
-		tok, err := Sign(keys[alg], map[string]any{"sub": "user"})
+		tok, err := Sign(keys[alg], TypeAccessToken, map[string]any{"sub": "user"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,7 +484,7 @@ func TestVerifyAttacks(t *testing.T) {
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			payload, kid, err := Verify(tt.token, tt.keys)
+			payload, kid, err := Verify(tt.token, tt.keys, TypeAccessToken)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify error = %v, want %v", err, tt.want)
 			}
@@ -415,20 +538,20 @@ func TestStaticKeySet(t *testing.T) {
 // under a different kid than asked for.
 func TestVerifyKeySetMismatch(t *testing.T) {
 	keys := fixedKeys(t)
-	tok, err := Sign(keys[ES256], map[string]any{})
+	tok, err := Sign(keys[ES256], TypeAccessToken, map[string]any{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := *keys[ES256]
 	other.ID = "renamed"
-	if _, _, err := Verify(tok, lyingKeySet{&other}); !errors.Is(err, ErrUnknownKey) {
+	if _, _, err := Verify(tok, lyingKeySet{&other}, TypeAccessToken); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("Verify = %v, want ErrUnknownKey", err)
 	}
-	if _, _, err := Verify(tok, lyingKeySet{nil}); !errors.Is(err, ErrUnknownKey) {
+	if _, _, err := Verify(tok, lyingKeySet{nil}, TypeAccessToken); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("Verify with nil key = %v, want ErrUnknownKey", err)
 	}
 	broken := &Key{ID: kidES256, Algorithm: ES256}
-	if _, _, err := Verify(tok, StaticKeySet{broken}); !errors.Is(err, ErrUnknownKey) {
+	if _, _, err := Verify(tok, StaticKeySet{broken}, TypeAccessToken); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("Verify with empty key = %v, want ErrUnknownKey", err)
 	}
 }
@@ -443,7 +566,7 @@ func TestVerifyMaxSize(t *testing.T) {
 	k := fixedKeys(t)[HS256]
 	build := func(size int) string {
 		for spaces := 0; spaces < 4; spaces++ {
-			header := `{"alg":"HS256","kid":"` + k.ID + `"` + strings.Repeat(" ", spaces) + `}`
+			header := `{"alg":"HS256","kid":"` + k.ID + `","typ":"at+jwt"` + strings.Repeat(" ", spaces) + `}`
 			for n := 0; n < size; n++ {
 				tok := signRaw(t, k, HS256, header, `{"p":"`+strings.Repeat("x", n)+`"}`)
 				if len(tok) == size {
@@ -458,10 +581,10 @@ func TestVerifyMaxSize(t *testing.T) {
 		t.Fatalf("cannot build a token of %d bytes", size)
 		return ""
 	}
-	if _, _, err := Verify(build(MaxTokenSize), StaticKeySet{k}); err != nil {
+	if _, _, err := Verify(build(MaxTokenSize), StaticKeySet{k}, TypeAccessToken); err != nil {
 		t.Fatalf("token of exactly MaxTokenSize refused: %v", err)
 	}
-	if _, _, err := Verify(build(MaxTokenSize+1), StaticKeySet{k}); !errors.Is(err, ErrMalformed) {
+	if _, _, err := Verify(build(MaxTokenSize+1), StaticKeySet{k}, TypeAccessToken); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("token of MaxTokenSize+1 bytes: %v, want ErrMalformed", err)
 	}
 }

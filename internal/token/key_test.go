@@ -159,11 +159,11 @@ func TestParseKeyRoundTrip(t *testing.T) {
 				t.Fatal("thumbprint changed across ParseKey")
 			}
 			// A token signed by the parsed key verifies with the original.
-			tok, err := Sign(parsed, map[string]any{"sub": "x"})
+			tok, err := Sign(parsed, TypeAccessToken, map[string]any{"sub": "x"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := Verify(tok, StaticKeySet{k}); err != nil {
+			if _, _, err := Verify(tok, StaticKeySet{k}, TypeAccessToken); err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
 			// ParseKey does not alias its input.
@@ -243,17 +243,17 @@ func TestKeyMisuseIsSafe(t *testing.T) {
 	// used with the wrong algorithm.
 	bad := *keys[RS256]
 	bad.Algorithm = HS256
-	if _, err := Sign(&bad, map[string]any{}); err == nil {
+	if _, err := Sign(&bad, TypeAccessToken, map[string]any{}); err == nil {
 		t.Fatal("Sign with inconsistent key succeeded")
 	}
 	if _, ok := bad.PublicJWK(); ok {
 		t.Fatal("PublicJWK of inconsistent key")
 	}
 	var zero Key
-	if _, err := Sign(&zero, map[string]any{}); err == nil {
+	if _, err := Sign(&zero, TypeAccessToken, map[string]any{}); err == nil {
 		t.Fatal("Sign with zero key succeeded")
 	}
-	if _, err := Sign(nil, map[string]any{}); err == nil {
+	if _, err := Sign(nil, TypeAccessToken, map[string]any{}); err == nil {
 		t.Fatal("Sign with nil key succeeded")
 	}
 	if _, err := zero.MarshalPrivate(); err == nil {
