@@ -47,7 +47,12 @@
 // those of a user or an application issued until its revocation, for as
 // long as they would otherwise live. The revocations are kept in a
 // RevocationStore, in memory by default; backend instances behind one
-// webhook URL share one (see RevocationStore).
+// webhook URL share one (see RevocationStore). A process that restarts
+// forgets what its memory held, and one that was down missed what was
+// sent meanwhile: with Config.CatchUp (and an APIKey), guard reads the
+// revocations of the last DefaultRevocationTTL from Latch's webhook event
+// log before it trusts a JWT issued before it started, and the newer ones
+// every minute after.
 //
 // DPoP (RFC 9449). A JWT with cnf.jkt is bound to the key of the app that
 // logged in, and guard accepts it only as "Authorization: DPoP <JWT>" with

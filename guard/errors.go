@@ -47,8 +47,11 @@ var (
 	// ErrRevoked: a jwt.refresh-token.revoke event revoked the token's
 	// session, or its user's or application's tokens issued until then.
 	ErrRevoked = errors.New("guard: token revoked")
-	// ErrRevocationsUnavailable: the RevocationStore failed, so whether the
-	// token was revoked is unknown (Handler answers 503 for it).
+	// ErrRevocationsUnavailable: the RevocationStore failed, or, with
+	// Config.CatchUp, the token was issued before the Guard was made and
+	// no catch-up has succeeded yet (or it was issued before any catch-up
+	// reaches), so whether it was revoked is unknown (Handler answers 503
+	// for it, or refreshes it when the request carries a refresh token).
 	ErrRevocationsUnavailable = errors.New("guard: revocations unavailable")
 )
 

@@ -56,7 +56,8 @@ var (
 // Verify, and so Handler, then refuse such tokens (ErrRevoked; 401
 // invalid_token), and the refreshes guard keeps for ReuseWindow are
 // dropped when their new JWT is covered. Other event types are
-// acknowledged and ignored.
+// acknowledged and ignored. Config.CatchUp reads the same events from
+// Latch's webhook event log, for those this handler did not receive.
 func (g *Guard) Events() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -186,8 +187,12 @@ func (g *Guard) revocationsOf(ev api.JWTRefreshTokenRevokeEvent) []Revocation {
 	return revs
 }
 
-// checkRevoked refuses claims that a recorded revocation covers.
-func (g *Guard) checkRevoked(ctx context.Context, c *api.Claims) error {
+// checkRevoked refuses claims that a recorded revocation covers, once the
+// revocations that may cover them are known (awaitCatchUp).
+func (g *Guard) checkRevoked(ctx context.Context, c *api.Claims, fresh bool) error {
+	if err := g.awaitCatchUp(ctx, c, fresh); err != nil {
+		return err
+	}
 	scopes := make([]Scope, 0, 6)
 	if c.SessionID != "" {
 		scopes = append(scopes, Scope{SessionID: c.SessionID})

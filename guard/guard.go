@@ -148,6 +148,23 @@ type Config struct {
 	// it (the last X-Forwarded-For entry it added), or every client shares
 	// the proxy's share.
 	ClientAddress func(r *http.Request) string
+	// CatchUp makes guard read the revocations it may have missed from
+	// Latch's webhook event log (FusionAuth's POST
+	// /api/system/webhook-event-log/search, with APIKey, which Latch must
+	// permit to call it), and record them as the Events handler does:
+	// those of the last DefaultRevocationTTL when a JWT issued before the
+	// Guard was made is first presented, then those since the last
+	// catch-up every minute while requests come. A backend that restarted
+	// (its RevocationStore in memory is empty), or was down while Latch
+	// sent an event, so refuses the JWTs revoked meanwhile. Until a
+	// catch-up has succeeded, a JWT issued before the Guard was made (and
+	// one without iat) is refused with ErrRevocationsUnavailable: Handler
+	// answers 503, or refreshes it through Latch when the request carries
+	// a refresh token; the first such request waits for the catch-up. A
+	// JWT issued more than DefaultRevocationTTL before is always refused
+	// so. Latch logs only the events a webhook takes: register one (the
+	// Events handler) too.
+	CatchUp bool
 	// DPoPNonces, when set, makes guard require a server nonce in every
 	// DPoP proof (RFC 9449 §9): a proof without a current one is answered
 	// 401 with error use_dpop_nonce and a DPoP-Nonce header, and responses
@@ -173,6 +190,7 @@ type Guard struct {
 	revocations    RevocationStore
 	eventKeys      StaticKeySet
 	acceptUnsigned bool
+	catchUp        *catchUp // nil without Config.CatchUp
 
 	refreshWindow time.Duration // <= 0: no early refresh
 	publicURL     string        // without a trailing slash; "" to build from the request
@@ -257,6 +275,9 @@ func New(cfg Config) (*Guard, error) {
 	if strings.ContainsAny(cfg.APIKey, "\r\n") {
 		bad("APIKey is not a header value")
 	}
+	if cfg.CatchUp && cfg.APIKey == "" {
+		bad("CatchUp needs APIKey: Latch shows its webhook event log to API keys only")
+	}
 	if cfg.RefreshWindow == 0 {
 		cfg.RefreshWindow = DefaultRefreshWindow
 	}
@@ -298,6 +319,10 @@ func New(cfg Config) (*Guard, error) {
 			HTTPClient: cfg.HTTPClient, MinRefetchInterval: cfg.MinJWKSRefetchInterval, Now: cfg.Now, Logger: cfg.Logger,
 		})
 	}
+	var cu *catchUp
+	if cfg.CatchUp {
+		cu = newCatchUp(latchURL, cfg.Now(), cfg.Leeway)
+	}
 	return &Guard{
 		issuer:     cfg.Issuer,
 		audience:   cfg.Audience,
@@ -315,6 +340,7 @@ func New(cfg Config) (*Guard, error) {
 		revocations:    cfg.Revocations,
 		eventKeys:      slices.Clone(cfg.EventKeys),
 		acceptUnsigned: cfg.AcceptUnsignedEvents,
+		catchUp:        cu,
 
 		refreshWindow: cfg.RefreshWindow,
 		publicURL:     publicURL,
@@ -370,13 +396,21 @@ func hasHMACKey(ks KeySet) bool {
 //     s replaced by n−s, which plain ECDSA verification accepts, would be
 //     a second string for it;
 //   - a token a revocation event covers (ErrRevoked; see Events), or any
-//     token when the RevocationStore fails (ErrRevocationsUnavailable).
+//     token when the RevocationStore fails, or, with Config.CatchUp, a
+//     token issued before the Guard was made while no catch-up has
+//     succeeded (ErrRevocationsUnavailable).
 //
 // The claim checks come before the key lookup and the signature because
 // they are cheap and can only reject: a forged token never gets further
 // for them, and an expired one costs no signature check and no JWKS fetch.
 // The claims are returned only once the signature has verified.
 func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
+	return g.verify(ctx, raw, false)
+}
+
+// verify is Verify; fresh says that raw is a JWT Latch has just issued to
+// guard's refresh, which needs no catch-up (see Config.CatchUp).
+func (g *Guard) verify(ctx context.Context, raw string, fresh bool) (*api.Claims, error) {
 	t, err := parseJWS(raw)
 	if err != nil {
 		return nil, err
@@ -414,7 +448,7 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
 	if _, err := sig.Verify(key.Key); err != nil {
 		return nil, ErrSignature
 	}
-	if err := g.checkRevoked(ctx, claims); err != nil {
+	if err := g.checkRevoked(ctx, claims, fresh); err != nil {
 		return nil, err
 	}
 	return claims, nil

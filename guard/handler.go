@@ -107,12 +107,16 @@ func WithClaims(ctx context.Context, claims *api.Claims) context.Context {
 //     A Bearer challenge comes with a second one, DPoP algs="...", which
 //     tells apps that DPoP is supported (RFC 9449 §7.1).
 //   - Latch is unreachable or answers 5xx or 429 when a refresh is needed,
-//     the key set cannot be fetched, or the DPoP replay cache fails: 503
-//     with Retry-After and a JSON body. When the replay cache is full for
-//     this client only (dpop.ErrTooManyProofs), 429 with Retry-After: the
-//     proof of a valid bound JWT is charged to its key, any other proof
-//     to the client's address (Config.ClientAddress), so that one
-//     client's flood of proofs is refused and everyone else served.
+//     the key set cannot be fetched, the DPoP replay cache fails, or
+//     whether the JWT was revoked cannot be known (the RevocationStore
+//     fails, or Config.CatchUp has not caught up yet): 503 with
+//     Retry-After and a JSON body. With a Refresh-Token, the latter is
+//     refreshed instead, as an invalid JWT is. When the replay cache is
+//     full for this client only (dpop.ErrTooManyProofs), 429 with
+//     Retry-After: the proof of a valid bound JWT is charged to its key,
+//     any other proof to the client's address (Config.ClientAddress), so
+//     that one client's flood of proofs is refused and everyone else
+//     served.
 //
 // A JWT that a revocation event covers (see Events) is refused like an
 // invalid one: refreshed when the request carries a refresh token (Latch
@@ -236,7 +240,7 @@ func (g *Guard) refreshKey(ctx context.Context, r *http.Request, scheme, raw str
 // (Latch leaves an unbound session unbound, even for a request with a
 // proof.)
 func (g *Guard) verifyRefreshed(ctx context.Context, res *refreshed, jkt string) (*api.Claims, error) {
-	claims, err := g.Verify(ctx, res.resp.Token)
+	claims, err := g.verify(ctx, res.resp.Token, true)
 	if err != nil {
 		if errors.Is(err, ErrUnknownKey) {
 			// Latch signed with a key its JWKS did not show us yet (a

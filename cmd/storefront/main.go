@@ -16,7 +16,10 @@
 // that the instances behind one URL share: guard's revocations and the
 // DPoP proofs accepted are kept there, so that a revocation event reaching
 // one instance is honoured by all and a DPoP proof is accepted once; the
-// storefront does not start unless Redis answers.
+// storefront does not start unless Redis answers. The API key also lets
+// the storefront catch up on the revocations it missed while it was down,
+// from Latch's webhook event log: Latch must permit it to POST
+// /api/system/webhook-event-log/search.
 //
 // Each flag has an environment twin: STOREFRONT_ADDR, STOREFRONT_LATCH_URL,
 // STOREFRONT_APPLICATION_ID, STOREFRONT_API_KEY, STOREFRONT_DATA_DIR,
@@ -115,7 +118,8 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	fs.StringVar(&cfg.Addr, "addr", env("STOREFRONT_ADDR", cfg.Addr), "listen address (STOREFRONT_ADDR)")
 	fs.StringVar(&cfg.LatchURL, "latch", env("STOREFRONT_LATCH_URL", cfg.LatchURL), "Latch's base URL (STOREFRONT_LATCH_URL)")
 	fs.StringVar(&cfg.ApplicationID, "application-id", env("STOREFRONT_APPLICATION_ID", ""), "the storefront's application id in Latch; required (STOREFRONT_APPLICATION_ID)")
-	fs.StringVar(&cfg.APIKey, "api-key", env("STOREFRONT_API_KEY", ""), "a Latch API key for logins and revocations; required; prefer the environment twin (STOREFRONT_API_KEY)")
+	fs.StringVar(&cfg.APIKey, "api-key", env("STOREFRONT_API_KEY", ""), "a Latch API key for logins, revocations and the catch-up on revocations (POST /api/system/webhook-event-log/search); "+
+		"required; prefer the environment twin (STOREFRONT_API_KEY)")
 	fs.StringVar(&cfg.DataDir, "data", env("STOREFRONT_DATA_DIR", cfg.DataDir), "data directory of the storefront's SQLite database (STOREFRONT_DATA_DIR)")
 	fs.StringVar(&cfg.Issuer, "issuer", env("STOREFRONT_ISSUER", ""), "iss of the JWTs; default read from Latch's OpenID configuration (STOREFRONT_ISSUER)")
 	fs.StringVar(&cfg.PublicURL, "public-url", env("STOREFRONT_PUBLIC_URL", ""),

@@ -191,14 +191,24 @@ func sceneCart(ctx context.Context, w *Walk) error {
 		return err
 	}
 	w.Msg("6", "Mobile", "Store", "GET /api/cart", "DPoP "+w.JWT(t.AccessToken)+" + a proof for GET /api/cart; no refresh token needed yet")
-	// The first JWT the Store sees makes it fetch Identity's keys, once.
+	// The first JWT the Store sees makes it fetch Identity's keys, and
+	// read the revocations it may have missed before it started, once.
 	xs := w.LatchCalls.Take()
-	switch {
-	case len(xs) == 0:
-	case len(xs) == 1 && xs[0].Call() == "GET /.well-known/jwks.json" && xs[0].Status == http.StatusOK:
-		w.Msg("7", "Store", "Identity", "GET /.well-known/jwks.json", "200: Identity's public keys, fetched for the first JWT, then cached")
-	default:
-		return w.Fail("7", "the Store's calls to Identity were %s, want at most the key set", calls(xs))
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if x.Status != http.StatusOK || seen[x.Call()] {
+			return w.Fail("7", "the Store's calls to Identity were %s, want at most the key set and a catch-up", calls(xs))
+		}
+		seen[x.Call()] = true
+		switch x.Call() {
+		case jwksCall:
+			w.Msg("7", "Store", "Identity", jwksCall, "200: Identity's public keys, fetched for the first JWT, then cached")
+		case catchUpCall:
+			w.Msg("7", "Store", "Identity", catchUpCall, "200: the revocations of the last day, which the Store, just started, "+
+				"may have missed; read once, then the new ones each minute")
+		default:
+			return w.Fail("7", "the Store's calls to Identity were %s, want at most the key set and a catch-up", calls(xs))
+		}
 	}
 	w.Say("7", "Store", "verifies the JWT locally: %s signature, exp, iss, aud → the user %s", jwtAlg(t.AccessToken), w.Email)
 	w.Say("7", "Store", "and the proof: signed by the JWT's key (cnf.jkt), for this method and URL, over this JWT, fresh, never seen before")

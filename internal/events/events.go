@@ -20,7 +20,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -279,12 +278,9 @@ func (e errStatus) Error() string { return fmt.Sprintf("the webhook answered %d"
 // authentication, and the signature when enabled. Errors never hold the
 // URL (whose query may hold a secret) or the payload.
 func (d *Dispatcher) post(ctx context.Context, hook api.Webhook, e storage.Event) error {
-	body := e.Payload
-	if e.Type == api.EventJWTRefresh && !identity.BearerSafeURL(hook.URL) {
-		var err error
-		if body, err = withoutMembers(body, "token", "original"); err != nil {
-			return fmt.Errorf("redact the event: %w", err)
-		}
+	body, err := identity.WebhookBody(e, identity.BearerSafeURL(hook.URL))
+	if err != nil {
+		return err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.URL, bytes.NewReader(body))
 	if err != nil {
@@ -325,21 +321,6 @@ func (d *Dispatcher) post(ctx context.Context, hook api.Webhook, e storage.Event
 		return errStatus(res.StatusCode)
 	}
 	return nil
-}
-
-// withoutMembers returns payload, {"event": {...}}, without the named
-// members of the event.
-func withoutMembers(payload []byte, names ...string) ([]byte, error) {
-	var doc struct {
-		Event map[string]json.RawMessage `json:"event"`
-	}
-	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, err
-	}
-	for _, n := range names {
-		delete(doc.Event, n)
-	}
-	return json.Marshal(doc)
 }
 
 // client returns the HTTP client for a webhook's timeouts: connectTimeout

@@ -7,7 +7,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
 )
 
 func TestBackoff(t *testing.T) {
@@ -27,21 +29,43 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-func TestWithoutMembers(t *testing.T) {
-	in := []byte(`{"event":{"id":"e","type":"jwt.refresh","token":"a.b.c","original":"d.e.f","userId":"u"}}`)
-	out, err := withoutMembers(in, "token", "original")
-	if err != nil {
-		t.Fatal(err)
+// The body a webhook gets: a jwt.refresh event without its access tokens
+// unless the URL may receive them; anything else verbatim.
+func TestWebhookBody(t *testing.T) {
+	refresh := []byte(`{"event":{"id":"e","type":"jwt.refresh","token":"a.b.c","original":"d.e.f","userId":"u"}}`)
+	revoke := []byte(`{"event": {"type":"jwt.refresh-token.revoke", "token":"kept", "z":1}}`)
+	for _, c := range []struct {
+		name       string
+		e          storage.Event
+		bearerSafe bool
+		want       map[string]map[string]any // nil: the payload verbatim
+	}{
+		{"RefreshToUnsafe", storage.Event{Type: api.EventJWTRefresh, Payload: refresh}, false,
+			map[string]map[string]any{"event": {"id": "e", "type": "jwt.refresh", "userId": "u"}}},
+		{"RefreshToSafe", storage.Event{Type: api.EventJWTRefresh, Payload: refresh}, true, nil},
+		{"OtherTypeToUnsafe", storage.Event{Type: api.EventJWTRefreshTokenRevoke, Payload: revoke}, false, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := identity.WebhookBody(c.e, c.bearerSafe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want == nil {
+				if string(out) != string(c.e.Payload) {
+					t.Errorf("body %s, want the payload verbatim", out)
+				}
+				return
+			}
+			var got map[string]map[string]any
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(c.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
 	}
-	var got map[string]map[string]any
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]map[string]any{"event": {"id": "e", "type": "jwt.refresh", "userId": "u"}}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
-	}
-	if _, err := withoutMembers([]byte("not json"), "token"); err == nil {
+	if _, err := identity.WebhookBody(storage.Event{Type: api.EventJWTRefresh, Payload: []byte("not json")}, false); err == nil {
 		t.Error("no error for a body that is not JSON")
 	}
 }

@@ -163,6 +163,9 @@ func TestGarbageToEveryRoute(t *testing.T) {
 		{"GET", "/api/api-key/{id}", map[string]string{"{id}": ak.ID}},
 		{"DELETE", "/api/api-key/{id}", nil},
 		{"DELETE", "/api/application/{id}", nil},
+		{"POST", "/api/system/webhook-event-log/search", nil},
+		{"GET", "/api/system/webhook-event-log/search", nil},
+		{"GET", "/api/system/webhook-event-log/{id}", nil},
 		{"GET", "/no/such/route", nil},
 		{"PUT", "/api/login", nil}, // a known path, another method
 		{"TRACE", "/api/user", nil},

@@ -109,11 +109,13 @@ func (s *Service) emit(ctx context.Context, t api.Tenant, typ string, at time.Ti
 		return nil
 	}
 	base := api.BaseEvent{ID: NewID(), Type: typ, CreateInstant: millis(at), TenantID: t.ID, Info: eventInfoFrom(ctx)}
-	payload, err := json.Marshal(api.EventRequest[any]{Event: build(base, hooks)})
+	ev := build(base, hooks)
+	payload, err := json.Marshal(api.EventRequest[any]{Event: ev})
 	if err != nil {
 		return err
 	}
-	err = s.store.EnqueueEvent(ctx, storage.Event{ID: base.ID, TenantID: t.ID, Type: typ, Payload: payload, Created: at}, ids)
+	err = s.store.EnqueueEvent(ctx, storage.Event{ID: base.ID, TenantID: t.ID, Type: typ, Payload: payload, Created: at,
+		KeepUntil: keepUntil(ev, at)}, ids)
 	if err != nil {
 		return err
 	}

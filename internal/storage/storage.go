@@ -179,6 +179,11 @@ type Store interface {
 	EnqueueEvent(ctx context.Context, e Event, webhookIDs []string) error
 	// GetEvent returns an event. ErrNotFound if none has the id.
 	GetEvent(ctx context.Context, id string) (Event, error)
+	// SearchEvents returns the events q selects, in q's order, from
+	// q.Offset on and at most q.Limit of them (none when q.Limit <= 0),
+	// each with whether a delivery of it is pending, and how many events q
+	// selects in all.
+	SearchEvents(ctx context.Context, q EventQuery) (events []LoggedEvent, total int, err error)
 	// ListDeliveries returns the deliveries of an event ("" for every
 	// event), whatever their state, in the order they were enqueued.
 	ListDeliveries(ctx context.Context, eventID string) ([]Delivery, error)
@@ -220,8 +225,9 @@ type Store interface {
 	UseDPoPProof(ctx context.Context, key string, now, expires time.Time) (fresh bool, err error)
 
 	// GarbageCollect deletes sessions that expired or were revoked before
-	// the given time, deliveries delivered or abandoned before it, events created before it that
-	// have no delivery left, and DPoP proof records that expired before it.
+	// the given time, deliveries delivered or abandoned before it, events
+	// created and to be kept (KeepUntil) until before it that have no
+	// delivery left, and DPoP proof records that expired before it.
 	GarbageCollect(ctx context.Context, before time.Time) (GCResult, error)
 
 	// Ping reports whether the database answers.
@@ -428,6 +434,66 @@ type Event struct {
 	// Payload is the request body, {"event": {...}}: JSON, kept verbatim.
 	Payload []byte
 	Created time.Time
+	// KeepUntil keeps the event in the outbox, and so in the event log,
+	// until then at least, whatever became of its deliveries: receivers
+	// that were down catch up on it there. Zero: it goes with its last
+	// delivery.
+	KeepUntil time.Time
+}
+
+// EventQuery selects events of the outbox (SearchEvents).
+type EventQuery struct {
+	// TenantID selects one tenant's events; "" every tenant's.
+	TenantID string
+	// Type selects the events of one type; "" of every type.
+	Type string
+	// Start and End bound Created, both included; a zero time bounds
+	// nothing.
+	Start, End time.Time
+	// State selects events by what became of their deliveries.
+	State EventState
+	// Order and Descending sort the events; ties are broken by id, in the
+	// same direction.
+	Order      EventOrder
+	Descending bool
+	// Offset skips that many events; Limit is the most returned.
+	Offset, Limit int
+}
+
+// EventState is what became of an event's deliveries.
+type EventState int
+
+// States of EventQuery.State.
+const (
+	// AnyEventState selects events whatever their deliveries' state.
+	AnyEventState EventState = iota
+	// EventPending selects events with a delivery neither delivered nor
+	// abandoned.
+	EventPending
+	// EventSettled selects events whose every delivery (if any is left)
+	// was delivered or abandoned.
+	EventSettled
+)
+
+// EventOrder is the sort key of EventQuery.
+type EventOrder int
+
+// Orders of EventQuery.Order.
+const (
+	// EventsByCreated sorts by Created.
+	EventsByCreated EventOrder = iota
+	// EventsByID sorts by ID.
+	EventsByID
+	// EventsByType sorts by Type, then Created.
+	EventsByType
+)
+
+// LoggedEvent is an event of the outbox as SearchEvents finds it.
+type LoggedEvent struct {
+	Event
+	// Pending reports that a delivery of it is neither delivered nor
+	// abandoned.
+	Pending bool
 }
 
 // Delivery is the sending of one event to one webhook, attempted until a

@@ -65,8 +65,12 @@ type Config struct {
 	// to; the JWTs it accepts carry it in aud. Required.
 	ApplicationID string
 	// APIKey is sent to Latch as the Authorization header of logins (which
-	// Latch requires by default) and of revocations on logout when the app
-	// sent no refresh token.
+	// Latch requires by default), of revocations on logout when the app
+	// sent no refresh token, and of guard's catch-up on revocations
+	// (guard.Config.CatchUp, on whenever APIKey is set): Latch must permit
+	// it to POST /api/system/webhook-event-log/search, or the JWTs issued
+	// before the storefront started are refused with 503 unless a refresh
+	// token comes along (and the log says so).
 	APIKey string
 	// DataDir holds the storefront's SQLite database (DatabaseFile).
 	DataDir string
@@ -356,6 +360,10 @@ func (s *Server) newGuard(issuer string) (*guard.Guard, error) {
 		Logger:     s.log,
 		PublicURL:  s.publicURL,
 		APIKey:     s.cfg.APIKey,
+		// A restart forgets the revocations held in memory, and an
+		// instance that was down missed those sent meanwhile: catch up
+		// on them at Latch before trusting an older JWT.
+		CatchUp: s.cfg.APIKey != "",
 	}
 	if s.shared != nil { // never a nil *Store in the interfaces
 		cfg.Revocations, cfg.DPoPReplay = s.shared, s.shared

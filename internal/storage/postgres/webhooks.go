@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,21 +72,21 @@ func (s *Store) EnqueueEvent(ctx context.Context, e storage.Event, webhookIDs []
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	_, err := s.write(ctx, `WITH e AS (
-			INSERT INTO webhook_events (id, tenant_id, type, payload, created) VALUES ($1, $2, $3, $4, $5)
+			INSERT INTO webhook_events (id, tenant_id, type, payload, created, keep_until) VALUES ($1, $2, $3, $4, $5, $7)
 			RETURNING id
 		)
 		INSERT INTO webhook_deliveries (event_id, webhook_id, attempts, next_attempt, last_error)
 		SELECT e.id, w.id, 0, $5, '' FROM e, unnest($6::text[]) WITH ORDINALITY AS w (id, n) ORDER BY w.n`,
-		[]any{e.ID, e.TenantID, e.Type, e.Payload, ts(e.Created), ids})
+		[]any{e.ID, e.TenantID, e.Type, e.Payload, ts(e.Created), ids, ts(e.KeepUntil)})
 	return wrapf(err, "enqueue event %s", e.ID)
 }
 
-const eventCols = "id, tenant_id, type, payload, created"
+const eventCols = "id, tenant_id, type, payload, created, keep_until"
 
 // scanEvent reads eventCols, after extra.
 func scanEvent(r pgx.Row, extra ...any) (storage.Event, error) {
 	var e storage.Event
-	err := r.Scan(append(extra, &e.ID, &e.TenantID, &e.Type, blobCol{&e.Payload}, timeCol{&e.Created})...)
+	err := r.Scan(append(extra, &e.ID, &e.TenantID, &e.Type, blobCol{&e.Payload}, timeCol{&e.Created}, timeCol{&e.KeepUntil})...)
 	return e, err
 }
 
@@ -95,6 +97,78 @@ func scanEventRow(r pgx.Row) (storage.Event, error) { return scanEvent(r) }
 func (s *Store) GetEvent(ctx context.Context, id string) (storage.Event, error) {
 	e, err := get(ctx, s, "SELECT "+eventCols+" FROM webhook_events WHERE id = $1", []any{id}, scanEventRow)
 	return e, wrapf(err, "get event %s", id)
+}
+
+// pendingOf is true for an event (e) with a delivery still due.
+const pendingOf = `EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id
+	AND d.delivered_at IS NULL AND d.abandoned_at IS NULL)`
+
+// SearchEvents returns a page of the events q selects, and how many it
+// selects, from one snapshot (a window count beside the page; a second
+// count only when the page is past the end).
+func (s *Store) SearchEvents(ctx context.Context, q storage.EventQuery) ([]storage.LoggedEvent, int, error) {
+	where, args := " WHERE true", []any{}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if !q.Start.IsZero() {
+		where += " AND e.created >= " + arg(ts(q.Start))
+	}
+	if !q.End.IsZero() {
+		where += " AND e.created <= " + arg(ts(q.End))
+	}
+	if q.TenantID != "" {
+		where += " AND e.tenant_id = " + arg(q.TenantID)
+	}
+	if q.Type != "" {
+		where += " AND e.type = " + arg(q.Type)
+	}
+	switch q.State {
+	case storage.EventPending:
+		where += " AND " + pendingOf
+	case storage.EventSettled:
+		where += " AND NOT " + pendingOf
+	}
+	filter := slices.Clone(args) // the page's LIMIT and OFFSET come after
+	count := func() (int, error) {
+		var n int
+		err := s.read(func(qr querier) error {
+			return qr.QueryRow(ctx, "SELECT count(*) FROM webhook_events e"+where, filter...).Scan(&n)
+		})
+		return n, err
+	}
+	if q.Limit <= 0 {
+		total, err := count()
+		return nil, total, wrapf(err, "search events")
+	}
+	dir := " ASC"
+	if q.Descending {
+		dir = " DESC"
+	}
+	// Ids and types compare byte for byte, as in the sqlite backend,
+	// whatever the database's collation.
+	id := ` e.id COLLATE "C"` + dir
+	order := " ORDER BY e.created" + dir + "," + id
+	switch q.Order {
+	case storage.EventsByID:
+		order = " ORDER BY" + id
+	case storage.EventsByType:
+		order = ` ORDER BY e.type COLLATE "C"` + dir + ", e.created" + dir + "," + id
+	}
+	total := 0
+	es, err := list(ctx, s, "SELECT count(*) OVER (), "+pendingOf+", e."+strings.ReplaceAll(eventCols, ", ", ", e.")+
+		" FROM webhook_events e"+where+order+" LIMIT "+arg(q.Limit)+" OFFSET "+arg(max(q.Offset, 0)), args,
+		func(r pgx.Row) (storage.LoggedEvent, error) {
+			var le storage.LoggedEvent
+			var err error
+			le.Event, err = scanEvent(r, &total, &le.Pending)
+			return le, err
+		})
+	if err == nil && len(es) == 0 {
+		total, err = count()
+	}
+	return es, total, wrapf(err, "search events")
 }
 
 const deliveryCols = "id, event_id, webhook_id, attempts, next_attempt, lease_until, delivered_at, abandoned_at, last_error"
@@ -143,7 +217,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int, l
 			RETURNING `+deliveryCols+`
 		)
 		SELECT c.id, c.event_id, c.webhook_id, c.attempts, c.next_attempt, c.lease_until, c.delivered_at,
-			c.abandoned_at, c.last_error, e.id, e.tenant_id, e.type, e.payload, e.created
+			c.abandoned_at, c.last_error, e.id, e.tenant_id, e.type, e.payload, e.created, e.keep_until
 		FROM claimed c JOIN webhook_events e ON e.id = c.event_id`,
 		[]any{ts(now), ts(leaseUntil), limit},
 		func(r pgx.Row) (storage.ClaimedDelivery, error) {
@@ -201,7 +275,8 @@ func (s *Store) AbandonDelivery(ctx context.Context, id int64, at time.Time, las
 }
 
 // collectOutbox deletes the deliveries delivered or abandoned before
-// before, then the events created before it with no delivery left.
+// before, then the events created and to be kept until before it with no
+// delivery left.
 func (s *Store) collectOutbox(ctx context.Context, before time.Time, out *storage.GCResult) error {
 	b := before.UTC().Truncate(time.Microsecond)
 	tag, err := s.exec(ctx, "DELETE FROM webhook_deliveries WHERE delivered_at < $1 OR abandoned_at < $1", b)
@@ -209,7 +284,7 @@ func (s *Store) collectOutbox(ctx context.Context, before time.Time, out *storag
 		return err
 	}
 	out.Deliveries = tag.RowsAffected()
-	tag, err = s.exec(ctx, `DELETE FROM webhook_events e WHERE e.created < $1
+	tag, err = s.exec(ctx, `DELETE FROM webhook_events e WHERE e.created < $1 AND (e.keep_until IS NULL OR e.keep_until < $1)
 		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)`, b)
 	if err != nil {
 		return err

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/latchid/latch/api"
@@ -71,8 +73,8 @@ func (s *Store) EnqueueEvent(ctx context.Context, e storage.Event, webhookIDs []
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	err := s.atomic(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, "INSERT INTO webhook_events (id, tenant_id, type, payload, created) VALUES (?, ?, ?, ?, ?)",
-			e.ID, e.TenantID, e.Type, e.Payload, micros(e.Created)); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO webhook_events (id, tenant_id, type, payload, created, keep_until)
+			VALUES (?, ?, ?, ?, ?, ?)`, e.ID, e.TenantID, e.Type, e.Payload, micros(e.Created), micros(e.KeepUntil)); err != nil {
 			return err
 		}
 		for _, id := range ids {
@@ -86,12 +88,12 @@ func (s *Store) EnqueueEvent(ctx context.Context, e storage.Event, webhookIDs []
 	return wrapf(err, "enqueue event %s", e.ID)
 }
 
-const eventCols = "id, tenant_id, type, payload, created"
+const eventCols = "id, tenant_id, type, payload, created, keep_until"
 
-// scanEvent reads eventCols.
-func scanEvent(r rowScanner) (storage.Event, error) {
+// scanEvent reads eventCols, then extra.
+func scanEvent(r rowScanner, extra ...any) (storage.Event, error) {
 	var e storage.Event
-	err := r.Scan(&e.ID, &e.TenantID, &e.Type, blobCol{&e.Payload}, timeCol{&e.Created})
+	err := r.Scan(append([]any{&e.ID, &e.TenantID, &e.Type, blobCol{&e.Payload}, timeCol{&e.Created}, timeCol{&e.KeepUntil}}, extra...)...)
 	return e, err
 }
 
@@ -99,6 +101,63 @@ func scanEvent(r rowScanner) (storage.Event, error) {
 func (s *Store) GetEvent(ctx context.Context, id string) (storage.Event, error) {
 	e, err := scanEvent(s.r().QueryRowContext(ctx, "SELECT "+eventCols+" FROM webhook_events WHERE id = ?", id))
 	return e, wrapf(err, "get event %s", id)
+}
+
+// pendingOf is true for an event (e) with a delivery still due.
+const pendingOf = `EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id
+	AND d.delivered_at IS NULL AND d.abandoned_at IS NULL)`
+
+// SearchEvents returns a page of the events q selects, and how many it
+// selects. The query is built from a few fixed pieces (each filter on or
+// off, the order), so the statement cache stays small.
+func (s *Store) SearchEvents(ctx context.Context, q storage.EventQuery) ([]storage.LoggedEvent, int, error) {
+	start, end := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.Start.IsZero() {
+		start = q.Start.UnixMicro()
+	}
+	if !q.End.IsZero() {
+		end = q.End.UnixMicro()
+	}
+	where, args := " WHERE e.created >= ? AND e.created <= ?", []any{start, end}
+	if q.TenantID != "" {
+		where, args = where+" AND e.tenant_id = ?", append(args, q.TenantID)
+	}
+	if q.Type != "" {
+		where, args = where+" AND e.type = ?", append(args, q.Type)
+	}
+	switch q.State {
+	case storage.EventPending:
+		where += " AND " + pendingOf
+	case storage.EventSettled:
+		where += " AND NOT " + pendingOf
+	}
+	var total int
+	if err := s.r().QueryRowContext(ctx, "SELECT count(*) FROM webhook_events e"+where, args...).Scan(&total); err != nil {
+		return nil, 0, wrapf(err, "search events")
+	}
+	if q.Limit <= 0 || q.Offset >= total {
+		return nil, total, nil
+	}
+	dir := " ASC"
+	if q.Descending {
+		dir = " DESC"
+	}
+	order := " ORDER BY e.created" + dir + ", e.id" + dir
+	switch q.Order {
+	case storage.EventsByID:
+		order = " ORDER BY e.id" + dir
+	case storage.EventsByType:
+		order = " ORDER BY e.type" + dir + ", e.created" + dir + ", e.id" + dir
+	}
+	rows, err := s.r().QueryContext(ctx, "SELECT e."+strings.ReplaceAll(eventCols, ", ", ", e.")+", "+pendingOf+
+		" FROM webhook_events e"+where+order+" LIMIT ? OFFSET ?", append(args, q.Limit, max(q.Offset, 0))...)
+	es, err := collect(rows, err, func(r rowScanner) (storage.LoggedEvent, error) {
+		var le storage.LoggedEvent
+		var err error
+		le.Event, err = scanEvent(r, &le.Pending)
+		return le, err
+	})
+	return es, total, wrapf(err, "search events")
 }
 
 const deliveryCols = "id, event_id, webhook_id, attempts, next_attempt, lease_until, delivered_at, abandoned_at, last_error"
@@ -220,7 +279,8 @@ func (s *Store) AbandonDelivery(ctx context.Context, id int64, at time.Time, las
 }
 
 // collectOutbox deletes, on q, the deliveries delivered or abandoned before
-// b (microseconds) and the events created before it with no delivery left.
+// b (microseconds) and the events created and to be kept until before it
+// with no delivery left.
 func collectOutbox(ctx context.Context, q querier, b int64, out *storage.GCResult) error {
 	res, err := q.ExecContext(ctx, "DELETE FROM webhook_deliveries WHERE delivered_at < ?1 OR abandoned_at < ?1", b)
 	if err != nil {
@@ -229,7 +289,7 @@ func collectOutbox(ctx context.Context, q querier, b int64, out *storage.GCResul
 	if out.Deliveries, err = res.RowsAffected(); err != nil {
 		return err
 	}
-	res, err = q.ExecContext(ctx, `DELETE FROM webhook_events WHERE created < ?
+	res, err = q.ExecContext(ctx, `DELETE FROM webhook_events WHERE created < ?1 AND coalesce(keep_until, 0) < ?1
 		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)`, b)
 	if err != nil {
 		return err

@@ -31,6 +31,9 @@
 //   - Revocation, rotation and touching a session keep every other field.
 //   - An event's payload comes back byte for byte; Delivery ids are
 //     assigned by the store and differ across deliveries.
+//   - SearchEvents orders ids and types byte for byte, and breaks ties of
+//     Created by id. GarbageCollect keeps an event whose KeepUntil is
+//     exactly the given time.
 //   - A DPoP proof record expires at its expiry instant: UseDPoPProof at
 //     that instant is fresh. GarbageCollect keeps a record that expires
 //     exactly at the given time. Keys are compared byte for byte.
@@ -86,6 +89,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"OutboxEnqueue", testOutboxEnqueue},
 		{"OutboxClaim", testOutboxClaim},
 		{"OutboxGarbageCollect", testOutboxGarbageCollect},
+		{"EventSearch", testEventSearch},
+		{"EventKeepUntil", testEventKeepUntil},
 		{"DPoPProofs", testDPoPProofs},
 		{"DPoPProofsGarbageCollect", testDPoPProofsGarbageCollect},
 		{"Timezones", testTimezones},
