@@ -199,12 +199,9 @@ func (g *Guard) verifyProof(ctx context.Context, r *http.Request, accessToken, b
 	return p, nil
 }
 
-// proofClient is what the proof of a request without a valid access
-// token is charged to in the replay cache: the client's address
-// (Config.ClientAddress, else the peer's), IPv6 addresses by their /64
-// prefix, as one client commonly holds a whole /64. Such a client can
-// make up a new key for every proof; its address it cannot.
-func (g *Guard) proofClient(r *http.Request) string {
+// clientIP is the address of the client a request comes from:
+// Config.ClientAddress's, else the peer's.
+func (g *Guard) clientIP(r *http.Request) string {
 	var a string
 	if g.clientAddress != nil {
 		a = g.clientAddress(r)
@@ -215,6 +212,16 @@ func (g *Guard) proofClient(r *http.Request) string {
 			a = host
 		}
 	}
+	return a
+}
+
+// proofClient is what the proof of a request without a valid access
+// token is charged to in the replay cache: the client's address
+// (Config.ClientAddress, else the peer's), IPv6 addresses by their /64
+// prefix, as one client commonly holds a whole /64. Such a client can
+// make up a new key for every proof; its address it cannot.
+func (g *Guard) proofClient(r *http.Request) string {
+	a := g.clientIP(r)
 	ip, err := netip.ParseAddr(a)
 	if err != nil {
 		return a

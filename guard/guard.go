@@ -123,7 +123,10 @@ type Config struct {
 	// refreshes a bound refresh token for its own key only, and takes the
 	// key's thumbprint from a backend only with an API key. Without it,
 	// bound sessions cannot be refreshed through this backend (401, and an
-	// error in the log). Unbound refreshes are sent without it.
+	// error in the log). guard sends it with every refresh, with the app's
+	// address (eventInfo.ipAddress; see ClientAddress), so that Latch
+	// counts the refreshes it refuses against each app rather than against
+	// this backend. It is also the key of CatchUp.
 	APIKey string
 	// DPoPReplay records the DPoP proofs guard accepted, so that none is
 	// accepted twice; a dpop.MemoryReplayCache (with the Now clock, room

@@ -138,7 +138,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 				}
 				tokens := Tokens{AccessToken: raw, RefreshToken: presented}
 				if presented != "" && g.expiresSoon(claims) {
-					claims, tokens = g.refreshEarly(ctx, w, presented, proof, claims, tokens)
+					claims, tokens = g.refreshEarly(ctx, w, g.clientIP(r), presented, proof, claims, tokens)
 				}
 				g.setNonce(w, r)
 				next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, authKey{}, &auth{claims: claims, tokens: tokens})))
@@ -160,7 +160,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			scheme = schemeDPoP // refusals of a bound refresh challenge DPoP
 		}
 		g.log.Debug("guard: refreshing", "reason", err, "dpop", jkt != "")
-		res, err := g.refresh(ctx, presented, jkt)
+		res, err := g.refresh(ctx, presented, jkt, g.clientIP(r))
 		if err != nil {
 			g.logRefreshError(err)
 			g.deny(w, scheme, err)
@@ -185,13 +185,13 @@ func (g *Guard) expiresSoon(c *api.Claims) bool {
 // refreshEarly refreshes a valid JWT that expires soon and returns the
 // claims and tokens to serve the request with: the new ones, their headers
 // set on w, or, should anything fail, the ones the request carried.
-func (g *Guard) refreshEarly(ctx context.Context, w http.ResponseWriter, presented string, proof *dpop.Proof,
+func (g *Guard) refreshEarly(ctx context.Context, w http.ResponseWriter, client, presented string, proof *dpop.Proof,
 	claims *api.Claims, tokens Tokens) (*api.Claims, Tokens) {
 	var jkt string
 	if proof != nil {
 		jkt = proof.JKT
 	}
-	res, err := g.refresh(ctx, presented, jkt)
+	res, err := g.refresh(ctx, presented, jkt, client)
 	var fresh *api.Claims
 	if err == nil {
 		fresh, err = g.verifyRefreshed(ctx, res, jkt)

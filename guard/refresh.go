@@ -59,8 +59,9 @@ type refreshed struct {
 // one call per token and DPoP key however many requests present them at
 // once, and the same answer for requests presenting them within
 // ReuseWindow after. jkt is the thumbprint of the key the app proved
-// (bound sessions), "" for an unbound refresh.
-func (g *Guard) refresh(ctx context.Context, refreshToken, jkt string) (*refreshed, error) {
+// (bound sessions), "" for an unbound refresh; client is the app's
+// address, which guard vouches for with its API key.
+func (g *Guard) refresh(ctx context.Context, refreshToken, jkt, client string) (*refreshed, error) {
 	if len(refreshToken) > maxRefreshTokenSize {
 		return nil, fmt.Errorf("%w: refresh token exceeds %d bytes", errRefreshRefused, maxRefreshTokenSize)
 	}
@@ -72,7 +73,7 @@ func (g *Guard) refresh(ctx context.Context, refreshToken, jkt string) (*refresh
 		// Given up lately (a logout): Latch decides, on its own.
 		fctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 		defer cancel()
-		resp, err := g.callRefresh(fctx, refreshToken, jkt)
+		resp, err := g.callRefresh(fctx, refreshToken, jkt, client)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +92,7 @@ func (g *Guard) refresh(ctx context.Context, refreshToken, jkt string) (*refresh
 		// and Latch may rotate the token whether we listen or not.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 		defer cancel()
-		resp, err := g.callRefresh(fctx, refreshToken, jkt)
+		resp, err := g.callRefresh(fctx, refreshToken, jkt, client)
 		if err != nil {
 			return nil, err
 		}
@@ -128,10 +129,16 @@ func newRefreshed(resp api.JWTRefreshResponse, expires time.Time) *refreshed {
 
 // callRefresh POSTs the refresh token to Latch's JWT refresh API.
 // With jkt (a bound session) the request carries it as dpopJkt, and the
-// API key.
-func (g *Guard) callRefresh(ctx context.Context, refreshToken, jkt string) (api.JWTRefreshResponse, error) {
+// API key. With an API key, every refresh carries it and the app's address
+// (eventInfo.ipAddress): Latch then counts the refreshes it refuses
+// against each app, not against this backend, which relays them all.
+func (g *Guard) callRefresh(ctx context.Context, refreshToken, jkt, client string) (api.JWTRefreshResponse, error) {
 	var out api.JWTRefreshResponse
-	body, err := json.Marshal(api.RefreshRequest{RefreshToken: refreshToken, DPoPJKT: jkt})
+	in := api.RefreshRequest{RefreshToken: refreshToken, DPoPJKT: jkt}
+	if g.apiKey != "" && client != "" {
+		in.EventInfo = &api.EventInfo{IPAddress: client}
+	}
+	body, err := json.Marshal(in)
 	if err != nil {
 		return out, err
 	}
@@ -141,7 +148,7 @@ func (g *Guard) callRefresh(ctx context.Context, refreshToken, jkt string) (api.
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	if jkt != "" {
+	if g.apiKey != "" {
 		req.Header.Set("Authorization", g.apiKey)
 	}
 	res, err := g.client.Do(req)

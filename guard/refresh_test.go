@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -247,5 +248,51 @@ func TestHandler_EarlyRefreshSharesTheCache(t *testing.T) {
 	b := serve(h, request(expiredToken(t), "rt-0"))
 	if a.Header().Get(api.HeaderRefreshToken) != "rt-1" || b.Header().Get(api.HeaderRefreshToken) != "rt-1" || l.calls.Load() != 1 {
 		t.Errorf("early %q, expired %q, %d calls", a.Header().Get(api.HeaderRefreshToken), b.Header().Get(api.HeaderRefreshToken), l.calls.Load())
+	}
+}
+
+// With an API key, guard vouches for the app on every refresh, bound or
+// not: the key and the app's address (eventInfo.ipAddress), so that Latch
+// counts the refreshes it refuses against each app rather than against
+// the backend that relays them all. Without a key, neither is sent.
+func TestRefresh_VouchesForTheApp(t *testing.T) {
+	t.Parallel()
+	fresh := signToken(t, es256Key(testKeys.ec), hdr("ES256", "ec"), with(goodClaims(), "exp", epoch.Add(time.Hour).Unix(), "jti", "new"))
+	type seen struct {
+		auth string
+		req  api.RefreshRequest
+	}
+	got := make(chan seen, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req api.RefreshRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		got <- seen{r.Header.Get("Authorization"), req}
+		json.NewEncoder(w).Encode(api.JWTRefreshResponse{Token: fresh, RefreshToken: "rt-1"})
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		name, key, wantIP string
+		address           func(*http.Request) string
+	}{
+		{"with a key: the peer", "the-api-key", "192.0.2.1", nil},
+		{"with a key: ClientAddress", "the-api-key", "203.0.113.5", func(*http.Request) string { return "203.0.113.5" }},
+		{"without a key", "", "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := staticGuard(t, func(c *guard.Config) { c.LatchURL = srv.URL; c.APIKey = tc.key; c.ClientAddress = tc.address })
+			r := request(expiredToken(t), "rt-"+tc.name)
+			r.RemoteAddr = "192.0.2.1:4711"
+			if rec := serve(g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})), r); rec.Code != http.StatusOK {
+				t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+			}
+			s := <-got
+			var ip string
+			if s.req.EventInfo != nil {
+				ip = s.req.EventInfo.IPAddress
+			}
+			if s.auth != tc.key || ip != tc.wantIP {
+				t.Errorf("Latch got Authorization %q and ipAddress %q, want %q and %q", s.auth, ip, tc.key, tc.wantIP)
+			}
+		})
 	}
 }
