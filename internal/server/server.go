@@ -70,7 +70,8 @@ type Config struct {
 	// TLSCert and TLSKey, both set, make Latch serve HTTPS (TLS 1.2 at
 	// least; TLS 1.3 is preferred by the Go runtime) with these PEM files.
 	TLSCert, TLSKey string
-	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client: its rightmost entry that is not one of them.
 	TrustedProxies []netip.Prefix
 	// RateLimits caps login and token requests per client; the zero value
 	// switches them off (DefaultConfig switches them on).
