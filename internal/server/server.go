@@ -205,7 +205,11 @@ func OpenStore(ctx context.Context, cfg Config) (storage.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		return nil, err // not a typed nil *sqlite.Store in the interface
+	}
+	return st, nil
 }
 
 // signer signs webhook deliveries with the server's key ring (the
