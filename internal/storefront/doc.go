@@ -61,8 +61,10 @@
 //	Latch 400, 401            → 500 internal_error: the storefront's application id or API key is wrong (logged)
 //	Latch 5xx, 429, no answer → 503 temporarily_unavailable, with Retry-After
 //
-// A blank loginId or password, a body that is not one JSON object, or one
-// over 64 KiB gets 400 invalid_request without a call to Latch; a body
+// A blank loginId or password, one holding a control character (NUL, a
+// line break, a tab, DEL, the C1 range), a body that is not one JSON
+// object, or one over 64 KiB gets 400 invalid_request without a call to
+// Latch; a body
 // whose Content-Type is not JSON gets 415. The refusals carry no
 // WWW-Authenticate, which the client SDK reserves for the end of a
 // session. Neither the password nor the login id is ever logged or
