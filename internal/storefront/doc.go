@@ -106,6 +106,8 @@
 // it.
 //
 // The storefront keeps its own SQLite database (DatabaseFile in
-// Config.DataDir; pure-Go driver, WAL, foreign keys, embedded migrations),
-// seeded with a handful of products on the first start.
+// Config.DataDir, a directory made 0700; pure-Go driver, WAL, foreign
+// keys, embedded migrations), seeded with a handful of products on the
+// first start. The database file is created 0600, and SQLite gives its
+// -wal and -shm files the same mode.
 package storefront

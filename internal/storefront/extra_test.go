@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -441,6 +443,24 @@ func TestLog_NoSecrets(t *testing.T) {
 	} {
 		if secret != "" && strings.Contains(logs, secret) {
 			t.Errorf("the log shows the %s", name)
+		}
+	}
+}
+
+// The database and its WAL and shared-memory files are the owner's only,
+// whatever the umask lets through: they hold every user's cart.
+func TestDatabaseFileModes(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	e.startStorefront(t, storefront.Config{DataDir: dir})
+	for _, name := range []string{storefront.DatabaseFile, storefront.DatabaseFile + "-wal", storefront.DatabaseFile + "-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %#o, want 0600", name, mode)
 		}
 	}
 }
