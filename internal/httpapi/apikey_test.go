@@ -177,6 +177,13 @@ func TestAPIKey_TenantLockedCrossTenant(t *testing.T) {
 	e.do(t, "POST", "/api/application", withKey(k), withJSON(map[string]any{"application": map[string]any{"name": "mine"}})).wantJSON(t, 200, &mine)
 	myApp := mine.Application.ID
 
+	// Lists hold its tenant's objects only.
+	var apps api.ApplicationResponse
+	e.do(t, "GET", "/api/application", withKey(k)).wantJSON(t, 200, &apps)
+	if len(apps.Applications) != 1 || apps.Applications[0].ID != myApp {
+		t.Errorf("applications seen by a locked key: %+v", apps.Applications)
+	}
+
 	// The signing keys the locked key sees: its tenant's.
 	var keys api.KeyResponse
 	e.do(t, "GET", "/api/key", withKey(k)).wantJSON(t, 200, &keys)
