@@ -31,10 +31,9 @@
 // STOREFRONT_DATA_DIR, STOREFRONT_ISSUER, STOREFRONT_PUBLIC_URL,
 // STOREFRONT_REQUIRE_DPOP, STOREFRONT_REGISTER_WEBHOOK (true or false),
 // STOREFRONT_TLS_CERT, STOREFRONT_TLS_KEY, STOREFRONT_REDIS_URL,
-// STOREFRONT_LOG_FORMAT; a flag
-// wins over its twin. Prefer STOREFRONT_API_KEY to --api-key, and
-// STOREFRONT_REDIS_URL to --redis when the URL holds a password: a flag
-// shows in the process list.
+// STOREFRONT_LOG_FORMAT; a flag wins over its twin. Prefer
+// STOREFRONT_API_KEY to --api-key, and STOREFRONT_REDIS_URL to --redis
+// when the URL holds a password: a flag shows in the process list.
 // SIGINT or SIGTERM stops it gracefully.
 package main
 
