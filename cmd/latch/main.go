@@ -150,7 +150,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	logFormat := fs.String("log-format", env("LATCH_LOG_FORMAT", "text"), "log format: text or json (LATCH_LOG_FORMAT)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("LATCH_TLS_CERT", ""), "PEM certificate: serve HTTPS (LATCH_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("LATCH_TLS_KEY", ""), "PEM private key of --tls-cert (LATCH_TLS_KEY)")
-	proxies := fs.String("trusted-proxies", env("LATCH_TRUSTED_PROXIES", ""), "comma-separated CIDRs whose X-Forwarded-For is believed (LATCH_TRUSTED_PROXIES)")
+	proxies := fs.String("trusted-proxies", env("LATCH_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies; the client is the rightmost X-Forwarded-For entry outside them (LATCH_TRUSTED_PROXIES)")
 	fs.IntVar(&cfg.RateLimits.Login, "login-rate", envInt("LATCH_LOGIN_RATE", cfg.RateLimits.Login), "logins per minute per client; 0: no limit (LATCH_LOGIN_RATE)")
 	fs.IntVar(&cfg.RateLimits.Token, "token-rate", envInt("LATCH_TOKEN_RATE", cfg.RateLimits.Token), "token requests per minute per client, but refresh_token grants; 0: no limit (LATCH_TOKEN_RATE)")
 	fs.IntVar(&cfg.RateLimits.Refresh, "refresh-rate", envInt("LATCH_REFRESH_RATE", cfg.RateLimits.Refresh), "refreshes per minute per session, and refused refreshes per minute per client; 0: no limit (LATCH_REFRESH_RATE)")

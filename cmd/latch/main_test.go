@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -10,6 +11,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -536,5 +538,82 @@ func TestDataDirEnvironment(t *testing.T) {
 	in.Do(t, strings.TrimSpace(key), "GET", "/api/application", nil, 200, nil)
 	if kids := jwksKids(t, in.URL); len(kids) != 2 {
 		t.Errorf("JWKS %v, want 2 keys after key rotate through LATCH_DATA_DIR", kids)
+	}
+}
+
+// latch serve on a database SQLite cannot open exits with status 1 and
+// an error that names the path and the cause, not a panic. The test
+// binary runs main itself, in a child process, to see the exit status.
+func TestServeUnopenableDatabase(t *testing.T) {
+	if os.Getenv("LATCH_TEST_MAIN") == "1" {
+		args := os.Args[slices.Index(os.Args, "--")+1:] // the test binary's own flags come before
+		os.Args = append([]string{"latch"}, args...)
+		main()
+		os.Exit(0)
+	}
+	clearEnv(t)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string) string // returns the path the error must name
+		cause string
+		root  bool // whether the case holds for root
+	}{
+		{"DatabaseIsADirectory", func(t *testing.T, dir string) string {
+			db := filepath.Join(dir, server.DatabaseFile)
+			if err := os.MkdirAll(db, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}, "is a directory", true},
+		{"DataDirNotWritable", func(t *testing.T, dir string) string {
+			if err := os.Chmod(dir, 0o500); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o700) })
+			return filepath.Join(dir, server.DatabaseFile)
+		}, "permission denied", false},
+		{"DataDirIsAFile", func(t *testing.T, dir string) string {
+			if err := os.Remove(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dir, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}, "not a directory", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !tt.root && os.Geteuid() == 0 {
+				t.Skip("root writes where permissions say no")
+			}
+			dir := filepath.Join(t.TempDir(), "data")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			path := tt.setup(t, dir)
+			args := []string{"serve", "--addr", "127.0.0.1:0", "--data", dir}
+			cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestServeUnopenableDatabase$", "--"}, args...)...)
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "LATCH_") {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
+			cmd.Env = append(cmd.Env, "LATCH_TEST_MAIN=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("latch serve: %v, want exit status 1\n%s", err, stderr.String())
+			}
+			msg := stderr.String()
+			if strings.Contains(msg, "panic") || strings.Contains(msg, "goroutine ") {
+				t.Errorf("latch serve panicked:\n%s", msg)
+			}
+			if !strings.HasPrefix(msg, "latch: ") || !strings.Contains(msg, path) || !strings.Contains(msg, tt.cause) {
+				t.Errorf("stderr %q, want an error naming %s and %q", msg, path, tt.cause)
+			}
+		})
 	}
 }

@@ -2,9 +2,17 @@
 // users in through Latch and keeps their carts, on 127.0.0.1:8080.
 //
 //	storefront --application-id ID --api-key KEY [--addr 127.0.0.1:8080]
-//	           [--latch http://127.0.0.1:9011] [--data ./storefront-data] [--issuer URL]
-//	           [--public-url URL] [--require-dpop] [--register-webhook]
+//	           [--latch http://127.0.0.1:9011] [--latch-wait 30s] [--data ./storefront-data]
+//	           [--issuer URL] [--public-url URL] [--require-dpop] [--register-webhook]
 //	           [--tls-cert FILE --tls-key FILE] [--redis URL]
+//
+// Before it serves a request, the storefront checks --application-id
+// and --api-key at Latch (GET /api/application/{id} with the key, which
+// the key must be allowed besides POST /api/login) and does not start
+// when Latch refuses either: the error says which. While Latch cannot be
+// reached it tries again every second for up to --latch-wait (default
+// 30s), so that it may start beside Latch; past that it does not start,
+// and a supervisor that restarts it tries again later.
 //
 // --public-url is the base URL apps (and Latch, for the webhook) reach the
 // storefront at, which their DPoP proofs name; by default the listen
@@ -22,13 +30,13 @@
 // /api/system/webhook-event-log/search.
 //
 // Each flag has an environment twin: STOREFRONT_ADDR, STOREFRONT_LATCH_URL,
-// STOREFRONT_APPLICATION_ID, STOREFRONT_API_KEY, STOREFRONT_DATA_DIR,
-// STOREFRONT_ISSUER, STOREFRONT_PUBLIC_URL, STOREFRONT_REQUIRE_DPOP,
-// STOREFRONT_REGISTER_WEBHOOK (true or false), STOREFRONT_TLS_CERT,
-// STOREFRONT_TLS_KEY, STOREFRONT_REDIS_URL, STOREFRONT_LOG_FORMAT; a flag
-// wins over its twin. Prefer STOREFRONT_API_KEY to --api-key, and
-// STOREFRONT_REDIS_URL to --redis when the URL holds a password: a flag
-// shows in the process list.
+// STOREFRONT_LATCH_WAIT, STOREFRONT_APPLICATION_ID, STOREFRONT_API_KEY,
+// STOREFRONT_DATA_DIR, STOREFRONT_ISSUER, STOREFRONT_PUBLIC_URL,
+// STOREFRONT_REQUIRE_DPOP, STOREFRONT_REGISTER_WEBHOOK (true or false),
+// STOREFRONT_TLS_CERT, STOREFRONT_TLS_KEY, STOREFRONT_REDIS_URL,
+// STOREFRONT_LOG_FORMAT; a flag wins over its twin. Prefer
+// STOREFRONT_API_KEY to --api-key, and STOREFRONT_REDIS_URL to --redis
+// when the URL holds a password: a flag shows in the process list.
 // SIGINT or SIGTERM stops it gracefully.
 package main
 
@@ -71,7 +79,12 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return err
 	}
 	srv, err := storefront.Open(ctx, cfg)
-	if err != nil {
+	switch {
+	case errors.Is(err, storefront.ErrAPIKeyRefused):
+		return fmt.Errorf("%w; check --api-key (STOREFRONT_API_KEY)", err)
+	case errors.Is(err, storefront.ErrUnknownApplication):
+		return fmt.Errorf("%w; check --application-id (STOREFRONT_APPLICATION_ID) and that the API key's tenant holds it", err)
+	case err != nil:
 		return err
 	}
 	errc := make(chan error, 1)
@@ -132,6 +145,16 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	fs.StringVar(&cfg.RedisURL, "redis", env("STOREFRONT_REDIS_URL", ""),
 		"Redis URL (redis://[:password@]host:port[/db]) where instances behind one URL share revocations and DPoP replay; "+
 			"prefer the environment twin when it holds a password (STOREFRONT_REDIS_URL)")
+	wait := cfg.LatchWait
+	if v := env("STOREFRONT_LATCH_WAIT", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("STOREFRONT_LATCH_WAIT=%q: want a duration such as 30s", v))
+		}
+		wait = d
+	}
+	fs.DurationVar(&cfg.LatchWait, "latch-wait", wait,
+		"how long to wait at start for Latch to answer the check of --application-id and --api-key; then the storefront does not start; 0: one attempt (STOREFRONT_LATCH_WAIT)")
 	logFormat := fs.String("log-format", env("STOREFRONT_LOG_FORMAT", "text"), "log format: text or json (STOREFRONT_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -152,6 +175,9 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	}
 	if cfg.APIKey == "" {
 		errs = append(errs, errors.New("--api-key (or STOREFRONT_API_KEY) is required: a Latch API key, which Latch's Login API asks for"))
+	}
+	if cfg.LatchWait < 0 {
+		errs = append(errs, fmt.Errorf("--latch-wait %v: want a duration of zero or more", cfg.LatchWait))
 	}
 	switch *logFormat {
 	case "text":

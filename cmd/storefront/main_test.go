@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/redistest"
 	"github.com/latchid/latch/internal/storefront"
@@ -38,7 +40,7 @@ func TestParseFlags(t *testing.T) {
 		{
 			name: "Defaults",
 			args: []string{"--application-id", "app", "--api-key", "key"},
-			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data", ApplicationID: "app", APIKey: "key"},
+			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data", ApplicationID: "app", APIKey: "key", LatchWait: 30 * time.Second},
 		},
 		{
 			name: "Environment",
@@ -47,7 +49,7 @@ func TestParseFlags(t *testing.T) {
 				"STOREFRONT_API_KEY": "key", "STOREFRONT_DATA_DIR": "/var/lib/storefront", "STOREFRONT_ISSUER": "https://id.example.com",
 			},
 			want: storefront.Config{Addr: "0.0.0.0:9090", LatchURL: "https://latch.example.com", DataDir: "/var/lib/storefront",
-				ApplicationID: "app", APIKey: "key", Issuer: "https://id.example.com"},
+				ApplicationID: "app", APIKey: "key", Issuer: "https://id.example.com", LatchWait: 30 * time.Second},
 		},
 		{
 			name: "FlagsWin",
@@ -56,7 +58,7 @@ func TestParseFlags(t *testing.T) {
 				"STOREFRONT_ADDR": "0.0.0.0:9090", "STOREFRONT_LATCH_URL": "https://latch.example.com", "STOREFRONT_APPLICATION_ID": "app",
 				"STOREFRONT_API_KEY": "key", "STOREFRONT_DATA_DIR": "/var/lib/storefront", "STOREFRONT_ISSUER": "https://id.example.com",
 			},
-			want: storefront.Config{Addr: ":1", LatchURL: "http://l:1", DataDir: "d2", ApplicationID: "a2", APIKey: "k2", Issuer: "i2"},
+			want: storefront.Config{Addr: ":1", LatchURL: "http://l:1", DataDir: "d2", ApplicationID: "a2", APIKey: "k2", Issuer: "i2", LatchWait: 30 * time.Second},
 		},
 		{
 			name: "DPoPWebhookTLS",
@@ -64,7 +66,7 @@ func TestParseFlags(t *testing.T) {
 				"--require-dpop", "--register-webhook", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
 			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
 				ApplicationID: "app", APIKey: "key", PublicURL: "https://shop.example.com", RequireDPoP: true, RegisterWebhook: true,
-				TLSCertFile: "c.pem", TLSKeyFile: "k.pem"},
+				TLSCertFile: "c.pem", TLSKeyFile: "k.pem", LatchWait: 30 * time.Second},
 		},
 		{
 			name: "DPoPWebhookTLSEnvironment",
@@ -73,27 +75,40 @@ func TestParseFlags(t *testing.T) {
 				"STOREFRONT_TLS_CERT": "c.pem", "STOREFRONT_TLS_KEY": "k.pem"},
 			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
 				ApplicationID: "app", APIKey: "key", PublicURL: "https://shop.example.com", RequireDPoP: true, RegisterWebhook: true,
-				TLSCertFile: "c.pem", TLSKeyFile: "k.pem"},
+				TLSCertFile: "c.pem", TLSKeyFile: "k.pem", LatchWait: 30 * time.Second},
 		},
 		{
 			name: "Redis",
 			args: []string{"--application-id", "app", "--api-key", "key", "--redis", "redis://redis.internal:6379/2"},
 			env:  map[string]string{"STOREFRONT_REDIS_URL": "redis://other:6379"},
 			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
-				ApplicationID: "app", APIKey: "key", RedisURL: "redis://redis.internal:6379/2"},
+				ApplicationID: "app", APIKey: "key", RedisURL: "redis://redis.internal:6379/2", LatchWait: 30 * time.Second},
 		},
 		{
 			name: "RedisEnvironment",
 			env:  map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "key", "STOREFRONT_REDIS_URL": "rediss://:pw@redis.internal"},
 			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
-				ApplicationID: "app", APIKey: "key", RedisURL: "rediss://:pw@redis.internal"},
+				ApplicationID: "app", APIKey: "key", RedisURL: "rediss://:pw@redis.internal", LatchWait: 30 * time.Second},
+		},
+		{
+			name: "LatchWait",
+			args: []string{"--application-id", "app", "--api-key", "key", "--latch-wait", "2m"},
+			env:  map[string]string{"STOREFRONT_LATCH_WAIT": "5s"},
+			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
+				ApplicationID: "app", APIKey: "key", LatchWait: 2 * time.Minute},
+		},
+		{
+			name: "LatchWaitEnvironment",
+			env:  map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "key", "STOREFRONT_LATCH_WAIT": "0"},
+			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
+				ApplicationID: "app", APIKey: "key"},
 		},
 		{
 			name: "FlagWinsOverBooleanTwin",
 			args: []string{"--application-id", "app", "--api-key", "key", "--require-dpop=false"},
 			env:  map[string]string{"STOREFRONT_REQUIRE_DPOP": "true"},
 			want: storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data",
-				ApplicationID: "app", APIKey: "key"},
+				ApplicationID: "app", APIKey: "key", LatchWait: 30 * time.Second},
 		},
 	}
 	for _, tt := range tests {
@@ -132,6 +147,10 @@ func TestParseFlags_Errors(t *testing.T) {
 			[]string{"--redis", "STOREFRONT_REDIS_URL", "scheme"}},
 		{"RedisTwin", []string{"--application-id", "a", "--api-key", "k"}, map[string]string{"STOREFRONT_REDIS_URL": "redis://h/x/y"},
 			[]string{"--redis", "STOREFRONT_REDIS_URL", "path"}},
+		{"LatchWait", []string{"--application-id", "a", "--api-key", "k", "--latch-wait", "soon"}, nil, []string{"latch-wait"}},
+		{"NegativeLatchWait", []string{"--application-id", "a", "--api-key", "k", "--latch-wait", "-1s"}, nil, []string{"--latch-wait"}},
+		{"LatchWaitTwin", []string{"--application-id", "a", "--api-key", "k"}, map[string]string{"STOREFRONT_LATCH_WAIT": "30"},
+			[]string{"STOREFRONT_LATCH_WAIT"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,6 +167,59 @@ func TestParseFlags_Errors(t *testing.T) {
 	}
 }
 
+// fakeLatch plays a Latch that takes apiKey and knows every application,
+// enough for the check the storefront makes as it starts. It stops when
+// the test ends.
+func fakeLatch(t *testing.T, apiKey string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := strings.CutPrefix(r.URL.Path, "/api/application/")
+		switch {
+		case !ok || r.Method != http.MethodGet || id == "unknown":
+			http.NotFound(w, r)
+		case r.Header.Get("Authorization") != apiKey:
+			w.WriteHeader(http.StatusUnauthorized)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(api.ApplicationResponse{Application: &api.Application{ID: id, Active: true}})
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// A wrong --api-key or --application-id stops the storefront at start,
+// with an error that names the flag to check and never the key.
+func TestRun_LatchRefuses(t *testing.T) {
+	latch := fakeLatch(t, "the-right-key")
+	tests := []struct {
+		name, appID, key string
+		want             []string
+	}{
+		{"WrongKey", "app", "a-wrong-key", []string{"refuses the API key", "--api-key", "STOREFRONT_API_KEY"}},
+		{"UnknownApplication", "unknown", "the-right-key", []string{"no such application", `"unknown"`, "--application-id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stderr := &latchtest.LogBuffer{}
+			args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--latch", latch, "--application-id", tt.appID}
+			err := run(context.Background(), args, envOf(map[string]string{"STOREFRONT_API_KEY": tt.key}), stderr,
+				func(*storefront.Server) { t.Error("the storefront started") })
+			if err == nil {
+				t.Fatal("run succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), tt.key) || strings.Contains(stderr.String(), tt.key) {
+				t.Errorf("the API key shows: %v\n%s", err, stderr)
+			}
+		})
+	}
+}
+
 // run serves until its context ends, then shuts down gracefully.
 func TestRun(t *testing.T) {
 	stderr := &latchtest.LogBuffer{}
@@ -155,7 +227,8 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	ready := make(chan *storefront.Server, 1)
 	done := make(chan error, 1)
-	args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--issuer", "http://latch.test", "--log-format", "json"}
+	args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--issuer", "http://latch.test", "--log-format", "json",
+		"--latch", fakeLatch(t, "secret-key")}
 	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "secret-key"})
 	go func() { done <- run(ctx, args, env, stderr, func(s *storefront.Server) { ready <- s }) }()
 	var srv *storefront.Server
@@ -222,7 +295,8 @@ func TestRun_TLS(t *testing.T) {
 	ready := make(chan *storefront.Server, 1)
 	done := make(chan error, 1)
 	args := []string{"--addr", "127.0.0.1:0", "--data", dir, "--issuer", "http://latch.test", "--tls-cert", certFile}
-	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "k", "STOREFRONT_TLS_KEY": keyFile})
+	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "k", "STOREFRONT_TLS_KEY": keyFile,
+		"STOREFRONT_LATCH_URL": fakeLatch(t, "k")})
 	go func() { done <- run(ctx, args, env, &latchtest.LogBuffer{}, func(s *storefront.Server) { ready <- s }) }()
 	var srv *storefront.Server
 	select {
@@ -295,7 +369,7 @@ func TestRun_Redis(t *testing.T) {
 	defer cancel()
 	ready := make(chan *storefront.Server, 1)
 	done := make(chan error, 1)
-	args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--issuer", "http://latch.test"}
+	args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--issuer", "http://latch.test", "--latch", fakeLatch(t, "k")}
 	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app-" + name, "STOREFRONT_API_KEY": "k", "STOREFRONT_REDIS_URL": url})
 	go func() { done <- run(ctx, args, env, stderr, func(s *storefront.Server) { ready <- s }) }()
 	select {

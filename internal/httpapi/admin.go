@@ -484,16 +484,20 @@ func (s *Server) generateKey(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, api.KeyResponse{Key: &k})
 }
 
+// listKeys serves GET /api/key: every key, or to an API key locked to a
+// tenant the keys that tenant signs with. Keys are server-wide, so the
+// X-FusionAuth-TenantId header does not narrow the list.
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
-	keys, err := s.id.ListKeys(r.Context())
+	keys, err := s.id.ListKeys(r.Context(), lockedTenant(r))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, api.KeyResponse{Keys: orEmpty(keys)})
 }
 
+// getKey serves GET /api/key/{id}, within the keys listKeys shows.
 func (s *Server) getKey(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.id.GetKey(r.Context(), r.PathValue("id"))
+	k, err := s.id.GetKey(r.Context(), lockedTenant(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

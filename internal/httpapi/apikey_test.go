@@ -1,8 +1,12 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/latchid/latch/api"
 )
@@ -146,5 +150,185 @@ func TestAPIKey_TenantLocked(t *testing.T) {
 	// The refresh-token APIs stay within the tenant too.
 	e.do(t, "GET", "/api/jwt/refresh/"+login.RefreshTokenID, withKey(k.Key)).wantEmpty(t, 404)
 	e.do(t, "DELETE", "/api/jwt/refresh/"+login.RefreshTokenID, withKey(k.Key)).wantEmpty(t, 404)
+	e.mustRefresh(t, login.RefreshToken)
+}
+
+// To a key locked to a tenant, another tenant's objects behave as if they
+// did not exist: every API that takes an id answers for another tenant's
+// object exactly as for an id that names nothing, and leaves the object
+// as it was. A create that asks for another tenant's id cannot have it
+// (ids are global), and is answered as for an id that cannot be used,
+// without a word of an owner.
+func TestAPIKey_TenantLockedCrossTenant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	victim := e.mustCreateUser(t, "victim@example.org")
+	e.mustRegister(t, victim.ID, e.appID)
+	login := e.mustLogin(t, "victim@example.org", e.appID)
+	victimKey := e.mustGenerateKey(t, "ES256") // signs the victim tenant's application only
+	e.mustJWTConfig(t, e.appID, map[string]any{"accessTokenKeyId": victimKey.ID})
+	unused := e.mustGenerateKey(t, "RS256") // signs nothing
+
+	other := e.mustCreateTenant(t, "Other")
+	ownKey := e.mustGenerateKey(t, "EdDSA")
+	e.mustPatchTenant(t, other, map[string]any{"jwtConfiguration": map[string]any{"accessTokenKeyId": ownKey.ID}})
+	k := e.mustCreateAPIKey(t, map[string]any{"tenantId": other}).Key
+	var mine api.ApplicationResponse
+	e.do(t, "POST", "/api/application", withKey(k), withJSON(map[string]any{"application": map[string]any{"name": "mine"}})).wantJSON(t, 200, &mine)
+	myApp := mine.Application.ID
+
+	// Lists hold its tenant's objects only.
+	var apps api.ApplicationResponse
+	e.do(t, "GET", "/api/application", withKey(k)).wantJSON(t, 200, &apps)
+	if len(apps.Applications) != 1 || apps.Applications[0].ID != myApp {
+		t.Errorf("applications seen by a locked key: %+v", apps.Applications)
+	}
+
+	// The signing keys the locked key sees: its tenant's.
+	var keys api.KeyResponse
+	e.do(t, "GET", "/api/key", withKey(k)).wantJSON(t, 200, &keys)
+	seen := map[string]bool{}
+	for _, key := range keys.Keys {
+		seen[key.ID] = true
+	}
+	var def api.TenantResponse
+	e.do(t, "GET", "/api/tenant/"+e.tenantID, withKey(e.key)).wantJSON(t, 200, &def)
+	if !seen[ownKey.ID] || seen[victimKey.ID] || seen[unused.ID] {
+		t.Errorf("keys seen by a locked key: %v; want %s and not %s or %s", seen, ownKey.ID, victimKey.ID, unused.ID)
+	}
+	if id := def.Tenant.JWTConfiguration.IDTokenKeyID; id != "" && !seen[id] {
+		t.Errorf("the ID-token key %s its tenant shares with the default tenant is hidden", id)
+	}
+	e.do(t, "GET", "/api/key/"+ownKey.ID, withKey(k)).wantJSON(t, 200, nil)
+	e.do(t, "GET", "/api/key", withKey(e.key)).wantJSON(t, 200, &keys)
+	if len(keys.Keys) < 4 {
+		t.Errorf("a super key sees %d keys, want all", len(keys.Keys))
+	}
+
+	userBody := map[string]any{"user": map[string]any{"email": "new@example.org", "password": testPassword}}
+	tests := []struct {
+		method, path string // %s is the id
+		body         any
+	}{
+		{"GET", "/api/user/%s", nil},
+		{"PUT", "/api/user/%s", map[string]any{"user": map[string]any{"email": "x@example.org"}}},
+		{"PATCH", "/api/user/%s", map[string]any{"user": map[string]any{"firstName": "Mallory"}}},
+		{"DELETE", "/api/user/%s", nil},
+		{"DELETE", "/api/user/%s?hardDelete=true", nil},
+		{"POST", "/api/user/registration/%s", map[string]any{"registration": map[string]any{"applicationId": myApp}}},
+		{"POST", "/api/user/registration/%s/" + myApp, map[string]any{"registration": map[string]any{}}},
+		{"GET", "/api/user/registration/%s/" + e.appID, nil},
+		{"PUT", "/api/user/registration/%s/" + e.appID, map[string]any{"registration": map[string]any{"roles": []string{"x"}}}},
+		{"DELETE", "/api/user/registration/%s/" + e.appID, nil},
+		{"GET", "/api/jwt/refresh?userId=%s", nil},
+		{"DELETE", "/api/jwt/refresh?userId=%s", nil},
+		{"GET", "/api/application/%s", nil},
+		{"PUT", "/api/application/%s", map[string]any{"application": map[string]any{"name": "taken"}}},
+		{"PATCH", "/api/application/%s", map[string]any{"application": map[string]any{"name": "taken"}}},
+		{"DELETE", "/api/application/%s?hardDelete=true", nil},
+		{"DELETE", "/api/jwt/refresh?applicationId=%s", nil},
+		{"GET", "/api/tenant/%s", nil},
+		{"PUT", "/api/tenant/%s", map[string]any{"tenant": map[string]any{"name": "taken"}}},
+		{"PATCH", "/api/tenant/%s", map[string]any{"tenant": map[string]any{"name": "taken"}}},
+		{"DELETE", "/api/tenant/%s", nil},
+		{"GET", "/api/key/%s", nil},
+		{"GET", "/api/jwt/refresh/%s", nil},
+		{"DELETE", "/api/jwt/refresh/%s", nil},
+	}
+	ids := map[string]string{"user": victim.ID, "application": e.appID, "tenant": e.tenantID, "key": victimKey.ID, "jwt": login.RefreshTokenID}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			var theirs string
+			switch {
+			case strings.Contains(tt.path, "applicationId="), strings.HasPrefix(tt.path, "/api/application/"):
+				theirs = ids["application"]
+			case strings.HasPrefix(tt.path, "/api/tenant/"):
+				theirs = ids["tenant"]
+			case strings.HasPrefix(tt.path, "/api/key/"):
+				theirs = ids["key"]
+			case strings.HasPrefix(tt.path, "/api/jwt/refresh/"):
+				theirs = ids["jwt"]
+			default:
+				theirs = ids["user"]
+			}
+			opts := func() []reqOpt {
+				o := []reqOpt{withKey(k)}
+				if tt.body != nil {
+					o = append(o, withJSON(tt.body))
+				}
+				return o
+			}
+			nobody := e.do(t, tt.method, fmt.Sprintf(tt.path, uuid.NewString()), opts()...)
+			got := e.do(t, tt.method, fmt.Sprintf(tt.path, theirs), opts()...)
+			if got.Status != nobody.Status || !bytes.Equal(got.Body, nobody.Body) {
+				t.Errorf("another tenant's object: %s\nan id that names nothing: %s", got, nobody)
+			}
+		})
+	}
+
+	// Creates that ask for another tenant's id.
+	creates := []struct {
+		name, path, field string
+		body              any
+	}{
+		{"User", "/api/user/%s", "userId", userBody},
+		{"Registration", "/api/user/registration/%s", "userId",
+			map[string]any{"user": userBody["user"], "registration": map[string]any{"applicationId": myApp}}},
+		{"Application", "/api/application/%s", "applicationId", map[string]any{"application": map[string]any{"name": "taken"}}},
+	}
+	const nilUUID = "00000000-0000-0000-0000-000000000000"
+	for _, tt := range creates {
+		t.Run("Create"+tt.name, func(t *testing.T) {
+			theirs := victim.ID
+			if tt.field == "applicationId" {
+				theirs = e.appID
+			}
+			got := e.do(t, "POST", fmt.Sprintf(tt.path, theirs), withKey(k), withJSON(tt.body))
+			got.wantErrors(t, "[invalid]"+tt.field)
+			if b := strings.ToLower(string(got.Body)); strings.Contains(b, "exist") || strings.Contains(b, "duplicate") {
+				t.Errorf("the answer tells of an owner: %s", got.Body)
+			}
+			unusable := e.do(t, "POST", fmt.Sprintf(tt.path, nilUUID), withKey(k), withJSON(tt.body))
+			unusable.wantErrors(t, "[invalid]"+tt.field)
+			if a, b := strings.ReplaceAll(string(got.Body), theirs, "ID"), strings.ReplaceAll(string(unusable.Body), nilUUID, "ID"); a != b {
+				t.Errorf("another tenant's id: %s\nthe nil UUID: %s", a, b)
+			}
+		})
+	}
+	t.Run("Import", func(t *testing.T) {
+		imp := func(id string) string {
+			r := e.do(t, "POST", "/api/user/import", withKey(k), withJSON(map[string]any{"users": []map[string]any{{"id": id, "email": "imp@example.org"}}}))
+			r.wantErrors(t, "[invalid]users[0].id")
+			return strings.ReplaceAll(string(r.Body), id, "ID")
+		}
+		if a, b := imp(victim.ID), imp(nilUUID); a != b {
+			t.Errorf("import with another tenant's id: %s\nwith the nil UUID: %s", a, b)
+		}
+	})
+	// Within its own tenant a taken id is a duplicate, as before.
+	t.Run("OwnDuplicate", func(t *testing.T) {
+		var res api.UserResponse
+		e.do(t, "POST", "/api/user", withKey(k), withJSON(userBody)).wantJSON(t, 200, &res)
+		e.do(t, "POST", "/api/user/"+res.User.ID, withKey(k), withJSON(map[string]any{"user": map[string]any{"email": "again@example.org", "password": testPassword}})).
+			wantErrors(t, "[duplicate]userId")
+		e.do(t, "POST", "/api/application/"+myApp, withKey(k), withJSON(map[string]any{"application": map[string]any{"name": "again"}})).
+			wantErrors(t, "[duplicate]applicationId")
+	})
+
+	// Nothing of the other tenant changed.
+	var u api.UserResponse
+	e.do(t, "GET", "/api/user/"+victim.ID, withKey(e.key)).wantJSON(t, 200, &u)
+	if !u.User.Active || u.User.FirstName != "" || u.User.Email != "victim@example.org" || len(u.User.Registrations) != 1 {
+		t.Errorf("the victim changed: %+v", u.User)
+	}
+	var app api.ApplicationResponse
+	e.do(t, "GET", "/api/application/"+e.appID, withKey(e.key)).wantJSON(t, 200, &app)
+	if app.Application.Name != "Default" || !app.Application.Active {
+		t.Errorf("the victim's application changed: %+v", app.Application)
+	}
+	e.do(t, "GET", "/api/tenant/"+e.tenantID, withKey(e.key)).wantJSON(t, 200, &def)
+	if def.Tenant.Name != "Default" {
+		t.Errorf("the victim's tenant changed: %+v", def.Tenant)
+	}
 	e.mustRefresh(t, login.RefreshToken)
 }

@@ -91,6 +91,15 @@ func (s *Server) tenant(r *http.Request) (string, error) {
 	return h, nil
 }
 
+// lockedTenant is the tenant the request's API key is locked to, "" for
+// a key that is not (or no key).
+func lockedTenant(r *http.Request) string {
+	if k, ok := r.Context().Value(ctxAPIKey).(*storage.APIKey); ok {
+		return k.TenantID
+	}
+	return ""
+}
+
 // endpoint names the API a request calls, as API key permissions list
 // them: its route's path up to the first wildcard ("/api/user" for
 // /api/user/{id}, "/api/user/registration" for

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,14 +48,47 @@ func newMetrics(id *identity.Service) *metrics {
 	return m
 }
 
-// observe records one request; route is the ServeMux pattern, so the
-// label's values are bounded by the routes.
+// observe records one request. Every label is bounded whatever the
+// client sends, so that no request can add series without end: route is
+// the ServeMux pattern (or "unmatched"), the method is one the route
+// serves (or "other"), and code a status code Latch wrote.
 func (m *metrics) observe(route, method string, code int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.requests.WithLabelValues(route, methodLabel(route, method), codeLabel(code)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// methodLabel is the method label of a request that route served: the
+// method when the route's pattern names it (or HEAD of a GET route),
+// else, for a pattern that takes any method, one of HTTP's standard
+// methods; anything else is "other".
+func methodLabel(route, method string) string {
+	if m, _, ok := strings.Cut(route, " "); ok {
+		if method == m || (m == http.MethodGet && method == http.MethodHead) {
+			return method
+		}
+		return "other"
+	}
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// codeLabel is the status label: a handler that wrote nothing answered
+// 200, as net/http sends; a code outside 100-599 is "other".
+func codeLabel(code int) string {
+	switch {
+	case code == 0:
+		return "200"
+	case code < 100 || code > 599:
+		return "other"
+	}
+	return strconv.Itoa(code)
 }
 
 // serveMetrics serves GET /api/prometheus/metrics.

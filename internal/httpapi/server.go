@@ -35,7 +35,8 @@ type Config struct {
 	// endpoint URLs of the discovery document. When empty they are
 	// derived from the issuer, or from the request.
 	BaseURL string
-	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed: the client is its rightmost entry that is not one of them.
 	TrustedProxies []netip.Prefix
 	// RateLimits caps login, token and refresh requests per client (a
 	// refresh per session); zero values switch a limit off.
@@ -222,28 +223,6 @@ func requestID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// clientAddress is the caller's address: the peer, or the first address
-// of X-Forwarded-For when the peer is a trusted proxy.
-func (s *Server) clientAddress(r *http.Request) string {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	addr := peer.Addr().Unmap()
-	for _, p := range s.proxies {
-		if p.Contains(addr) {
-			if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
-				first, _, _ := strings.Cut(fwd, ",")
-				if a, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
-					return a.String()
-				}
-			}
-			break
-		}
-	}
-	return addr.String()
 }
 
 // withEventInfo puts in the request's context the EventInfo of the events

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/google/uuid"
+
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/token"
@@ -64,6 +66,8 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a 
 	}
 	if id == "" {
 		id = NewID()
+	} else if err := s.checkNewApplicationID(ctx, t.ID, id); err != nil {
+		return api.Application{}, err
 	}
 	a.ID, a.TenantID = id, t.ID
 	secret := a.OAuthConfiguration.ClientSecret
@@ -85,12 +89,36 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a 
 	rec.OAuthConfiguration.ClientSecret = ""
 	if err := s.store.CreateApplication(ctx, rec); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
-			return api.Application{}, api.FieldError("applicationId", "duplicate", fmt.Sprintf("An Application with Id [%s] already exists.", id))
+			if cerr := s.checkNewApplicationID(ctx, t.ID, id); cerr != nil {
+				return api.Application{}, cerr
+			}
+			return api.Application{}, unusableID("applicationId", id) // the other one is gone again
 		}
 		return api.Application{}, err
 	}
 	a.OAuthConfiguration.ClientSecret = secret
 	return a, nil
+}
+
+// checkNewApplicationID checks the id a new application of tenantID asks
+// for, as checkNewUserID does a user's: an application of the same
+// tenant holding it is a duplicate, one of another tenant is invisible,
+// and its id merely unusable.
+func (s *Service) checkNewApplicationID(ctx context.Context, tenantID, id string) error {
+	if id == uuid.Nil.String() {
+		return unusableID("applicationId", id)
+	}
+	other, err := s.store.GetApplication(ctx, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case other.TenantID == tenantID:
+		return api.FieldError("applicationId", "duplicate", fmt.Sprintf("An Application with Id [%s] already exists.", id))
+	default:
+		return unusableID("applicationId", id)
+	}
 }
 
 // GetApplication returns an application of the tenant ("" for any).

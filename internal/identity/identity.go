@@ -177,6 +177,17 @@ func checkID(errs *api.Errors, field, id string) {
 	}
 }
 
+// unusableID is the answer to a create that asks for an id it cannot
+// have because an object outside the caller's tenant holds it. Ids are
+// global keys, so the id cannot be given; calling it a duplicate would
+// tell a caller locked to one tenant that another tenant's object exists.
+// This answer names no owner, and it is also the answer for the nil
+// UUID, which is no object's id: it says only that the id cannot be used.
+func unusableID(field, id string) error {
+	return api.FieldError(field, "invalid",
+		fmt.Sprintf("The [%s] %s cannot be used. Choose another id, or send none to have one made.", field, id))
+}
+
 // millis converts a time to FusionAuth's instant (0 for the zero time).
 func millis(t time.Time) int64 {
 	if t.IsZero() {

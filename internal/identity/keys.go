@@ -212,8 +212,10 @@ func keyView(rec storage.SigningKey) api.Key {
 	return k
 }
 
-// GetKey returns a key's public description.
-func (s *Service) GetKey(ctx context.Context, id string) (api.Key, error) {
+// GetKey returns a key's public description. For a caller locked to a
+// tenant (tenantID not ""), a key that tenant does not sign with (see
+// tenantKeys) does not exist.
+func (s *Service) GetKey(ctx context.Context, tenantID, id string) (api.Key, error) {
 	if !ValidID(id) {
 		return api.Key{}, notFound("key", id)
 	}
@@ -221,25 +223,77 @@ func (s *Service) GetKey(ctx context.Context, id string) (api.Key, error) {
 	if err != nil {
 		return api.Key{}, err
 	}
+	if tenantID != "" {
+		mine, err := s.tenantKeys(ctx, tenantID)
+		if err != nil {
+			return api.Key{}, err
+		}
+		if !mine[id] {
+			return api.Key{}, notFound("key", id)
+		}
+	}
 	return keyView(rec), nil
 }
 
-// ListKeys returns every key's public description.
-func (s *Service) ListKeys(ctx context.Context) ([]api.Key, error) {
+// ListKeys returns the public descriptions of the keys a caller sees:
+// every key (tenantID ""), or, for a caller locked to a tenant, the keys
+// that tenant signs with (see tenantKeys).
+func (s *Service) ListKeys(ctx context.Context, tenantID string) ([]api.Key, error) {
 	recs, err := s.store.ListKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]api.Key, len(recs))
-	for i, r := range recs {
-		out[i] = keyView(r)
+	var mine map[string]bool
+	if tenantID != "" {
+		if mine, err = s.tenantKeys(ctx, tenantID); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]api.Key, 0, len(recs))
+	for _, r := range recs {
+		if mine == nil || mine[r.ID] {
+			out = append(out, keyView(r))
+		}
 	}
 	return out, nil
 }
 
+// tenantKeys returns the ids of a tenant's signing keys: the keys its
+// tokens are signed with, by the tenant's configuration (access and ID
+// tokens) or one of its applications'. Signing keys are server-wide
+// objects that tenants may share, and FusionAuth's documentation does not
+// say what a tenant-scoped API key sees of them; Latch shows such a key
+// the keys its own tenant's tokens depend on, and nothing of the keys
+// only other tenants or webhooks use, or that nothing uses yet.
+func (s *Service) tenantKeys(ctx context.Context, tenantID string) (map[string]bool, error) {
+	mine := map[string]bool{}
+	t, err := s.store.GetTenant(ctx, tenantID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return mine, nil
+	} else if err != nil {
+		return nil, err
+	}
+	add := func(c api.JWTConfiguration) {
+		for _, id := range []string{c.AccessTokenKeyID, c.IDTokenKeyID} {
+			if id != "" {
+				mine[id] = true
+			}
+		}
+	}
+	add(t.JWTConfiguration)
+	apps, err := s.store.ListApplications(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range apps {
+		add(a.JWTConfiguration)
+	}
+	return mine, nil
+}
+
 // DeleteKey deletes a key no tenant, application or webhook signs with.
 func (s *Service) DeleteKey(ctx context.Context, id string) error {
-	k, err := s.GetKey(ctx, id)
+	k, err := s.GetKey(ctx, "", id)
 	if err != nil {
 		return err
 	}

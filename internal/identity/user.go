@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/password"
 	"github.com/latchid/latch/internal/storage"
@@ -70,7 +72,8 @@ func (s *Service) newUser(ctx context.Context, tenantID, id string, in api.User,
 	if err != nil {
 		return storage.User{}, api.Tenant{}, err
 	}
-	if id == "" {
+	chosen := id != ""
+	if !chosen {
 		id = NewID()
 	}
 	now := s.clock()
@@ -99,6 +102,11 @@ func (s *Service) newUser(ctx context.Context, tenantID, id string, in api.User,
 	}
 	if err := errs.Err(); err != nil {
 		return storage.User{}, api.Tenant{}, err
+	}
+	if chosen {
+		if err := s.checkNewUserID(ctx, u, "userId"); err != nil {
+			return storage.User{}, api.Tenant{}, err
+		}
 	}
 	if err := s.checkUnique(ctx, u, prefix); err != nil {
 		return storage.User{}, api.Tenant{}, err
@@ -177,6 +185,28 @@ func (s *Service) checkUnique(ctx context.Context, u storage.User, prefix string
 	return errs.Err()
 }
 
+// checkNewUserID checks the id a new user u asks for (field names it in
+// the error). A user of u's tenant holding it is a duplicate, which the
+// caller may see. A user of another tenant must look as if it did not
+// exist; but ids are global keys, so the id cannot be given either: the
+// answer is unusableID's, which names no owner.
+func (s *Service) checkNewUserID(ctx context.Context, u storage.User, field string) error {
+	if u.ID == uuid.Nil.String() {
+		return unusableID(field, u.ID)
+	}
+	other, err := s.store.GetUser(ctx, u.ID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case other.TenantID == u.TenantID:
+		return api.FieldError(field, "duplicate", fmt.Sprintf("A User with Id [%s] already exists.", u.ID))
+	default:
+		return unusableID(field, u.ID)
+	}
+}
+
 // insertUser stores u, turning a uniqueness race into FusionAuth's error.
 func (s *Service) insertUser(ctx context.Context, u storage.User, prefix string) error {
 	err := s.store.CreateUser(ctx, u)
@@ -184,7 +214,10 @@ func (s *Service) insertUser(ctx context.Context, u storage.User, prefix string)
 		if uerr := s.checkUnique(ctx, u, prefix); uerr != nil {
 			return uerr
 		}
-		return api.FieldError("userId", "duplicate", fmt.Sprintf("A User with Id [%s] already exists.", u.ID))
+		if uerr := s.checkNewUserID(ctx, u, "userId"); uerr != nil {
+			return uerr
+		}
+		return unusableID("userId", u.ID) // the other user is gone again
 	}
 	return err
 }
@@ -645,7 +678,14 @@ func (s *Service) importUser(ctx context.Context, t api.Tenant, in api.User, req
 	if u.PasswordChangeRequired {
 		u.PasswordChangeReason = "Administrative"
 	}
-	if err := s.checkUnique(ctx, u, prefix); err != nil {
+	var err error
+	if in.ID != "" {
+		err = s.checkNewUserID(ctx, u, prefix+".id")
+	}
+	if err == nil {
+		err = s.checkUnique(ctx, u, prefix)
+	}
+	if err != nil {
 		var ae *api.Errors
 		if errors.As(err, &ae) {
 			if errs.FieldErrors == nil {

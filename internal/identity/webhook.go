@@ -184,7 +184,7 @@ func (s *Service) validateWebhook(ctx context.Context, errs *api.Errors, w *api.
 		errs.Field("webhook.signatureConfiguration.signingKeyId", "blank",
 			"You must specify the [webhook.signatureConfiguration.signingKeyId] property when signing is enabled.")
 	case sc.SigningKeyID != "":
-		k, err := s.GetKey(ctx, sc.SigningKeyID)
+		k, err := s.GetKey(ctx, "", sc.SigningKeyID)
 		if err != nil || !slices.Contains(token.SupportedAlgorithms(), k.Algorithm) {
 			errs.Field("webhook.signatureConfiguration.signingKeyId", "invalid",
 				fmt.Sprintf("The key [%s] does not exist.", sc.SigningKeyID))

@@ -71,7 +71,8 @@ type Config struct {
 	// TLSCert and TLSKey, both set, make Latch serve HTTPS (TLS 1.2 at
 	// least; TLS 1.3 is preferred by the Go runtime) with these PEM files.
 	TLSCert, TLSKey string
-	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client: its rightmost entry that is not one of them.
 	TrustedProxies []netip.Prefix
 	// RateLimits caps login, token and refresh requests per client (a
 	// refresh per session); the zero value switches them off
@@ -210,7 +211,11 @@ func OpenStore(ctx context.Context, cfg Config) (storage.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		return nil, err // not a typed nil *sqlite.Store in the interface
+	}
+	return st, nil
 }
 
 // signer signs webhook deliveries with the server's key ring (the

@@ -124,7 +124,7 @@ func TestRateLimitTokenEndpointAndProxies(t *testing.T) {
 	clock := newTestClock()
 	l := startLatch(t, t.TempDir(), server.Config{
 		Now: clock.Now, RateLimits: httpapi.RateLimits{Token: 2},
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")},
 	})
 	token := func(forwardedFor string) (int, []byte) {
 		t.Helper()
@@ -156,5 +156,58 @@ func TestRateLimitTokenEndpointAndProxies(t *testing.T) {
 	// The proxy is trusted, so another forwarded client has its own budget.
 	if code, b := token("203.0.113.10"); code == http.StatusTooManyRequests {
 		t.Errorf("another client behind the trusted proxy was limited: %s", b)
+	}
+}
+
+// The client writes the left end of X-Forwarded-For: rotating it neither
+// escapes the login limit nor puts a false address into the session.
+func TestForwardedForSpoofing(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	l := startLatch(t, t.TempDir(), server.Config{
+		Now: clock.Now, RateLimits: httpapi.RateLimits{Login: 2},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
+	app := l.DefaultApplication(t).ID
+	l.Register(t, app, "ana@example.org")
+	login := func(loginID string, forwardedFor ...string) (int, []byte) {
+		t.Helper()
+		body, _ := json.Marshal(api.LoginRequest{LoginID: loginID, Password: testPassword, ApplicationID: app})
+		req, _ := http.NewRequest("POST", l.Server.URL()+"/api/login", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", l.APIKey) // no ipAddress: the request's own address counts
+		req.Header.Set("Content-Type", "application/json")
+		for _, v := range forwardedFor {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		resp, err := l.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+
+	// The proxy appends 203.0.113.20 to what the client sent.
+	code, b := login("ana@example.org", "198.51.100.66, 203.0.113.20")
+	var lr api.LoginResponse
+	if err := json.Unmarshal(b, &lr); code != http.StatusOK || err != nil || lr.RefreshTokenID == "" {
+		t.Fatalf("login: %d %s", code, b)
+	}
+	var rt api.RefreshTokenResponse
+	l.Do(t, l.APIKey, "GET", "/api/jwt/refresh/"+lr.RefreshTokenID, nil, 200, &rt)
+	if got := rt.RefreshToken.MetaData.Device.LastAccessedAddress; got != "203.0.113.20" {
+		t.Errorf("session address %q, want 203.0.113.20", got)
+	}
+
+	// A client at 203.0.113.9 rotates the leftmost entry, on one line or two.
+	if code, b := login("nobody@example.org", "198.51.100.1, 203.0.113.9"); code != http.StatusNotFound {
+		t.Fatalf("first login: %d %s, want 404", code, b)
+	}
+	if code, b := login("nobody@example.org", "198.51.100.2", "203.0.113.9"); code != http.StatusNotFound {
+		t.Fatalf("second login: %d %s, want 404", code, b)
+	}
+	if code, b := login("nobody@example.org", "198.51.100.3, 203.0.113.9"); code != http.StatusTooManyRequests {
+		t.Errorf("third login with a rotated leftmost entry: %d %s, want 429", code, b)
 	}
 }

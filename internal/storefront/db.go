@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -74,6 +75,18 @@ func openDB(ctx context.Context, file string) (*db, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", file, err)
 	}
+	// Create the file owner-only before SQLite does (SQLite would make it
+	// 0644 under the usual umask): SQLite gives the -wal and -shm files the
+	// database file's permissions, and all three hold the users' carts.
+	f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is in the message already
+		}
+		return nil, fmt.Errorf("open database %s: %w", file, err)
+	}
+	f.Close()
 	w, err := sql.Open("sqlite", dsn(abs, "_pragma", "journal_mode(WAL)", "_txlock", "immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", file, err)

@@ -15,6 +15,13 @@
 //	go srv.Serve()
 //	defer srv.Close()
 //
+// Open checks the application id and the API key at Latch before it
+// returns (GET /api/application/{id} with the key): a key Latch refuses is
+// ErrAPIKeyRefused, an application it does not know (for that key)
+// ErrUnknownApplication, and a Latch that does not answer within
+// Config.LatchWait an error too; the storefront does not start on a
+// configuration that would fail every login.
+//
 // Routes (JSON bodies, Content-Type: application/json, errors as
 // ErrorResponse {"error","message"} or, from guard, {"error",
 // "error_description"}):
@@ -58,11 +65,13 @@
 //	Latch 410                 → 403 account_expired: the password was right, so 401 ("try again") would mislead
 //	Latch 202                 → 403 not_registered: the user is not registered for the application
 //	Latch 203                 → 403 password_change_required; any other 2xx → 403 login_incomplete
-//	Latch 400, 401            → 500 internal_error: the storefront's application id or API key is wrong (logged)
+//	Latch 400, 401            → 500 internal_error: the storefront's application id or API key went wrong since Open checked them (logged)
 //	Latch 5xx, 429, no answer → 503 temporarily_unavailable, with Retry-After
 //
-// A blank loginId or password, a body that is not one JSON object, or one
-// over 64 KiB gets 400 invalid_request without a call to Latch; a body
+// A blank loginId or password, one holding a control character (NUL, a
+// line break, a tab, DEL, the C1 range), a body that is not one JSON
+// object, or one over 64 KiB gets 400 invalid_request without a call to
+// Latch; a body
 // whose Content-Type is not JSON gets 415. The refusals carry no
 // WWW-Authenticate, which the client SDK reserves for the end of a
 // session. Neither the password nor the login id is ever logged or
@@ -110,6 +119,8 @@
 // it.
 //
 // The storefront keeps its own SQLite database (DatabaseFile in
-// Config.DataDir; pure-Go driver, WAL, foreign keys, embedded migrations),
-// seeded with a handful of products on the first start.
+// Config.DataDir, a directory made 0700; pure-Go driver, WAL, foreign
+// keys, embedded migrations), seeded with a handful of products on the
+// first start. The database file is created 0600, and SQLite gives its
+// -wal and -shm files the same mode.
 package storefront

@@ -380,7 +380,7 @@ func TestRegisterWebhook_Retry(t *testing.T) {
 	var up atomic.Bool
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !up.Load() && strings.HasPrefix(r.URL.Path, "/api/") {
+		if !up.Load() && strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/api/application/") {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
@@ -405,10 +405,14 @@ func TestRegisterWebhook_Retry(t *testing.T) {
 		t.Errorf("webhook %+v", hook.Webhook)
 	}
 
+	// A key that may read the application but not manage webhooks.
+	var k api.APIKeyResponse
+	e.admin(t, "POST", "/api/api-key", map[string]any{"apiKey": map[string]any{"permissions": map[string]any{"endpoints": map[string]any{
+		"/api/application": []string{"GET"}, "/api/login": []string{"POST"}}}}}, &k)
 	_, err = storefront.Open(context.Background(), storefront.Config{Addr: "127.0.0.1:0", LatchURL: e.latch.URL, ApplicationID: e.appID,
-		APIKey: "not-the-key", DataDir: t.TempDir(), RegisterWebhook: true})
+		APIKey: k.APIKey.Key, DataDir: t.TempDir(), RegisterWebhook: true})
 	if err == nil || !strings.Contains(err.Error(), "webhook") {
-		t.Errorf("Open with a key Latch refuses: %v, want a webhook error", err)
+		t.Errorf("Open with a key Latch refuses for webhooks: %v, want a webhook error", err)
 	}
 }
 

@@ -21,5 +21,14 @@ func SetWebhookRetry(d time.Duration) (restore func()) {
 	return func() { webhookRetry = old }
 }
 
+// SetLatchCheckRetry sets the pause between attempts at Open's check of
+// the application id and API key for a test and returns the function that
+// restores it.
+func SetLatchCheckRetry(d time.Duration) (restore func()) {
+	old := latchCheckRetry
+	latchCheckRetry = d
+	return func() { latchCheckRetry = old }
+}
+
 // RegisterWebhook registers s's webhook at Latch again.
 func RegisterWebhook(ctx context.Context, s *Server) error { return s.registerWebhook(ctx) }

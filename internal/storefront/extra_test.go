@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,23 +136,60 @@ func TestClientSDK(t *testing.T) {
 	}
 }
 
+// The application id and API key of standalone storefronts, which
+// fakeLatch knows.
+const (
+	fakeAppID  = "6b1f0e3a-2c4d-4e8f-9a1b-3c5d7e9f1a2b"
+	fakeAPIKey = "the-api-key"
+)
+
+// fakeLatch plays a Latch that knows the application fakeAppID and the API
+// key fakeAPIKey, enough for the check storefront.Open makes (GET
+// /api/application/{id}), and hands every other request to h (404 when h
+// is nil). It stops when the test ends.
+func fakeLatch(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := strings.CutPrefix(r.URL.Path, "/api/application/"); ok && r.Method == http.MethodGet {
+			switch {
+			case r.Header.Get("Authorization") != fakeAPIKey:
+				w.WriteHeader(http.StatusUnauthorized)
+			case id != fakeAppID:
+				w.WriteHeader(http.StatusNotFound)
+			default:
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(api.ApplicationResponse{Application: &api.Application{ID: id, Name: "Store", Active: true}})
+			}
+			return
+		}
+		if h == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // standalone starts a storefront in front of a Latch that the test plays
-// (or none), with the issuer given so that it looks nothing up.
+// (fakeLatch), with the issuer given so that it looks nothing up.
 func standalone(t *testing.T, latchURL string) (*storefront.Server, *latchtest.LogBuffer) {
 	t.Helper()
 	return standaloneWith(t, storefront.Config{LatchURL: latchURL})
 }
 
 // standaloneWith is standalone with the other fields of cfg; a cfg
-// without a LatchURL stands in front of no Latch.
+// without a LatchURL stands in front of a fakeLatch that knows nothing
+// more than the application.
 func standaloneWith(t *testing.T, cfg storefront.Config) (*storefront.Server, *latchtest.LogBuffer) {
 	t.Helper()
 	logs := &latchtest.LogBuffer{}
 	if cfg.LatchURL == "" {
-		cfg.LatchURL = "http://127.0.0.1:1"
+		cfg.LatchURL = fakeLatch(t, nil).URL
 	}
-	cfg.Addr, cfg.ApplicationID = "127.0.0.1:0", "6b1f0e3a-2c4d-4e8f-9a1b-3c5d7e9f1a2b"
-	cfg.APIKey, cfg.DataDir, cfg.Issuer = "the-api-key", t.TempDir(), "http://latch.test"
+	cfg.Addr, cfg.ApplicationID = "127.0.0.1:0", fakeAppID
+	cfg.APIKey, cfg.DataDir, cfg.Issuer = fakeAPIKey, t.TempDir(), "http://latch.test"
 	cfg.Logger = logs.Logger()
 	sf, err := storefront.Open(context.Background(), cfg)
 	if err != nil {
@@ -186,7 +225,7 @@ func TestLogin_LatchStatuses(t *testing.T) {
 		got    *http.Request
 		gotReq api.LoginRequest
 	)
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	fake := fakeLatch(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		got, gotReq = r, api.LoginRequest{}
@@ -197,7 +236,6 @@ func TestLogin_LatchStatuses(t *testing.T) {
 		w.WriteHeader(status)
 		io.WriteString(w, answer)
 	}))
-	defer fake.Close()
 	sf, _ := standalone(t, fake.URL)
 
 	lockEnd := time.Now().Add(time.Hour).Truncate(time.Millisecond)
@@ -279,15 +317,11 @@ func TestLogin_LatchStatuses(t *testing.T) {
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
-// A storefront whose Latch is not there answers 503.
+// A storefront whose Latch has gone away answers 503.
 func TestLogin_LatchUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	sf, _ := standalone(t, "http://"+addr)
+	fake := fakeLatch(t, nil)
+	sf, _ := standalone(t, fake.URL)
+	fake.Close()
 	res := postLogin(t, sf.URL(), nil)
 	wantError(t, res, http.StatusServiceUnavailable, storefront.CodeUnavailable)
 	if res.Header.Get("Retry-After") == "" {
@@ -298,8 +332,9 @@ func TestLogin_LatchUnreachable(t *testing.T) {
 	wantError(t, res, http.StatusServiceUnavailable, storefront.CodeUnavailable)
 }
 
-// Without Config.Issuer the storefront reads it from Latch; while Latch is
-// down it starts all the same, answers 503, and looks again later.
+// Without Config.Issuer the storefront reads it from Latch; when Latch
+// fails to tell it at start (past the check of the application id and
+// API key) it starts all the same, answers 503, and looks again later.
 func TestIssuerDiscovery(t *testing.T) {
 	restore := storefront.SetDiscoveryRetry(0)
 	t.Cleanup(restore)
@@ -309,7 +344,7 @@ func TestIssuerDiscovery(t *testing.T) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var up atomic.Bool
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !up.Load() {
+		if !up.Load() && !strings.HasPrefix(r.URL.Path, "/api/application/") {
 			http.Error(w, "down", http.StatusBadGateway)
 			return
 		}
@@ -369,13 +404,14 @@ func TestOpen_Errors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	ok := storefront.Config{Addr: "127.0.0.1:0", ApplicationID: "app", APIKey: "key", DataDir: t.TempDir(), Issuer: "http://latch.test",
-		Logger: slog.New(slog.DiscardHandler)}
+	ok := storefront.Config{Addr: "127.0.0.1:0", LatchURL: fakeLatch(t, nil).URL, ApplicationID: fakeAppID, APIKey: fakeAPIKey,
+		DataDir: t.TempDir(), Issuer: "http://latch.test", Logger: slog.New(slog.DiscardHandler)}
 	tests := map[string]func(*storefront.Config){
 		"BusyPort":        func(c *storefront.Config) { c.Addr = busy.Addr().String() },
 		"NoApplicationID": func(c *storefront.Config) { c.ApplicationID = "" },
 		"BadLatchURL":     func(c *storefront.Config) { c.LatchURL = "ftp://latch" },
 		"RelativeURL":     func(c *storefront.Config) { c.LatchURL = "/latch" },
+		"NegativeWait":    func(c *storefront.Config) { c.LatchWait = -time.Second },
 	}
 	for name, change := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -409,7 +445,7 @@ func TestOpen_Errors(t *testing.T) {
 }
 
 func TestDefaultConfig(t *testing.T) {
-	want := storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data"}
+	want := storefront.Config{Addr: "127.0.0.1:8080", LatchURL: "http://127.0.0.1:9011", DataDir: "./storefront-data", LatchWait: 30 * time.Second}
 	if diff := cmp.Diff(want, storefront.DefaultConfig()); diff != "" {
 		t.Errorf("DefaultConfig (-want +got):\n%s", diff)
 	}
@@ -443,5 +479,144 @@ func TestLog_NoSecrets(t *testing.T) {
 		if secret != "" && strings.Contains(logs, secret) {
 			t.Errorf("the log shows the %s", name)
 		}
+	}
+}
+
+// The database and its WAL and shared-memory files are the owner's only,
+// whatever the umask lets through: they hold every user's cart.
+func TestDatabaseFileModes(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	e.startStorefront(t, storefront.Config{DataDir: dir})
+	for _, name := range []string{storefront.DatabaseFile, storefront.DatabaseFile + "-wal", storefront.DatabaseFile + "-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %#o, want 0600", name, mode)
+		}
+	}
+}
+
+// Open checks the application id and the API key at Latch, and refuses to
+// start, saying which is wrong, rather than listen and answer every login
+// 500. The key never shows in the error or the log.
+func TestOpen_ChecksApplicationAndKey(t *testing.T) {
+	e := newEnv(t)
+	other := ""
+	{
+		var res api.TenantResponse
+		e.admin(t, "POST", "/api/tenant", map[string]any{"tenant": map[string]any{"name": "Other"}}, &res)
+		other = res.Tenant.ID
+	}
+	apiKey := func(key map[string]any) string {
+		var res api.APIKeyResponse
+		e.admin(t, "POST", "/api/api-key", map[string]any{"apiKey": key}, &res)
+		return res.APIKey.Key
+	}
+	otherTenantKey := apiKey(map[string]any{"tenantId": other})
+	loginOnlyKey := apiKey(map[string]any{"permissions": map[string]any{"endpoints": map[string]any{"/api/login": []string{"POST"}}}})
+	readKey := apiKey(map[string]any{"permissions": map[string]any{"endpoints": map[string]any{
+		"/api/application": []string{"GET"}, "/api/login": []string{"POST"}, "/api/jwt/refresh": []string{"DELETE"}}}})
+	tests := []struct {
+		name, appID, key string
+		want             error
+	}{
+		{"WrongKey", e.appID, "not-the-key-but-long-enough-1234567890", storefront.ErrAPIKeyRefused},
+		{"KeyWithoutApplicationRead", e.appID, loginOnlyKey, storefront.ErrAPIKeyRefused},
+		{"UnknownApplication", "3f8d2a4c-5b6e-4f70-8a9b-0c1d2e3f4a5b", e.latch.APIKey, storefront.ErrUnknownApplication},
+		{"NotAnApplicationID", "shop", e.latch.APIKey, storefront.ErrUnknownApplication},
+		{"ApplicationOfAnotherTenant", e.appID, otherTenantKey, storefront.ErrUnknownApplication},
+		{"Right", e.appID, e.latch.APIKey, nil},
+		{"RightWithALeastKey", e.appID, readKey, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &latchtest.LogBuffer{}
+			start := time.Now()
+			sf, err := storefront.Open(context.Background(), storefront.Config{Addr: "127.0.0.1:0", LatchURL: e.latch.URL,
+				ApplicationID: tt.appID, APIKey: tt.key, DataDir: t.TempDir(), Logger: logs.Logger(), LatchWait: time.Minute})
+			if err == nil {
+				defer sf.Close()
+			}
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("Open: %v, want %v", err, tt.want)
+			}
+			if err == nil {
+				return
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("Open took %v to refuse", d)
+			}
+			if strings.Contains(err.Error(), tt.key) || strings.Contains(logs.String(), tt.key) {
+				t.Errorf("the API key shows: %v\n%s", err, logs)
+			}
+			if tt.want == storefront.ErrUnknownApplication && !strings.Contains(err.Error(), tt.appID) {
+				t.Errorf("error %q does not name the application id", err)
+			}
+		})
+	}
+}
+
+// Open waits up to LatchWait for a Latch that cannot be reached, then
+// starts once it answers, or refuses to start.
+func TestOpen_WaitsForLatch(t *testing.T) {
+	defer storefront.SetLatchCheckRetry(10 * time.Millisecond)()
+	e := newEnv(t)
+	target, _ := url.Parse(e.latch.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var up atomic.Bool
+	asked := make(chan struct{}, 1)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			select {
+			case asked <- struct{}{}:
+			default:
+			}
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+
+	// Latch comes up while Open waits.
+	go func() {
+		<-asked
+		up.Store(true)
+	}()
+	sf := e.startStorefront(t, storefront.Config{LatchURL: front.URL, DataDir: t.TempDir(), LatchWait: time.Minute})
+	if !strings.Contains(e.logs.String(), "waiting for Latch") {
+		t.Errorf("no warning that the storefront waits for Latch:\n%s", e.logs)
+	}
+	e.url = sf.URL()
+	email, _ := e.newUser(t)
+	e.login(t, email)
+
+	// Latch stays away: Open gives up after LatchWait, or at once without one.
+	up.Store(false)
+	for _, wait := range []time.Duration{0, 50 * time.Millisecond} {
+		start := time.Now()
+		sf, err := storefront.Open(context.Background(), storefront.Config{Addr: "127.0.0.1:0", LatchURL: front.URL, ApplicationID: e.appID,
+			APIKey: e.latch.APIKey, DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), LatchWait: wait})
+		if err == nil {
+			sf.Close()
+			t.Fatalf("Open with Latch away (wait %v) succeeded", wait)
+		}
+		if !strings.Contains(err.Error(), front.URL) || !strings.Contains(err.Error(), "did not answer") {
+			t.Errorf("error %q does not say that Latch at %s did not answer", err, front.URL)
+		}
+		if d := time.Since(start); d > wait+10*time.Second {
+			t.Errorf("Open took %v to give up after %v", d, wait)
+		}
+	}
+	// A context that ends stops the wait.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := storefront.Open(ctx, storefront.Config{Addr: "127.0.0.1:0", LatchURL: front.URL, ApplicationID: e.appID,
+		APIKey: e.latch.APIKey, DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), LatchWait: time.Hour}); err == nil {
+		t.Error("Open with an ended context succeeded")
 	}
 }

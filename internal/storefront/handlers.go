@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/latchid/latch/api"
@@ -98,6 +99,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.TrimSpace(req.LoginID) == "" || req.Password == "" {
 		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "Both loginId and password are required.")
+		return
+	}
+	// No login id or password holds a control character (Latch refuses a
+	// NUL outright): any caller could otherwise make Latch refuse the
+	// request, which reads as the storefront's own misconfiguration.
+	if strings.ContainsFunc(req.LoginID, unicode.IsControl) || strings.ContainsFunc(req.Password, unicode.IsControl) {
+		s.log.Info("login refused: a control character in the credentials")
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "The loginId and password must not contain control characters.")
 		return
 	}
 	jkt, ok := s.loginProof(w, r)

@@ -25,6 +25,16 @@ const (
 // errLatchUnavailable: Latch could not be reached, or answered 5xx or 429.
 var errLatchUnavailable = errors.New("storefront: latch unavailable")
 
+// Errors of Open's check of the application id and the API key at Latch.
+var (
+	// ErrAPIKeyRefused: Latch answered 401 to the API key (Config.APIKey):
+	// it is wrong or expired, or not allowed GET /api/application.
+	ErrAPIKeyRefused = errors.New("storefront: Latch refuses the API key")
+	// ErrUnknownApplication: Latch has no application with the id
+	// Config.ApplicationID that the API key may see.
+	ErrUnknownApplication = errors.New("storefront: Latch has no such application")
+)
+
 // latch calls Latch's API on behalf of the storefront: the Login API with
 // the application id and API key, logout and revocation.
 type latch struct {
@@ -126,6 +136,32 @@ func (l *latch) revoke(ctx context.Context, path string) error {
 		return fmt.Errorf("storefront: latch answered revocation with %d%s", code, errorCodes(b))
 	}
 	return nil
+}
+
+// checkApplication reads the storefront's application at Latch with the
+// API key: one cheap call that fails, as logins would, when the key or the
+// application id is wrong. A transport error, 429 or 5xx is
+// errLatchUnavailable.
+func (l *latch) checkApplication(ctx context.Context) error {
+	path := "/api/application/" + url.PathEscape(l.appID)
+	code, b, err := l.call(ctx, http.MethodGet, path, nil, true)
+	if err != nil {
+		return err
+	}
+	switch code {
+	case http.StatusOK:
+		var res api.ApplicationResponse
+		if err := json.Unmarshal(b, &res); err != nil || res.Application == nil || res.Application.ID != l.appID {
+			return fmt.Errorf("storefront: Latch's answer to GET %s is not the application", path)
+		}
+		return nil
+	case http.StatusUnauthorized:
+		return fmt.Errorf("%w (401 to GET %s): it is wrong, expired, or not allowed that call", ErrAPIKeyRefused, path)
+	case http.StatusNotFound:
+		return fmt.Errorf("%w: %q, or none that the API key may see", ErrUnknownApplication, l.appID)
+	default:
+		return fmt.Errorf("storefront: Latch answered %d to GET %s%s", code, path, errorCodes(b))
+	}
 }
 
 // discoverIssuer reads the issuer from Latch's OpenID configuration.

@@ -25,10 +25,16 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultAddr     = "127.0.0.1:8080"
-	DefaultLatchURL = "http://127.0.0.1:9011"
-	DefaultDataDir  = "./storefront-data"
+	DefaultAddr      = "127.0.0.1:8080"
+	DefaultLatchURL  = "http://127.0.0.1:9011"
+	DefaultDataDir   = "./storefront-data"
+	DefaultLatchWait = 30 * time.Second
 )
+
+// latchCheckRetry is the pause between two attempts at Open's check of the
+// application id and API key while Latch cannot be reached. A variable
+// for the tests.
+var latchCheckRetry = time.Second
 
 // discoveryTimeout bounds one look-up of Latch's issuer.
 const discoveryTimeout = 5 * time.Second
@@ -71,7 +77,18 @@ type Config struct {
 	// it to POST /api/system/webhook-event-log/search, or the JWTs issued
 	// before the storefront started are refused with 503 unless a refresh
 	// token comes along (and the log says so).
+	//
+	// Open checks ApplicationID and APIKey at Latch before it returns: it
+	// reads the application with the key (GET /api/application/{id}, which
+	// the key must therefore be allowed), and fails with ErrAPIKeyRefused
+	// or ErrUnknownApplication when Latch refuses, rather than serve and
+	// answer every login 500.
 	APIKey string
+	// LatchWait bounds how long Open waits for Latch to answer that check:
+	// while Latch cannot be reached (or answers 5xx or 429) Open tries
+	// again every second, logging a warning, and fails once LatchWait has
+	// passed. Zero makes one attempt; DefaultConfig sets DefaultLatchWait.
+	LatchWait time.Duration
 	// DataDir holds the storefront's SQLite database (DatabaseFile).
 	DataDir string
 	// Issuer is the iss the JWTs must carry. When empty it is read from
@@ -137,7 +154,7 @@ type Config struct {
 // DefaultConfig returns the configuration of cmd/storefront without
 // flags; ApplicationID and APIKey have no default.
 func DefaultConfig() Config {
-	return Config{Addr: DefaultAddr, LatchURL: DefaultLatchURL, DataDir: DefaultDataDir}
+	return Config{Addr: DefaultAddr, LatchURL: DefaultLatchURL, DataDir: DefaultDataDir, LatchWait: DefaultLatchWait}
 }
 
 // Server is a running storefront: the article's Store. Open it, run Serve,
@@ -178,8 +195,10 @@ type Server struct {
 
 // Open validates cfg, connects to Redis (when cfg.RedisURL is set) and
 // checks that it answers, listens on cfg.Addr (a busy port fails at
-// once), opens the database (creating and seeding it on the first start)
-// and builds the guard, and returns a Server ready to Serve.
+// once), checks the application id and the API key at Latch (waiting up
+// to cfg.LatchWait for Latch to answer), opens the database (creating
+// and seeding it on the first start) and builds the guard, and returns a
+// Server ready to Serve.
 func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
@@ -196,6 +215,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if strings.TrimSpace(cfg.ApplicationID) == "" {
 		return nil, errors.New("storefront: ApplicationID (the Latch application id) is required")
+	}
+	if cfg.LatchWait < 0 {
+		return nil, fmt.Errorf("storefront: LatchWait %v: want a duration of zero or more", cfg.LatchWait)
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: latchTimeout}
@@ -276,6 +298,10 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		ln.Close()
 		return nil, errors.New("storefront: RegisterWebhook needs PublicURL: the URL at which Latch reaches the storefront")
 	}
+	if err := s.checkLatch(ctx); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	if cfg.Issuer != "" {
 		// With the issuer given, a configuration that guard refuses fails Open.
 		g, err := s.newGuard(cfg.Issuer)
@@ -318,6 +344,34 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 	return s, nil
+}
+
+// checkLatch checks the application id and the API key at Latch before
+// the storefront serves, so that a wrong one stops it at once with a
+// message that says which, rather than turn every login into a 500. While
+// Latch cannot be reached it tries again every latchCheckRetry until
+// Config.LatchWait has passed: a storefront started beside Latch waits
+// for it, and one whose Latch stays away does not start.
+func (s *Server) checkLatch(ctx context.Context) error {
+	deadline := time.Now().Add(s.cfg.LatchWait)
+	for {
+		err := s.latch.checkApplication(ctx)
+		if !errors.Is(err, errLatchUnavailable) {
+			return err
+		}
+		if !time.Now().Add(latchCheckRetry).Before(deadline) {
+			return fmt.Errorf("storefront: cannot check the application id and API key: Latch at %s did not answer within %v: %w",
+				s.cfg.LatchURL, s.cfg.LatchWait, err)
+		}
+		s.log.Warn("storefront: waiting for Latch, to check the application id and API key", "latch", s.cfg.LatchURL, "err", err)
+		t := time.NewTimer(latchCheckRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("storefront: waiting for Latch: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // scheme is the scheme the storefront serves.

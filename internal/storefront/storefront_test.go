@@ -108,7 +108,22 @@ func TestLogin_Refused(t *testing.T) {
 		{"WrongTypes", `{"loginId":1,"password":true}`, "", 400, storefront.CodeInvalidRequest, 0},
 		{"TooLarge", big, "", 400, storefront.CodeInvalidRequest, 0},
 		{"NotJSON", "loginId=" + email + "&password=" + testPassword, "application/x-www-form-urlencoded", 415, storefront.CodeUnsupportedMediaType, 0},
+		// Control characters: Latch refuses a NUL, which must not read as
+		// the storefront's misconfiguration (a 500 and an ERROR line).
+		{"NULInLoginID", storefront.LoginRequest{LoginID: email + "\x00", Password: testPassword}, "", 400, storefront.CodeInvalidRequest, 0},
+		{"NULInPassword", storefront.LoginRequest{LoginID: email, Password: testPassword + "\x00"}, "", 400, storefront.CodeInvalidRequest, 0},
+		{"EscapedNUL", `{"loginId":"a\u0000b","password":"` + testPassword + `"}`, "", 400, storefront.CodeInvalidRequest, 0},
+		{"ControlInLoginID", storefront.LoginRequest{LoginID: "\x01" + email, Password: testPassword}, "", 400, storefront.CodeInvalidRequest, 0},
+		{"NewlineInLoginID", storefront.LoginRequest{LoginID: email + "\n", Password: testPassword}, "", 400, storefront.CodeInvalidRequest, 0},
+		{"TabInPassword", storefront.LoginRequest{LoginID: email, Password: "\t" + testPassword}, "", 400, storefront.CodeInvalidRequest, 0},
+		{"DELInPassword", storefront.LoginRequest{LoginID: email, Password: testPassword + "\x7f"}, "", 400, storefront.CodeInvalidRequest, 0},
+		{"C1InLoginID", storefront.LoginRequest{LoginID: email + "\u0085", Password: testPassword}, "", 400, storefront.CodeInvalidRequest, 0},
 	}
+	t.Cleanup(func() {
+		if strings.Contains(e.logs.String(), "level=ERROR") {
+			t.Errorf("a refused login logged an error:\n%s", e.logs)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e.rt.Reset()

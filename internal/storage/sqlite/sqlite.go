@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -202,9 +203,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	// Create the file owner-only: SQLite gives its -wal and -shm files the
 	// database file's permissions, and they hold the same secrets' hashes.
-	if f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
-		f.Close()
+	// A path that cannot be opened (a directory, no permission) fails here
+	// with its cause, rather than with SQLite's "unable to open" later.
+	f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is in the message already
+		}
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	f.Close()
 
 	wdb, err := sql.Open("sqlite", dsn(abs, url.Values{
 		"_pragma": {"journal_mode(WAL)"},
