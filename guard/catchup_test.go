@@ -235,7 +235,7 @@ func TestCatchUp_Config(t *testing.T) {
 	}
 	u := newUnit(t, func(c *guard.Config) { c.CatchUp, c.APIKey = true, "key" })
 	iat := u.clock.Now().Add(-guard.DefaultRevocationTTL - time.Minute)
-	tok := signToken(t, es256Key(u.tokenKey), map[string]any{"alg": "ES256", "kid": "token-key", "typ": "JWT"}, map[string]any{
+	tok := signToken(t, es256Key(u.tokenKey), hdr("ES256", "token-key"), map[string]any{
 		"iss": unitIssuer, "aud": unitApp, "sub": "u", "iat": iat.Unix(), "exp": u.clock.Now().Add(time.Hour).Unix(),
 	})
 	if err := u.verify(t, tok); !errors.Is(err, guard.ErrRevocationsUnavailable) {
