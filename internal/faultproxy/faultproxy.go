@@ -39,6 +39,7 @@ type Proxy struct {
 	freezeWhen func([]byte) bool
 	ln         net.Listener
 	conns      map[net.Conn]struct{}
+	ended      int // client connections that ended
 	wg         sync.WaitGroup
 }
 
@@ -92,6 +93,15 @@ func (p *Proxy) Held() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.held
+}
+
+// Ended returns how many client connections have ended (both sides
+// closed, everything held passed on): after Thaw, a test waits for it to
+// know that the server has seen the end of a connection its client gave up.
+func (p *Proxy) Ended() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ended
 }
 
 // Thaw delivers what was held and forwards again.
@@ -179,8 +189,13 @@ func (p *Proxy) untrack(c net.Conn) {
 
 // forward connects a client to the target and copies both ways.
 func (p *Proxy) forward(client net.Conn) {
-	defer p.untrack(client)
-	defer client.Close()
+	defer func() {
+		client.Close()
+		p.mu.Lock()
+		delete(p.conns, client)
+		p.ended++
+		p.mu.Unlock()
+	}()
 	// A frozen server does not take the connection further either.
 	if !p.wait() {
 		return

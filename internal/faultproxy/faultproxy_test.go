@@ -135,6 +135,14 @@ func TestFreezeAndThaw(t *testing.T) {
 		t.Fatalf("held answer: %q, %v", back, err)
 	}
 	roundTrip(t, c2, r2, "four")
+	// The first connection's end reached the server, which closed it too.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Ended() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the closed connection never ended")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func TestFreezeWhen(t *testing.T) {

@@ -63,7 +63,9 @@ func TestWithDeadlines_NoAnswer(t *testing.T) {
 	<-locked
 	for i, call := range []func() error{
 		func() error { return s.PutMeta(ctx, "blocked", "x") },
-		func() error { return s.Tx(ctx, func(tx storage.Store) error { return tx.PutMeta(ctx, "blocked", "x") }) },
+		func() error {
+			return s.Tx(ctx, func(tx storage.Store) error { return tx.PutMeta(ctx, "blocked", "x") })
+		},
 		func() error { return s.ProbeWrite(ctx, time.Now()) },
 	} {
 		start := time.Now()

@@ -60,9 +60,15 @@
 // the server's own errors of the kind (see unavailableState). A statement
 // cut off by ctx's deadline closes its connection (pgx does), which
 // PostgreSQL takes as the end of the session: a transaction open on it
-// rolls back. Rollbacks after a failure get a deadline of their own
-// (rollbackTimeout), never an unbounded wait on a server that does not
-// answer.
+// rolls back. An autocommitted statement, though, commits whenever it
+// reaches the server, which after a network partition heals may be long
+// after the caller gave up. RotateSession, whose late commit would make a
+// client's retry with the same value look like reuse (and revoke the
+// session), therefore runs in a transaction of its own outside Tx: its
+// COMMIT is sent only once the UPDATE has answered in time. (A COMMIT sent
+// and not answered stays undecided, as with any database.) Rollbacks after
+// a failure get a deadline of their own (rollbackTimeout), never an
+// unbounded wait on a server that does not answer.
 //
 // Calling the outer Store (rather than the tx argument) from inside a Tx
 // function takes a second connection from the pool and sees none of the
@@ -144,16 +150,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
+		return nil, fmt.Errorf("postgres: open %s: %w", where, mapErr(err))
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
+		return nil, fmt.Errorf("postgres: open %s: %w", where, mapErr(err))
 	}
 	s := &Store{pool: pool}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
+		return nil, fmt.Errorf("postgres: open %s: %w", where, mapErr(err))
 	}
 	return s, nil
 }
