@@ -10,6 +10,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
 )
 
 // DPoP (RFC 9449) at Latch's own endpoints.
@@ -46,10 +47,15 @@ func (e *dpopError) Unwrap() error { return e.err }
 
 // writeDPoPError answers a refused proof.
 func (s *Server) writeDPoPError(w http.ResponseWriter, r *http.Request, e *dpopError) {
-	if e.status >= 500 {
+	switch {
+	case e.status >= 500 && errors.Is(e.err, storage.ErrUnavailable):
+		// An outage: the store's Outage logs it.
+		s.outage.Refused()
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+	case e.status >= 500:
 		s.log.Error("DPoP proof not checked", "request", r.Context().Value(ctxRequestID), "path", r.URL.Path, "err", e.err)
 		w.Header().Set("Retry-After", "1")
-	} else {
+	default:
 		s.log.Info("DPoP proof refused", "request", r.Context().Value(ctxRequestID), "path", r.URL.Path, "err", e.err)
 	}
 	if e.nonce != "" {

@@ -113,6 +113,10 @@ func (s *Service) Tx(ctx context.Context, fn func(*Service) error) error {
 // Ping reports whether the store answers.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 
+// ProbeWrite reports whether the store accepts writes (storage.Store's
+// ProbeWrite, at the service's time).
+func (s *Service) ProbeWrite(ctx context.Context) error { return s.store.ProbeWrite(ctx, s.clock()) }
+
 // Issuer returns the issuer of a tenant's tokens.
 func (s *Service) Issuer(t api.Tenant) string {
 	if t.Issuer != "" {
