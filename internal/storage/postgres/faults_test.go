@@ -187,3 +187,27 @@ func TestRotateSessionHeldInTheNetwork(t *testing.T) {
 		t.Fatalf("the retry: %v", err)
 	}
 }
+
+// A write inside a transaction whose context had already ended sends
+// nothing, so there is no savepoint to roll back to: it is
+// ErrUnavailable, and the transaction goes on with the writes that
+// follow, as after any refused write.
+func TestTxGoesOnAfterWriteWithEndedContext(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ctx := t.Context()
+	ended, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancel()
+	err := s.Tx(ctx, func(tx storage.Store) error {
+		if err := tx.PutMeta(ended, "ended", "x"); !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("PutMeta with an ended context: %v, want ErrUnavailable", err)
+		}
+		return tx.PutMeta(ctx, "after", "x")
+	})
+	if err != nil {
+		t.Fatalf("Tx: %v", err)
+	}
+	if _, err := s.GetMeta(ctx, "after"); err != nil {
+		t.Errorf("the write after: %v", err)
+	}
+}

@@ -226,6 +226,9 @@ func (s *Store) write(ctx context.Context, sql string, args []any, dest ...any) 
 	}
 	b.Queue("RELEASE SAVEPOINT " + writeSavepoint)
 	if err := s.tx.tx.SendBatch(ctx, b).Close(); err != nil {
+		if pgconn.SafeToRetry(err) {
+			return tag, err // nothing was sent (ctx had ended): no savepoint
+		}
 		// The statement failed, so the release did not run: back to the
 		// savepoint, and drop it.
 		rctx, cancel := afterFailure(ctx)
