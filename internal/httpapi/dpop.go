@@ -159,7 +159,7 @@ func (s *Server) dpopURL(r *http.Request, tenantID string) string {
 // answers.
 func (s *Server) discoveryTenant(ctx context.Context, tenantID string) (api.Tenant, error) {
 	t, err := s.id.ResolveTenant(ctx, tenantID)
-	if err != nil && tenantID == "" {
+	if err != nil && tenantID == "" && !errors.Is(err, storage.ErrUnavailable) {
 		all, lerr := s.id.ListTenants(ctx)
 		if lerr != nil {
 			return api.Tenant{}, lerr

@@ -68,6 +68,8 @@ func outageCases(e *env, login api.LoginResponse, appID, email, userID string, o
 			return e.do(t, "POST", "/oauth2/introspect", withForm(url.Values{"client_id": {oa.id}, "token": {login.Token}}))
 		}, "oauth"},
 		{"userinfo", func(t *testing.T) *response { return e.do(t, "GET", "/oauth2/userinfo", withBearer(login.Token)) }, "oauth"},
+		{"jwks", func(t *testing.T) *response { return e.do(t, "GET", "/.well-known/jwks.json") }, "empty"},
+		{"discovery", func(t *testing.T) *response { return e.do(t, "GET", "/.well-known/openid-configuration") }, "empty"},
 	}
 }
 
