@@ -232,13 +232,13 @@ func TestRedis_Faults(t *testing.T) {
 	s.cart(t, lr.Token)
 
 	for _, fault := range []struct {
-		name       string
-		break_, fix func()
+		name      string
+		fail, fix func()
 	}{
 		{"frozen", p.Freeze, p.Thaw},
 		{"dead", p.Kill, func() { p.Revive(t) }},
 	} {
-		fault.break_()
+		fault.fail()
 		for range 3 {
 			start := time.Now()
 			res := s.do(t, req{method: "GET", path: "/api/cart", jwt: lr.Token})
