@@ -128,7 +128,9 @@ func (s *Server) dpopProof(r *http.Request, tenant func() string, check dpop.Req
 		return nil, refuseDPoP(err)
 	}
 	check.Method = r.Method
-	check.URL = s.dpopURL(r, tenant())
+	if check.URL, err = s.dpopURL(r, tenant()); err != nil {
+		return nil, err
+	}
 	p, err := s.dpop.Verify(r.Context(), raw, check)
 	if err != nil {
 		return nil, refuseDPoP(err)
@@ -141,17 +143,20 @@ func (s *Server) dpopProof(r *http.Request, tenant func() string, check dpop.Req
 // base URL; else the tenant's issuer when it is an http(s) URL; else the
 // request's own scheme and host), followed by the request's path as sent.
 // With no tenant named (""), the tenant is the one the discovery document
-// at /.well-known/openid-configuration describes.
-func (s *Server) dpopURL(r *http.Request, tenantID string) string {
+// at /.well-known/openid-configuration describes. The error is the
+// store's, when it is unavailable: the tenant cannot be told then.
+func (s *Server) dpopURL(r *http.Request, tenantID string) (string, error) {
 	var issuer string
 	if s.baseURL == "" {
 		t, err := s.discoveryTenant(r.Context(), tenantID)
-		if err != nil {
+		if errors.Is(err, storage.ErrUnavailable) {
+			return "", err
+		} else if err != nil {
 			t = api.Tenant{} // the server's own issuer
 		}
 		issuer = s.id.Issuer(t)
 	}
-	return s.publicBase(r, issuer) + r.URL.EscapedPath()
+	return s.publicBase(r, issuer) + r.URL.EscapedPath(), nil
 }
 
 // discoveryTenant is the tenant a discovery request describes: the one

@@ -57,6 +57,11 @@ func outageCases(e *env, login api.LoginResponse, appID, email, userID string, o
 			return e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": appID})
 		}, "fusionauth"},
 		{"refresh", func(t *testing.T) *response { return e.refresh(t, login.RefreshToken) }, "fusionauth"},
+		// The proof's URL needs the tenant's issuer: one deadline, not one
+		// for the tenant and one more for the replay cache.
+		{"refresh with a DPoP proof", func(t *testing.T) *response {
+			return e.refresh(t, login.RefreshToken, withDPoP(newDeviceKey(t).proof(t, e, "POST", "/api/jwt/refresh")))
+		}, "fusionauth"},
 		{"get user", func(t *testing.T) *response { return e.do(t, "GET", "/api/user/"+userID, withKey(e.key)) }, "fusionauth"},
 		{"logout", func(t *testing.T) *response {
 			return e.do(t, "POST", "/api/logout?refreshToken="+url.QueryEscape(login.RefreshToken))

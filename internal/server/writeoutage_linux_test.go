@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/latchtest"
 )
 
@@ -62,6 +65,13 @@ func sqliteWriteOutageChild(t *testing.T) {
 	if code != http.StatusServiceUnavailable {
 		t.Errorf("refresh with writes refused: %d %s, want 503", code, body)
 	}
+	// A DPoP proof is recorded in the replay cache (a write) before it is
+	// accepted: RFC 9449's error JSON, and no error line of its own.
+	res := dpopLogin(t, l, app.ID)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" ||
+		!strings.Contains(res.body, `"error":"temporarily_unavailable"`) {
+		t.Errorf("login with a DPoP proof with writes refused: %d %s, want 503 temporarily_unavailable", res.StatusCode, res.body)
+	}
 	// Reads go on.
 	l.Do(t, l.APIKey, "GET", "/api/user/"+userID, nil, 200, nil)
 	// The status endpoint's last check (a moment ago) is reused for 2 s;
@@ -80,9 +90,43 @@ func sqliteWriteOutageChild(t *testing.T) {
 	if errs := errorLines(logs); len(errs) != 1 || !strings.Contains(errs[0], "storage unavailable") {
 		t.Errorf("error lines %q, want one: the outage's start", errs)
 	}
-	if !strings.Contains(logs, "storage available again") || !strings.Contains(logs, "refused=2") {
-		t.Errorf("the log lacks the outage's end with refused=2:\n%s", logs)
+	if !strings.Contains(logs, "storage available again") || !strings.Contains(logs, "refused=3") {
+		t.Errorf("the log lacks the outage's end with refused=3:\n%s", logs)
 	}
+}
+
+// dpopResponse is an answer, its body read.
+type dpopResponse struct {
+	*http.Response
+	body string
+}
+
+// dpopLogin logs ana@example.org in with a DPoP proof of a new key.
+func dpopLogin(t *testing.T, l *latchtest.Latch, appID string) dpopResponse {
+	t.Helper()
+	key, err := dpop.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := dpop.NewProof(key, "POST", l.URL+"/api/login", dpop.ProofOptions{Now: l.Clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: appID})
+	req, err := http.NewRequest("POST", l.URL+"/api/login", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", l.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(dpop.Header, proof)
+	res, err := l.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return dpopResponse{res, string(body)}
 }
 
 // limitFileSize sets the process's file size limit (RLIMIT_FSIZE) to n
