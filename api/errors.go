@@ -108,6 +108,7 @@ const (
 	OAuthInvalidScope           = "invalid_scope"
 	OAuthUnsupportedTokenType   = "unsupported_token_type"
 	OAuthServerError            = "server_error"
+	OAuthTemporarilyUnavailable = "temporarily_unavailable"
 	OAuthInvalidToken           = "invalid_token"
 	OAuthInvalidDPoPProof       = "invalid_dpop_proof"
 	OAuthUseDPoPNonce           = "use_dpop_nonce"

@@ -32,6 +32,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/identity"
 	"github.com/latchid/latch/internal/server"
+	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/storage/sqlite"
 )
 
@@ -68,6 +69,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
+	}
+	// Every command that opens the database reads it (storeFlags): a bad
+	// value is refused, not taken as the default.
+	if _, err := envDuration("LATCH_DATABASE_TIMEOUT", 0); err != nil {
+		return err
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
@@ -127,11 +133,29 @@ func env(name, def string) string {
 	return def
 }
 
-// storeFlags registers the flags that locate the database.
+// storeFlags registers the flags that locate the database and bound its
+// calls.
 func storeFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.StringVar(&cfg.DataDir, "data", env("LATCH_DATA_DIR", cfg.DataDir), "data directory: SQLite database, master key, bootstrap API key (LATCH_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database", env("LATCH_DATABASE_URL", ""), "a postgres:// URL selects PostgreSQL instead of SQLite (LATCH_DATABASE_URL)")
+	timeout, _ := envDuration("LATCH_DATABASE_TIMEOUT", storage.DefaultTimeout) // run checked it
+	fs.DurationVar(&cfg.DatabaseTimeout, "database-timeout", timeout,
+		"deadline of every database call and transaction; what the database has not answered by then is rolled back and answered 503 (LATCH_DATABASE_TIMEOUT)")
 	cfg.MasterKey = os.Getenv("LATCH_MASTER_KEY")
+}
+
+// envDuration returns the environment variable name as a duration
+// (time.ParseDuration), or def when it is unset or empty.
+func envDuration(name string, def time.Duration) (time.Duration, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return def, fmt.Errorf("%s=%q: want a duration such as 5s", name, v)
+	}
+	return d, nil
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
@@ -283,7 +307,7 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer st.Close()
-	lite, ok := st.(*sqlite.Store)
+	lite, ok := storage.Unwrap(st).(*sqlite.Store)
 	if !ok {
 		return errors.New("backup copies the SQLite database; use pg_dump for PostgreSQL")
 	}

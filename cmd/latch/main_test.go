@@ -33,7 +33,7 @@ const testPassword = latchtest.Password
 func clearEnv(t *testing.T) {
 	t.Helper()
 	for _, name := range []string{"LATCH_ADDR", "LATCH_DATA_DIR", "LATCH_DATABASE_URL", "LATCH_KICKSTART",
-		"LATCH_ISSUER", "LATCH_LOG_FORMAT", "LATCH_MASTER_KEY"} {
+		"LATCH_ISSUER", "LATCH_LOG_FORMAT", "LATCH_MASTER_KEY", "LATCH_DATABASE_TIMEOUT"} {
 		t.Setenv(name, "")
 	}
 }
@@ -407,6 +407,8 @@ func TestServeFlags(t *testing.T) {
 		{"busy port", []string{"--data", t.TempDir(), "--addr", ln.Addr().String()}, ln.Addr().String()},
 		{"missing kickstart", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--kickstart", filepath.Join(t.TempDir(), "nope.json")}, "nope.json"},
 		{"bad log format", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--log-format", "xml"}, "xml"},
+		{"database timeout too long", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--database-timeout", "30s"}, "database timeout 30s"},
+		{"bad database timeout", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--database-timeout", "soon"}, "database-timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -616,4 +618,23 @@ func TestServeUnopenableDatabase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDatabaseTimeoutEnvironment: LATCH_DATABASE_TIMEOUT is --database-timeout's
+// twin for every command that opens the database; a value that is no
+// duration is refused.
+func TestDatabaseTimeoutEnvironment(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	t.Setenv("LATCH_DATABASE_TIMEOUT", "30s")
+	if _, _, err := runLatch(t, "migrate", "--data", dir); err == nil || !strings.Contains(err.Error(), "database timeout 30s") {
+		t.Errorf("migrate with LATCH_DATABASE_TIMEOUT=30s: %v, want the timeout refused", err)
+	}
+	mustRun(t, "migrate", "--data", dir, "--database-timeout", "2s") // the flag wins
+	t.Setenv("LATCH_DATABASE_TIMEOUT", "soon")
+	if _, _, err := runLatch(t, "migrate", "--data", dir); err == nil || !strings.Contains(err.Error(), "LATCH_DATABASE_TIMEOUT") {
+		t.Errorf("migrate with LATCH_DATABASE_TIMEOUT=soon: %v, want it named", err)
+	}
+	t.Setenv("LATCH_DATABASE_TIMEOUT", "2s")
+	mustRun(t, "migrate", "--data", dir)
 }

@@ -50,8 +50,11 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch/internal/storefront"
 )
@@ -78,6 +81,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
+	// go-redis logs (a failed dial, say) through one global logger, to
+	// stderr in its own format unless told otherwise: through the
+	// storefront's log instead.
+	redis.SetLogger(redisLogger{cfg.Logger})
 	srv, err := storefront.Open(ctx, cfg)
 	switch {
 	case errors.Is(err, storefront.ErrAPIKeyRefused):
@@ -102,6 +109,15 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	defer cancel()
 	err = srv.Shutdown(sctx)
 	return errors.Join(err, <-errc)
+}
+
+// redisLogger is go-redis's logger (redis.SetLogger) over a slog.Logger:
+// each line a warning, its text as the message.
+type redisLogger struct{ log *slog.Logger }
+
+// Printf implements go-redis's internal.Logging.
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis: "+strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }
 
 // parseFlags returns the configuration from args and the environment

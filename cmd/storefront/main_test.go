@@ -389,6 +389,14 @@ func TestRun_Redis(t *testing.T) {
 	if n := clients(); n == 0 {
 		t.Errorf("no connection of the storefront to Redis")
 	}
+	// go-redis's own lines (here, of a client of a port where no Redis
+	// listens) go through the storefront's log.
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialerRetries: 1, MaxRetries: -1})
+	dead.Ping(context.Background())
+	dead.Close()
+	if logs := stderr.String(); !strings.Contains(logs, `level=WARN msg="redis: connection pool: failed to dial`) {
+		t.Errorf("go-redis's log line is not the storefront's:\n%s", logs)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)

@@ -7,7 +7,7 @@
 // instance can be replayed at another; one Store, shared, closes both
 // gaps:
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379"})
+//	rdb := redis.NewClient(redisstore.TuneOptions(&redis.Options{Addr: "redis:6379"}))
 //	store := redisstore.New(rdb, redisstore.Config{})
 //	g, err := guard.New(guard.Config{..., Revocations: store, DPoPReplay: store})
 //
@@ -42,6 +42,23 @@
 // record early. The instances' clocks should agree (NTP), as they must for
 // guard anyway.
 //
+// # Deadlines
+//
+// Every call ends within Config.Timeout (DefaultTimeout, a second, when
+// zero), so that a Redis that is down or does not answer costs a request
+// about that long and a 503, never a hang. go-redis honours the deadline
+// only on a client whose options enable ContextTimeoutEnabled; its
+// defaults (5 s to dial, five dial attempts, 3 s reads, three retries)
+// would otherwise hold a request for tens of seconds against a frozen
+// Redis and seconds against a dead one. TuneOptions sets what a
+// fail-fast client needs:
+//
+//	rdb := redis.NewClient(redisstore.TuneOptions(&redis.Options{Addr: "redis:6379"}))
+//
+// For a Cluster or Sentinel client, set the same fields of its options:
+// ContextTimeoutEnabled, DialTimeout, DialerRetries, ReadTimeout,
+// WriteTimeout, PoolTimeout and MaxRetries, as TuneOptions does.
+//
 // # Errors
 //
 // Every error of Redis (unreachable, timeout, a record that does not
@@ -72,6 +89,47 @@ import (
 // is empty.
 const DefaultPrefix = "latch:guard:"
 
+// DefaultTimeout bounds each call of a Store whose Config.Timeout is zero.
+const DefaultTimeout = time.Second
+
+// The options TuneOptions sets where a client's options leave go-redis's
+// defaults: one dial attempt of half a second, reads and writes of half a
+// second, one retry (for a pooled connection that went stale), and a
+// second to wait for a pooled connection.
+const (
+	TunedDialTimeout   = 500 * time.Millisecond
+	TunedDialerRetries = 1
+	TunedReadTimeout   = 500 * time.Millisecond
+	TunedWriteTimeout  = 500 * time.Millisecond
+	TunedPoolTimeout   = time.Second
+	TunedMaxRetries    = 1
+)
+
+// TuneOptions makes o fail fast, as a Store's client should: it enables
+// ContextTimeoutEnabled, so that the Store's deadline (Config.Timeout)
+// bounds every call, dials and retries included, and sets the Tuned*
+// values in the fields o leaves at go-redis's default (zero); a value set
+// (in the URL redis.ParseURL read, say) is kept. It returns o.
+func TuneOptions(o *redis.Options) *redis.Options {
+	o.ContextTimeoutEnabled = true
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	set(&o.DialTimeout, TunedDialTimeout)
+	set(&o.ReadTimeout, TunedReadTimeout)
+	set(&o.WriteTimeout, TunedWriteTimeout)
+	set(&o.PoolTimeout, TunedPoolTimeout)
+	if o.DialerRetries == 0 {
+		o.DialerRetries = TunedDialerRetries
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = TunedMaxRetries
+	}
+	return o
+}
+
 // Config configures a Store.
 type Config struct {
 	// Prefix starts every key; DefaultPrefix when empty. Backends that
@@ -83,15 +141,20 @@ type Config struct {
 	// Now is the clock by which records expire; time.Now when nil. It
 	// should be guard's Config.Now (and the dpop.Verifier's clock).
 	Now func() time.Time
+	// Timeout bounds each call, retries included: past it the call fails
+	// (and guard answers 503). DefaultTimeout when zero. It needs a client
+	// with ContextTimeoutEnabled (see TuneOptions).
+	Timeout time.Duration
 }
 
 // Store is a guard.RevocationStore and a dpop.ReplayCache over Redis,
 // which the instances of a backend share. It is safe for concurrent use.
 // Its zero value is not usable: call New.
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
-	now    func() time.Time
+	rdb     redis.UniversalClient
+	prefix  string
+	now     func() time.Time
+	timeout time.Duration
 }
 
 var (
@@ -109,7 +172,15 @@ func New(rdb redis.UniversalClient, cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{rdb: rdb, prefix: cfg.Prefix, now: cfg.Now}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	return &Store{rdb: rdb, prefix: cfg.Prefix, now: cfg.Now, timeout: cfg.Timeout}
+}
+
+// bound returns ctx with the deadline of one call.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // Prefix returns the prefix of the Store's keys.
@@ -217,6 +288,8 @@ func (s *Store) dpopKey(jti string) string { return s.prefix + "dpop:" + jti }
 // later At and the later Until, atomically. The key expires at the
 // (later) Until; a record whose Until has passed is not kept.
 func (s *Store) Add(ctx context.Context, r guard.Revocation) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	args := timeArgs(nil, s.now())
 	args = timeArgs(args, r.At)
 	args = timeArgs(args, r.Until)
@@ -233,6 +306,8 @@ func (s *Store) Lookup(ctx context.Context, scopes []guard.Scope) ([]guard.Revoc
 	if len(scopes) == 0 {
 		return nil, nil
 	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	cmds := make([]*redis.StringCmd, len(scopes))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, sc := range scopes {
@@ -267,6 +342,8 @@ func (s *Store) Lookup(ctx context.Context, scopes []guard.Scope) ([]guard.Revoc
 // Seen implements guard.RevocationStore: false once until has passed by
 // the Store's clock.
 func (s *Store) Seen(ctx context.Context, eventID string) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	v, err := s.rdb.Get(ctx, s.eventKey(eventID)).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
@@ -285,6 +362,8 @@ func (s *Store) Seen(ctx context.Context, eventID string) (bool, error) {
 // the later until, atomically. The key expires at until; an until that
 // has passed records nothing.
 func (s *Store) MarkSeen(ctx context.Context, eventID string, until time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	args := timeArgs(nil, s.now())
 	args = timeArgs(args, until)
 	if err := keepLater.Run(ctx, s.rdb, []string{s.eventKey(eventID)}, args...).Err(); err != nil {
@@ -300,6 +379,8 @@ func (s *Store) MarkSeen(ctx context.Context, eventID string, until time.Time) e
 // Store bounds no client's share (Redis's own memory limit bounds it
 // all), as guard records only proofs that have passed every check.
 func (s *Store) Use(ctx context.Context, client, jti string, expires time.Time) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	args := timeArgs(nil, s.now())
 	args = timeArgs(args, expires)
 	fresh, err := useOnce.Run(ctx, s.rdb, []string{s.dpopKey(jti)}, args...).Int()

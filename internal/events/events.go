@@ -177,7 +177,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			now := d.cfg.Now()
 			claimed, err := d.cfg.Store.ClaimDeliveries(ctx, now, n, now.Add(d.cfg.Lease))
 			if err != nil {
-				if ctx.Err() == nil {
+				// An outage is the store's to log (storage.Outage), not
+				// every poll's.
+				if ctx.Err() == nil && !errors.Is(err, storage.ErrUnavailable) {
 					d.log.Error("events: claim deliveries", "err", err)
 				}
 				break

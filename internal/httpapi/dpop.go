@@ -10,6 +10,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
 )
 
 // DPoP (RFC 9449) at Latch's own endpoints.
@@ -52,10 +53,15 @@ func (e *dpopError) Unwrap() error { return e.err }
 
 // writeDPoPError answers a refused proof.
 func (s *Server) writeDPoPError(w http.ResponseWriter, r *http.Request, e *dpopError) {
-	if e.status >= 500 {
+	switch {
+	case e.status >= 500 && errors.Is(e.err, storage.ErrUnavailable):
+		// An outage: the store's Outage logs it.
+		s.outage.Refused()
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+	case e.status >= 500:
 		s.log.Error("DPoP proof not checked", "request", r.Context().Value(ctxRequestID), "path", r.URL.Path, "err", e.err)
 		w.Header().Set("Retry-After", "1")
-	} else {
+	default:
 		s.log.Info("DPoP proof refused", "request", r.Context().Value(ctxRequestID), "path", r.URL.Path, "err", e.err)
 	}
 	if e.nonce != "" {
@@ -153,7 +159,9 @@ func (s *Server) dpopCheck(r *http.Request, tenant func() string, check dpop.Req
 		return nil, refuseDPoP(err)
 	}
 	check.Method = r.Method
-	check.URL = s.dpopURL(r, tenant())
+	if check.URL, err = s.dpopURL(r, tenant()); err != nil {
+		return nil, err
+	}
 	p, err := s.dpop.Check(r.Context(), raw, check)
 	if err != nil {
 		return nil, refuseDPoP(err)
@@ -166,17 +174,20 @@ func (s *Server) dpopCheck(r *http.Request, tenant func() string, check dpop.Req
 // base URL; else the tenant's issuer when it is an http(s) URL; else the
 // request's own scheme and host), followed by the request's path as sent.
 // With no tenant named (""), the tenant is the one the discovery document
-// at /.well-known/openid-configuration describes.
-func (s *Server) dpopURL(r *http.Request, tenantID string) string {
+// at /.well-known/openid-configuration describes. The error is the
+// store's, when it is unavailable: the tenant cannot be told then.
+func (s *Server) dpopURL(r *http.Request, tenantID string) (string, error) {
 	var issuer string
 	if s.baseURL == "" {
 		t, err := s.discoveryTenant(r.Context(), tenantID)
-		if err != nil {
+		if errors.Is(err, storage.ErrUnavailable) {
+			return "", err
+		} else if err != nil {
 			t = api.Tenant{} // the server's own issuer
 		}
 		issuer = s.id.Issuer(t)
 	}
-	return s.publicBase(r, issuer) + r.URL.EscapedPath()
+	return s.publicBase(r, issuer) + r.URL.EscapedPath(), nil
 }
 
 // discoveryTenant is the tenant a discovery request describes: the one
@@ -184,7 +195,7 @@ func (s *Server) dpopURL(r *http.Request, tenantID string) string {
 // answers.
 func (s *Server) discoveryTenant(ctx context.Context, tenantID string) (api.Tenant, error) {
 	t, err := s.id.ResolveTenant(ctx, tenantID)
-	if err != nil && tenantID == "" {
+	if err != nil && tenantID == "" && !errors.Is(err, storage.ErrUnavailable) {
 		all, lerr := s.id.ListTenants(ctx)
 		if lerr != nil {
 			return api.Tenant{}, lerr

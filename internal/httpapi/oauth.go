@@ -12,6 +12,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
 )
 
 // oauthError answers an /oauth2 error: 401 with WWW-Authenticate for
@@ -40,6 +41,9 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 		return
 	case errors.As(err, &de):
 		s.writeDPoPError(w, r, de)
+		return
+	case errors.Is(err, storage.ErrUnavailable):
+		s.writeUnavailable(w, r)
 		return
 	case errors.As(err, &oe):
 	case errors.As(err, &be):
@@ -289,7 +293,9 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
 		}
 	} else if clientID == "" {
 		return oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The client_id parameter is required.", "missing_client_id")
-	} else if _, err := s.id.GetApplication(r.Context(), "", clientID); err != nil {
+	} else if _, err := s.id.GetApplication(r.Context(), "", clientID); errors.Is(err, storage.ErrUnavailable) {
+		return err
+	} else if err != nil {
 		return oauthErr(http.StatusUnauthorized, api.OAuthInvalidClient, "The client could not be authenticated.", "invalid_client_id")
 	}
 	out, err := s.id.Introspect(r.Context(), clientID, raw, form(r, "token_type_hint"))

@@ -56,7 +56,9 @@ func noStore(w http.ResponseWriter) {
 
 // writeError maps an error to FusionAuth's answer: validation errors are
 // 400 with their body, a missing object 404 and a bad credential 401,
-// both empty; anything else is logged and answered 500 with an empty body.
+// both empty; a store that is unavailable 503 (see writeUnavailable),
+// whatever else the error says; anything else is logged and answered 500
+// with an empty body.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *api.Errors
 	var se *statusError
@@ -68,6 +70,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeRateLimited(w, rl)
 	case errors.As(err, &de):
 		s.writeDPoPError(w, r, de)
+	case errors.Is(err, storage.ErrUnavailable):
+		s.writeUnavailable(w, r)
 	case errors.As(err, &se):
 		if se.err != nil {
 			s.log.Warn("request refused", "request", r.Context().Value(ctxRequestID), "status", se.code, "err", se.err)
@@ -99,6 +103,43 @@ const (
 	busyRetryAfter = "1" // seconds: the queue of hashes empties in well under that
 	busyMessage    = "Too many logins are in progress. Retry after the number of seconds in the Retry-After header."
 )
+
+// retryAfterUnavailable is the Retry-After, in seconds, of the answers
+// given while the store is unavailable.
+const retryAfterUnavailable = "5"
+
+// emptyErrorBodies are the routes whose error answers have no body: the
+// methods of FusionAuth's Go client for them have no error type, and fail
+// on a body they cannot decode.
+var emptyErrorBodies = map[string]bool{
+	"GET /api/jwt/validate":                            true,
+	"POST /api/logout":                                 true,
+	"GET /api/jwt/public-key":                          true,
+	"GET /.well-known/jwks.json":                       true,
+	"GET /.well-known/openid-configuration":            true,
+	"GET /{tenantId}/.well-known/openid-configuration": true,
+}
+
+// writeUnavailable answers a request the store could not serve (an
+// outage: storage.ErrUnavailable) with 503 and Retry-After: on the OAuth
+// endpoints RFC 6749's error JSON, temporarily_unavailable; on the routes
+// of emptyErrorBodies no body; elsewhere FusionAuth's error JSON. It logs
+// nothing of its own: the store's Outage logs the outage, and counts the
+// requests refused.
+func (s *Server) writeUnavailable(w http.ResponseWriter, r *http.Request) {
+	s.outage.Refused()
+	w.Header().Set("Retry-After", retryAfterUnavailable)
+	const msg = "The database is unavailable. Retry after the number of seconds in the Retry-After header."
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/oauth2/"):
+		noStore(w)
+		_ = writeJSON(w, http.StatusServiceUnavailable, &api.OAuthError{Code: api.OAuthTemporarilyUnavailable, Description: msg})
+	case emptyErrorBodies[r.Pattern]:
+		w.WriteHeader(http.StatusServiceUnavailable)
+	default:
+		_ = writeJSON(w, http.StatusServiceUnavailable, api.GeneralError("[ServiceUnavailable]", msg))
+	}
+}
 
 // invalidJSON is FusionAuth's answer to a body it cannot read.
 func invalidJSON(msg string) *api.Errors {

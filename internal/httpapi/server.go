@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -51,6 +52,15 @@ type Config struct {
 	// set, it must be the one DPoP was made with): the current nonce is
 	// sent in DPoP-Nonce with every answer to a request with a proof.
 	DPoPNonces dpop.NonceSource
+	// RequestTimeout, when positive, ends every request's context after
+	// that long: the store calls still waiting then fail, roll back and are
+	// answered 503, before the HTTP server's write timeout would cut the
+	// connection without an answer.
+	RequestTimeout time.Duration
+	// Outage, when set, counts the requests answered 503 because the store
+	// is unavailable (its store reports the outage itself, through
+	// storage.WithDeadlines): the outage's log lines say how many.
+	Outage *storage.Outage
 }
 
 // Server is the HTTP front of an identity.Service.
@@ -64,11 +74,15 @@ type Server struct {
 	dpop    *dpop.Verifier
 	nonces  dpop.NonceSource
 	mux     *http.ServeMux
+	timeout time.Duration
+	outage  *storage.Outage
+	health  health
 }
 
 // New returns a Server with every route registered.
 func New(cfg Config) *Server {
-	s := &Server{id: cfg.Identity, log: cfg.Logger, baseURL: strings.TrimSuffix(cfg.BaseURL, "/"), proxies: cfg.TrustedProxies, mux: http.NewServeMux()}
+	s := &Server{id: cfg.Identity, log: cfg.Logger, baseURL: strings.TrimSuffix(cfg.BaseURL, "/"), proxies: cfg.TrustedProxies, mux: http.NewServeMux(),
+		timeout: cfg.RequestTimeout, outage: cfg.Outage}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -89,7 +103,8 @@ func New(cfg Config) *Server {
 // WithIdentity returns a Server like s over another identity.Service
 // (a transaction's, for the kickstart).
 func (s *Server) WithIdentity(id *identity.Service) *Server {
-	c := New(Config{Identity: id, Logger: s.log, BaseURL: s.baseURL, TrustedProxies: s.proxies, DPoP: s.dpop, DPoPNonces: s.nonces})
+	c := New(Config{Identity: id, Logger: s.log, BaseURL: s.baseURL, TrustedProxies: s.proxies, DPoP: s.dpop, DPoPNonces: s.nonces,
+		RequestTimeout: s.timeout, Outage: s.outage})
 	return c
 }
 
@@ -150,7 +165,13 @@ const (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := requestID()
-	r = r.WithContext(context.WithValue(r.Context(), ctxRequestID, id))
+	ctx := context.WithValue(r.Context(), ctxRequestID, id)
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
+	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
@@ -246,11 +267,15 @@ func (s *Server) withEventInfo(r *http.Request, info *api.EventInfo, ipAddress s
 	return r.WithContext(identity.WithEventInfo(r.Context(), ei))
 }
 
+// status serves GET /api/status: 200 while the database answers and
+// accepts writes, else 503 with Retry-After (see health).
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.id.Ping(ctx); err != nil {
-		s.log.Error("status: database unreachable", "err", err)
+	switch err := s.health.check(r.Context(), s.id); {
+	case errors.Is(err, errNoWrites):
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database refuses writes"})
+	case err != nil:
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/storage"
 )
 
 // jwks serves GET /.well-known/jwks.json: every public key that may still
@@ -33,7 +35,9 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 	// Several tenants and none named: the default (oldest) tenant's
 	// document, as FusionAuth answers.
 	t, err := s.discoveryTenant(r.Context(), tenantID)
-	if err != nil {
+	if errors.Is(err, storage.ErrUnavailable) {
+		return err
+	} else if err != nil {
 		return status(http.StatusNotFound)
 	}
 	issuer := s.id.Issuer(t)

@@ -133,11 +133,9 @@ func (s *Service) PasswordChecks() uint64 { return s.checks.Load() }
 // hashPassword hashes a new password, with a hashing slot (ErrBusy when
 // there is none).
 func (s *Service) hashPassword(ctx context.Context, plain string) (storage.PasswordHash, error) {
-	release, err := s.hashing.Enter(ctx)
-	if errors.Is(err, password.ErrBusy) {
+	release, err := s.hashing.Enter(ctx) // a full queue, or a wait cut short
+	if err != nil {
 		return storage.PasswordHash{}, ErrBusy
-	} else if err != nil {
-		return storage.PasswordHash{}, err
 	}
 	defer release()
 	h, err := password.Hash(plain)
@@ -146,6 +144,10 @@ func (s *Service) hashPassword(ctx context.Context, plain string) (storage.Passw
 
 // Ping reports whether the store answers.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// ProbeWrite reports whether the store accepts writes (storage.Store's
+// ProbeWrite, at the service's time).
+func (s *Service) ProbeWrite(ctx context.Context) error { return s.store.ProbeWrite(ctx, s.clock()) }
 
 // Issuer returns the issuer of a tenant's tokens.
 func (s *Service) Issuer(t api.Tenant) string {

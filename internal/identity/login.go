@@ -158,10 +158,8 @@ func (s *Service) checkLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 		_, rerr := s.store.UpdateLoginAttempts(context.WithoutCancel(ctx), t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
 			return policy.Release(a, reserved), nil
 		})
-		if errors.Is(err, password.ErrBusy) {
-			err = ErrBusy
-		}
-		return LoginResult{}, errors.Join(err, rerr)
+		// A full queue, or a wait the request's deadline cut short: busy.
+		return LoginResult{}, errors.Join(ErrBusy, rerr)
 	}
 	defer release()
 

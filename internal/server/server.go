@@ -32,7 +32,6 @@ import (
 	"github.com/latchid/latch/internal/kickstart"
 	"github.com/latchid/latch/internal/password"
 	"github.com/latchid/latch/internal/storage"
-	"github.com/latchid/latch/internal/storage/sqlite"
 	"github.com/latchid/latch/internal/token"
 )
 
@@ -94,7 +93,28 @@ type Config struct {
 	// password.Gate): beyond them, logins wait a little, then get 503 with
 	// Retry-After. password.DefaultGate() when nil.
 	Hashing *password.Gate
+	// DatabaseTimeout is the deadline of every store call, and of every
+	// transaction as a whole (storage.WithDeadlines): what the database
+	// has not answered by then is rolled back and answered 503.
+	// storage.DefaultTimeout (5 s) when zero; shorter than
+	// DefaultRequestTimeout. Within a request, the request's own deadline
+	// (RequestTimeout) applies too.
+	DatabaseTimeout time.Duration
+	// RequestTimeout ends every request's context (DefaultRequestTimeout
+	// when zero; at most that): a request still waiting then, after
+	// several slow store calls, fails, rolls back and is answered 503
+	// before the HTTP server's write timeout cuts the connection without
+	// an answer.
+	RequestTimeout time.Duration
 }
+
+// writeTimeout is the HTTP server's write timeout: a request not answered
+// by then gets no answer at all.
+const writeTimeout = 30 * time.Second
+
+// DefaultRequestTimeout is Config.RequestTimeout's default and maximum,
+// a margin short of the HTTP server's write timeout (30 s).
+const DefaultRequestTimeout = writeTimeout - 5*time.Second
 
 // DefaultConfig returns the configuration of `latch serve` without flags.
 func DefaultConfig() Config {
@@ -106,6 +126,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	store    storage.Store
+	outage   *storage.Outage
 	identity *identity.Service
 	api      *httpapi.Server
 	ln       net.Listener
@@ -150,8 +171,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 func (s *Server) open(ctx context.Context) error {
+	if s.cfg.RequestTimeout == 0 {
+		s.cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if s.cfg.RequestTimeout < 0 || s.cfg.RequestTimeout > DefaultRequestTimeout {
+		return fmt.Errorf("request timeout %v: want a positive duration of at most %v", s.cfg.RequestTimeout, DefaultRequestTimeout)
+	}
 	var err error
-	if s.store, err = OpenStore(ctx, s.cfg); err != nil {
+	s.outage = storage.NewOutage(s.log, nil, 0)
+	if s.store, err = openStore(ctx, s.cfg, s.outage); err != nil {
 		return err
 	}
 	ec := s.cfg.Events
@@ -169,7 +197,7 @@ func (s *Server) open(ctx context.Context) error {
 		return err
 	}
 	s.api = httpapi.New(httpapi.Config{Identity: s.identity, Logger: s.log, TrustedProxies: s.cfg.TrustedProxies, RateLimits: s.cfg.RateLimits,
-		DPoPNonces: nonces})
+		DPoPNonces: nonces, RequestTimeout: s.cfg.RequestTimeout, Outage: s.outage})
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
@@ -181,7 +209,7 @@ func (s *Server) open(ctx context.Context) error {
 		Handler:           s.api,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
@@ -200,22 +228,35 @@ func (s *Server) open(ctx context.Context) error {
 }
 
 // OpenStore opens the store cfg names: PostgreSQL for a postgres:// URL,
-// else SQLite in the data directory.
+// else SQLite in the data directory. Every call on it has a deadline of
+// cfg.DatabaseTimeout (storage.WithDeadlines), and outages are logged to
+// cfg.Logger in a few lines (storage.Outage); storage.Unwrap returns the
+// backend's own Store.
 func OpenStore(ctx context.Context, cfg Config) (storage.Store, error) {
+	return openStore(ctx, cfg, storage.NewOutage(cfg.Logger, nil, 0))
+}
+
+func openStore(ctx context.Context, cfg Config, outage *storage.Outage) (storage.Store, error) {
+	if cfg.DatabaseTimeout < 0 || cfg.DatabaseTimeout >= DefaultRequestTimeout {
+		return nil, fmt.Errorf("database timeout %v: want a positive duration shorter than %v", cfg.DatabaseTimeout, DefaultRequestTimeout)
+	}
+	var st storage.Store
+	var err error
 	if u := cfg.DatabaseURL; u != "" {
-		if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
-			return openPostgres(ctx, u)
+		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return nil, fmt.Errorf("database URL: only postgres:// URLs are supported (SQLite is the default, in the data directory)")
 		}
-		return nil, fmt.Errorf("database URL: only postgres:// URLs are supported (SQLite is the default, in the data directory)")
+		st, err = openPostgres(ctx, u)
+	} else {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		st, err = openSQLite(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
 	if err != nil {
-		return nil, err // not a typed nil *sqlite.Store in the interface
+		return nil, err
 	}
-	return st, nil
+	return storage.WithDeadlines(st, cfg.DatabaseTimeout, outage), nil
 }
 
 // signer signs webhook deliveries with the server's key ring (the
@@ -353,7 +394,11 @@ func (s *Server) setup(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = kickstart.Apply(ctx, f, s.identity, func(tx *identity.Service) http.Handler { return s.api.WithIdentity(tx) })
+		// On the backend's own store: the kickstart is one transaction,
+		// which may create many users (a password hash each) and so
+		// outlast the deadline of a call. Start-up bounds it.
+		id := s.identity.WithStore(storage.Unwrap(s.store))
+		err = kickstart.Apply(ctx, f, id, func(tx *identity.Service) http.Handler { return s.api.WithIdentity(tx) })
 		if errors.Is(err, storage.ErrConflict) {
 			if done, _ := s.identity.Initialized(ctx); done {
 				s.log.Info("kickstart skipped: another node set the database up first", "file", s.cfg.Kickstart)
@@ -460,7 +505,8 @@ func (s *Server) reap(ctx context.Context) {
 				attempts, err = s.store.CollectLoginAttempts(ctx, now)
 			}
 			if err != nil {
-				if ctx.Err() == nil {
+				// An outage is the store's Outage to log.
+				if ctx.Err() == nil && !errors.Is(err, storage.ErrUnavailable) {
 					s.log.Error("garbage collection", "err", err)
 				}
 				continue

@@ -4,7 +4,19 @@
 //
 // Conventions: ctx comes first; times are UTC, truncated to microseconds;
 // "not found" is ErrNotFound, a uniqueness violation ErrConflict, a lost
-// compare-and-swap ErrStale, each wrapped with %w and never a raw driver error.
+// compare-and-swap ErrStale, a database that cannot serve the call now
+// ErrUnavailable, each wrapped with %w and never a raw driver error.
+//
+// Faults. Every method returns ErrUnavailable when the database cannot be
+// reached, does not answer before ctx's deadline, or cannot write (a full
+// disk, an I/O error, a read-only file or server): a fact about the
+// database, not about the call, which callers answer with "try again
+// later". What a call wrote before it failed so is rolled back, with one
+// exception no client can rule out: a commit whose answer was lost on the
+// way back may have happened. A call whose ctx was cancelled (rather than
+// timed out) returns an error wrapping context.Canceled. WithDeadlines
+// gives every call a deadline, and Outage turns the failures into a few
+// log lines.
 package storage
 
 import (
@@ -20,7 +32,14 @@ var (
 	ErrNotFound = errors.New("storage: not found")
 	ErrConflict = errors.New("storage: already exists")
 	ErrStale    = errors.New("storage: changed concurrently")
+	// ErrUnavailable: the database cannot serve the call now (unreachable,
+	// no answer in time, cannot write); see Faults in the package comment.
+	ErrUnavailable = errors.New("storage: unavailable")
 )
+
+// ProbeKey is the server-wide setting (see GetMeta) that ProbeWrite
+// overwrites with the probe's time; nothing else reads or writes it.
+const ProbeKey = "latch.write-probe"
 
 // Store is the storage contract. Every method is safe for concurrent use.
 type Store interface {
@@ -232,6 +251,11 @@ type Store interface {
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
+	// ProbeWrite reports whether the database accepts writes: it commits
+	// the time now, as RFC 3339 with nanoseconds, under ProbeKey (a
+	// durable write, as any other). ErrUnavailable when it cannot. Called
+	// on a transaction, the write commits with it.
+	ProbeWrite(ctx context.Context, now time.Time) error
 	// Close releases the store. Calling it on a transaction is an error.
 	Close() error
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch/dpop"
+	"github.com/latchid/latch/guard/redisstore"
+	"github.com/latchid/latch/internal/faultproxy"
 	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/redistest"
 	"github.com/latchid/latch/internal/storefront"
@@ -210,5 +212,45 @@ func TestOpen_RedisErrors(t *testing.T) {
 				t.Errorf("the password shows: %v", err)
 			}
 		})
+	}
+}
+
+// A Redis that stops answering, then one that dies: the requests that
+// need it (every guarded one: guard looks the session's revocations up)
+// are answered 503 with Retry-After within about a second
+// (redisstore.DefaultTimeout), never held for go-redis's own timeouts
+// and retries, nor left without an answer; the storefront serves them
+// again when Redis is back.
+func TestRedis_Faults(t *testing.T) {
+	e := newEnv(t)
+	testRedis(t, e.appID) // the keys' cleanup
+	p := faultproxy.Start(t, redistest.Addr(t))
+	sf := e.startStorefront(t, storefront.Config{DataDir: t.TempDir(), RedisURL: "redis://" + p.Addr() + "/0"})
+	s := &env{url: sf.URL(), hc: e.hc, clock: e.clock}
+	email, _ := e.newUser(t)
+	lr := s.login(t, email)
+	s.cart(t, lr.Token)
+
+	for _, fault := range []struct {
+		name      string
+		fail, fix func()
+	}{
+		{"frozen", p.Freeze, p.Thaw},
+		{"dead", p.Kill, func() { p.Revive(t) }},
+	} {
+		fault.fail()
+		for range 3 {
+			start := time.Now()
+			res := s.do(t, req{method: "GET", path: "/api/cart", jwt: lr.Token})
+			if d := time.Since(start); d > redisstore.DefaultTimeout+3*time.Second {
+				t.Errorf("%s Redis: answered after %v", fault.name, d)
+			}
+			wantError(t, res, http.StatusServiceUnavailable, storefront.CodeUnavailable)
+			if res.Header.Get("Retry-After") == "" {
+				t.Errorf("%s Redis: 503 without Retry-After", fault.name)
+			}
+		}
+		fault.fix()
+		s.cart(t, lr.Token)
 	}
 }

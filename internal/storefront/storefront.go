@@ -145,9 +145,12 @@ type Config struct {
 	// accepted by one instance only. The keys start with RedisKeyPrefix and
 	// the application id, so that storefronts of different applications
 	// can share a Redis. Open fails unless Redis answers a PING; afterwards,
-	// while Redis cannot be reached, requests that need it are answered 503
-	// (guard fails closed). Shutdown and Close close the client. When
-	// empty, both stay in each instance's memory, as guard's defaults.
+	// while Redis cannot be reached or does not answer, requests that need
+	// it are answered 503 (guard fails closed) within about a second
+	// (redisstore.DefaultTimeout; the client's options are
+	// redisstore.TuneOptions', where the URL sets none). Shutdown and Close
+	// close the client. When empty, both stay in each instance's memory, as
+	// guard's defaults.
 	RedisURL string
 }
 
@@ -264,7 +267,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		stop:  make(chan struct{}),
 	}
 	if redisOpts != nil {
-		s.rdb = redis.NewClient(redisOpts)
+		// Fail fast: a Redis that is down or frozen costs a request
+		// redisstore.DefaultTimeout and a 503, not go-redis's defaults.
+		s.rdb = redis.NewClient(redisstore.TuneOptions(redisOpts))
 		defer func() {
 			if err != nil {
 				s.closeRedis()

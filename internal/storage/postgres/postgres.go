@@ -53,6 +53,23 @@
 //   - a foreign key that points at nothing (a user of a tenant that does
 //     not exist, say) is storage.ErrNotFound.
 //
+// Faults. An error that shows the server unreachable or unable to serve
+// is storage.ErrUnavailable: a refused, failed or lost connection, no
+// answer before ctx's deadline, no connection within the connect timeout
+// (the URL's connect_timeout, DefaultConnectTimeout when it sets none), and
+// the server's own errors of the kind (see unavailableState). A statement
+// cut off by ctx's deadline closes its connection (pgx does), which
+// PostgreSQL takes as the end of the session: a transaction open on it
+// rolls back. An autocommitted statement, though, commits whenever it
+// reaches the server, which after a network partition heals may be long
+// after the caller gave up. RotateSession, whose late commit would make a
+// client's retry with the same value look like reuse (and revoke the
+// session), therefore runs in a transaction of its own outside Tx: its
+// COMMIT is sent only once the UPDATE has answered in time. (A COMMIT sent
+// and not answered stays undecided, as with any database.) Rollbacks after
+// a failure get a deadline of their own (rollbackTimeout), never an
+// unbounded wait on a server that does not answer.
+//
 // Calling the outer Store (rather than the tx argument) from inside a Tx
 // function takes a second connection from the pool and sees none of the
 // transaction's writes; with every pooled connection held by a transaction
@@ -64,9 +81,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -105,6 +125,16 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// DefaultConnectTimeout bounds each new connection (TCP, TLS and the
+// start-up exchange) when the URL sets no connect_timeout: without one, a
+// server that accepts connections but never answers holds every caller
+// that needs a new connection until its own context ends.
+const DefaultConnectTimeout = 5 * time.Second
+
+// rollbackTimeout bounds a rollback after a failure (a rollback that runs
+// out closes the connection, which rolls the transaction back too).
+const rollbackTimeout = 5 * time.Second
+
 // Open connects to the database at url (a postgres:// URL or key=value
 // connection string), checks that it answers and applies the migrations it
 // lacks. Close the Store when done.
@@ -114,19 +144,22 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// pgx's parse errors leave the password out.
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
 	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
+		return nil, fmt.Errorf("postgres: open %s: %w", where, mapErr(err))
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
+		return nil, fmt.Errorf("postgres: open %s: %w", where, mapErr(err))
 	}
 	s := &Store{pool: pool}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
+		return nil, fmt.Errorf("postgres: open %s: %w", where, mapErr(err))
 	}
 	return s, nil
 }
@@ -193,10 +226,14 @@ func (s *Store) write(ctx context.Context, sql string, args []any, dest ...any) 
 	}
 	b.Queue("RELEASE SAVEPOINT " + writeSavepoint)
 	if err := s.tx.tx.SendBatch(ctx, b).Close(); err != nil {
+		if pgconn.SafeToRetry(err) {
+			return tag, err // nothing was sent (ctx had ended): no savepoint
+		}
 		// The statement failed, so the release did not run: back to the
 		// savepoint, and drop it.
-		_, rerr := s.tx.tx.Exec(context.WithoutCancel(ctx),
-			"ROLLBACK TO SAVEPOINT "+writeSavepoint+"; RELEASE SAVEPOINT "+writeSavepoint)
+		rctx, cancel := afterFailure(ctx)
+		defer cancel()
+		_, rerr := s.tx.tx.Exec(rctx, "ROLLBACK TO SAVEPOINT "+writeSavepoint+"; RELEASE SAVEPOINT "+writeSavepoint)
 		if rerr != nil {
 			return tag, errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
 		}
@@ -235,19 +272,24 @@ func (s *Store) Tx(ctx context.Context, fn func(tx storage.Store) error) error {
 		st.done = true
 		st.mu.Unlock()
 	}
+	rollback := func() error {
+		rctx, cancel := afterFailure(ctx)
+		defer cancel()
+		return tx.Rollback(rctx)
+	}
 	done := false
 	defer func() {
 		if !done { // fn panicked
 			end()
-			tx.Rollback(context.WithoutCancel(ctx))
+			rollback()
 		}
 	}()
 	err = fn(&Store{pool: s.pool, tx: st})
 	done = true
 	end()
 	if err != nil {
-		if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
-			return errors.Join(err, fmt.Errorf("postgres: rollback: %w", rerr))
+		if rerr := rollback(); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
+			return errors.Join(err, wrapf(rerr, "rollback"))
 		}
 		return err
 	}
@@ -270,7 +312,9 @@ func (s *Store) nestedTx(ctx context.Context, fn func(tx storage.Store) error) e
 		return wrapf(err, "begin nested transaction")
 	}
 	undo := func() error {
-		_, err := s.exec(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT "+name+"; RELEASE SAVEPOINT "+name)
+		rctx, cancel := afterFailure(ctx)
+		defer cancel()
+		_, err := s.exec(rctx, "ROLLBACK TO SAVEPOINT "+name+"; RELEASE SAVEPOINT "+name)
 		return err
 	}
 	done := false
@@ -300,6 +344,20 @@ func (s *Store) Ping(ctx context.Context) error {
 	return wrapf(err, "ping")
 }
 
+// afterFailure is the context of a rollback after a failure: ctx's values
+// without its end (which may be the very reason of the rollback), and a
+// deadline of rollbackTimeout.
+func afterFailure(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+}
+
+// ProbeWrite commits now under storage.ProbeKey.
+func (s *Store) ProbeWrite(ctx context.Context, now time.Time) error {
+	_, err := s.exec(ctx, "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+		storage.ProbeKey, now.UTC().Format(time.RFC3339Nano))
+	return wrapf(err, "probe write")
+}
+
 // Close closes the pool, waiting for the connections in use to be
 // returned. It is an error on the Store of a transaction.
 func (s *Store) Close() error {
@@ -321,8 +379,10 @@ const (
 // mapErr turns the driver's errors into the storage ones: no rows is
 // ErrNotFound, a unique violation ErrConflict, a foreign key pointing at
 // nothing ErrNotFound, a serialization failure or a deadlock (a transaction
-// that lost a race PostgreSQL resolved) ErrStale. The server's message is
-// kept as text only, never as a wrapped error. Other errors pass through.
+// that lost a race PostgreSQL resolved) ErrStale, and a server that cannot
+// be reached or cannot serve now ErrUnavailable (see unavailable). The
+// server's message is kept as text only, never as a wrapped error. Other
+// errors pass through.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -332,16 +392,60 @@ func mapErr(err error) error {
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		switch pe.Code {
-		case codeUniqueViolation:
+		switch {
+		case pe.Code == codeUniqueViolation:
 			return fmt.Errorf("%w (%s)", storage.ErrConflict, pe.Error())
-		case codeForeignKeyViolation:
+		case pe.Code == codeForeignKeyViolation:
 			return fmt.Errorf("%w: a referenced record does not exist (%s)", storage.ErrNotFound, pe.Error())
-		case codeSerializationFailure, codeDeadlockDetected:
+		case pe.Code == codeSerializationFailure, pe.Code == codeDeadlockDetected:
 			return fmt.Errorf("%w (%s)", storage.ErrStale, pe.Error())
+		case unavailableState(pe.Code):
+			return fmt.Errorf("%w (%s)", storage.ErrUnavailable, pe.Error())
 		}
+		return err
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
 	return err
+}
+
+// unavailableState reports whether a SQLSTATE says the server cannot serve
+// now but may later: connection exceptions (class 08), insufficient
+// resources (53: a full disk, no memory, too many connections), system
+// errors (58: I/O), a server shutting down or starting (57P01-57P03), a
+// statement or lock that ran out of time (57014, 55P03: statement_timeout
+// and lock_timeout, which an operator sets), a session ended for idling
+// in a transaction (25P03), and a read-only server (25006: a standby
+// after a failover, or default_transaction_read_only).
+func unavailableState(code string) bool {
+	switch code[:min(2, len(code))] {
+	case "08", "53", "58":
+		return true
+	}
+	switch code {
+	case "57P01", "57P02", "57P03", "57014", "55P03", "25P03", "25006":
+		return true
+	}
+	return false
+}
+
+// unavailable reports whether err, not an error of the server's, shows
+// that the server could not be reached or did not answer in time: no
+// connection (pgconn.ConnectError), ctx's deadline or a network timeout,
+// a network error, a connection closed under the query, or a connection
+// unusable before anything was sent (pgconn.SafeToRetry). A cancelled
+// context is the caller's doing, not the server's: it is not.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
+		errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || pgconn.SafeToRetry(err)
 }
 
 // wrapf maps err and prefixes it with "postgres: " and the formatted operation.

@@ -2,132 +2,23 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/pgtest"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/storage/storagetest"
 )
 
-// defaultTestURL is tried when LATCH_TEST_POSTGRES_URL is unset.
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-var (
-	probeOnce sync.Once
-	probeURL  string
-	probeErr  error
-)
-
-// testDeadlockTimeout replaces PostgreSQL's deadlock_timeout (1 s) in the
-// tests when the test role may set it: storagetest's TxTransfers provokes
-// deadlocks on purpose, and each waits that long before PostgreSQL breaks
-// it (about 30 s in all at 1 s).
-const testDeadlockTimeout = "100ms"
-
-// baseURL is the test database's URL. When the database does not answer
-// (within 2 s) the test is skipped, or fails when CI=true: CI must not go
-// green without having run these tests.
-func baseURL(tb testing.TB) string {
-	tb.Helper()
-	probeOnce.Do(func() {
-		probeURL = os.Getenv("LATCH_TEST_POSTGRES_URL")
-		if probeURL == "" {
-			probeURL = defaultTestURL
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, probeURL)
-		if err != nil {
-			probeErr = err
-			return
-		}
-		defer conn.Close(ctx)
-		if probeErr = conn.Ping(ctx); probeErr != nil {
-			return
-		}
-		// A superuser (or, from PostgreSQL 15, a role granted SET on it)
-		// may set deadlock_timeout; others keep the server's.
-		if _, err := conn.Exec(ctx, "SET deadlock_timeout = '"+testDeadlockTimeout+"'"); err == nil {
-			probeURL = withParam(probeURL, "deadlock_timeout", testDeadlockTimeout)
-		}
-	})
-	if probeErr != nil {
-		msg := fmt.Sprintf("PostgreSQL unreachable (set LATCH_TEST_POSTGRES_URL): %v", probeErr)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	return probeURL
-}
-
-// withParam adds a connection parameter to a URL or key=value connection string.
-func withParam(conn, key, value string) string {
-	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
-		u, err := url.Parse(conn)
-		if err != nil {
-			panic(err)
-		}
-		q := u.Query()
-		q.Set(key, value)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return conn + " " + key + "=" + value
-}
-
-// newSchema creates an empty schema, dropped at cleanup, and returns the
-// URL of the test database with search_path set to it: every test works in
-// a schema of its own, so tests run in parallel.
-func newSchema(tb testing.TB) string {
-	tb.Helper()
-	base := baseURL(tb)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		tb.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		// t.Context() is done by now.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withParam(base, "search_path", schema)
-}
-
 // openAt opens a Store on the database at u, closed at cleanup (before the
-// schema newSchema registered is dropped).
+// schema pgtest.Schema registered is dropped).
 func openAt(tb testing.TB, u string) *Store {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -143,17 +34,17 @@ func openAt(tb testing.TB, u string) *Store {
 // openTemp opens a Store on a new schema.
 func openTemp(tb testing.TB) *Store {
 	tb.Helper()
-	return openAt(tb, newSchema(tb))
+	return openAt(tb, pgtest.Schema(tb))
 }
 
 func TestConformance(t *testing.T) {
-	baseURL(t) // skip (or fail) once, not in every subtest
+	pgtest.URL(t) // skip (or fail) once, not in every subtest
 	t.Parallel()
 	storagetest.Run(t, func(t *testing.T) storage.Store { return openTemp(t) })
 }
 
 func TestConcurrency(t *testing.T) {
-	baseURL(t) // skip (or fail) once, not in every subtest
+	pgtest.URL(t) // skip (or fail) once, not in every subtest
 	t.Parallel()
 	storagetest.RunConcurrency(t, func(t *testing.T) storage.Store { return openTemp(t) })
 }
@@ -216,7 +107,7 @@ func rotation(name string, n int) storage.Rotation {
 // one winner.
 func TestTwoNodes(t *testing.T) {
 	t.Parallel()
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	nodes := make([]*Store, 2)
 	var wg sync.WaitGroup
 	for i := range nodes {
@@ -325,7 +216,7 @@ func TestTwoNodes(t *testing.T) {
 // increments on both nodes do not collide.
 func TestTxCountsAcrossNodes(t *testing.T) {
 	t.Parallel()
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	nodes := []*Store{openAt(t, u), openAt(t, u)}
 	ctx := t.Context()
 	w := mustWorld(t, nodes[0], "w")

@@ -100,7 +100,13 @@ func (s *Store) FindSession(ctx context.Context, tokenHash []byte) (storage.Sess
 // others, re-checking the condition on its version, change nothing.
 // ErrStale for them (or for a stale value or a revoked session);
 // ErrNotFound if no session has the id; ErrConflict if r.TokenHash is in use.
+// Outside Tx the statement runs in a transaction of its own, so that it
+// cannot commit after the call gave up (see Faults in the package comment).
 func (s *Store) RotateSession(ctx context.Context, id string, presentedHash []byte, r storage.Rotation) error {
+	if s.tx == nil {
+		// Never autocommitted: see Faults in the package comment.
+		return s.Tx(ctx, func(tx storage.Store) error { return tx.RotateSession(ctx, id, presentedHash, r) })
+	}
 	device, err := jsonDoc(r.Device)
 	if err != nil {
 		return wrapf(err, "rotate session %s", id)

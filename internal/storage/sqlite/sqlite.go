@@ -316,6 +316,10 @@ func (s *Store) Tx(ctx context.Context, fn func(tx storage.Store) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+			// database/sql rolled the transaction back when ctx ended.
+			err = ctx.Err()
+		}
 		return fmt.Errorf("sqlite: commit: %w", mapErr(err))
 	}
 	return nil
@@ -341,18 +345,21 @@ func (s *Store) atomic(ctx context.Context, fn func(q querier) error) error {
 func (s *Store) Ping(ctx context.Context) error {
 	if s.tx != nil {
 		var one int
-		if err := s.tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-			return fmt.Errorf("sqlite: ping: %w", err)
-		}
-		return nil
+		return wrapf(s.tx.QueryRowContext(ctx, "SELECT 1").Scan(&one), "ping")
 	}
 	if err := s.write.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
+		return wrapf(err, "ping")
 	}
-	if err := s.read.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
-	}
-	return nil
+	return wrapf(s.read.PingContext(ctx), "ping")
+}
+
+// ProbeWrite commits now under storage.ProbeKey, through the write
+// connection (or the transaction): a write that reaches the disk, as a
+// login's does, so that it fails when the disk refuses writes.
+func (s *Store) ProbeWrite(ctx context.Context, now time.Time) error {
+	_, err := s.w().ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		storage.ProbeKey, now.UTC().Format(time.RFC3339Nano))
+	return wrapf(err, "probe write")
 }
 
 // Close closes the database. It is an error on the Store of a transaction.
@@ -402,14 +409,20 @@ func syncFile(path string) error {
 
 // mapErr turns the driver's errors into the storage ones: no rows is
 // ErrNotFound, a unique or primary-key violation ErrConflict, a foreign key
-// pointing at nothing ErrNotFound. The driver's message is kept as text
-// only, never as a wrapped error. Other errors pass through.
+// pointing at nothing ErrNotFound, and a database that cannot serve the
+// call now ErrUnavailable: a deadline that passed, or a result code that
+// says the file cannot be written or read at the moment (see
+// unavailableCode). The driver's message is kept as text only, never as a
+// wrapped error. Other errors pass through.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.ErrNotFound
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
@@ -419,8 +432,28 @@ func mapErr(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("%w: a referenced record does not exist (%s)", storage.ErrNotFound, se.Error())
 		}
+		if unavailableCode[se.Code()&0xff] {
+			return fmt.Errorf("%w (%s)", storage.ErrUnavailable, se.Error())
+		}
 	}
 	return err
+}
+
+// unavailableCode holds the primary result codes of a database that cannot
+// serve a call now but may later, without anyone touching its contents:
+// the disk is full or refuses a write or a read (a quota, a file size
+// limit, a failing device), the file became read-only or cannot be opened,
+// another process held a lock past busy_timeout, memory ran out, or the
+// locking protocol failed under a race. Corruption is not among them: it
+// does not pass.
+var unavailableCode = map[int]bool{
+	sqlite3.SQLITE_FULL:     true,
+	sqlite3.SQLITE_IOERR:    true,
+	sqlite3.SQLITE_READONLY: true,
+	sqlite3.SQLITE_CANTOPEN: true,
+	sqlite3.SQLITE_BUSY:     true,
+	sqlite3.SQLITE_NOMEM:    true,
+	sqlite3.SQLITE_PROTOCOL: true,
 }
 
 // wrapf maps err and prefixes it with "sqlite: " and the formatted operation.

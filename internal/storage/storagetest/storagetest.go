@@ -37,6 +37,10 @@
 //   - A DPoP proof record expires at its expiry instant: UseDPoPProof at
 //     that instant is fresh. GarbageCollect keeps a record that expires
 //     exactly at the given time. Keys are compared byte for byte.
+//   - A call whose context's deadline has passed, of any method, is
+//     ErrUnavailable and writes nothing; so is a transaction whose deadline
+//     passes before it commits, and it rolls back. (Outages themselves are
+//     each backend's to test: a frozen or closed server, a full disk.)
 //
 // It leaves open what the contract leaves open: the case in which a
 // mixed-case email comes back, whether ListSessions with an empty filter
@@ -97,6 +101,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"TxCommitRollback", testTxCommitRollback},
 		{"Errors", testErrors},
 		{"PingClose", testPingClose},
+		{"ProbeWrite", testProbeWrite},
+		{"Deadline", testDeadline},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
@@ -137,7 +143,7 @@ func mustEqual[T any](t *testing.T, what string, want, got T) {
 }
 
 // sentinels are the storage errors.
-var sentinels = []error{storage.ErrNotFound, storage.ErrConflict, storage.ErrStale}
+var sentinels = []error{storage.ErrNotFound, storage.ErrConflict, storage.ErrStale, storage.ErrUnavailable}
 
 // checkErr reports whether err is want, wrapped with context and not also
 // another of the storage sentinels; it marks t failed otherwise.

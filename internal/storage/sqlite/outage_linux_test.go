@@ -1,0 +1,122 @@
+package sqlite
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch/internal/storage"
+)
+
+// writeOutageEnv tells the child process of TestWriteOutage to run the
+// outage itself.
+const writeOutageEnv = "LATCH_SQLITE_WRITE_OUTAGE_CHILD"
+
+// TestWriteOutage runs, in a child process, a store whose writes the
+// kernel refuses, as it refuses them on a full disk: a file size limit of
+// one byte (what `ulimit -f` sets, process-wide, hence the child) makes
+// every write into the database, its WAL and its shared-memory index fail.
+// Writes and ProbeWrite are ErrUnavailable; reads go on; once the limit
+// is lifted, writes go through again and nothing written during the
+// outage is there.
+func TestWriteOutage(t *testing.T) {
+	if os.Getenv(writeOutageEnv) != "" {
+		writeOutageChild(t)
+		return
+	}
+	if testing.Short() {
+		t.Skip("spawns a child process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteOutage$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), writeOutageEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the child process: %v\n%s", err, out)
+	}
+	t.Logf("the child process:\n%s", out)
+}
+
+func writeOutageChild(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "latch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	seed(t, s)
+	if err := s.PutMeta(ctx, "before", "x"); err != nil {
+		t.Fatal(err)
+	}
+
+	lift := limitFileSize(t, 1)
+	start := time.Now()
+	for name, call := range map[string]func() error{
+		"PutMeta":    func() error { return s.PutMeta(ctx, "during", "x") },
+		"ProbeWrite": func() error { return s.ProbeWrite(ctx, time.Now()) },
+		"Tx": func() error {
+			return s.Tx(ctx, func(tx storage.Store) error { return tx.PutMeta(ctx, "during-tx", "x") })
+		},
+		"DeleteUser": func() error { return s.DeleteUser(ctx, "u-1") },
+	} {
+		if err := call(); !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("%s with writes refused: %v, want ErrUnavailable", name, err)
+		} else {
+			t.Logf("%s with writes refused: %v", name, err)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the refused writes took %v: they should fail at once", d)
+	}
+	if v, err := s.GetMeta(ctx, "before"); err != nil || v != "x" {
+		t.Errorf("a read with writes refused: %q, %v", v, err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping with writes refused: %v (it checks that the database answers, not that it writes)", err)
+	}
+
+	lift()
+	if err := s.ProbeWrite(ctx, time.Now()); err != nil {
+		t.Fatalf("ProbeWrite once writes are allowed again: %v", err)
+	}
+	if err := s.PutMeta(ctx, "after", "x"); err != nil {
+		t.Fatalf("PutMeta once writes are allowed again: %v", err)
+	}
+	for _, key := range []string{"during", "during-tx"} {
+		if _, err := s.GetMeta(ctx, key); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("GetMeta(%q), written during the outage: %v, want ErrNotFound", key, err)
+		}
+	}
+	if _, err := s.GetUser(ctx, "u-1"); err != nil {
+		t.Errorf("the user deleted during the outage: %v, want still there", err)
+	}
+	integrityCheck(t, s)
+}
+
+// limitFileSize sets the process's file size limit (RLIMIT_FSIZE) to n
+// bytes and returns the function that restores it. Go ignores the SIGXFSZ
+// a write past the limit raises, so the write fails with EFBIG.
+func limitFileSize(t *testing.T, n uint64) (restore func()) {
+	t.Helper()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: n, Max: old.Max}); err != nil {
+		t.Fatal(err)
+	}
+	restored := false
+	restore = func() {
+		if !restored {
+			restored = true
+			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Cleanup(restore)
+	return restore
+}
