@@ -5,21 +5,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
+	"github.com/latchid/latch/internal/diskfull"
 	"github.com/latchid/latch/internal/latchtest"
 )
-
-// writeOutageEnv tells the child process of TestSQLiteWriteOutage to run
-// the Latch whose writes fail.
-const writeOutageEnv = "LATCH_SERVER_WRITE_OUTAGE_CHILD"
 
 // A SQLite database whose writes the kernel refuses, as on a full disk
 // (a file size limit of one byte: RLIMIT_FSIZE, what `ulimit -f` sets, in
@@ -28,21 +22,8 @@ const writeOutageEnv = "LATCH_SERVER_WRITE_OUTAGE_CHILD"
 // 503, reads are served, the log has one error; when writes go through
 // again, so does Latch.
 func TestSQLiteWriteOutage(t *testing.T) {
-	if os.Getenv(writeOutageEnv) != "" {
+	if diskfull.InChild(t) {
 		sqliteWriteOutageChild(t)
-		return
-	}
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteWriteOutage$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), writeOutageEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the child process: %v\n%s", err, out)
-	}
-	if !bytes.Contains(out, []byte("--- PASS: TestSQLiteWriteOutage")) {
-		t.Fatalf("the child process did not pass:\n%s", out)
 	}
 }
 
@@ -54,7 +35,7 @@ func sqliteWriteOutageChild(t *testing.T) {
 	login := l.Login(t, app.ID, "ana@example.org")
 	l.Do(t, "", "GET", "/api/status", nil, 200, nil)
 
-	lift := limitFileSize(t, 1)
+	lift := diskfull.Limit(t, 1)
 	// A login writes its session; a refresh rotates or touches it.
 	code, body := l.Call(t, l.APIKey, "POST", "/api/login",
 		api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: app.ID})
@@ -127,29 +108,4 @@ func dpopLogin(t *testing.T, l *latchtest.Latch, appID string) dpopResponse {
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return dpopResponse{res, string(body)}
-}
-
-// limitFileSize sets the process's file size limit (RLIMIT_FSIZE) to n
-// bytes and returns the function that restores it. Go ignores the SIGXFSZ
-// a write past the limit raises, so the write fails with EFBIG.
-func limitFileSize(t *testing.T, n uint64) (restore func()) {
-	t.Helper()
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: n, Max: old.Max}); err != nil {
-		t.Fatal(err)
-	}
-	restored := false
-	restore = func() {
-		if !restored {
-			restored = true
-			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	t.Cleanup(restore)
-	return restore
 }

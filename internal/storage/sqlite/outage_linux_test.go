@@ -2,19 +2,13 @@ package sqlite
 
 import (
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/internal/diskfull"
 	"github.com/latchid/latch/internal/storage"
 )
-
-// writeOutageEnv tells the child process of TestWriteOutage to run the
-// outage itself.
-const writeOutageEnv = "LATCH_SQLITE_WRITE_OUTAGE_CHILD"
 
 // TestWriteOutage runs, in a child process, a store whose writes the
 // kernel refuses, as it refuses them on a full disk: a file size limit of
@@ -24,20 +18,9 @@ const writeOutageEnv = "LATCH_SQLITE_WRITE_OUTAGE_CHILD"
 // is lifted, writes go through again and nothing written during the
 // outage is there.
 func TestWriteOutage(t *testing.T) {
-	if os.Getenv(writeOutageEnv) != "" {
+	if diskfull.InChild(t) {
 		writeOutageChild(t)
-		return
 	}
-	if testing.Short() {
-		t.Skip("spawns a child process")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteOutage$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), writeOutageEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the child process: %v\n%s", err, out)
-	}
-	t.Logf("the child process:\n%s", out)
 }
 
 func writeOutageChild(t *testing.T) {
@@ -52,7 +35,7 @@ func writeOutageChild(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	lift := limitFileSize(t, 1)
+	lift := diskfull.Limit(t, 1)
 	start := time.Now()
 	for name, call := range map[string]func() error{
 		"PutMeta":    func() error { return s.PutMeta(ctx, "during", "x") },
@@ -94,29 +77,4 @@ func writeOutageChild(t *testing.T) {
 		t.Errorf("the user deleted during the outage: %v, want still there", err)
 	}
 	integrityCheck(t, s)
-}
-
-// limitFileSize sets the process's file size limit (RLIMIT_FSIZE) to n
-// bytes and returns the function that restores it. Go ignores the SIGXFSZ
-// a write past the limit raises, so the write fails with EFBIG.
-func limitFileSize(t *testing.T, n uint64) (restore func()) {
-	t.Helper()
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: n, Max: old.Max}); err != nil {
-		t.Fatal(err)
-	}
-	restored := false
-	restore = func() {
-		if !restored {
-			restored = true
-			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	t.Cleanup(restore)
-	return restore
 }
