@@ -29,6 +29,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	if s.id.Busy() {
+		return identity.ErrBusy // shed at once, before any look-up
+	}
 	r, tenantID, err := s.loginAuth(r, req.ApplicationID)
 	if err != nil {
 		return err

@@ -130,6 +130,11 @@ func (s *Service) Tx(ctx context.Context, fn func(*Service) error) error {
 // none.
 func (s *Service) PasswordChecks() uint64 { return s.checks.Load() }
 
+// Busy reports whether a login would be refused with ErrBusy at once, as
+// every hashing slot is taken and the queue is full: a hint, for callers
+// that would otherwise do work first (look an API key up, say).
+func (s *Service) Busy() bool { return s.hashing.Full() }
+
 // hashPassword hashes a new password, with a hashing slot (ErrBusy when
 // there is none).
 func (s *Service) hashPassword(ctx context.Context, plain string) (storage.PasswordHash, error) {

@@ -140,6 +140,9 @@ func (s *Service) checkLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return LoginResult{}, err
 	}
+	if s.Busy() {
+		return LoginResult{}, ErrBusy // before the reservation, which would be given back
+	}
 	granted := false
 	reserved, err := s.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
 		a, granted = policy.Reserve(a, s.clock())

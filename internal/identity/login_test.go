@@ -248,25 +248,37 @@ func TestLogin_FailuresLookAlike(t *testing.T) {
 	wantOutcome(t, "imported user (not registered), right password", res, err, LoginNotRegistered)
 }
 
-// TestLogin_Busy: with every hashing slot taken and no room to wait, a
-// login is refused with ErrBusy at once, and its attempt is given back.
+// TestLogin_Busy: with every hashing slot taken, a login is refused with
+// ErrBusy: at once, counting nothing, when the queue is full too; after
+// its wait, with its reservation given back, when there was room to wait.
 func TestLogin_Busy(t *testing.T) {
-	gate := password.NewGate(1, 0, time.Hour)
-	e := newEnv(t, withHashing(gate))
-	e.mustUser(t, "ana@example.org")
-	release, err := gate.Enter(e.ctx)
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name  string
+		queue int
+	}{
+		{"queue full", 0},
+		{"wait ended", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gate := password.NewGate(1, tc.queue, time.Millisecond)
+			e := newEnv(t, withHashing(gate))
+			e.mustUser(t, "ana@example.org")
+			release, err := gate.Enter(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.login("ana@example.org", testPassword)
+			if !errors.Is(err, ErrBusy) {
+				t.Fatalf("login with no hashing slot: %v, want ErrBusy", err)
+			}
+			tenants, _ := e.store.ListTenants(e.ctx)
+			a, err := e.store.GetLoginAttempts(e.ctx, tenants[0].ID, e.loginKey("ana@example.org"))
+			if (err != nil && !errors.Is(err, storage.ErrNotFound)) || a.Count != 0 || !a.LockedUntil.IsZero() {
+				t.Errorf("a refused login counted an attempt: %+v, %v", a, err)
+			}
+			release()
+			res, err := e.login("ana@example.org", testPassword)
+			wantOutcome(t, "login with a free slot", res, err, LoginOK)
+		})
 	}
-	_, err = e.login("ana@example.org", testPassword)
-	if !errors.Is(err, ErrBusy) {
-		t.Fatalf("login with no hashing slot: %v, want ErrBusy", err)
-	}
-	tenants, _ := e.store.ListTenants(e.ctx)
-	if a, err := e.store.GetLoginAttempts(e.ctx, tenants[0].ID, e.loginKey("ana@example.org")); err != nil || a.Count != 0 || !a.LockedUntil.IsZero() {
-		t.Errorf("a refused login's attempt was not given back: %+v, %v", a, err)
-	}
-	release()
-	res, err := e.login("ana@example.org", testPassword)
-	wantOutcome(t, "login with a free slot", res, err, LoginOK)
 }

@@ -106,6 +106,9 @@ func TestGate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if g.Full() {
+			t.Error("Full with room in the queue: true")
+		}
 		waiting := make(chan error)
 		go func() {
 			r, err := g.Enter(t.Context())
@@ -116,6 +119,9 @@ func TestGate(t *testing.T) {
 		}()
 		for g.queued.Load() != 1 {
 			runtime.Gosched()
+		}
+		if !g.Full() {
+			t.Error("Full with every slot taken and the queue full: false")
 		}
 		if _, err := g.Enter(t.Context()); !errors.Is(err, ErrBusy) {
 			t.Errorf("Enter with a full queue: %v, want ErrBusy", err)

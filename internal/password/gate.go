@@ -32,11 +32,13 @@ func NewGate(slots, queue int, wait time.Duration) *Gate {
 }
 
 // DefaultGate returns a Gate with a slot per core the Go scheduler uses
-// (GOMAXPROCS) and room for 16 waiting hashes per slot, each for at most
-// two seconds.
+// (GOMAXPROCS) and room for 32 waiting hashes per slot, each for at most
+// two seconds: about as many as a slot hashes in a second, so that the
+// slots stay busy under a burst while a queued login waits well under
+// its bound.
 func DefaultGate() *Gate {
 	n := runtime.GOMAXPROCS(0)
-	return NewGate(n, 16*n, 2*time.Second)
+	return NewGate(n, 32*n, 2*time.Second)
 }
 
 // Enter waits for a slot and returns the function that gives it back,
@@ -64,6 +66,13 @@ func (g *Gate) Enter(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// Full reports whether Enter would refuse at once: every slot taken and
+// the queue full. It is a hint (the answer may change the next moment),
+// for callers that would otherwise do work before Enter only to undo it.
+func (g *Gate) Full() bool {
+	return len(g.slots) == cap(g.slots) && g.queued.Load() >= g.queue
 }
 
 func (g *Gate) releaser() func() {
