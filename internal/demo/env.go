@@ -118,6 +118,11 @@ type Options struct {
 	// creates, after the demo has configured it. For tests that check the
 	// walk fails when Latch is configured otherwise.
 	Application func(*api.Application)
+	// RevocationPolicy, when set, adjusts the default tenant's
+	// refreshTokenRevocationPolicy after the demo has set it to Latch's
+	// defaults (reuse detection on). The tenant's policy is the one that
+	// applies, whatever the application carries.
+	RevocationPolicy func(*api.RevocationPolicy)
 	// Storefront, when set, adjusts the storefront's configuration.
 	Storefront func(*storefront.Config)
 	// Latch, when set, adjusts Latch's configuration.
@@ -206,7 +211,7 @@ func (e *Env) start(ctx context.Context, opts Options) error {
 	}
 	e.APIKey = randomSecret()
 	e.AppID = uuid.NewString()
-	ks, err := kickstartFile(e.AppID, opts.Application)
+	ks, err := kickstartFile(e.AppID, opts.Application, opts.RevocationPolicy)
 	if err != nil {
 		return err
 	}
@@ -382,9 +387,20 @@ func Application(adjust func(*api.Application)) api.Application {
 	return app
 }
 
-// kickstartFile returns the kickstart file: the API key, the application
-// and the user, with the secrets left as ENV placeholders.
-func kickstartFile(appID string, adjust func(*api.Application)) ([]byte, error) {
+// revocationPolicy returns the default tenant's refreshTokenRevocationPolicy
+// as the kickstart sets it: Latch's defaults, then adjust (when not nil).
+func revocationPolicy(adjust func(*api.RevocationPolicy)) api.RevocationPolicy {
+	p := identity.DefaultTenant().JWTConfiguration.RefreshTokenRevocationPolicy
+	if adjust != nil {
+		adjust(&p)
+	}
+	return p
+}
+
+// kickstartFile returns the kickstart file: the API key, the default
+// tenant's revocation policy, the application and the user, with the
+// secrets left as ENV placeholders.
+func kickstartFile(appID string, adjust func(*api.Application), policy func(*api.RevocationPolicy)) ([]byte, error) {
 	type request struct {
 		Method string `json:"method"`
 		URL    string `json:"url"`
@@ -395,9 +411,14 @@ func kickstartFile(appID string, adjust func(*api.Application)) ([]byte, error) 
 		APIKeys   []map[string]any  `json:"apiKeys"`
 		Requests  []request         `json:"requests"`
 	}{
-		Variables: map[string]string{"applicationId": appID},
+		Variables: map[string]string{"applicationId": appID, "defaultTenantId": "#{UUID()}"},
 		APIKeys:   []map[string]any{{"key": "#{ENV." + envAPIKey + "}", "description": "latch demo: the storefront's key"}},
 		Requests: []request{
+			// Stated, not left to the defaults: the walk's theft detection
+			// rests on it.
+			{Method: "PATCH", URL: "/api/tenant/#{defaultTenantId}", Body: map[string]any{"tenant": map[string]any{
+				"jwtConfiguration": map[string]any{"refreshTokenRevocationPolicy": revocationPolicy(policy)},
+			}}},
 			{Method: "POST", URL: "/api/application/#{applicationId}", Body: api.ApplicationRequest{Application: Application(adjust)}},
 			{Method: "POST", URL: "/api/user/registration", Body: map[string]any{
 				"user":         map[string]any{"email": Email, "password": "#{ENV." + envPassword + "}"},
