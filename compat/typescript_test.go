@@ -54,9 +54,10 @@ func startLatch(t *testing.T, kickstart []byte, cfg server.Config) *latchtest.La
 	return latchtest.Start(t, latchtest.Options{Config: cfg})
 }
 
-// kickstartFile is a FusionAuth kickstart: an API key, an application for
-// the password and refresh_token grants with a known client secret and
-// one-time-use refresh tokens, and a registered user.
+// kickstartFile is a FusionAuth kickstart: an API key, a default tenant
+// whose reuse of a rotated refresh token does not revoke the session, an
+// application for the password and refresh_token grants with a known
+// client secret and one-time-use refresh tokens, and a registered user.
 func kickstartFile(t *testing.T) []byte {
 	t.Helper()
 	type obj = map[string]any
@@ -73,6 +74,15 @@ func kickstartFile(t *testing.T) []byte {
 		"apiKeys": []obj{{"key": "#{apiKey}", "description": "compat: TypeScript client"}},
 		"requests": []obj{
 			{
+				// FusionAuth's default: the reuse of a rotated value does not
+				// revoke the session. The revocation policy is the tenant's.
+				"method": "PATCH",
+				"url":    "/api/tenant/#{defaultTenantId}",
+				"body": obj{"tenant": obj{"jwtConfiguration": obj{
+					"refreshTokenRevocationPolicy": obj{"onOneTimeTokenReuse": false},
+				}}},
+			},
+			{
 				"method": "POST",
 				"url":    "/api/application/#{applicationId}",
 				"body": obj{"application": obj{
@@ -84,8 +94,8 @@ func kickstartFile(t *testing.T) []byte {
 						"refreshTokenTimeToLiveInMinutes": 60,
 						"refreshTokenUsagePolicy":         "OneTimeUse",
 						"refreshTokenExpirationPolicy":    "Fixed",
-						// FusionAuth's defaults: a rotated value is refused at
-						// once, and its reuse does not revoke the session.
+						// FusionAuth's default: a rotated value is refused at
+						// once.
 						"refreshTokenOneTimeUseConfiguration": obj{"gracePeriodInSeconds": 0},
 						"refreshTokenRevocationPolicy":        obj{"onOneTimeTokenReuse": false},
 					},
