@@ -11,6 +11,9 @@
 // refreshes through a TokenSource with rotated refresh tokens, a revoked
 // refresh token), and TestGoOIDC verifies Latch's JWTs with
 // github.com/coreos/go-oidc/v3 (discovery, tampered, foreign and expired
-// tokens refused, key rotation picked up by its RemoteKeySet). The
-// package has no code of its own.
+// tokens refused, key rotation picked up by its RemoteKeySet).
+// goclient_policy_test.go sends tenants and applications as FusionAuth's
+// Go client marshals them, every field with its zero value, and checks
+// that the refresh-token revocation policy is the tenant's. The package
+// has no code of its own.
 package compat

@@ -97,7 +97,6 @@ func kickstartFile(t *testing.T) []byte {
 						// FusionAuth's default: a rotated value is refused at
 						// once.
 						"refreshTokenOneTimeUseConfiguration": obj{"gracePeriodInSeconds": 0},
-						"refreshTokenRevocationPolicy":        obj{"onOneTimeTokenReuse": false},
 					},
 					"loginConfiguration": obj{
 						"allowTokenRefresh":     true,

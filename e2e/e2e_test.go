@@ -287,7 +287,7 @@ func TestArticleSteps_ClientFails(t *testing.T) {
 	}{
 		{
 			name:     "reuse detection off",
-			opts:     demo.Options{Application: func(a *api.Application) { a.JWTConfiguration.RefreshTokenRevocationPolicy.OnOneTimeTokenReuse = false }},
+			opts:     demo.Options{RevocationPolicy: func(p *api.RevocationPolicy) { p.OnOneTimeTokenReuse = false }},
 			wantStep: "19",
 		},
 		{

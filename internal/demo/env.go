@@ -379,7 +379,6 @@ func Application(adjust func(*api.Application)) api.Application {
 	j.RefreshTokenUsagePolicy = api.RefreshOneTimeUse
 	j.RefreshTokenExpirationPolicy = api.ExpirationSlidingWindow
 	j.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds = int(GracePeriod / time.Second)
-	j.RefreshTokenRevocationPolicy.OnOneTimeTokenReuse = true
 	app.LoginConfiguration = api.LoginConfiguration{AllowTokenRefresh: true, GenerateRefreshTokens: true, RequireAuthentication: true}
 	if adjust != nil {
 		adjust(&app)

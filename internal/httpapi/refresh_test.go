@@ -155,19 +155,55 @@ func TestRefresh_OneTimeUseAfterGracePeriod(t *testing.T) {
 	e.mustRefresh(t, other.RefreshToken)
 }
 
+// Without the tenant's onOneTimeTokenReuse a reused value is refused and
+// the session lives, whatever the application's own policy says.
 func TestRefresh_OneTimeUseWithoutReusePolicy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.mustPatchTenant(t, e.tenantID, map[string]any{"jwtConfiguration": map[string]any{
+		"refreshTokenRevocationPolicy": map[string]any{"onOneTimeTokenReuse": false},
+	}})
 	appID, email := e.policyApp(t, map[string]any{
 		"refreshTokenUsagePolicy":             "OneTimeUse",
 		"refreshTokenOneTimeUseConfiguration": map[string]any{"gracePeriodInSeconds": 0},
-		"refreshTokenRevocationPolicy":        map[string]any{"onOneTimeTokenReuse": false},
+		"refreshTokenRevocationPolicy":        map[string]any{"onOneTimeTokenReuse": true},
 	})
 	login := e.mustLogin(t, email, appID)
 	v2 := e.mustRefresh(t, login.RefreshToken).RefreshToken
 	e.clock.Advance(time.Second)
 	e.refreshRefused(t, login.RefreshToken) // old value dead...
 	e.mustRefresh(t, v2)                    // ...but without the policy the session lives
+}
+
+// The revocation policy is the tenant's (FusionAuth documents it on the
+// tenant only): an application with its own jwtConfiguration and the
+// all-false refreshTokenRevocationPolicy FusionAuth's Go client sends
+// leaves the tenant's reuse detection on, and the application's grace
+// period (its own, 0 here) applies.
+func TestRefresh_RevocationPolicyIsTheTenants(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	appID, email := e.policyApp(t, map[string]any{
+		"refreshTokenUsagePolicy":             "OneTimeUse",
+		"refreshTokenExpirationPolicy":        "Fixed",
+		"refreshTokenOneTimeUseConfiguration": map[string]any{"gracePeriodInSeconds": 0},
+		"refreshTokenRevocationPolicy": map[string]any{
+			"onLoginPrevented": false, "onMultiFactorEnable": false, "onOneTimeTokenReuse": false, "onPasswordChanged": false,
+		},
+	})
+	var app api.ApplicationResponse
+	e.do(t, "GET", "/api/application/"+appID, withKey(e.key)).wantJSON(t, 200, &app)
+	if p := app.Application.JWTConfiguration.RefreshTokenRevocationPolicy; p != (api.RevocationPolicy{}) {
+		t.Errorf("the application's revocation policy = %+v, want it stored as sent", p)
+	}
+	login := e.mustLogin(t, email, appID)
+	other := e.mustLogin(t, email, appID)
+	v2 := e.mustRefresh(t, login.RefreshToken).RefreshToken
+	e.clock.Advance(time.Second)
+	e.refreshRefused(t, login.RefreshToken) // reuse: no grace period...
+	e.refreshRefused(t, v2)                 // ...and the tenant's policy revoked the session
+	e.do(t, "GET", "/api/jwt/refresh/"+login.RefreshTokenID, withKey(e.key)).wantEmpty(t, 404)
+	e.mustRefresh(t, other.RefreshToken)
 }
 
 // The tenant's defaults: Latch turns onOneTimeTokenReuse on, and a 30 s
@@ -198,9 +234,8 @@ func TestRefresh_OneTimeUseTenantDefaults(t *testing.T) {
 	e.mustRefresh(t, other.RefreshToken)
 }
 
-// An application's own jwtConfiguration takes FusionAuth's defaults for
-// what it does not name (no grace period, onOneTimeTokenReuse off): Latch's
-// stricter defaults are the tenant's.
+// An application's own jwtConfiguration takes Latch's defaults for what it
+// does not name (a 30 s grace period), and the tenant's reuse detection.
 func TestRefresh_OneTimeUseApplicationDefaults(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -212,7 +247,8 @@ func TestRefresh_OneTimeUseApplicationDefaults(t *testing.T) {
 	if again := e.mustRefresh(t, login.RefreshToken).RefreshToken; again != v2 {
 		t.Fatalf("retry within the grace period got %q, want the current value %q", again, v2)
 	}
-	// ...and reuse detection: the previous value after it revokes the session.
+	// ...and the tenant's reuse detection: the previous value after it
+	// revokes the session.
 	e.clock.Advance(31 * time.Second)
 	e.refreshRefused(t, login.RefreshToken)
 	e.refreshRefused(t, v2)

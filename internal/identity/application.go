@@ -29,7 +29,8 @@ var knownGrants = []string{"authorization_code", "client_credentials", "implicit
 // applies) but holds the tenant defaults, so an application that turns it
 // on and sets only some fields gets Latch's defaults for the others: in
 // particular the one-time-use grace period that keeps parallel requests
-// from logging an honest user out, and reuse detection.
+// from logging an honest user out. (Reuse detection is the tenant's
+// revocation policy, whatever the application holds: see jwtConfig.)
 func DefaultApplication() api.Application {
 	jwt := DefaultTenant().JWTConfiguration
 	jwt.Enabled = false
@@ -279,13 +280,47 @@ func defaultRoles(a api.Application) []string {
 }
 
 // jwtConfig returns the configuration that governs an application's
-// tokens: its own when enabled, else its tenant's.
+// tokens: the one place where the application's jwtConfiguration meets
+// its tenant's. The rule is FusionAuth's, as its documentation states it:
+//   - The application's block applies only when its enabled is true;
+//     otherwise the tenant's applies in whole (Application API,
+//     application.jwtConfiguration.enabled: "using the JWT configuration
+//     defined here or the global JWT configuration defined by the Tenant",
+//     https://fusionauth.io/docs/apis/applications). A block that is off
+//     overrides nothing, whatever it holds: the Go client sends its zero
+//     values (a gracePeriodInSeconds of 0, an all-false revocation policy)
+//     beside "enabled": false, and they leave the tenant's in force.
+//   - An enabled block sets the access and refresh token lifetimes, the
+//     usage and expiration policies (with the sliding window's maximum)
+//     and the one-time-use grace period: the settings the application's
+//     JWT tab offers (Core concepts, Applications, "Refresh Token
+//     Settings", https://fusionauth.io/docs/get-started/core-concepts/applications).
+//   - The refreshTokenRevocationPolicy is always the tenant's. FusionAuth
+//     documents it on the tenant only (Tenant API,
+//     tenant.jwtConfiguration.refreshTokenRevocationPolicy.*,
+//     https://fusionauth.io/docs/apis/tenants), shows it on the tenant's
+//     settings and not the application's, and the grace period's note
+//     speaks of "the Tenant Refresh Token Revocation Policy". An
+//     application's copy, which FusionAuth's clients send (all false when
+//     unset), is stored and has no effect: a client's zero values cannot
+//     switch the tenant's theft detection (onOneTimeTokenReuse) off. Of
+//     the four, onOneTimeTokenReuse is read by refresh and logout,
+//     onPasswordChanged by a password change. onLoginPrevented is read by
+//     nothing: the failed-login lock is the only thing that prevents a
+//     login, and it revokes no session, so that a stranger who locks a
+//     login ID out ends none of its user's sessions
+//     (TestLogin_LockoutKeepsSessions). onMultiFactorEnable has nothing
+//     to act on until Latch has multi-factor authentication.
+//   - The signing keys: the application's accessTokenKeyId applies even
+//     when its block is off, and the tenant's fills in for an enabled
+//     block that names none.
 func jwtConfig(t api.Tenant, a *api.Application) api.JWTConfiguration {
 	if a != nil && a.JWTConfiguration.Enabled {
 		c := a.JWTConfiguration
 		if c.AccessTokenKeyID == "" {
 			c.AccessTokenKeyID = t.JWTConfiguration.AccessTokenKeyID
 		}
+		c.RefreshTokenRevocationPolicy = t.JWTConfiguration.RefreshTokenRevocationPolicy
 		return c
 	}
 	c := t.JWTConfiguration

@@ -118,3 +118,34 @@ func TestLogout_RotatedValue(t *testing.T) {
 		})
 	}
 }
+
+// TestLogout_RotatedValueTenantPolicy: an application whose own
+// jwtConfiguration carries an all-false revocation policy (as FusionAuth's
+// Go client sends it) leaves the tenant's reuse detection on: a rotated
+// value presented to logout after the grace period revokes its session.
+func TestLogout_RotatedValueTenantPolicy(t *testing.T) {
+	e := newEnv(t)
+	e.oneTimeUse(t, 30)
+	app := e.app
+	app.JWTConfiguration = api.JWTConfiguration{
+		Enabled: true, TimeToLiveInSeconds: 300, RefreshTokenTimeToLiveInMinutes: 60,
+		RefreshTokenUsagePolicy: api.RefreshOneTimeUse, RefreshTokenExpirationPolicy: api.ExpirationFixed,
+		RefreshTokenOneTimeUseConfiguration: api.OneTimeUseConfiguration{GracePeriodInSeconds: 10},
+	}
+	if _, err := e.UpdateApplication(e.ctx, "", app.ID, app); err != nil {
+		t.Fatal(err)
+	}
+	e.mustUser(t, "ana@example.org")
+	phone := e.session(t, "")
+	rotated, err := e.Refresh(e.ctx, RefreshInput{RefreshToken: phone.Response.RefreshToken})
+	if err != nil || !rotated.Rotated {
+		t.Fatalf("refresh: %+v, %v", rotated, err)
+	}
+	e.clock.Advance(11 * time.Second) // past the application's grace period, within the tenant's
+	if err := e.Logout(e.ctx, LogoutInput{RefreshToken: phone.Response.RefreshToken}); err != nil {
+		t.Fatal(err)
+	}
+	if e.live(t, phone) {
+		t.Error("the session lives on after its rotated value was reused")
+	}
+}

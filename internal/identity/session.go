@@ -589,8 +589,9 @@ func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
 	})
 }
 
-// sessionConfig is the jwtConfiguration that rules a session: its
-// application's, else its tenant's.
+// sessionConfig is the jwtConfiguration that rules a session, as jwtConfig
+// resolves it: its application's when enabled, else its tenant's, and the
+// tenant's revocation policy either way.
 func (s *Service) sessionConfig(ctx context.Context, sess storage.Session) (api.JWTConfiguration, error) {
 	app, err := s.store.GetApplication(ctx, sess.ApplicationID)
 	if err != nil {
@@ -612,8 +613,9 @@ func inGrace(cfg api.JWTConfiguration, sess storage.Session, match storage.Match
 }
 
 // reused handles a value the session no longer has: someone holds a copy.
-// Under onOneTimeTokenReuse the session is revoked, for the copy's holder
-// and the owner alike.
+// Under the tenant's onOneTimeTokenReuse (cfg comes from jwtConfig, which
+// never takes an application's revocation policy) the session is revoked,
+// for the copy's holder and the owner alike.
 func (s *Service) reused(ctx context.Context, sess storage.Session, cfg api.JWTConfiguration, now time.Time, address string) error {
 	if !cfg.RefreshTokenRevocationPolicy.OnOneTimeTokenReuse {
 		return nil
