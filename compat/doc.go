@@ -14,6 +14,6 @@
 // tokens refused, key rotation picked up by its RemoteKeySet).
 // goclient_policy_test.go sends tenants and applications as FusionAuth's
 // Go client marshals them, every field with its zero value, and checks
-// that the refresh-token revocation policy is the tenant's. The package
-// has no code of its own.
+// that the refresh-token revocation policy is the tenant's, and a new
+// tenant's defaults. The package has no code of its own.
 package compat

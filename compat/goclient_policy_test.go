@@ -302,3 +302,67 @@ func TestGoClientRevocationPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestGoClientTenantDefaults checks a new tenant's defaults, FusionAuth's
+// documented ones but for the grace period and onOneTimeTokenReuse, and
+// that Latch's 30 s fills in the grace period the Go client leaves out
+// when it is 0, which only a PATCH can set.
+func TestGoClientTenantDefaults(t *testing.T) {
+	l := latchtest.Start(t, latchtest.Options{})
+	tenant := l.DefaultApplication(t).TenantID
+	var tr api.TenantResponse
+	l.Do(t, l.APIKey, "GET", "/api/tenant/"+tenant, nil, http.StatusOK, &tr)
+	j := tr.Tenant.JWTConfiguration
+	if j.TimeToLiveInSeconds != 900 || j.RefreshTokenTimeToLiveInMinutes != 43200 ||
+		j.RefreshTokenUsagePolicy != api.RefreshReusable || j.RefreshTokenExpirationPolicy != api.ExpirationFixed {
+		t.Errorf("lifetimes and policies %d s, %d min, %s, %s; want 900 s, 43200 min, Reusable, Fixed",
+			j.TimeToLiveInSeconds, j.RefreshTokenTimeToLiveInMinutes, j.RefreshTokenUsagePolicy, j.RefreshTokenExpirationPolicy)
+	}
+	if g := j.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds; g != 30 {
+		t.Errorf("grace period %d s, want Latch's 30 (FusionAuth's is 0)", g)
+	}
+	want := api.RevocationPolicy{OnLoginPrevented: true, OnPasswordChanged: true, OnOneTimeTokenReuse: true}
+	if j.RefreshTokenRevocationPolicy != want {
+		t.Errorf("revocation policy %+v, want %+v (onOneTimeTokenReuse is Latch's; FusionAuth's is off)", j.RefreshTokenRevocationPolicy, want)
+	}
+	f, p := tr.Tenant.FailedAuthenticationConfiguration, tr.Tenant.PasswordValidationRules
+	if f.TooManyAttempts != 5 || f.ResetCountInSeconds != 60 || f.ActionDuration != 3 || f.ActionDurationUnit != "MINUTES" ||
+		p.MinLength != 8 || p.MaxLength != 256 {
+		t.Errorf("lockout %+v, password rules %+v; want 5 in 60 s for 3 minutes, 8 to 256", f, p)
+	}
+
+	// A PUT as the Go client sends it: the grace period of 0 it leaves out
+	// is Latch's 30...
+	l.Do(t, l.APIKey, "PUT", "/api/tenant/"+tenant, policyBody(t, policyTenantJSON, map[string]any{
+		"tenant.name": "Default",
+		"tenant.jwtConfiguration.timeToLiveInSeconds":             900,
+		"tenant.jwtConfiguration.refreshTokenTimeToLiveInMinutes": 43200,
+		"tenant.jwtConfiguration.refreshTokenUsagePolicy":         "OneTimeUse",
+		"tenant.jwtConfiguration.refreshTokenRevocationPolicy": map[string]any{
+			"onLoginPrevented": true, "onMultiFactorEnable": false, "onOneTimeTokenReuse": true, "onPasswordChanged": true,
+		},
+	}), http.StatusOK, &tr)
+	if g := tr.Tenant.JWTConfiguration.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds; g != 30 {
+		t.Errorf("grace period after a PUT that leaves it out: %d s, want 30", g)
+	}
+	// ...and so it is for an application's own jwtConfiguration...
+	var ar api.ApplicationResponse
+	l.Do(t, l.APIKey, "POST", "/api/application", policyBody(t, policyApplicationJSON, map[string]any{
+		"application.name":                                             "Go client defaults",
+		"application.active":                                           true,
+		"application.jwtConfiguration.enabled":                         true,
+		"application.jwtConfiguration.timeToLiveInSeconds":             300,
+		"application.jwtConfiguration.refreshTokenTimeToLiveInMinutes": 60,
+	}), http.StatusOK, &ar)
+	if g := ar.Application.JWTConfiguration.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds; g != 30 {
+		t.Errorf("application's grace period when left out: %d s, want 30", g)
+	}
+	// ...while a PATCH, which the Go client sends as the map it is given,
+	// sets a 0.
+	l.Do(t, l.APIKey, "PATCH", "/api/tenant/"+tenant, map[string]any{"tenant": map[string]any{"jwtConfiguration": map[string]any{
+		"refreshTokenOneTimeUseConfiguration": map[string]any{"gracePeriodInSeconds": 0},
+	}}}, http.StatusOK, &tr)
+	if g := tr.Tenant.JWTConfiguration.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds; g != 0 {
+		t.Errorf("grace period after a PATCH to 0: %d s", g)
+	}
+}

@@ -9,8 +9,11 @@ import (
 	"github.com/latchid/latch/internal/storage"
 )
 
-// Defaults for a new tenant's configuration. FusionAuth documents no
-// defaults for the lifetimes; these are Latch's (see the README).
+// Defaults for a new tenant's configuration. FusionAuth's Tenant API
+// (https://fusionauth.io/docs/apis/tenants) documents no default for the
+// two lifetimes, and the others as these are, but for the grace period
+// (FusionAuth: 0) and onOneTimeTokenReuse (FusionAuth: false; see
+// DefaultTenant): Latch's deliberate differences, listed in the README.
 const (
 	DefaultAccessTokenTTLSeconds  = 900
 	DefaultRefreshTokenTTLMinutes = 43200
@@ -39,7 +42,11 @@ func DefaultTenant() api.Tenant {
 			RefreshTokenSlidingWindowConfiguration: api.SlidingWindowConfiguration{
 				MaximumTimeToLiveInMinutes: DefaultRefreshTokenTTLMinutes,
 			},
+			// A retry after a lost response, or parallel requests, within
+			// 30 s get the current value instead of ending the session.
 			RefreshTokenOneTimeUseConfiguration: api.OneTimeUseConfiguration{GracePeriodInSeconds: DefaultGracePeriodSeconds},
+			// Reuse of a rotated one-time-use value revokes its session:
+			// theft detection, on unless the tenant turns it off.
 			RefreshTokenRevocationPolicy: api.RevocationPolicy{
 				OnLoginPrevented:    true,
 				OnPasswordChanged:   true,
