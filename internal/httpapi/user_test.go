@@ -82,11 +82,11 @@ func TestUser_CreateValidation(t *testing.T) {
 		{"duplicate email", map[string]any{"email": "taken@example.org", "password": testPassword}, []string{"[duplicate]user.email"}},
 		{"duplicate email, other case", map[string]any{"email": "TAKEN@Example.ORG", "password": testPassword}, []string{"[duplicate]user.email"}},
 		{"duplicate username, other case", map[string]any{"username": "taken", "password": testPassword}, []string{"[duplicate]user.username"}},
-		{"blank email and username", map[string]any{"password": testPassword}, []string{"[blank]user.email"}},
+		{"blank email and username", map[string]any{"password": testPassword}, []string{"[blank]user.email", "[blank]user.username"}},
 		{"short password", map[string]any{"email": "short@example.org", "password": "short"}, []string{"[tooShort]user.password"}},
 		{"blank password", map[string]any{"email": "nopw@example.org"}, []string{"[blank]user.password"}},
-		{"bad email", map[string]any{"email": "not an email", "password": testPassword}, []string{"[invalid]user.email"}},
-		{"bad birthDate", map[string]any{"email": "bd@example.org", "password": testPassword, "birthDate": "17/05/1990"}, []string{"[invalid]user.birthDate"}},
+		{"bad email", map[string]any{"email": "not an email", "password": testPassword}, []string{"[notEmail]user.email"}},
+		{"bad birthDate", map[string]any{"email": "bd@example.org", "password": testPassword, "birthDate": "17/05/1990"}, []string{"[couldNotConvert]user.birthDate"}},
 		{"username with a space", map[string]any{"username": "a b", "password": testPassword}, []string{"[invalid]user.username"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,7 +253,7 @@ func TestUser_Import(t *testing.T) {
 	}{
 		{"unknown scheme", map[string]any{"email": "u1@example.org", "password": "x", "encryptionScheme": "md5"}, []string{"[invalid]users[0].password"}},
 		{"duplicate email", map[string]any{"email": "PBKDF2@example.org"}, []string{"[duplicate]users[0].email"}},
-		{"no email or username", map[string]any{"password": b64(pbKey), "salt": b64(pbSalt), "factor": 24000}, []string{"[blank]users[0].email"}},
+		{"no email or username", map[string]any{"password": b64(pbKey), "salt": b64(pbSalt), "factor": 24000}, []string{"[blank]users[0].email", "[blank]users[0].username"}},
 		{"bad id", map[string]any{"id": "nope", "email": "u2@example.org"}, []string{"[couldNotConvert]users[0].id"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

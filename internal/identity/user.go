@@ -118,14 +118,19 @@ func (s *Service) newUser(ctx context.Context, tenantID, id string, in api.User,
 	return u, t, nil
 }
 
-// validateUserFields checks the fields a user request may carry.
+// validateUserFields checks the fields a user request may carry. The
+// codes are FusionAuth's: [blank] on both user.email and user.username
+// when neither is given, [notEmail] for an address that is not one, and
+// [couldNotConvert] for a birthDate that is not a date.
 func validateUserFields(errs *api.Errors, prefix string, in api.User) {
 	if in.Email == "" && in.Username == "" {
-		errs.Field(prefix+".email", "blank", fmt.Sprintf("You must specify either the [%[1]s.email] or [%[1]s.username] property.", prefix))
+		msg := fmt.Sprintf("You must specify either the [%[1]s.email] or [%[1]s.username] property.", prefix)
+		errs.Field(prefix+".email", "blank", msg)
+		errs.Field(prefix+".username", "blank", msg)
 	}
 	if in.Email != "" {
 		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 {
-			errs.Field(prefix+".email", "invalid", fmt.Sprintf("The [%s.email] property is not a valid email address.", prefix))
+			errs.Field(prefix+".email", "notEmail", fmt.Sprintf("The [%s.email] property is not a valid email address.", prefix))
 		}
 	}
 	if len(in.Username) > 191 || strings.ContainsAny(in.Username, " \t\r\n") {
@@ -133,7 +138,7 @@ func validateUserFields(errs *api.Errors, prefix string, in api.User) {
 	}
 	if in.BirthDate != "" {
 		if _, err := time.Parse(time.DateOnly, in.BirthDate); err != nil {
-			errs.Field(prefix+".birthDate", "invalid", fmt.Sprintf("The [%s.birthDate] property must be a date in the format YYYY-MM-DD.", prefix))
+			errs.Field(prefix+".birthDate", "couldNotConvert", fmt.Sprintf("The [%s.birthDate] property must be a date in the format YYYY-MM-DD.", prefix))
 		}
 	}
 	if len(in.PreferredLanguages) > maxPreferredLanguages {
@@ -466,7 +471,8 @@ func (s *Service) Register(ctx context.Context, tenantID, userID, appID string, 
 			}
 		} else {
 			if userID == "" {
-				return api.FieldError("user.email", "blank", "You must specify either the [user.email] or [user.username] property.")
+				validateUserFields(errs, "user", api.User{}) // neither email nor username
+				return errs.Err()
 			}
 			if u, err = s.user(ctx, tenantID, userID); err != nil {
 				return err
