@@ -221,13 +221,13 @@ func TestUser_Import(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	users := []map[string]any{
 		{"email": "pbkdf2@example.org", "password": b64(pbKey), "salt": b64(pbSalt), "factor": 24000,
-			"encryptionScheme": "salted-pbkdf2-hmac-sha256", "registrations": []map[string]any{{"applicationId": e.appID}}},
+			"encryptionScheme": "salted-pbkdf2-hmac-sha256", "active": true, "registrations": []map[string]any{{"applicationId": e.appID}}},
 		// bcrypt "$2y$10$wisIVhmjWjm/lkujDJVAXuuYDXiGU/c9HK3mMzqFbfk45PXA527ui" for "test", split as FusionAuth does.
 		{"email": "bcrypt@example.org", "password": "uYDXiGU/c9HK3mMzqFbfk45PXA527ui", "salt": "wisIVhmjWjm/lkujDJVAXu", "factor": 10,
-			"encryptionScheme": "bcrypt", "registrations": []map[string]any{{"applicationId": e.appID}}},
+			"encryptionScheme": "bcrypt", "active": true, "registrations": []map[string]any{{"applicationId": e.appID}}},
 		{"email": "sha@example.org", "password": b64(sum[:]), "salt": b64(shaSalt), "factor": 3,
-			"encryptionScheme": "salted-sha256", "registrations": []map[string]any{{"applicationId": e.appID}}},
-		{"email": "nopassword@example.org", "username": "nopw"},
+			"encryptionScheme": "salted-sha256", "active": true, "registrations": []map[string]any{{"applicationId": e.appID}}},
+		{"email": "nopassword@example.org", "username": "nopw", "active": true},
 	}
 	e.do(t, "POST", "/api/user/import", withKey(e.key), withJSON(map[string]any{"users": users})).wantEmpty(t, 200)
 	for email, pw := range map[string]string{"pbkdf2@example.org": "pbkdf2 password", "bcrypt@example.org": "test", "sha@example.org": "sha256 password"} {

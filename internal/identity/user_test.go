@@ -61,3 +61,61 @@ func TestUserFieldErrorCodes(t *testing.T) {
 		})
 	}
 }
+
+// An import follows FusionAuth's Import API: active and verified are the
+// user's own, false unless sent true, and a deactivated user cannot log
+// in (423 with the right password, bad credentials with a wrong one); a
+// registration's verified is its own; a password without an
+// encryptionScheme is plain text, hashed with argon2id whatever scheme
+// and factor the request names; a hash without a factor takes the
+// request's.
+func TestImportUsers(t *testing.T) {
+	e := newEnv(t)
+	const sha256Hash = "wLAU6Ma/KdGKjOhvQaKD6G3NSlpzDUxj8iJjA6FdjsA=" // salted-sha256 of "password", factor 1
+	const sha256Salt = "4MTVxbvk8swI0ys2Lf4saeR3swRvn0f2"
+	reg := []api.UserRegistration{{ApplicationID: e.app.ID}}
+	err := e.ImportUsers(e.ctx, "", api.ImportRequest{
+		EncryptionScheme: "salted-pbkdf2-hmac-sha256", Factor: 1,
+		Users: []api.User{
+			{Email: "inactive@example.org", Password: testPassword, Registrations: reg},
+			{Email: "active@example.org", Password: testPassword, Active: true, Registrations: reg},
+			{Email: "verified@example.org", Password: testPassword, Active: true, Verified: true,
+				Registrations: []api.UserRegistration{{ApplicationID: e.app.ID, Verified: true}}},
+			{Email: "hash@example.org", EncryptionScheme: "salted-sha256", Salt: sha256Salt, Password: sha256Hash, Active: true, Registrations: reg},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		email, password  string
+		want             LoginOutcome // 0: bad credentials
+		verified, regVer bool
+		scheme           string
+	}{
+		{"inactive@example.org", testPassword, LoginInactive, false, false, "argon2id"},
+		{"inactive@example.org", "wrong password", 0, false, false, "argon2id"},
+		{"active@example.org", testPassword, LoginOK, false, false, "argon2id"},
+		{"verified@example.org", testPassword, LoginOK, true, true, "argon2id"},
+		{"hash@example.org", "password", LoginOK, false, false, "salted-sha256"},
+	} {
+		t.Run(tc.email+" "+tc.password, func(t *testing.T) {
+			u, err := e.FindUser(e.ctx, "", tc.email, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Verified != tc.verified || len(u.Registrations) != 1 || u.Registrations[0].Verified != tc.regVer || u.EncryptionScheme != tc.scheme {
+				t.Errorf("imported user verified %v, registrations %+v, scheme %q; want verified %v, a registration verified %v, scheme %q",
+					u.Verified, u.Registrations, u.EncryptionScheme, tc.verified, tc.regVer, tc.scheme)
+			}
+			res, err := e.login(tc.email, tc.password)
+			wantOutcome(t, tc.email, res, err, tc.want)
+			if tc.want == LoginInactive && (res.Response.Token != "" || res.Response.RefreshToken != "") {
+				t.Errorf("a deactivated user got tokens")
+			}
+			if tc.want == LoginOK && res.Response.User != nil && res.Response.User.Verified != tc.verified {
+				t.Errorf("login answer's user verified %v, want %v", res.Response.User.Verified, tc.verified)
+			}
+		})
+	}
+}
