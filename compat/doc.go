@@ -11,6 +11,11 @@
 // refreshes through a TokenSource with rotated refresh tokens, a revoked
 // refresh token), and TestGoOIDC verifies Latch's JWTs with
 // github.com/coreos/go-oidc/v3 (discovery, tampered, foreign and expired
-// tokens refused, key rotation picked up by its RemoteKeySet). The
-// package has no code of its own.
+// tokens refused, key rotation picked up by its RemoteKeySet).
+// goclient_users_test.go sends users, registrations, imports and keys
+// shaped as FusionAuth's Go client marshals them (every boolean and
+// nested object present, zero values included) and checks FusionAuth's
+// field-error codes, hasPrivateKey, the Import API's active, verified and
+// plain-text passwords, and ids given in upper case by a kickstart and
+// the client. The package has no code of its own.
 package compat
