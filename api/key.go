@@ -3,15 +3,20 @@ package api
 // Key is a signing key of FusionAuth's Key API. Private material never
 // leaves the server; PublicKey is a PEM SubjectPublicKeyInfo.
 type Key struct {
-	ID                string `json:"id,omitempty"`
-	Algorithm         string `json:"algorithm"`
-	Name              string `json:"name,omitempty"`
-	Type              string `json:"type,omitempty"`
-	Kid               string `json:"kid,omitempty"`
-	Length            int    `json:"length,omitempty"`
-	PublicKey         string `json:"publicKey,omitempty"`
-	InsertInstant     int64  `json:"insertInstant,omitempty"`
-	ExpirationInstant int64  `json:"expirationInstant,omitempty"`
+	ID        string `json:"id,omitempty"`
+	Algorithm string `json:"algorithm"`
+	Name      string `json:"name,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Kid       string `json:"kid,omitempty"`
+	Length    int    `json:"length,omitempty"`
+	PublicKey string `json:"publicKey,omitempty"`
+	// HasPrivateKey says whether the server holds the key's private part
+	// (it never shows it): true for a key pair it generated. As in
+	// FusionAuth it is left out for HMAC keys, which are one secret.
+	HasPrivateKey     *bool `json:"hasPrivateKey,omitempty"`
+	InsertInstant     int64 `json:"insertInstant,omitempty"`
+	LastUpdateInstant int64 `json:"lastUpdateInstant,omitempty"`
+	ExpirationInstant int64 `json:"expirationInstant,omitempty"`
 }
 
 // KeyRequest is the body of POST /api/key/generate.

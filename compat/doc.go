@@ -15,5 +15,12 @@
 // goclient_policy_test.go sends tenants and applications as FusionAuth's
 // Go client marshals them, every field with its zero value, and checks
 // that the refresh-token revocation policy is the tenant's, and a new
-// tenant's defaults. The package has no code of its own.
+// tenant's, and a new tenant's defaults.
+//
+// goclient_users_test.go sends users, registrations, imports and keys
+// shaped as FusionAuth's Go client marshals them (every boolean and
+// nested object present, zero values included) and checks FusionAuth's
+// field-error codes, hasPrivateKey, the Import API's active, verified and
+// plain-text passwords, and ids given in upper case by a kickstart and
+// the client. The package has no code of its own.
 package compat

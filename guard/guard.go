@@ -53,7 +53,8 @@ type Config struct {
 	// --issuer, or the tenant's own issuer).
 	Issuer string
 	// Audience is the Latch application id of this backend; a token's aud
-	// must contain it.
+	// must contain it. An id written in upper case is the same id: Latch
+	// puts ids in tokens lowercase, and so guard compares them.
 	Audience string
 	// LatchURL is Latch's base URL, such as "https://latch.example.com".
 	// Expired tokens are refreshed at LatchURL + "/api/jwt/refresh", so
@@ -328,7 +329,7 @@ func New(cfg Config) (*Guard, error) {
 	}
 	return &Guard{
 		issuer:     cfg.Issuer,
-		audience:   cfg.Audience,
+		audience:   api.CanonicalID(cfg.Audience),
 		refreshURL: latchURL + "/api/jwt/refresh",
 		keys:       cfg.KeySet,
 		client:     cfg.HTTPClient,

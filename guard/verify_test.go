@@ -185,6 +185,21 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// An Audience configured in upper case, as FusionAuth's example apps
+// write application ids, is the application whose id Latch puts in aud
+// in lowercase.
+func TestVerify_AudienceInUpperCase(t *testing.T) {
+	t.Parallel()
+	es := es256Key(testKeys.ec)
+	g := staticGuard(t, func(c *guard.Config) { c.Audience = strings.ToUpper(testAudience) })
+	if _, err := g.Verify(context.Background(), signToken(t, es, hdr("ES256", "ec"), goodClaims())); err != nil {
+		t.Fatalf("Verify = %v, want valid", err)
+	}
+	if _, err := g.Verify(context.Background(), signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "aud", "another-app"))); !errors.Is(err, guard.ErrAudience) {
+		t.Fatalf("Verify of another audience = %v, want ErrAudience", err)
+	}
+}
+
 // Verify fills every claim Latch sends.
 func TestVerify_Claims(t *testing.T) {
 	t.Parallel()

@@ -326,7 +326,7 @@ func tokens(n int) string {
 // resolveTenant returns the tenant pinned by --tenant, or the only one;
 // with several and none named, the error lists them.
 func resolveTenant(ctx context.Context, s *identity.Service, id string) (api.Tenant, error) {
-	t, err := s.ResolveTenant(ctx, id)
+	t, err := s.ResolveTenant(ctx, identity.CanonicalID(id))
 	var ae *api.Errors
 	if err == nil || !errors.As(err, &ae) {
 		return t, err
@@ -363,8 +363,8 @@ func findUser(ctx context.Context, s *identity.Service, tenant, email string) (a
 // that, by exact name; an unknown or ambiguous name is an error that
 // lists the applications.
 func findApplication(ctx context.Context, s *identity.Service, tenantID, idOrName string) (api.Application, error) {
-	if identity.ValidID(idOrName) {
-		a, err := s.GetApplication(ctx, tenantID, idOrName)
+	if id := identity.CanonicalID(idOrName); identity.ValidID(id) {
+		a, err := s.GetApplication(ctx, tenantID, id)
 		if err == nil {
 			return a, nil
 		}

@@ -272,7 +272,7 @@ func TestUserCreate(t *testing.T) {
 		{name: "short password", stdin: weakPassword + "\n", args: []string{"--email", "gus@example.org"},
 			wantErr: []string{"[tooShort]user.password", "shorter than the minimum of [8] characters"}},
 		{name: "invalid email", stdin: anaPassword + "\n", args: []string{"--email", "not an address"},
-			wantErr: []string{"[invalid]user.email", "not a valid email address"}},
+			wantErr: []string{"[notEmail]user.email", "not a valid email address"}},
 		{name: "no password", stdin: "", args: []string{"--email", "hal@example.org"},
 			wantErr: []string{"no password on standard input"}},
 		{name: "empty line", stdin: "\nsecond line\n", args: []string{"--email", "hal@example.org"},

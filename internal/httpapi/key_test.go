@@ -146,3 +146,61 @@ func TestKey_DeletedKeyStopsVerifying(t *testing.T) {
 	// The session goes on with the default key.
 	e.validate(t, e.mustRefresh(t, login.RefreshToken).Token).wantJSON(t, 200, nil)
 }
+
+// Every key answer says whether Latch holds the private key, as
+// FusionAuth's hasPrivateKey does: true for each key pair Latch generated
+// (all of its keys), and left out for HMAC keys. Generate, retrieve and
+// list answer alike.
+func TestKey_HasPrivateKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// hasPrivateKey reads the member from a raw key object: nil when absent.
+	hasPrivateKey := func(t *testing.T, key map[string]any) any {
+		t.Helper()
+		v, ok := key["hasPrivateKey"]
+		if !ok {
+			return nil
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		alg  string
+		want any
+	}{
+		{"ES256", true},
+		{"RS256", true},
+		{"EdDSA", true},
+		{"HS256", nil},
+	} {
+		t.Run(tc.alg, func(t *testing.T) {
+			t.Parallel()
+			var made struct{ Key map[string]any }
+			e.do(t, "POST", "/api/key/generate", withKey(e.key), withJSON(map[string]any{"key": map[string]any{
+				"algorithm": tc.alg, "name": "hasPrivateKey " + tc.alg, "hasPrivateKey": false,
+			}})).wantJSON(t, 200, &made)
+			if got := hasPrivateKey(t, made.Key); got != tc.want {
+				t.Errorf("generate: hasPrivateKey %v, want %v", got, tc.want)
+			}
+			id, _ := made.Key["id"].(string)
+			var got struct{ Key map[string]any }
+			e.do(t, "GET", "/api/key/"+id, withKey(e.key)).wantJSON(t, 200, &got)
+			if v := hasPrivateKey(t, got.Key); v != tc.want {
+				t.Errorf("retrieve: hasPrivateKey %v, want %v", v, tc.want)
+			}
+			var list struct{ Keys []map[string]any }
+			e.do(t, "GET", "/api/key", withKey(e.key)).wantJSON(t, 200, &list)
+			found := false
+			for _, k := range list.Keys {
+				if k["id"] == id {
+					found = true
+					if v := hasPrivateKey(t, k); v != tc.want {
+						t.Errorf("list: hasPrivateKey %v, want %v", v, tc.want)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("key %s not listed", id)
+			}
+		})
+	}
+}

@@ -444,7 +444,7 @@ func TestLogin_RehashOnLogin(t *testing.T) {
 	e.do(t, "POST", "/api/user/import", withKey(e.key), withJSON(map[string]any{"users": []map[string]any{{
 		"id": userID, "email": "imported@example.org", "password": base64.StdEncoding.EncodeToString(key),
 		"salt": base64.StdEncoding.EncodeToString(salt), "factor": 24000, "encryptionScheme": "salted-pbkdf2-hmac-sha256",
-		"registrations": []map[string]any{{"applicationId": e.appID}},
+		"active": true, "registrations": []map[string]any{{"applicationId": e.appID}},
 	}}})).wantEmpty(t, 200)
 
 	scheme := func() string {

@@ -112,6 +112,7 @@ func clientCredentials(r *http.Request) (id, secret string, basic bool, err erro
 		if err != nil {
 			return "", "", true, oauthErr(http.StatusUnauthorized, api.OAuthInvalidClient, "The Authorization header is malformed.", "invalid_client_authentication_scheme")
 		}
+		u = parameterValue("client_id", u)
 		if secret != "" {
 			return "", "", true, oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The client authenticated twice: use the Authorization header or client_secret, not both.", "invalid_client_authentication")
 		}

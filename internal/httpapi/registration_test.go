@@ -126,7 +126,7 @@ func TestRegistration_ExistingUser(t *testing.T) {
 	e.do(t, "POST", "/api/user/registration/00000000-0000-4000-8000-000000000000", withKey(e.key),
 		withJSON(map[string]any{"registration": map[string]any{"applicationId": appID}})).wantEmpty(t, 404)
 	e.do(t, "POST", "/api/user/registration", withKey(e.key),
-		withJSON(map[string]any{"registration": map[string]any{"applicationId": appID}})).wantErrors(t, "[blank]user.email")
+		withJSON(map[string]any{"registration": map[string]any{"applicationId": appID}})).wantErrors(t, "[blank]user.email", "[blank]user.username")
 	e.do(t, "POST", "/api/user/registration/"+u.ID, withKey(e.key),
 		withJSON(map[string]any{"registration": map[string]any{"applicationId": "nope"}})).wantErrors(t, "[couldNotConvert]registration.applicationId")
 }

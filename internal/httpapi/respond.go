@@ -182,7 +182,7 @@ func unmarshalJSON(body []byte, dst any) error {
 	if bytes.Contains(body, []byte(`\u0000`)) {
 		return invalidJSON("The body holds a NUL character.")
 	}
-	d := json.NewDecoder(bytes.NewReader(body))
+	d := json.NewDecoder(bytes.NewReader(canonicalJSON(body)))
 	if err := d.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
@@ -222,7 +222,7 @@ func query(r *http.Request, name string) string {
 	if v == "null" || v == "undefined" {
 		return ""
 	}
-	return v
+	return parameterValue(name, v)
 }
 
 // form returns a form parameter, with the same absent values as query.
@@ -231,7 +231,7 @@ func form(r *http.Request, name string) string {
 	if v == "null" || v == "undefined" {
 		return ""
 	}
-	return v
+	return parameterValue(name, v)
 }
 
 // boolQuery parses an optional boolean query parameter.

@@ -194,6 +194,7 @@ func (s *Server) handle(a auth, h handlerFunc) http.Handler {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		}
+		canonicalRequest(r)
 		r = s.withEventInfo(r, nil, "")
 		if s.nonces != nil && len(r.Header.Values(dpop.Header)) > 0 {
 			s.offerNonce(w) // every answer to a request with a proof, errors included

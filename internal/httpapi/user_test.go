@@ -82,11 +82,11 @@ func TestUser_CreateValidation(t *testing.T) {
 		{"duplicate email", map[string]any{"email": "taken@example.org", "password": testPassword}, []string{"[duplicate]user.email"}},
 		{"duplicate email, other case", map[string]any{"email": "TAKEN@Example.ORG", "password": testPassword}, []string{"[duplicate]user.email"}},
 		{"duplicate username, other case", map[string]any{"username": "taken", "password": testPassword}, []string{"[duplicate]user.username"}},
-		{"blank email and username", map[string]any{"password": testPassword}, []string{"[blank]user.email"}},
+		{"blank email and username", map[string]any{"password": testPassword}, []string{"[blank]user.email", "[blank]user.username"}},
 		{"short password", map[string]any{"email": "short@example.org", "password": "short"}, []string{"[tooShort]user.password"}},
 		{"blank password", map[string]any{"email": "nopw@example.org"}, []string{"[blank]user.password"}},
-		{"bad email", map[string]any{"email": "not an email", "password": testPassword}, []string{"[invalid]user.email"}},
-		{"bad birthDate", map[string]any{"email": "bd@example.org", "password": testPassword, "birthDate": "17/05/1990"}, []string{"[invalid]user.birthDate"}},
+		{"bad email", map[string]any{"email": "not an email", "password": testPassword}, []string{"[notEmail]user.email"}},
+		{"bad birthDate", map[string]any{"email": "bd@example.org", "password": testPassword, "birthDate": "17/05/1990"}, []string{"[couldNotConvert]user.birthDate"}},
 		{"username with a space", map[string]any{"username": "a b", "password": testPassword}, []string{"[invalid]user.username"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,13 +221,13 @@ func TestUser_Import(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	users := []map[string]any{
 		{"email": "pbkdf2@example.org", "password": b64(pbKey), "salt": b64(pbSalt), "factor": 24000,
-			"encryptionScheme": "salted-pbkdf2-hmac-sha256", "registrations": []map[string]any{{"applicationId": e.appID}}},
+			"encryptionScheme": "salted-pbkdf2-hmac-sha256", "active": true, "registrations": []map[string]any{{"applicationId": e.appID}}},
 		// bcrypt "$2y$10$wisIVhmjWjm/lkujDJVAXuuYDXiGU/c9HK3mMzqFbfk45PXA527ui" for "test", split as FusionAuth does.
 		{"email": "bcrypt@example.org", "password": "uYDXiGU/c9HK3mMzqFbfk45PXA527ui", "salt": "wisIVhmjWjm/lkujDJVAXu", "factor": 10,
-			"encryptionScheme": "bcrypt", "registrations": []map[string]any{{"applicationId": e.appID}}},
+			"encryptionScheme": "bcrypt", "active": true, "registrations": []map[string]any{{"applicationId": e.appID}}},
 		{"email": "sha@example.org", "password": b64(sum[:]), "salt": b64(shaSalt), "factor": 3,
-			"encryptionScheme": "salted-sha256", "registrations": []map[string]any{{"applicationId": e.appID}}},
-		{"email": "nopassword@example.org", "username": "nopw"},
+			"encryptionScheme": "salted-sha256", "active": true, "registrations": []map[string]any{{"applicationId": e.appID}}},
+		{"email": "nopassword@example.org", "username": "nopw", "active": true},
 	}
 	e.do(t, "POST", "/api/user/import", withKey(e.key), withJSON(map[string]any{"users": users})).wantEmpty(t, 200)
 	for email, pw := range map[string]string{"pbkdf2@example.org": "pbkdf2 password", "bcrypt@example.org": "test", "sha@example.org": "sha256 password"} {
@@ -253,7 +253,7 @@ func TestUser_Import(t *testing.T) {
 	}{
 		{"unknown scheme", map[string]any{"email": "u1@example.org", "password": "x", "encryptionScheme": "md5"}, []string{"[invalid]users[0].password"}},
 		{"duplicate email", map[string]any{"email": "PBKDF2@example.org"}, []string{"[duplicate]users[0].email"}},
-		{"no email or username", map[string]any{"password": b64(pbKey), "salt": b64(pbSalt), "factor": 24000}, []string{"[blank]users[0].email"}},
+		{"no email or username", map[string]any{"password": b64(pbKey), "salt": b64(pbSalt), "factor": 24000}, []string{"[blank]users[0].email", "[blank]users[0].username"}},
 		{"bad id", map[string]any{"id": "nope", "email": "u2@example.org"}, []string{"[couldNotConvert]users[0].id"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

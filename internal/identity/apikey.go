@@ -20,6 +20,8 @@ const minAPIKeyLength = 32
 // CreateAPIKey stores an API key and returns it with its secret, shown
 // this once. in.Key "" makes a random one.
 func (s *Service) CreateAPIKey(ctx context.Context, id string, in api.APIKey) (api.APIKey, error) {
+	// A kickstart's apiKeys come here directly, not through the API.
+	id, in.TenantID = CanonicalID(id), CanonicalID(in.TenantID)
 	errs := new(api.Errors)
 	checkID(errs, "apiKeyId", id)
 	checkID(errs, "apiKey.tenantId", in.TenantID)

@@ -31,6 +31,7 @@ func (s *Service) Initialized(ctx context.Context) (bool, error) {
 // transaction as the rest of the first setup. ErrConflict if the database
 // was initialized before.
 func (s *Service) Initialize(ctx context.Context, tenantID string) (api.Tenant, error) {
+	tenantID = CanonicalID(tenantID) // a kickstart's defaultTenantId, in any case
 	if err := s.store.PutMeta(ctx, metaInitialized, s.clock().Format("2006-01-02T15:04:05Z")); err != nil {
 		return api.Tenant{}, err
 	}

@@ -168,13 +168,21 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 // NewID returns a fresh random (version 4) UUID.
 func NewID() string { return uuid.NewString() }
 
-// ValidID reports whether id is a canonical UUID.
+// CanonicalID returns id in the form Latch keeps and emits every id in
+// (api.CanonicalID): a UUID in any case comes back lowercase, anything
+// else unchanged, for the caller's validation to refuse.
+func CanonicalID(id string) string { return api.CanonicalID(id) }
+
+// ValidID reports whether id is a UUID in canonical form: 8-4-4-4-12,
+// lowercase. Ids reach the rules canonical: httpapi rewrites every id a
+// request carries (see its ids.go), and other callers use CanonicalID.
+// An id in another form that got this far is refused, never stored.
 func ValidID(id string) bool {
 	if len(id) != 36 {
 		return false
 	}
-	_, err := uuid.Parse(id)
-	return err == nil
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
 }
 
 // checkID validates an optional UUID field.

@@ -198,10 +198,22 @@ func (s *Service) newKey(ctx context.Context, id, name, alg string) (storage.Sig
 	return rec, nil
 }
 
+// keyView is the public description of a key. Every key Latch holds is
+// one it generated, private part included (sealed), so every key pair
+// has a private key; an HMAC key has none to speak of, and FusionAuth
+// leaves hasPrivateKey out for it.
 func keyView(rec storage.SigningKey) api.Key {
 	k := api.Key{
 		ID: rec.ID, Algorithm: rec.Algorithm, Name: rec.Name, Type: keyType(rec.Algorithm), Kid: rec.Kid,
 		PublicKey: rec.PublicPEM, InsertInstant: millis(rec.Inserted), ExpirationInstant: millis(rec.ExpiresAt),
+		LastUpdateInstant: millis(rec.Inserted),
+	}
+	if !rec.RetiredAt.IsZero() {
+		k.LastUpdateInstant = millis(rec.RetiredAt) // a rotation retired it
+	}
+	if k.Type != "HMAC" {
+		has := len(rec.Private) > 0
+		k.HasPrivateKey = &has
 	}
 	switch rec.Algorithm {
 	case token.ES256, token.HS256:

@@ -118,14 +118,19 @@ func (s *Service) newUser(ctx context.Context, tenantID, id string, in api.User,
 	return u, t, nil
 }
 
-// validateUserFields checks the fields a user request may carry.
+// validateUserFields checks the fields a user request may carry. The
+// codes are FusionAuth's: [blank] on both user.email and user.username
+// when neither is given, [notEmail] for an address that is not one, and
+// [couldNotConvert] for a birthDate that is not a date.
 func validateUserFields(errs *api.Errors, prefix string, in api.User) {
 	if in.Email == "" && in.Username == "" {
-		errs.Field(prefix+".email", "blank", fmt.Sprintf("You must specify either the [%[1]s.email] or [%[1]s.username] property.", prefix))
+		msg := fmt.Sprintf("You must specify either the [%[1]s.email] or [%[1]s.username] property.", prefix)
+		errs.Field(prefix+".email", "blank", msg)
+		errs.Field(prefix+".username", "blank", msg)
 	}
 	if in.Email != "" {
 		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 {
-			errs.Field(prefix+".email", "invalid", fmt.Sprintf("The [%s.email] property is not a valid email address.", prefix))
+			errs.Field(prefix+".email", "notEmail", fmt.Sprintf("The [%s.email] property is not a valid email address.", prefix))
 		}
 	}
 	if len(in.Username) > 191 || strings.ContainsAny(in.Username, " \t\r\n") {
@@ -133,7 +138,7 @@ func validateUserFields(errs *api.Errors, prefix string, in api.User) {
 	}
 	if in.BirthDate != "" {
 		if _, err := time.Parse(time.DateOnly, in.BirthDate); err != nil {
-			errs.Field(prefix+".birthDate", "invalid", fmt.Sprintf("The [%s.birthDate] property must be a date in the format YYYY-MM-DD.", prefix))
+			errs.Field(prefix+".birthDate", "couldNotConvert", fmt.Sprintf("The [%s.birthDate] property must be a date in the format YYYY-MM-DD.", prefix))
 		}
 	}
 	if len(in.PreferredLanguages) > maxPreferredLanguages {
@@ -466,7 +471,8 @@ func (s *Service) Register(ctx context.Context, tenantID, userID, appID string, 
 			}
 		} else {
 			if userID == "" {
-				return api.FieldError("user.email", "blank", "You must specify either the [user.email] or [user.username] property.")
+				validateUserFields(errs, "user", api.User{}) // neither email nor username
+				return errs.Err()
 			}
 			if u, err = s.user(ctx, tenantID, userID); err != nil {
 				return err
@@ -610,12 +616,36 @@ func (s *Service) DeleteRegistration(ctx context.Context, tenantID, userID, appI
 	})
 }
 
-// ImportUsers stores users that bring password hashes from another system
-// (FusionAuth's encryptionScheme, factor, salt and password fields), with
-// their registrations, all or none.
+// ImportUsers stores users brought from another system, with their
+// registrations, all or none, as FusionAuth's Import API documents them:
+//
+//   - a user with an encryptionScheme brings a password hash of that
+//     scheme (with its factor, else the request's factor, and its salt);
+//     it logs in unchanged and is rehashed to argon2id at its first login;
+//   - a user without one brings its password in plain text, which is
+//     hashed on import. FusionAuth hashes it with the request's
+//     encryptionScheme and factor; Latch always hashes new passwords with
+//     argon2id, which is stronger than any scheme a request may name, so
+//     those two say nothing more to it;
+//   - active and verified are the user's (FusionAuth's default for both is
+//     false: a user imported without "active": true is deactivated and
+//     cannot log in), and a registration's verified is the registration's.
 func (s *Service) ImportUsers(ctx context.Context, tenantID string, req api.ImportRequest) error {
 	if len(req.Users) == 0 {
 		return api.FieldError("users", "blank", "You must specify at least one user in the [users] property.")
+	}
+	// Plain-text passwords are hashed before the transaction, as a new
+	// user's are: waiting for a hashing slot must not hold the writer.
+	plain := make([]storage.PasswordHash, len(req.Users))
+	for i, in := range req.Users {
+		if in.EncryptionScheme != "" || in.Password == "" {
+			continue
+		}
+		h, err := s.hashPassword(ctx, in.Password)
+		if err != nil {
+			return err
+		}
+		plain[i] = h
 	}
 	return s.Tx(ctx, func(s *Service) error {
 		t, err := s.resolveTenant(ctx, tenantID)
@@ -625,7 +655,7 @@ func (s *Service) ImportUsers(ctx context.Context, tenantID string, req api.Impo
 		errs := new(api.Errors)
 		for i, in := range req.Users {
 			prefix := fmt.Sprintf("users[%d]", i)
-			if err := s.importUser(ctx, t, in, req, prefix, errs); err != nil {
+			if err := s.importUser(ctx, t, in, req, plain[i], prefix, errs); err != nil {
 				return err
 			}
 		}
@@ -633,20 +663,18 @@ func (s *Service) ImportUsers(ctx context.Context, tenantID string, req api.Impo
 	})
 }
 
-func (s *Service) importUser(ctx context.Context, t api.Tenant, in api.User, req api.ImportRequest, prefix string, errs *api.Errors) error {
+// importUser validates and stores one user of an import (field paths
+// under prefix), adding what is wrong with it to errs. hashed is the hash
+// of its plain-text password, when it brings one.
+func (s *Service) importUser(ctx context.Context, t api.Tenant, in api.User, req api.ImportRequest, hashed storage.PasswordHash, prefix string, errs *api.Errors) error {
 	before := len(errs.FieldErrors) + len(errs.GeneralErrors)
 	checkID(errs, prefix+".id", in.ID)
 	validateUserFields(errs, prefix, in)
-	ph := storage.PasswordHash{Scheme: in.EncryptionScheme, Factor: in.Factor, Salt: in.Salt, Hash: in.Password}
-	if ph.Scheme == "" {
-		ph.Scheme = req.EncryptionScheme
-	}
-	if ph.Factor == 0 {
-		ph.Factor = req.Factor
-	}
-	if ph.Hash != "" {
-		if ph.Scheme == "" {
-			ph.Scheme = "salted-pbkdf2-hmac-sha256"
+	ph := hashed
+	if in.EncryptionScheme != "" && in.Password != "" {
+		ph = storage.PasswordHash{Scheme: in.EncryptionScheme, Factor: in.Factor, Salt: in.Salt, Hash: in.Password}
+		if ph.Factor == 0 {
+			ph.Factor = req.Factor
 		}
 		if err := password.ValidateImport(password.Stored(ph)); err != nil {
 			errs.Field(prefix+".password", "invalid", fmt.Sprintf("The [%s.password] hash is not valid for its encryptionScheme: %v", prefix, err))
@@ -662,7 +690,7 @@ func (s *Service) importUser(ctx context.Context, t api.Tenant, in api.User, req
 	now := s.clock()
 	u := storage.User{
 		ID: id, TenantID: t.ID, Email: fold(in.Email), Username: in.Username, Password: ph,
-		Active: true, Verified: true, PasswordChangeRequired: in.PasswordChangeRequired,
+		Active: in.Active, Verified: in.Verified, PasswordChangeRequired: in.PasswordChangeRequired,
 		Expiry: fromMillis(in.Expiry), Profile: in.UserProfile,
 		Inserted: now, Updated: now,
 	}
@@ -671,7 +699,9 @@ func (s *Service) importUser(ctx context.Context, t api.Tenant, in api.User, req
 	}
 	if ph.Hash != "" {
 		u.PasswordUpdated = now
-		if in.PasswordLastUpdateInstant != 0 {
+		// A hash brought along keeps its age; a plain-text password is
+		// new (FusionAuth ignores the instant then, too).
+		if in.PasswordLastUpdateInstant != 0 && in.EncryptionScheme != "" {
 			u.PasswordUpdated = fromMillis(in.PasswordLastUpdateInstant)
 		}
 	}
@@ -711,6 +741,7 @@ func (s *Service) importUser(ctx context.Context, t api.Tenant, in api.User, req
 		if err != nil {
 			return err
 		}
+		reg.Verified = r.Verified // FusionAuth's default for an import: false
 		if err := s.store.CreateRegistration(ctx, reg); err != nil {
 			return err
 		}
