@@ -15,7 +15,7 @@
 // goclient_policy_test.go sends tenants and applications as FusionAuth's
 // Go client marshals them, every field with its zero value, and checks
 // that the refresh-token revocation policy is the tenant's, and a new
-// tenant's, and a new tenant's defaults.
+// tenant's defaults.
 //
 // goclient_users_test.go sends users, registrations, imports and keys
 // shaped as FusionAuth's Go client marshals them (every boolean and
