@@ -211,7 +211,7 @@ func (r resolver) decode(text []byte, dst any) error {
 func Apply(ctx context.Context, f *File, svc *identity.Service, handler func(*identity.Service) http.Handler) error {
 	tenantID, _ := f.Variables["defaultTenantId"].(string)
 	return svc.Tx(ctx, func(tx *identity.Service) error {
-		if _, err := tx.Initialize(ctx, tenantID); err != nil {
+		if _, err := tx.Initialize(ctx, identity.Setup{TenantID: tenantID}); err != nil {
 			return fmt.Errorf("kickstart: create the default tenant: %w", err)
 		}
 		for i, k := range f.APIKeys {
