@@ -11,6 +11,8 @@
 // refreshes through a TokenSource with rotated refresh tokens, a revoked
 // refresh token), and TestGoOIDC verifies Latch's JWTs with
 // github.com/coreos/go-oidc/v3 (discovery, tampered, foreign and expired
-// tokens refused, key rotation picked up by its RemoteKeySet). The
-// package has no code of its own.
+// tokens refused, key rotation picked up by its RemoteKeySet).
+// TestKickstartFusionAuthFile starts Latch with testdata/kickstart, a
+// kickstart in the shape of FusionAuth's own example, bodies as
+// FusionAuth's Go client writes them. The package has no code of its own.
 package compat
