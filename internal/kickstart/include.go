@@ -64,24 +64,21 @@ func (in *includer) read(m, name string) ([]byte, error) {
 	if !filepath.IsLocal(name) {
 		return nil, fmt.Errorf("%s: the path must be relative to the kickstart file and stay inside its folder", m)
 	}
-	f, err := in.root.Open(name)
+	// Stat before Open: opening a FIFO would wait for a writer, and hold
+	// the start up for ever.
+	st, err := in.root.Stat(name)
 	if err != nil {
-		var pe *fs.PathError
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("%s: no such file in the kickstart file's folder", m)
-		case errors.As(err, &pe):
-			// os.Root refuses a symbolic link that leads out of the folder.
-			return nil, fmt.Errorf("%s: cannot be read inside the kickstart file's folder: %v", m, pe.Err)
-		}
-		return nil, fmt.Errorf("%s: %w", m, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", m, err)
+		return nil, openError(m, err)
 	}
 	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", m)
+	}
+	f, err := in.root.Open(name)
+	if err != nil {
+		return nil, openError(m, err)
+	}
+	defer f.Close()
+	if st, err = f.Stat(); err != nil || !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", m)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxIncludeBytes+1))
@@ -100,6 +97,19 @@ func (in *includer) read(m, name string) ([]byte, error) {
 	fmt.Fprintf(in.digest, "\x00%s\x00%d\x00", name, len(data))
 	in.digest.Write(data)
 	return data, nil
+}
+
+// openError explains why the file of the include m cannot be read.
+func openError(m string, err error) error {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s: no such file in the kickstart file's folder", m)
+	case errors.As(err, &pe):
+		// os.Root refuses a symbolic link that leads out of the folder.
+		return fmt.Errorf("%s: cannot be read inside the kickstart file's folder: %v", m, pe.Err)
+	}
+	return fmt.Errorf("%s: %w", m, err)
 }
 
 // includeText is the text of the file of an @{name} include.
