@@ -183,6 +183,22 @@ func TestApplyUnsupported(t *testing.T) {
 		}
 	})
 
+	t.Run("an object Latch does not have", func(t *testing.T) {
+		manager := writeFile(t, t.TempDir(), "kickstart.json", `{
+		  "variables": {"tenantManagerApplicationId": "9a145715-bfbd-4c06-bff2-009315b9761e"},
+		  "apiKeys": [{"key": "`+adminKey+`"}],
+		  "requests": [{"method": "POST", "url": "/api/user/registration",
+		    "body": {"user": {"email": "ana@example.org", "password": "`+userPassword+`"},
+		             "registration": {"applicationId": "#{FUSIONAUTH_TENANT_MANAGER_APPLICATION_ID}"}}}]
+		}`)
+		_, err := openSkipping(t, filepath.Join(t.TempDir(), "data"), manager, true)
+		for _, want := range []string{"requests[0]", "400", "registration.applicationId", "9a145715-bfbd-4c06-bff2-009315b9761e"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("server.Open: %v, want an error naming %q", err, want)
+			}
+		}
+	})
+
 	t.Run("an unknown object is no unsupported API", func(t *testing.T) {
 		missing := writeFile(t, t.TempDir(), "kickstart.json", `{
 		  "apiKeys": [{"key": "`+adminKey+`"}],
