@@ -103,7 +103,18 @@ func TestApplyAdminApplication(t *testing.T) {
 			t.Errorf("the Store signs with %s, want the default signing key %s", a.JWTConfiguration.AccessTokenKeyID, keyID)
 		}
 	}
-	l.Do(t, adminKey, "GET", "/api/key/"+keyID, nil, 200, nil)
+	var key api.KeyResponse
+	l.Do(t, adminKey, "GET", "/api/key/"+keyID, nil, 200, &key)
+	if key.Key.Algorithm != "ES256" {
+		t.Errorf("the default signing key is %s, want ES256", key.Key.Algorithm)
+	}
+
+	// FusionAuth's application is an ordinary one: it may be changed and
+	// deleted.
+	l.Do(t, adminKey, "PATCH", "/api/application/"+kickstart.AdminApplicationID,
+		map[string]any{"application": map[string]any{"roles": []any{map[string]any{"name": "admin"}}}}, 200, nil)
+	l.Do(t, adminKey, "DELETE", "/api/application/"+kickstart.AdminApplicationID+"?hardDelete=true", nil, 200, nil)
+	l.Do(t, adminKey, "GET", "/api/application/"+kickstart.AdminApplicationID, nil, 404, nil)
 }
 
 // TestApplyUnsupported: a request to an API Latch does not implement
