@@ -22,5 +22,9 @@
 // nested object present, zero values included) and checks FusionAuth's
 // field-error codes, hasPrivateKey, the Import API's active, verified and
 // plain-text passwords, and ids given in upper case by a kickstart and
-// the client. The package has no code of its own.
+// the client.
+//
+// TestKickstartFusionAuthFile starts Latch with testdata/kickstart, a
+// kickstart in the shape of FusionAuth's own example, bodies as
+// FusionAuth's Go client writes them. The package has no code of its own.
 package compat

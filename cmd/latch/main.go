@@ -31,6 +31,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/kickstart"
 	"github.com/latchid/latch/internal/server"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/storage/sqlite"
@@ -170,6 +171,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.Addr, "addr", env("LATCH_ADDR", cfg.Addr), "listen address (LATCH_ADDR)")
 	storeFlags(fs, &cfg)
 	fs.StringVar(&cfg.Kickstart, "kickstart", env("LATCH_KICKSTART", ""), "FusionAuth kickstart file applied to a new database (LATCH_KICKSTART)")
+	skipUnsupported, err := envBool("LATCH_KICKSTART_SKIP_UNSUPPORTED")
+	if err != nil {
+		return err
+	}
+	fs.BoolVar(&cfg.KickstartSkipUnsupported, "kickstart-skip-unsupported", skipUnsupported,
+		"skip the kickstart's requests to APIs Latch does not implement, each logged, instead of refusing to start (LATCH_KICKSTART_SKIP_UNSUPPORTED)")
 	fs.StringVar(&cfg.Issuer, "issuer", env("LATCH_ISSUER", ""), "issuer of tokens; default http://<addr> (LATCH_ISSUER)")
 	logFormat := fs.String("log-format", env("LATCH_LOG_FORMAT", "text"), "log format: text or json (LATCH_LOG_FORMAT)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("LATCH_TLS_CERT", ""), "PEM certificate: serve HTTPS (LATCH_TLS_CERT)")
@@ -195,6 +202,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("log format %q: want text or json", *logFormat)
 	}
 	srv, err := server.Open(ctx, cfg)
+	if ue := (*kickstart.UnsupportedError)(nil); errors.As(err, &ue) {
+		return fmt.Errorf("%w; --kickstart-skip-unsupported (LATCH_KICKSTART_SKIP_UNSUPPORTED) skips such requests", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ const testPassword = latchtest.Password
 func clearEnv(t *testing.T) {
 	t.Helper()
 	for _, name := range []string{"LATCH_ADDR", "LATCH_DATA_DIR", "LATCH_DATABASE_URL", "LATCH_KICKSTART",
-		"LATCH_ISSUER", "LATCH_LOG_FORMAT", "LATCH_MASTER_KEY", "LATCH_DATABASE_TIMEOUT"} {
+		"LATCH_ISSUER", "LATCH_LOG_FORMAT", "LATCH_MASTER_KEY", "LATCH_DATABASE_TIMEOUT", "LATCH_KICKSTART_SKIP_UNSUPPORTED"} {
 		t.Setenv(name, "")
 	}
 }
@@ -396,6 +396,11 @@ func TestServeFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	themed := filepath.Join(t.TempDir(), "kickstart.json")
+	if err := os.WriteFile(themed, []byte(`{"apiKeys": [{"key": "flags-admin-key-0123456789abcdefghijklmn"}],
+	  "requests": [{"method": "POST", "url": "/api/theme", "body": {"theme": {"name": "Shop"}}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -406,6 +411,8 @@ func TestServeFlags(t *testing.T) {
 		{"missing value", []string{"--addr"}, "addr"},
 		{"busy port", []string{"--data", t.TempDir(), "--addr", ln.Addr().String()}, ln.Addr().String()},
 		{"missing kickstart", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--kickstart", filepath.Join(t.TempDir(), "nope.json")}, "nope.json"},
+		{"kickstart with an API Latch does not implement", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--kickstart", themed},
+			"requests[0] (POST /api/theme) calls FusionAuth's Themes API (/api/theme), which Latch does not implement; --kickstart-skip-unsupported (LATCH_KICKSTART_SKIP_UNSUPPORTED) skips such requests"},
 		{"bad log format", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--log-format", "xml"}, "xml"},
 		{"database timeout too long", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--database-timeout", "30s"}, "database timeout 30s"},
 		{"bad database timeout", []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--database-timeout", "soon"}, "database-timeout"},
@@ -460,7 +467,8 @@ func TestServeEnvironment(t *testing.T) {
 	kickstartFile := filepath.Join(t.TempDir(), "kickstart.json")
 	adminKey := "environment-admin-key-0123456789abcdefghij"
 	if err := os.WriteFile(kickstartFile, []byte(`{"apiKeys": [{"key": "`+adminKey+`"}],
-	  "requests": [{"method": "POST", "url": "/api/application", "body": {"application": {"name": "Store"}}}]}`), 0o600); err != nil {
+	  "requests": [{"method": "POST", "url": "/api/application", "body": {"application": {"name": "Store"}}},
+	               {"method": "POST", "url": "/api/theme", "body": {"theme": {"name": "Shop"}}}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("LATCH_DATA_DIR", dir)
@@ -468,6 +476,7 @@ func TestServeEnvironment(t *testing.T) {
 	t.Setenv("LATCH_ISSUER", "https://issuer.example.org")
 	t.Setenv("LATCH_LOG_FORMAT", "json")
 	t.Setenv("LATCH_KICKSTART", kickstartFile)
+	t.Setenv("LATCH_KICKSTART_SKIP_UNSUPPORTED", "true")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -480,8 +489,11 @@ func TestServeEnvironment(t *testing.T) {
 	latchtest.Do(t, base, "", "GET", "/api/status", nil, 200, nil)
 	var apps api.ApplicationResponse
 	latchtest.Do(t, base, adminKey, "GET", "/api/application", nil, 200, &apps)
-	if len(apps.Applications) != 1 || apps.Applications[0].Name != "Store" {
-		t.Errorf("applications %+v, want the kickstart's Store", apps.Applications)
+	if len(apps.Applications) != 2 || !slices.ContainsFunc(apps.Applications, func(a api.Application) bool { return a.Name == "Store" }) {
+		t.Errorf("applications %+v, want the kickstart's Store and FusionAuth's", apps.Applications)
+	}
+	if !strings.Contains(stderr.String(), `"msg":"kickstart: request skipped: Latch does not implement its API","request":1`) {
+		t.Errorf("LATCH_KICKSTART_SKIP_UNSUPPORTED: the theme was not skipped:\n%s", stderr.String())
 	}
 	var discovery struct {
 		Issuer string `json:"issuer"`

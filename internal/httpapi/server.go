@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -152,6 +153,30 @@ func (s *Server) routes() {
 		w.WriteHeader(http.StatusNotFound)
 		return nil
 	}))
+}
+
+// Implements reports whether a route of the server serves method and path:
+// false for what only the catch-all answers (404), and for a path whose
+// segment in the place of a route's {id} is no UUID. Every wildcard of
+// the route table stands for an id, so POST /api/user/family (FusionAuth's
+// Families API) is not POST /api/user/{id}. A route that is served may
+// still answer 404 for an object it does not find: that is not this.
+func (s *Server) Implements(method, path string) bool {
+	_, pattern := s.mux.Handler(&http.Request{Method: method, URL: &url.URL{Path: path}})
+	if pattern == "" || pattern == "/" {
+		return false
+	}
+	_, route, _ := strings.Cut(pattern, " ")
+	want, got := strings.Split(route, "/"), strings.Split(path, "/")
+	if len(want) != len(got) {
+		return false
+	}
+	for i, seg := range want {
+		if strings.HasPrefix(seg, "{") && !identity.ValidID(got[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 type ctxKey int

@@ -26,23 +26,44 @@ func (s *Service) Initialized(ctx context.Context) (bool, error) {
 	return err == nil, err
 }
 
-// Initialize sets up an empty database: the default tenant (with tenantID,
-// or a fresh id) signing with a new ES256 key. It must run in the same
-// transaction as the rest of the first setup. ErrConflict if the database
-// was initialized before.
-func (s *Service) Initialize(ctx context.Context, tenantID string) (api.Tenant, error) {
-	tenantID = CanonicalID(tenantID) // a kickstart's defaultTenantId, in any case
+// Setup names the ids of what Initialize creates; a blank id is made
+// fresh. A kickstart chooses them before its first request, which may
+// name them (FusionAuth's #{FUSIONAUTH_TENANT_ID} and
+// #{FUSIONAUTH_DEFAULT_SIGNING_KEY_ID}).
+type Setup struct {
+	// TenantID is the default tenant's id.
+	TenantID string
+	// SigningKeyID is the id of the default tenant's signing key.
+	SigningKeyID string
+}
+
+// Initialize sets up an empty database: the default tenant signing with a
+// new ES256 key, with the ids of ids. It must run in the same transaction
+// as the rest of the first setup. ErrConflict if the database was
+// initialized before.
+func (s *Service) Initialize(ctx context.Context, ids Setup) (api.Tenant, error) {
+	ids.TenantID = CanonicalID(ids.TenantID) // a kickstart's defaultTenantId, in any case
+	ids.SigningKeyID = CanonicalID(ids.SigningKeyID)
 	if err := s.store.PutMeta(ctx, metaInitialized, s.clock().Format("2006-01-02T15:04:05Z")); err != nil {
 		return api.Tenant{}, err
 	}
-	key, err := s.newKey(ctx, NewID(), "Default signing key", token.ES256)
+	errs := new(api.Errors)
+	checkID(errs, "signingKeyId", ids.SigningKeyID)
+	if err := errs.Err(); err != nil {
+		return api.Tenant{}, err
+	}
+	keyID := ids.SigningKeyID
+	if keyID == "" {
+		keyID = NewID()
+	}
+	key, err := s.newKey(ctx, keyID, "Default signing key", token.ES256)
 	if err != nil {
 		return api.Tenant{}, err
 	}
 	t := DefaultTenant()
 	t.JWTConfiguration.AccessTokenKeyID = key.ID
 	t.JWTConfiguration.IDTokenKeyID = key.ID
-	return s.CreateTenant(ctx, tenantID, t)
+	return s.CreateTenant(ctx, ids.TenantID, t)
 }
 
 // Bootstrap is the first start without a kickstart: the default tenant,
@@ -52,7 +73,7 @@ func (s *Service) Bootstrap(ctx context.Context) (api.Application, api.APIKey, e
 	var app api.Application
 	var key api.APIKey
 	err := s.Tx(ctx, func(s *Service) error {
-		t, err := s.Initialize(ctx, "")
+		t, err := s.Initialize(ctx, Setup{})
 		if err != nil {
 			return err
 		}

@@ -125,10 +125,20 @@ func TestApplyThroughServer(t *testing.T) {
 	l.Do(t, adminKey, "GET", "/api/application", nil, 200, &apps)
 	l.Do(t, "second-api-key-0123456789abcdefghijklmnop", "GET", "/api/application", nil, 200, nil)
 	l.Do(t, "not-a-key-0123456789abcdefghijklmnopqrstu", "GET", "/api/application", nil, 401, nil)
-	if len(apps.Applications) != 1 {
-		t.Fatalf("applications: %+v, want the kickstart's Store only", apps.Applications)
+	// The kickstart's Store, and FusionAuth's application, which every
+	// kickstart has.
+	var names []string
+	var app api.Application
+	for _, a := range apps.Applications {
+		names = append(names, a.Name)
+		if a.Name == "Store" {
+			app = a
+		}
 	}
-	app := apps.Applications[0]
+	slices.Sort(names)
+	if diff := cmp.Diff([]string{"FusionAuth", "Store"}, names); diff != "" {
+		t.Fatalf("applications (-want +got):\n%s", diff)
+	}
 	if app.Name != "Store" || app.TenantID != tenantID {
 		t.Errorf("application %q in tenant %q, want Store in %s", app.Name, app.TenantID, tenantID)
 	}

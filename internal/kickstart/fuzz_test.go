@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -158,4 +160,80 @@ func valueDone(inObject, wantKey []bool) {
 	if n := len(inObject) - 1; n >= 0 && inObject[n] {
 		wantKey[n] = true
 	}
+}
+
+// FuzzIncludes: whatever a file includes, from a folder that holds text,
+// JSON and links that lead out of it, nothing outside the folder reaches
+// the parsed file or an error; a parsed file's bodies are JSON; an error
+// says it is the kickstart's.
+func FuzzIncludes(f *testing.F) {
+	top := f.TempDir()
+	dir := filepath.Join(top, "ks")
+	const outside = "OUTSIDE-THE-FOLDER-4d1f"
+	for name, content := range map[string]string{
+		"t.txt":     "text \" \\ \n #{KEY} @{t.txt} &{j.json}",
+		"j.json":    `{"a": "@{t.txt}", "n": #{n}, "k": "#{ENV.KEY}", "j": ["&{k.json}"]}`,
+		"k.json":    `[1, "x", null]`,
+		"self.json": `"&{self.json}"`,
+		"../o.txt":  outside,
+		"../o.json": `"` + outside + `"`,
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700); err != nil {
+			f.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"out.txt": "../o.txt", "out.json": filepath.Join(top, "o.json"), "up": ".."} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { root.Close() })
+	for _, seed := range []string{
+		`{"variables":{"n":3},"apiKeys":[{"key":"k"}],"requests":[{"method":"POST","url":"/x","body":{"a":"@{t.txt}","b":"&{j.json}"}}]}`,
+		`{"variables":{"n":3},"apiKeys":[{"key":"k"}],"requests":["&{j.json}"]}`,
+		`{"apiKeys":[{"key":"@{t.txt}"}],"requests":[{"method":"POST","url":"/x","body":["@{../o.txt}","@{out.txt}","@{up/o.txt}","&{out.json}"]}]}`,
+		`{"apiKeys":[{"key":"k"}],"requests":[{"method":"POST","url":"/x","body":"&{self.json}"}]}`,
+		`{"apiKeys":[{"key":"k"}],"requests":[{"method":"POST","url":"/x","body":{"a":&{k.json}}}]}`,
+		`{"variables":{"v":"@{t.txt}"},"apiKeys":[{"key":"k"}],"requests":[{"method":"POST","url":"/@{t.txt}","body":"x &{k.json}"}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	env := func(name string) (string, bool) {
+		v, ok := fuzzEnv[name]
+		return v, ok
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bytes.Contains(data, []byte(outside)) {
+			return
+		}
+		file, err := parse(data, &includer{root: root}, env)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "kickstart: ") {
+				t.Fatalf("error %q does not say it is the kickstart's", err)
+			}
+			if strings.Contains(err.Error(), outside) {
+				t.Fatalf("error %q shows a file outside the folder", err)
+			}
+			return
+		}
+		out, err := json.Marshal(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(out, []byte(outside)) {
+			t.Fatalf("a file outside the folder was included: %s", out)
+		}
+		for i, r := range file.Requests {
+			if len(r.Body) > 0 && !json.Valid(r.Body) {
+				t.Fatalf("requests[%d]: the body is not JSON: %s", i, r.Body)
+			}
+		}
+	})
 }

@@ -12,9 +12,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/identity"
@@ -25,7 +32,14 @@ type File struct {
 	Variables map[string]any `json:"variables"`
 	APIKeys   []APIKey       `json:"apiKeys"`
 	Requests  []Request      `json:"requests"`
-	digest    string
+	// DefaultTenantID is the default tenant's id, as
+	// #{FUSIONAUTH_TENANT_ID} gives it: the variable defaultTenantId, or
+	// one made for the file.
+	DefaultTenantID string `json:"-"`
+	// SigningKeyID is the id of the default tenant's signing key, as
+	// #{FUSIONAUTH_DEFAULT_SIGNING_KEY_ID} gives it, made for the file.
+	SigningKeyID string `json:"-"`
+	digest       string
 }
 
 // APIKey is an API key the kickstart creates. The first one authenticates
@@ -48,15 +62,47 @@ type Request struct {
 
 // Parse reads a kickstart file and replaces its placeholders: #{name} by
 // the variable name, #{UUID()} by a fresh id (every occurrence its own),
-// #{ENV.NAME} by the environment variable NAME (looked up with getenv).
-// Variables may use UUID() and ENV themselves; the API keys and the
-// requests (method, url, tenantId and body) may use all three. Inside a
-// string value a placeholder may be all or part of the string, and its
-// value is JSON-escaped there; outside quotes it is a whole value, and its
-// value must be a number, true, false or null (so a variable 3600 may set
-// "timeToLiveInSeconds": #{ttl}). The variable defaultTenantId, if set, is
-// the default tenant's id.
+// #{ENV.NAME} by the environment variable NAME (looked up with getenv),
+// and FusionAuth's own values (#{FUSIONAUTH_APPLICATION_ID},
+// #{FUSIONAUTH_TENANT_ID} ...; see isBuiltin). Variables may use UUID()
+// and ENV themselves; the API keys and the requests (method, url,
+// tenantId and body) may use them all. Inside a string value a
+// placeholder may be all or part of the string, and its value is
+// JSON-escaped there; outside quotes it is a whole value, and its value
+// must be a number, true, false or null (so a variable 3600 may set
+// "timeToLiveInSeconds": #{ttl}). The variable defaultTenantId, if set,
+// is the default tenant's id. Parse refuses includes (@{file}, &{file}),
+// which need the folder of a kickstart file: see ReadFile.
 func Parse(data []byte, getenv func(string) (string, bool)) (*File, error) {
+	return parse(data, nil, getenv)
+}
+
+// ReadFile reads the kickstart file at path and parses it as Parse does,
+// with its includes: "@{name}" in a string puts in the text of the file
+// name, JSON-escaped, and a string "&{name}" is replaced by the JSON of
+// the file name, its own placeholders and includes replaced (see
+// include.go). name is relative to path's folder, and may not lead out of
+// it.
+func ReadFile(path string, getenv func(string) (string, bool)) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("kickstart: %w", err)
+	}
+	root, err := os.OpenRoot(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("kickstart: the folder of the kickstart file: %w", err)
+	}
+	defer root.Close()
+	return parse(data, &includer{root: root}, getenv)
+}
+
+// parse is Parse with the includes of inc (nil: refused).
+func parse(data []byte, inc *includer, getenv func(string) (string, bool)) (*File, error) {
+	digest := sha256.New()
+	digest.Write(data)
+	if inc != nil {
+		inc.digest = digest
+	}
 	masked, spots := mask(data)
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(masked, &top); err != nil {
@@ -77,7 +123,7 @@ func Parse(data []byte, getenv func(string) (string, bool)) (*File, error) {
 
 	vars := map[string]string{}
 	for _, m := range varMembers {
-		v, err := resolver{getenv: getenv}.substitute(d.text(m.span))
+		v, err := resolver{getenv: getenv, inc: inc}.substitute(d.text(m.span))
 		if err == nil {
 			vars[m.name], err = variableText(v)
 		}
@@ -85,11 +131,17 @@ func Parse(data []byte, getenv func(string) (string, bool)) (*File, error) {
 			return nil, fmt.Errorf("kickstart: variable %q: %w", m.name, err)
 		}
 	}
-	f := &File{Variables: make(map[string]any, len(vars))}
+	f := &File{Variables: make(map[string]any, len(vars)), DefaultTenantID: vars["defaultTenantId"], SigningKeyID: uuid.NewString()}
 	for k, v := range vars {
 		f.Variables[k] = v
 	}
-	r := resolver{vars: vars, getenv: getenv}
+	if f.DefaultTenantID == "" {
+		f.DefaultTenantID = uuid.NewString()
+	} else if id, err := uuid.Parse(f.DefaultTenantID); err == nil && len(f.DefaultTenantID) == 36 {
+		f.DefaultTenantID = id.String() // as the tenant will have it
+	}
+	r := resolver{vars: vars, builtins: builtins(f.DefaultTenantID, f.SigningKeyID, vars["tenantManagerApplicationId"]),
+		getenv: getenv, inc: inc}
 	for i, s := range keySpans {
 		var key APIKey
 		if err := r.decode(d.text(s), &key); err != nil {
@@ -114,8 +166,7 @@ func Parse(data []byte, getenv func(string) (string, bool)) (*File, error) {
 	if len(f.Requests) > 0 && len(f.APIKeys) == 0 {
 		return nil, errors.New("kickstart: requests need at least one entry in apiKeys")
 	}
-	sum := sha256.Sum256(data)
-	f.digest = hex.EncodeToString(sum[:])
+	f.digest = hex.EncodeToString(digest.Sum(nil))
 	return f, nil
 }
 
@@ -203,16 +254,69 @@ func (r resolver) decode(text []byte, dst any) error {
 	return nil
 }
 
+// Options are Apply's choices about requests to APIs Latch does not
+// implement.
+type Options struct {
+	// Implements reports whether the server serves a request's method and
+	// path (its route table says so); nil: every request is run.
+	Implements func(method, path string) bool
+	// SkipUnsupported skips the requests that Implements refuses, each
+	// logged at WARN, instead of refusing the whole kickstart: a file
+	// written for FusionAuth (themes, email templates, lambdas ...) can
+	// then be used unchanged.
+	SkipUnsupported bool
+	// Logger receives the skips; slog.Default when nil.
+	Logger *slog.Logger
+}
+
+// UnsupportedError refuses a kickstart with a request to an API Latch
+// does not implement, when such requests are not skipped.
+type UnsupportedError struct {
+	Index        int    // the first such request's index in requests
+	Method, Path string // its method and path (no query string)
+	API          string // its API, named for an operator
+	Count        int    // how many requests of the file are such
+}
+
+// Error names the first such request, its API, and how many there are.
+func (e *UnsupportedError) Error() string {
+	msg := fmt.Sprintf("kickstart: requests[%d] (%s %s) calls %s, which Latch does not implement", e.Index, e.Method, e.Path, e.API)
+	if e.Count > 1 {
+		msg += fmt.Sprintf("; %d requests of the file call APIs Latch does not implement", e.Count)
+	}
+	return msg
+}
+
 // Apply sets up an uninitialised database from f in one transaction:
-// the default tenant, the API keys, then every request through the handler
-// that handler builds over the transaction's service. A request answered
-// with anything but 2xx aborts and rolls back everything, naming the
-// request and the answer.
-func Apply(ctx context.Context, f *File, svc *identity.Service, handler func(*identity.Service) http.Handler) error {
-	tenantID, _ := f.Variables["defaultTenantId"].(string)
+// the default tenant, FusionAuth's application (AdminApplicationID), the
+// API keys, then every request through the handler that handler builds
+// over the transaction's service. A request answered with anything but
+// 2xx aborts and rolls back everything, naming the request and the
+// answer. A request to an API Latch does not implement (opts.Implements)
+// refuses the kickstart before anything is written, with an
+// *UnsupportedError, or, with opts.SkipUnsupported, is skipped.
+func Apply(ctx context.Context, f *File, svc *identity.Service, handler func(*identity.Service) http.Handler, opts Options) error {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var unsupported []int
+	for i, req := range f.Requests {
+		if opts.Implements != nil && !opts.Implements(req.Method, req.path()) {
+			unsupported = append(unsupported, i)
+		}
+	}
+	if len(unsupported) > 0 && !opts.SkipUnsupported {
+		req := f.Requests[unsupported[0]]
+		return &UnsupportedError{Index: unsupported[0], Method: req.Method, Path: req.path(), API: apiName(req.path()), Count: len(unsupported)}
+	}
 	return svc.Tx(ctx, func(tx *identity.Service) error {
-		if _, err := tx.Initialize(ctx, tenantID); err != nil {
+		t, err := tx.Initialize(ctx, identity.Setup{TenantID: f.DefaultTenantID, SigningKeyID: f.SigningKeyID})
+		if err != nil {
 			return fmt.Errorf("kickstart: create the default tenant: %w", err)
+		}
+		if err := createAdminApplication(ctx, tx, t.ID); err != nil {
+			return err
 		}
 		for i, k := range f.APIKeys {
 			in := api.APIKey{Key: k.Key, TenantID: k.TenantID, Permissions: k.Permissions}
@@ -225,12 +329,26 @@ func Apply(ctx context.Context, f *File, svc *identity.Service, handler func(*id
 		}
 		h := handler(tx)
 		for i, req := range f.Requests {
+			if slices.Contains(unsupported, i) {
+				log.Warn("kickstart: request skipped: Latch does not implement its API",
+					"request", i, "method", req.Method, "path", req.path(), "api", apiName(req.path()))
+				continue
+			}
 			if err := replay(ctx, h, f.APIKeys[0].Key, req); err != nil {
 				return fmt.Errorf("kickstart: requests[%d] (%s %s): %w", i, req.Method, req.URL, err)
 			}
 		}
 		return tx.MarkKickstarted(ctx, f.digest)
 	})
+}
+
+// path is the request's path, without its query string.
+func (r Request) path() string {
+	if u, err := url.Parse(r.URL); err == nil {
+		return u.Path
+	}
+	p, _, _ := strings.Cut(r.URL, "?")
+	return p
 }
 
 func replay(ctx context.Context, h http.Handler, key string, req Request) error {

@@ -26,21 +26,26 @@ import (
 // Object keys are left as they are, and a replaced value is never scanned
 // again for placeholders.
 
-// placeholder matches #{...} in a string's decoded text.
-var placeholder = regexp.MustCompile(`#\{([^}]*)\}`)
+// placeholder matches #{...} and @{...} in a string's decoded text.
+var placeholder = regexp.MustCompile(`[#@]\{([^}]*)\}`)
 
 // jsonNumber is JSON's grammar of a number.
 var jsonNumber = regexp.MustCompile(`^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$`)
 
-// resolver gives the values of placeholders. vars nil: only UUID() and ENV
-// are known (inside the variables themselves).
+// resolver gives the values of placeholders and the content of includes.
+// vars nil: only UUID() and ENV are known (inside the variables
+// themselves); otherwise the variables and FusionAuth's own values
+// (builtins) are too. inc nil: includes are refused.
 type resolver struct {
-	vars   map[string]string
-	getenv func(string) (string, bool)
+	vars     map[string]string
+	builtins map[string]string
+	getenv   func(string) (string, bool)
+	inc      *includer
 }
 
 // value is the value of the placeholder m, written #{...}: a fresh id for
-// every UUID(), an environment variable, or a variable.
+// every UUID(), an environment variable, a variable, or one of
+// FusionAuth's own values.
 func (r resolver) value(m string) (string, error) {
 	name := strings.TrimSpace(m[2 : len(m)-1])
 	switch {
@@ -57,18 +62,30 @@ func (r resolver) value(m string) (string, error) {
 		if v, ok := r.vars[name]; ok {
 			return v, nil
 		}
+		if v, ok := builtinValue(r.builtins, name); ok {
+			return v, nil
+		}
+	case isBuiltin(name):
+		return "", fmt.Errorf("%s is FusionAuth's own value: apiKeys and requests may use it, variables may not", m)
 	}
 	return "", fmt.Errorf("unknown placeholder %s", m)
 }
 
-// expand replaces the placeholders of a string's decoded text.
+// expand replaces the placeholders and the text includes of a string's
+// decoded text.
 func (r resolver) expand(s string) (string, error) {
 	var err error
 	out := placeholder.ReplaceAllStringFunc(s, func(m string) string {
 		if err != nil {
 			return m
 		}
-		v, e := r.value(m)
+		var v string
+		var e error
+		if m[0] == '@' {
+			v, e = r.includeText(m)
+		} else {
+			v, e = r.value(m)
+		}
 		if e != nil {
 			err = e
 			return m
@@ -127,15 +144,25 @@ func (r resolver) substitute(text []byte) ([]byte, error) {
 	return out, nil
 }
 
-// expandLiteral replaces the placeholders of the string literal lit (with
-// its quotes) and returns it encoded again; a literal without placeholders
-// comes back as it was written.
+// expandLiteral replaces the placeholders and includes of the string
+// literal lit (with its quotes) and returns it encoded again, or, for a
+// string that is a JSON include, the included JSON; a literal without
+// either comes back as it was written.
 func (r resolver) expandLiteral(lit []byte) ([]byte, error) {
-	if !bytes.Contains(lit, []byte("#{")) && !bytes.Contains(lit, []byte(`\`)) {
+	if !bytes.Contains(lit, []byte("{")) && !bytes.Contains(lit, []byte(`\`)) {
 		return lit, nil
 	}
 	var s string
-	if err := json.Unmarshal(lit, &s); err != nil || !strings.Contains(s, "#{") {
+	if err := json.Unmarshal(lit, &s); err != nil {
+		return lit, nil
+	}
+	if m := wholeJSONInclude.FindStringSubmatch(s); m != nil {
+		return r.includeJSON(m[1])
+	}
+	if m := jsonInclude.FindString(s); m != "" {
+		return nil, fmt.Errorf("%s includes JSON, so it must be the whole string: write \"%s\"; @{...} includes text into a string", m, m)
+	}
+	if !strings.Contains(s, "#{") && !strings.Contains(s, "@{") {
 		return lit, nil
 	}
 	s, err := r.expand(s)
@@ -261,6 +288,9 @@ func syntaxError(err error, data []byte, spots []span) error {
 		if s.start <= at && at < s.end {
 			return fmt.Errorf("%s at line %d, column %d is outside quotes where no value can stand", data[s.start:s.end], line, col)
 		}
+	}
+	if (data[at] == '@' || data[at] == '&') && at+1 < len(data) && data[at+1] == '{' {
+		return fmt.Errorf("an include at line %d, column %d is outside quotes: write it in a string, \"%c{name}\"", line, col, data[at])
 	}
 	return fmt.Errorf("%w (line %d, column %d)", err, line, col)
 }

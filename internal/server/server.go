@@ -54,6 +54,11 @@ type Config struct {
 	DatabaseURL string
 	// Kickstart is the path of a kickstart file applied to a new database.
 	Kickstart string
+	// KickstartSkipUnsupported skips the kickstart's requests to APIs
+	// Latch does not implement (each logged at WARN) instead of refusing
+	// to start: a kickstart written for FusionAuth may set up themes,
+	// email templates or lambdas, which Latch has no use for.
+	KickstartSkipUnsupported bool
 	// Issuer is the iss of tokens; "http://" + the listen address when empty.
 	Issuer string
 	// MasterKey encrypts private signing keys: 32 bytes as 64 hex digits or
@@ -386,11 +391,7 @@ func (s *Server) setup(ctx context.Context) error {
 		return nil
 	}
 	if s.cfg.Kickstart != "" {
-		data, err := os.ReadFile(s.cfg.Kickstart)
-		if err != nil {
-			return fmt.Errorf("kickstart: %w", err)
-		}
-		f, err := kickstart.Parse(data, s.cfg.Getenv)
+		f, err := kickstart.ReadFile(s.cfg.Kickstart, s.cfg.Getenv)
 		if err != nil {
 			return err
 		}
@@ -398,7 +399,8 @@ func (s *Server) setup(ctx context.Context) error {
 		// which may create many users (a password hash each) and so
 		// outlast the deadline of a call. Start-up bounds it.
 		id := s.identity.WithStore(storage.Unwrap(s.store))
-		err = kickstart.Apply(ctx, f, id, func(tx *identity.Service) http.Handler { return s.api.WithIdentity(tx) })
+		err = kickstart.Apply(ctx, f, id, func(tx *identity.Service) http.Handler { return s.api.WithIdentity(tx) },
+			kickstart.Options{Implements: s.api.Implements, SkipUnsupported: s.cfg.KickstartSkipUnsupported, Logger: s.log})
 		if errors.Is(err, storage.ErrConflict) {
 			if done, _ := s.identity.Initialized(ctx); done {
 				s.log.Info("kickstart skipped: another node set the database up first", "file", s.cfg.Kickstart)
