@@ -172,7 +172,7 @@ func (s *Server) Implements(method, path string) bool {
 		return false
 	}
 	for i, seg := range want {
-		if strings.HasPrefix(seg, "{") && !identity.ValidID(got[i]) {
+		if strings.HasPrefix(seg, "{") && !identity.ValidID(identity.CanonicalID(got[i])) {
 			return false
 		}
 	}
