@@ -20,7 +20,17 @@ const (
 	ClientAuthNotRequiredWhenUsingPKCE = "NotRequiredWhenUsingPKCE"
 )
 
-// Application is FusionAuth's Application object.
+// States of an application (FusionAuth's ObjectState). An application
+// is created Active; DELETE without hardDelete makes it Inactive, and PUT
+// with ?reactivate=true Active again. The active member of a request
+// never changes it. FusionAuth's third state, PendingDelete, never occurs.
+const (
+	StateActive   = "Active"
+	StateInactive = "Inactive"
+)
+
+// Application is FusionAuth's Application object. Active and State are
+// the same fact, as FusionAuth reports it twice.
 type Application struct {
 	ID                 string             `json:"id,omitempty"`
 	TenantID           string             `json:"tenantId,omitempty"`

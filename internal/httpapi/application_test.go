@@ -110,7 +110,7 @@ func TestApplication_Delete(t *testing.T) {
 	e.do(t, "DELETE", "/api/application/"+appID, withKey(e.key)).wantEmpty(t, 200)
 	var res api.ApplicationResponse
 	e.do(t, "GET", "/api/application/"+appID, withKey(e.key)).wantJSON(t, 200, &res)
-	if res.Application.Active || res.Application.State != "INACTIVE" {
+	if res.Application.Active || res.Application.State != "Inactive" {
 		t.Errorf("soft-deleted application = %+v", res.Application)
 	}
 	e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": appID}).wantErrors(t, "[inactive]applicationId")
@@ -123,4 +123,51 @@ func TestApplication_Delete(t *testing.T) {
 	e.do(t, "GET", "/api/user/registration/"+userID+"/"+appID, withKey(e.key)).wantEmpty(t, 404)
 	e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": appID}).wantErrors(t, "[invalid]applicationId")
 	e.do(t, "DELETE", "/api/application/"+e.appID+"?hardDelete=perhaps", withKey(e.key)).wantErrors(t, "[invalid]hardDelete")
+}
+
+// The state is FusionAuth's ObjectState, and only DELETE and PUT
+// ?reactivate=true change it: "active" in a create, a PUT or a PATCH is
+// ignored, as FusionAuth ignores it.
+func TestApplication_ActiveIgnored(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	state := func(t *testing.T, id string) (bool, string) {
+		t.Helper()
+		var res api.ApplicationResponse
+		e.do(t, "GET", "/api/application/"+id, withKey(e.key)).wantJSON(t, 200, &res)
+		return res.Application.Active, res.Application.State
+	}
+	var res api.ApplicationResponse
+	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "Shop", "active": false}})).
+		wantJSON(t, 200, &res)
+	id := res.Application.ID
+	if !res.Application.Active || res.Application.State != "Active" {
+		t.Errorf("created with active false: active %v, state %q", res.Application.Active, res.Application.State)
+	}
+	for _, c := range []struct {
+		name, method string
+		active       bool
+		wantState    string
+	}{
+		{"PUT active false", "PUT", false, "Active"},
+		{"PATCH active false", "PATCH", false, "Active"},
+		{"DELETE", "DELETE", false, "Inactive"},
+		{"PUT active true", "PUT", true, "Inactive"},
+		{"PATCH active true", "PATCH", true, "Inactive"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.method == "DELETE" {
+				e.do(t, "DELETE", "/api/application/"+id, withKey(e.key)).wantEmpty(t, 200)
+			} else {
+				e.do(t, c.method, "/api/application/"+id, withKey(e.key),
+					withJSON(map[string]any{"application": map[string]any{"name": "Shop", "active": c.active}})).wantJSON(t, 200, &res)
+				if got := res.Application.State; got != c.wantState {
+					t.Errorf("%s answered state %q, want %q", c.method, got, c.wantState)
+				}
+			}
+			if active, st := state(t, id); st != c.wantState || active != (c.wantState == "Active") {
+				t.Errorf("after %s: active %v, state %q, want %q", c.name, active, st, c.wantState)
+			}
+		})
+	}
 }

@@ -70,6 +70,10 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a 
 		return api.Application{}, err
 	}
 	a.ID, a.TenantID = id, t.ID
+	// Every application starts active, whatever the request says: FusionAuth
+	// ignores active on create, and its Go client sends "active": false
+	// with every request.
+	a.Active = true
 	secret := a.OAuthConfiguration.ClientSecret
 	if secret == "" {
 		if secret, err = token.NewAPIKey(); err != nil {
@@ -124,7 +128,24 @@ func (s *Service) checkNewApplicationID(ctx context.Context, tenantID, id string
 // GetApplication returns an application of the tenant ("" for any).
 func (s *Service) GetApplication(ctx context.Context, tenantID, id string) (api.Application, error) {
 	rec, err := s.application(ctx, tenantID, id)
-	return rec.Application, err
+	return applicationView(rec), err
+}
+
+// applicationView is the response form of an application: its state as
+// FusionAuth spells it, derived from Active, so that documents stored
+// with another spelling read the same.
+func applicationView(rec storage.Application) api.Application {
+	a := rec.Application
+	a.State = applicationState(a.Active)
+	return a
+}
+
+// applicationState spells an application's state (FusionAuth's ObjectState).
+func applicationState(active bool) string {
+	if active {
+		return api.StateActive
+	}
+	return api.StateInactive
 }
 
 func (s *Service) application(ctx context.Context, tenantID, id string) (storage.Application, error) {
@@ -149,20 +170,32 @@ func (s *Service) ListApplications(ctx context.Context, tenantID string) ([]api.
 	}
 	out := make([]api.Application, len(recs))
 	for i, r := range recs {
-		out[i] = r.Application
+		out[i] = applicationView(r)
 	}
 	return out, nil
 }
 
 // UpdateApplication validates and replaces an application. A non-empty
 // client secret replaces the stored one (and is echoed once); an empty one
-// keeps it.
+// keeps it. The state stays as it is, whatever a.Active says: as in
+// FusionAuth, only DeleteApplication and ReactivateApplication change it.
 func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, a api.Application) (api.Application, error) {
+	var out api.Application
+	err := s.Tx(ctx, func(s *Service) error {
+		var err error
+		out, err = s.updateApplication(ctx, tenantID, id, a)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) updateApplication(ctx context.Context, tenantID, id string, a api.Application) (api.Application, error) {
 	old, err := s.application(ctx, tenantID, id)
 	if err != nil {
 		return api.Application{}, err
 	}
 	a.ID, a.TenantID = id, old.TenantID
+	a.Active = old.Active
 	errs := new(api.Errors)
 	s.validateApplication(ctx, errs, &a)
 	if err := errs.Err(); err != nil {
@@ -179,6 +212,28 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, a 
 		return api.Application{}, err
 	}
 	return a, nil
+}
+
+// ReactivateApplication makes an application that DeleteApplication
+// deactivated active again, and returns it; an active one stays as it is.
+func (s *Service) ReactivateApplication(ctx context.Context, tenantID, id string) (api.Application, error) {
+	var out api.Application
+	err := s.Tx(ctx, func(s *Service) error {
+		rec, err := s.application(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if !rec.Active {
+			rec.Active, rec.State = true, api.StateActive
+			rec.LastUpdateInstant = millis(s.clock())
+			if err := s.store.UpdateApplication(ctx, rec); err != nil {
+				return err
+			}
+		}
+		out = applicationView(rec)
+		return nil
+	})
+	return out, err
 }
 
 // DeleteApplication deletes an application with its registrations and
@@ -201,9 +256,9 @@ func (s *Service) DeleteApplication(ctx context.Context, tenantID, id string, ha
 		if hard {
 			return s.store.DeleteApplication(ctx, id)
 		}
-		app.Active = false
-		_, err = s.UpdateApplication(ctx, tenantID, id, app.Application)
-		return err
+		app.Active, app.State = false, api.StateInactive
+		app.LastUpdateInstant = millis(s.clock())
+		return s.store.UpdateApplication(ctx, app)
 	})
 }
 
@@ -211,11 +266,7 @@ func (s *Service) validateApplication(ctx context.Context, errs *api.Errors, a *
 	if a.Name == "" {
 		errs.Field("application.name", "blank", "You must specify the [application.name] property.")
 	}
-	if a.Active {
-		a.State = "ACTIVE"
-	} else {
-		a.State = "INACTIVE"
-	}
+	a.State = applicationState(a.Active)
 	seen := map[string]bool{}
 	for i := range a.Roles {
 		r := &a.Roles[i]

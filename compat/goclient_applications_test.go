@@ -1,0 +1,149 @@
+package compat_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/latchtest"
+)
+
+// The tests of this file send the Application API's requests as
+// FusionAuth's Go client (github.com/FusionAuth/go-client) sends them:
+// its request types are structs whose members are all sent, zero values
+// included ("active": false, all-false configurations), nested structs
+// always, and an ApplicationRequest carries both "application" and
+// "role" whichever API it is for. appsZeroApplication is the application
+// object it sends for an Application with no member set.
+const appsZeroApplication = `{"accessControlConfiguration":{},"active":false,
+"authenticationTokenConfiguration":{"enabled":false},
+"cleanSpeakConfiguration":{"enabled":false,"usernameModeration":{"enabled":false}},
+"emailConfiguration":{},"externalIdentifierConfiguration":{},
+"formConfiguration":{"selfServiceFormConfiguration":{"requireCurrentPasswordOnPasswordChange":false}},
+"jwtConfiguration":{"enabled":false,"refreshTokenOneTimeUseConfiguration":{},
+  "refreshTokenRevocationPolicy":{"onLoginPrevented":false,"onMultiFactorEnable":false,"onOneTimeTokenReuse":false,"onPasswordChanged":false},
+  "refreshTokenSlidingWindowConfiguration":{}},
+"lambdaConfiguration":{},
+"loginConfiguration":{"allowTokenRefresh":false,"generateRefreshTokens":false,"requireAuthentication":false},
+"multiFactorConfiguration":{"email":{},"sms":{},"voice":{}},
+"oauthConfiguration":{"debug":false,"generateRefreshTokens":false,
+  "providedScopePolicy":{"address":{"enabled":false,"required":false},"email":{"enabled":false,"required":false},
+    "phone":{"enabled":false,"required":false},"profile":{"enabled":false,"required":false}},
+  "requireClientAuthentication":false,"requireRegistration":false},
+"passwordlessConfiguration":{"enabled":false},"phoneConfiguration":{},
+"registrationConfiguration":{"enabled":false,"birthDate":{"enabled":false,"required":false},"completeRegistration":false,
+  "confirmPassword":false,"firstName":{"enabled":false,"required":false},"fullName":{"enabled":false,"required":false},
+  "lastName":{"enabled":false,"required":false},"middleName":{"enabled":false,"required":false},
+  "mobilePhone":{"enabled":false,"required":false},"preferredLanguages":{"enabled":false,"required":false}},
+"registrationDeletePolicy":{"unverified":{"enabled":false}},
+"samlv2Configuration":{"enabled":false,"assertionEncryptionConfiguration":{"enabled":false},"debug":false,
+  "initiatedLogin":{"enabled":false},"loginHintConfiguration":{"enabled":false},
+  "logout":{"requireSignedRequests":false,"singleLogout":{"enabled":false}},"requireSignedRequests":false},
+"universalConfiguration":{"universal":false},"unverified":{},"verifyRegistration":false,
+"webAuthnConfiguration":{"enabled":false,"bootstrapWorkflow":{"enabled":false},"reauthenticationWorkflow":{"enabled":false}}}`
+
+// appsZeroRole is the role object the Go client sends for an
+// ApplicationRole with no member set: with every Application API
+// request, the role APIs' included.
+const appsZeroRole = `{"isDefault":false,"isSuperRole":false}`
+
+// appsGoApplication is the application object the Go client sends for an
+// Application whose set members are those of set (merged into the zero
+// one, objects member by member).
+func appsGoApplication(t *testing.T, set map[string]any) map[string]any {
+	t.Helper()
+	return appsMerge(t, appsZeroApplication, set)
+}
+
+// appsGoRole is the role object the Go client sends for an
+// ApplicationRole whose set members are those of set.
+func appsGoRole(t *testing.T, set map[string]any) map[string]any {
+	t.Helper()
+	return appsMerge(t, appsZeroRole, set)
+}
+
+// appsGoRequest is an ApplicationRequest as the Go client sends it: its
+// eventInfo, an application and a role, both always present (nil stands
+// for the zero one).
+func appsGoRequest(t *testing.T, app, role map[string]any) map[string]any {
+	t.Helper()
+	if app == nil {
+		app = appsGoApplication(t, nil)
+	}
+	if role == nil {
+		role = appsGoRole(t, nil)
+	}
+	return map[string]any{"eventInfo": map[string]any{"location": map[string]any{}}, "application": app, "role": role}
+}
+
+// appsMerge decodes the JSON object zero and sets the members of set in
+// it, objects member by member.
+func appsMerge(t *testing.T, zero string, set map[string]any) map[string]any {
+	t.Helper()
+	var out map[string]any
+	if err := json.Unmarshal([]byte(zero), &out); err != nil {
+		t.Fatal(err)
+	}
+	appsMergeInto(out, set)
+	return out
+}
+
+func appsMergeInto(dst, set map[string]any) {
+	for k, v := range set {
+		if sub, ok := v.(map[string]any); ok {
+			if d, ok := dst[k].(map[string]any); ok {
+				appsMergeInto(d, sub)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+// appsLatch starts a Latch with its bootstrap API key.
+func appsLatch(t *testing.T) *latchtest.Latch {
+	t.Helper()
+	return latchtest.Start(t, latchtest.Options{})
+}
+
+// appsGet reads an application with the bootstrap API key.
+func appsGet(t *testing.T, l *latchtest.Latch, id string) api.Application {
+	t.Helper()
+	var res api.ApplicationResponse
+	l.Do(t, l.APIKey, http.MethodGet, "/api/application/"+id, nil, http.StatusOK, &res)
+	if res.Application == nil {
+		t.Fatalf("GET /api/application/%s: no application", id)
+	}
+	return *res.Application
+}
+
+// An application the Go client creates is active, whatever "active" says
+// (false, as always), and a full update (the Go client's UpdateApplication)
+// leaves the state alone: FusionAuth ignores "active" in both.
+func TestGoClientApplication_ActiveIgnored(t *testing.T) {
+	l := appsLatch(t)
+	var res api.ApplicationResponse
+	l.Do(t, l.APIKey, http.MethodPost, "/api/application",
+		appsGoRequest(t, appsGoApplication(t, map[string]any{"name": "Shop"}), nil), http.StatusOK, &res)
+	app := *res.Application
+	if !app.Active || app.State != api.StateActive {
+		t.Fatalf("created: active %v, state %q; want an active application", app.Active, app.State)
+	}
+	l.Do(t, l.APIKey, http.MethodPut, "/api/application/"+app.ID,
+		appsGoRequest(t, appsGoApplication(t, map[string]any{"name": "Shop 2"}), nil), http.StatusOK, &res)
+	if got := appsGet(t, l, app.ID); !got.Active || got.State != api.StateActive || got.Name != "Shop 2" {
+		t.Errorf("after UpdateApplication: active %v, state %q, name %q; want the active Shop 2", got.Active, got.State, got.Name)
+	}
+
+	// Deactivated, it stays inactive through a full update that says
+	// nothing of it (active false) and one that says true.
+	l.Do(t, l.APIKey, http.MethodDelete, "/api/application/"+app.ID, nil, http.StatusOK, nil)
+	for _, active := range []bool{false, true} {
+		l.Do(t, l.APIKey, http.MethodPut, "/api/application/"+app.ID,
+			appsGoRequest(t, appsGoApplication(t, map[string]any{"name": "Shop 3", "active": active}), nil), http.StatusOK, &res)
+		if got := appsGet(t, l, app.ID); got.Active || got.State != api.StateInactive {
+			t.Errorf("deactivated, then updated with active %v: active %v, state %q; want Inactive", active, got.Active, got.State)
+		}
+	}
+}
