@@ -147,3 +147,44 @@ func TestGoClientApplication_ActiveIgnored(t *testing.T) {
 		}
 	}
 }
+
+// The Go client's ReactivateApplication and ReactivateUser send PUT
+// ?reactivate=true with no body at all, after DeactivateApplication and
+// DeactivateUser (DELETE without hardDelete).
+func TestGoClientApplication_Reactivate(t *testing.T) {
+	l := appsLatch(t)
+	var created api.ApplicationResponse
+	l.Do(t, l.APIKey, http.MethodPost, "/api/application",
+		appsGoRequest(t, appsGoApplication(t, map[string]any{"name": "Shop"}), nil), http.StatusOK, &created)
+	appID := created.Application.ID
+	var user api.UserResponse
+	l.Do(t, l.APIKey, http.MethodPost, "/api/user", map[string]any{
+		"eventInfo": map[string]any{"location": map[string]any{}}, "disableDomainBlock": false, "sendSetPasswordEmail": false,
+		"skipVerification": false, "user": map[string]any{"passwordChangeRequired": false, "verified": false, "active": false,
+			"email": "reactivated@example.org", "password": latchtest.Password, "twoFactor": map[string]any{}},
+	}, http.StatusOK, &user)
+	userID := user.User.ID
+
+	l.Do(t, l.APIKey, http.MethodDelete, "/api/application/"+appID, nil, http.StatusOK, nil)
+	l.Do(t, l.APIKey, http.MethodDelete, "/api/user/"+userID, nil, http.StatusOK, nil)
+	if got := appsGet(t, l, appID); got.State != api.StateInactive {
+		t.Fatalf("deactivated application: state %q", got.State)
+	}
+
+	var app api.ApplicationResponse
+	l.Do(t, l.APIKey, http.MethodPut, "/api/application/"+appID+"?reactivate=true", nil, http.StatusOK, &app)
+	if app.Application == nil || !app.Application.Active || app.Application.State != api.StateActive || app.Application.Name != "Shop" {
+		t.Errorf("ReactivateApplication answered %+v", app.Application)
+	}
+	if got := appsGet(t, l, appID); got.State != api.StateActive {
+		t.Errorf("reactivated application: state %q", got.State)
+	}
+	l.Do(t, l.APIKey, http.MethodPut, "/api/user/"+userID+"?reactivate=true", nil, http.StatusOK, &user)
+	if user.User == nil || !user.User.Active || user.User.Email != "reactivated@example.org" {
+		t.Errorf("ReactivateUser answered %+v", user.User)
+	}
+	l.Do(t, l.APIKey, http.MethodGet, "/api/user/"+userID, nil, http.StatusOK, &user)
+	if !user.User.Active {
+		t.Error("the reactivated user is inactive")
+	}
+}

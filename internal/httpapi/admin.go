@@ -126,11 +126,33 @@ func (s *Server) findUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
+	reactivate, err := boolQuery(r, "reactivate")
+	if err != nil {
+		return err
+	}
+	if reactivate {
+		return s.reactivateUser(w, r)
+	}
 	var req api.UserRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
 	return s.saveUser(w, s.withEventInfo(r, req.EventInfo, ""), req.User)
+}
+
+// reactivateUser serves PUT /api/user/{id}?reactivate=true, FusionAuth's
+// Reactivate a User: it makes a deactivated user active and ignores any
+// body (FusionAuth's clients send none).
+func (s *Server) reactivateUser(w http.ResponseWriter, r *http.Request) error {
+	tenantID, err := s.tenant(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.id.ReactivateUser(r.Context(), tenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, api.UserResponse{User: &u})
 }
 
 // patchUser merges the body into the user (RFC 7396) and saves the result.
@@ -312,7 +334,10 @@ func (s *Server) getApplication(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, api.ApplicationResponse{Application: &app})
 }
 
-// updateApplication serves PUT (replace) and PATCH (RFC 7396 merge).
+// updateApplication serves PUT (replace) and PATCH (RFC 7396 merge), and
+// PUT ?reactivate=true, FusionAuth's Reactivate an Application, which
+// makes a deactivated application active and ignores any body
+// (FusionAuth's clients send none).
 func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request) error {
 	tenantID, err := s.tenant(r)
 	if err != nil {
@@ -320,6 +345,19 @@ func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request) error
 	}
 	id := r.PathValue("id")
 	var req api.ApplicationRequest
+	if r.Method == http.MethodPut {
+		reactivate, err := boolQuery(r, "reactivate")
+		if err != nil {
+			return err
+		}
+		if reactivate {
+			app, err := s.id.ReactivateApplication(r.Context(), tenantID, id)
+			if err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, api.ApplicationResponse{Application: &app})
+		}
+	}
 	if r.Method == http.MethodPatch {
 		current, err := s.id.GetApplication(r.Context(), tenantID, id)
 		if err != nil {
