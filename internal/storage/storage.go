@@ -104,6 +104,12 @@ type Store interface {
 	UpdateRegistration(ctx context.Context, r Registration) error
 	// DeleteRegistration deletes a registration. ErrNotFound if there is none.
 	DeleteRegistration(ctx context.Context, userID, applicationID string) error
+	// RenameRole renames the role from to to in every registration for
+	// the application that holds it, or removes it from them when to is
+	// "". A registration's roles stay sorted (byte order) and distinct;
+	// nothing else of it changes. Registrations without the role, and an
+	// application without registrations, are no error.
+	RenameRole(ctx context.Context, applicationID, from, to string) error
 
 	// CreateSession stores a new refresh-token session. ErrConflict if the
 	// id or the token hash exists.

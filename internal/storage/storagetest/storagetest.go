@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"UserEmailUniqueFolded", testUserEmailUniqueFolded},
 		{"ListUsers", testListUsers},
 		{"RegistrationCRUD", testRegistrationCRUD},
+		{"RenameRole", testRenameRole},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"DeleteApplicationCascades", testDeleteApplicationCascades},
 		{"SessionCreateFind", testSessionCreateFind},
