@@ -110,14 +110,19 @@ type OAuthConfiguration struct {
 	GenerateRefreshTokens       bool     `json:"generateRefreshTokens"`
 }
 
-// ApplicationRequest is the body of the application APIs.
+// ApplicationRequest is the body of the application APIs: Application
+// for the Application API, Role for the Role API
+// (/api/application/{id}/role), each ignoring the other (FusionAuth's Go
+// client sends both, always).
 type ApplicationRequest struct {
 	Application Application      `json:"application"`
 	Role        *ApplicationRole `json:"role,omitempty"`
 }
 
-// ApplicationResponse answers the application APIs.
+// ApplicationResponse answers the application APIs: the Role API with
+// Role only.
 type ApplicationResponse struct {
-	Application  *Application  `json:"application,omitempty"`
-	Applications []Application `json:"applications,omitempty"`
+	Application  *Application     `json:"application,omitempty"`
+	Applications []Application    `json:"applications,omitempty"`
+	Role         *ApplicationRole `json:"role,omitempty"`
 }

@@ -188,3 +188,116 @@ func TestGoClientApplication_Reactivate(t *testing.T) {
 		t.Error("the reactivated user is inactive")
 	}
 }
+
+// appsRegistrationRoles returns the roles of a user's registration.
+func appsRegistrationRoles(t *testing.T, l *latchtest.Latch, userID, appID string) []string {
+	t.Helper()
+	var res api.RegistrationResponse
+	l.Do(t, l.APIKey, http.MethodGet, "/api/user/registration/"+userID+"/"+appID, nil, http.StatusOK, &res)
+	return res.Registration.Roles
+}
+
+// The roles of an application survive the Go client's UpdateApplication,
+// whose request carries none (it omits an empty list), so registrations
+// that name them go on; after creation the Go client changes them with
+// CreateApplicationRole, UpdateApplicationRole, PatchApplicationRole and
+// DeleteApplicationRole, and registrations follow a rename and lose a
+// deleted role, as in FusionAuth.
+func TestGoClientApplication_Roles(t *testing.T) {
+	l := appsLatch(t)
+	var res api.ApplicationResponse
+	l.Do(t, l.APIKey, http.MethodPost, "/api/application", appsGoRequest(t, appsGoApplication(t, map[string]any{
+		"name":  "Shop",
+		"roles": []any{appsGoRole(t, map[string]any{"name": "admin", "isSuperRole": true}), appsGoRole(t, map[string]any{"name": "customer", "isDefault": true})},
+	}), nil), http.StatusOK, &res)
+	appID := res.Application.ID
+	first := l.Register(t, appID, "first@example.org", "admin")
+
+	// UpdateApplication: the whole application, no roles member.
+	l.Do(t, l.APIKey, http.MethodPut, "/api/application/"+appID,
+		appsGoRequest(t, appsGoApplication(t, map[string]any{"name": "Shop"}), nil), http.StatusOK, &res)
+	if got := appsGet(t, l, appID).Roles; len(got) != 2 {
+		t.Fatalf("roles after UpdateApplication = %+v, want admin and customer", got)
+	}
+	l.Register(t, appID, "second@example.org", "admin") // FusionAuth's "The role [admin] is not defined" no more
+
+	// CreateApplicationRole: the role, with a zero application beside it.
+	base := "/api/application/" + appID + "/role"
+	res = api.ApplicationResponse{}
+	l.Do(t, l.APIKey, http.MethodPost, base, appsGoRequest(t, nil,
+		appsGoRole(t, map[string]any{"name": "editor", "description": "Edits"})), http.StatusOK, &res)
+	editor := res.Role
+	if editor == nil || res.Application != nil || editor.ID == "" || editor.Name != "editor" || editor.InsertInstant == 0 {
+		t.Fatalf("CreateApplicationRole answered %+v", res)
+	}
+	// With the role id in the path.
+	const auditorID = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"
+	res = api.ApplicationResponse{}
+	l.Do(t, l.APIKey, http.MethodPost, base+"/"+auditorID, appsGoRequest(t, nil,
+		appsGoRole(t, map[string]any{"name": "auditor"})), http.StatusOK, &res)
+	if res.Role == nil || res.Role.ID != auditorID {
+		t.Errorf("CreateApplicationRole with an id answered %+v", res.Role)
+	}
+	// A name taken, as FusionAuth answers.
+	status, body := l.Call(t, l.APIKey, http.MethodPost, base, appsGoRequest(t, nil, appsGoRole(t, map[string]any{"name": "editor"})))
+	appsWantError(t, status, body, "role.name", "[duplicate]role.name")
+
+	// UpdateApplicationRole renames: the registrations follow.
+	admin := appsRole(t, appsGet(t, l, appID), "admin")
+	res = api.ApplicationResponse{}
+	l.Do(t, l.APIKey, http.MethodPut, base+"/"+admin.ID, appsGoRequest(t, nil,
+		appsGoRole(t, map[string]any{"name": "owner", "isSuperRole": true})), http.StatusOK, &res)
+	if res.Role == nil || res.Role.ID != admin.ID || res.Role.Name != "owner" {
+		t.Errorf("UpdateApplicationRole answered %+v", res.Role)
+	}
+	if got := appsRegistrationRoles(t, l, first, appID); len(got) != 1 || got[0] != "owner" {
+		t.Errorf("registration roles after the rename = %v, want [owner]", got)
+	}
+	// PatchApplicationRole: a map with only what changes.
+	res = api.ApplicationResponse{}
+	l.Do(t, l.APIKey, http.MethodPatch, base+"/"+admin.ID, map[string]any{"role": map[string]any{"description": "Owns the shop"}}, http.StatusOK, &res)
+	if res.Role == nil || res.Role.Name != "owner" || res.Role.Description != "Owns the shop" || !res.Role.IsSuperRole {
+		t.Errorf("PatchApplicationRole answered %+v", res.Role)
+	}
+
+	// DeleteApplicationRole: gone, from the registrations too.
+	l.Do(t, l.APIKey, http.MethodDelete, base+"/"+admin.ID, nil, http.StatusOK, nil)
+	if got := appsRegistrationRoles(t, l, first, appID); len(got) != 0 {
+		t.Errorf("registration roles after the delete = %v, want none", got)
+	}
+	var names []string
+	for _, r := range appsGet(t, l, appID).Roles {
+		names = append(names, r.Name)
+	}
+	if len(names) != 3 {
+		t.Errorf("roles left = %v, want customer, editor and auditor", names)
+	}
+}
+
+// appsRole returns the application's role with the name.
+func appsRole(t *testing.T, app api.Application, name string) api.ApplicationRole {
+	t.Helper()
+	for _, r := range app.Roles {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no role %q in %+v", name, app.Roles)
+	return api.ApplicationRole{}
+}
+
+// appsWantError asserts a 400 with FusionAuth's error body holding code
+// for field.
+func appsWantError(t *testing.T, status int, body []byte, field, code string) {
+	t.Helper()
+	var errs api.Errors
+	if status != http.StatusBadRequest || json.Unmarshal(body, &errs) != nil {
+		t.Fatalf("answer %d %s, want 400 with %s", status, body, code)
+	}
+	for _, e := range errs.FieldErrors[field] {
+		if e.Code == code {
+			return
+		}
+	}
+	t.Errorf("errors %s, want %s for %s", body, code, field)
+}

@@ -38,6 +38,12 @@ func (s *Server) adminRoutes() {
 	h("PUT /api/application/{id}", s.updateApplication)
 	h("PATCH /api/application/{id}", s.updateApplication)
 	h("DELETE /api/application/{id}", s.deleteApplication)
+	h("POST /api/application/{id}/role", s.createRole)
+	h("POST /api/application/{id}/role/{roleId}", s.createRole)
+	h("PUT /api/application/{id}/role/{roleId}", s.updateRole)
+	h("PATCH /api/application/{id}/role/{roleId}", s.updateRole)
+	h("DELETE /api/application/{id}/role", s.deleteRole)
+	h("DELETE /api/application/{id}/role/{roleId}", s.deleteRole)
 
 	sh("POST /api/tenant", s.createTenant)
 	sh("POST /api/tenant/{id}", s.createTenant)

@@ -58,17 +58,24 @@ func TestApplication_CRUD(t *testing.T) {
 	e.do(t, "POST", "/oauth2/token", withBasic(app.ID, secret),
 		withForm(map[string][]string{"grant_type": {"password"}, "username": {email}, "password": {testPassword}})).wantJSON(t, 200, nil)
 
-	// PUT replaces: the roles go.
+	// PUT replaces, but for the roles, which only the Role API changes.
 	e.do(t, "PUT", "/api/application/"+app.ID, withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "Shop 3"}})).
 		wantJSON(t, 200, &res)
-	if res.Application.Name != "Shop 3" || len(res.Application.Roles) != 0 {
+	if res.Application.Name != "Shop 3" || len(res.Application.Roles) != 2 || len(res.Application.OAuthConfiguration.EnabledGrants) != 0 {
 		t.Errorf("replaced application = %+v", res.Application)
 	}
 
 	// Validation.
 	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{}})).wantErrors(t, "[blank]application.name")
 	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "x",
-		"roles": []map[string]any{{"name": "a"}, {"name": "a"}}}})).wantErrors(t, "[duplicate]application.roles")
+		"roles": []map[string]any{{"name": "a"}, {"name": "a"}}}})).wantErrors(t, "[duplicate]application.roles.name")
+	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "x",
+		"roles": []map[string]any{{"name": "a", "id": "not-a-uuid"}, {"name": " ", "description": strings.Repeat("d", 256)}}}})).
+		wantErrors(t, "[couldNotConvert]application.roles[0].id", "[blank]role.name", "[tooLong]role.description")
+	const roleID = "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "x",
+		"roles": []map[string]any{{"name": "a", "id": roleID}, {"name": "b", "id": strings.ToLower(roleID)}}}})).
+		wantErrors(t, "[duplicate]application.roles.id")
 	e.do(t, "POST", "/api/application", withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "x",
 		"jwtConfiguration": map[string]any{"enabled": true, "timeToLiveInSeconds": 0, "refreshTokenTimeToLiveInMinutes": 10}}})).
 		wantErrors(t, "[invalid]application.jwtConfiguration.timeToLiveInSeconds")

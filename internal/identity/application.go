@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -81,12 +82,17 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a 
 		}
 	}
 	s.validateApplication(ctx, errs, &a)
+	checkNewRoles(errs, a.Roles)
 	if err := errs.Err(); err != nil {
 		return api.Application{}, err
 	}
 	now := millis(s.clock())
 	a.InsertInstant, a.LastUpdateInstant = now, now
 	for i := range a.Roles {
+		if a.Roles[i].ID == "" {
+			a.Roles[i].ID = NewID()
+		}
+		a.Roles[i].ID = strings.ToLower(a.Roles[i].ID)
 		a.Roles[i].InsertInstant, a.Roles[i].LastUpdateInstant = now, now
 	}
 	rec := storage.Application{Application: a, ClientSecretHash: token.HashSecret(secret)}
@@ -177,8 +183,10 @@ func (s *Service) ListApplications(ctx context.Context, tenantID string) ([]api.
 
 // UpdateApplication validates and replaces an application. A non-empty
 // client secret replaces the stored one (and is echoed once); an empty one
-// keeps it. The state stays as it is, whatever a.Active says: as in
-// FusionAuth, only DeleteApplication and ReactivateApplication change it.
+// keeps it. The state and the roles stay as they are, whatever a says:
+// as in FusionAuth, only DeleteApplication and ReactivateApplication
+// change the state, and only the Role API (CreateRole, UpdateRole,
+// DeleteRole) the roles.
 func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, a api.Application) (api.Application, error) {
 	var out api.Application
 	err := s.Tx(ctx, func(s *Service) error {
@@ -195,7 +203,11 @@ func (s *Service) updateApplication(ctx context.Context, tenantID, id string, a 
 		return api.Application{}, err
 	}
 	a.ID, a.TenantID = id, old.TenantID
-	a.Active = old.Active
+	// Neither the state nor the roles are an update's to change, as in
+	// FusionAuth: a full update that carries no roles (FusionAuth's Go
+	// client omits an empty list) must not take them away from the
+	// registrations that hold them. The Role API changes roles.
+	a.Active, a.Roles = old.Active, old.Roles
 	errs := new(api.Errors)
 	s.validateApplication(ctx, errs, &a)
 	if err := errs.Err(); err != nil {
@@ -267,20 +279,6 @@ func (s *Service) validateApplication(ctx context.Context, errs *api.Errors, a *
 		errs.Field("application.name", "blank", "You must specify the [application.name] property.")
 	}
 	a.State = applicationState(a.Active)
-	seen := map[string]bool{}
-	for i := range a.Roles {
-		r := &a.Roles[i]
-		switch {
-		case r.Name == "":
-			errs.Field("application.roles", "blank", "Every role must have a [name].")
-		case seen[r.Name]:
-			errs.Field("application.roles", "duplicate", fmt.Sprintf("The role [%s] is defined twice.", r.Name))
-		}
-		seen[r.Name] = true
-		if r.ID == "" {
-			r.ID = NewID()
-		}
-	}
 	if a.JWTConfiguration.Enabled {
 		s.validateJWTConfiguration(ctx, errs, "application.jwtConfiguration", &a.JWTConfiguration)
 	} else if id := a.JWTConfiguration.AccessTokenKeyID; id != "" {
