@@ -301,3 +301,178 @@ func appsWantError(t *testing.T, status int, body []byte, field, code string) {
 	}
 	t.Errorf("errors %s, want %s for %s", body, code, field)
 }
+
+// appsGoEnums are the values of the enum types of FusionAuth's Go client
+// (its Domain.go) that Latch's answers and events carry. A value outside
+// its type's list is one the Go client's users cannot compare with its
+// constants (ObjectState_Active, KeyAlgorithm_Ed25519, ...).
+var appsGoEnums = map[string][]string{
+	"ObjectState":                  {"Active", "Inactive", "PendingDelete"},
+	"ContentStatus":                {"ACTIVE", "PENDING", "REJECTED"},
+	"KeyAlgorithm":                 {"ES256", "ES384", "ES512", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "Ed25519", "None"},
+	"KeyType":                      {"EC", "RSA", "HMAC", "OKP", "Secret"},
+	"RefreshTokenUsagePolicy":      {"Reusable", "OneTimeUse"},
+	"RefreshTokenExpirationPolicy": {"Fixed", "SlidingWindow", "SlidingWindowWithMaximumLifetime"},
+	"ClientAuthenticationPolicy":   {"Required", "NotRequired", "NotRequiredWhenUsingPKCE"},
+	"GrantType": {"authorization_code", "implicit", "password", "client_credentials", "refresh_token", "unknown",
+		"urn:ietf:params:oauth:grant-type:device_code"},
+	"ExpiryUnit":           {"MINUTES", "HOURS", "DAYS", "WEEKS", "MONTHS", "YEARS"},
+	"TransactionType":      {"None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority"},
+	"WebhookEventResult":   {"Failed", "Running", "Succeeded"},
+	"EventType":            {"jwt.refresh-token.revoke", "jwt.refresh", "user.login.success", "user.login.failed"},
+	"ChangePasswordReason": {"Administrative", "Breached", "Expired", "Validation"},
+}
+
+// appsAt returns the member of a decoded JSON document at the path
+// (object members, or array indexes as numbers).
+func appsAt(t *testing.T, doc any, path ...any) any {
+	t.Helper()
+	v := doc
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("%v: no object at %q", path, p)
+			}
+			v = m[p]
+		case int:
+			a, ok := v.([]any)
+			if !ok || p >= len(a) {
+				t.Fatalf("%v: no element %d", path, p)
+			}
+			v = a[p]
+		}
+	}
+	return v
+}
+
+// appsJSON calls Latch with the bootstrap API key, insists on the status
+// and returns the decoded answer.
+func appsJSON(t *testing.T, l *latchtest.Latch, method, path string, body any, want int) any {
+	t.Helper()
+	status, b := l.Call(t, l.APIKey, method, path, body)
+	if status != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, status, b, want)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s %s: %v: %s", method, path, err, b)
+	}
+	return out
+}
+
+// Every enum value Latch writes in its answers and events (applications,
+// tenants, keys, users, logins, the webhook event log and its events) is
+// spelled as the Go client's enum type spells it.
+func TestGoClientEnums(t *testing.T) {
+	l := appsLatch(t)
+	type value struct {
+		what, enum string
+		got        any
+	}
+	var values []value
+	add := func(what, enum string, got any) { values = append(values, value{what, enum, got}) }
+
+	// Applications, active and inactive, with every policy set.
+	app := appsJSON(t, l, http.MethodPost, "/api/application", appsGoRequest(t, appsGoApplication(t, map[string]any{
+		"name": "Enums",
+		"jwtConfiguration": map[string]any{"enabled": true, "timeToLiveInSeconds": 60, "refreshTokenTimeToLiveInMinutes": 60,
+			"refreshTokenUsagePolicy": "OneTimeUse", "refreshTokenExpirationPolicy": "SlidingWindow"},
+		"loginConfiguration": map[string]any{"allowTokenRefresh": true, "generateRefreshTokens": true, "requireAuthentication": true},
+		"oauthConfiguration": map[string]any{"clientAuthenticationPolicy": "NotRequiredWhenUsingPKCE",
+			"enabledGrants": []string{"password", "refresh_token"}},
+	}), nil), http.StatusOK)
+	appID := appsAt(t, app, "application", "id").(string)
+	add("created application state", "ObjectState", appsAt(t, app, "application", "state"))
+	add("application refreshTokenUsagePolicy", "RefreshTokenUsagePolicy", appsAt(t, app, "application", "jwtConfiguration", "refreshTokenUsagePolicy"))
+	add("application refreshTokenExpirationPolicy", "RefreshTokenExpirationPolicy", appsAt(t, app, "application", "jwtConfiguration", "refreshTokenExpirationPolicy"))
+	add("application clientAuthenticationPolicy", "ClientAuthenticationPolicy", appsAt(t, app, "application", "oauthConfiguration", "clientAuthenticationPolicy"))
+	for i := range 2 {
+		add("application enabledGrants", "GrantType", appsAt(t, app, "application", "oauthConfiguration", "enabledGrants", i))
+	}
+	list := appsJSON(t, l, http.MethodGet, "/api/application", nil, http.StatusOK)
+	for i := range 2 {
+		add("listed application state", "ObjectState", appsAt(t, list, "applications", i, "state"))
+	}
+
+	// The tenant, with its events on and a webhook that takes them.
+	tenants := appsJSON(t, l, http.MethodGet, "/api/tenant", nil, http.StatusOK)
+	tenantID := appsAt(t, tenants, "tenants", 0, "id").(string)
+	events := map[string]any{}
+	for _, typ := range appsGoEnums["EventType"] {
+		events[typ] = map[string]any{"enabled": true, "transactionType": "None"}
+	}
+	tenant := appsJSON(t, l, http.MethodPatch, "/api/tenant/"+tenantID,
+		map[string]any{"tenant": map[string]any{"eventConfiguration": map[string]any{"events": events}}}, http.StatusOK)
+	add("tenant refreshTokenUsagePolicy", "RefreshTokenUsagePolicy", appsAt(t, tenant, "tenant", "jwtConfiguration", "refreshTokenUsagePolicy"))
+	add("tenant refreshTokenExpirationPolicy", "RefreshTokenExpirationPolicy", appsAt(t, tenant, "tenant", "jwtConfiguration", "refreshTokenExpirationPolicy"))
+	add("tenant actionDurationUnit", "ExpiryUnit", appsAt(t, tenant, "tenant", "failedAuthenticationConfiguration", "actionDurationUnit"))
+	add("tenant transactionType", "TransactionType", appsAt(t, tenant, "tenant", "eventConfiguration", "events", "jwt.refresh", "transactionType"))
+	enabled := map[string]bool{}
+	for _, typ := range appsGoEnums["EventType"] {
+		enabled[typ] = true
+	}
+	appsJSON(t, l, http.MethodPost, "/api/webhook", map[string]any{"webhook": map[string]any{
+		"url": "http://127.0.0.1:9/hook", "global": true, "eventsEnabled": enabled}}, http.StatusOK)
+
+	// Keys of every algorithm, as generated and as listed.
+	for _, alg := range []string{"ES256", "RS256", "Ed25519", "HS256"} {
+		k := appsJSON(t, l, http.MethodPost, "/api/key/generate", map[string]any{"key": map[string]any{"algorithm": alg, "name": alg}}, http.StatusOK)
+		add(alg+" key algorithm", "KeyAlgorithm", appsAt(t, k, "key", "algorithm"))
+		add(alg+" key type", "KeyType", appsAt(t, k, "key", "type"))
+	}
+	keys := appsJSON(t, l, http.MethodGet, "/api/key", nil, http.StatusOK)
+	for i := range len(appsAt(t, keys, "keys").([]any)) {
+		add("listed key algorithm", "KeyAlgorithm", appsAt(t, keys, "keys", i, "algorithm"))
+		add("listed key type", "KeyType", appsAt(t, keys, "keys", i, "type"))
+	}
+
+	// Users: one who must change the password, with a username status.
+	reg := appsJSON(t, l, http.MethodPost, "/api/user/registration", map[string]any{
+		"user": map[string]any{"email": "enums@example.org", "username": "enums", "usernameStatus": "PENDING",
+			"password": latchtest.Password, "passwordChangeRequired": true},
+		"registration": map[string]any{"applicationId": appID},
+	}, http.StatusOK)
+	add("user passwordChangeReason", "ChangePasswordReason", appsAt(t, reg, "user", "passwordChangeReason"))
+	add("user usernameStatus", "ContentStatus", appsAt(t, reg, "user", "usernameStatus"))
+	login := appsJSON(t, l, http.MethodPost, "/api/login", map[string]any{"loginId": "enums@example.org", "password": latchtest.Password,
+		"applicationId": appID}, 203)
+	add("login changePasswordReason", "ChangePasswordReason", appsAt(t, login, "changePasswordReason"))
+
+	// Events of each type: a login, a failed one, a refresh, a revocation.
+	l.Register(t, appID, "events@example.org")
+	res := l.Login(t, appID, "events@example.org")
+	status, _ := l.Call(t, l.APIKey, http.MethodPost, "/api/login", map[string]any{"loginId": "events@example.org", "password": "wrong password", "applicationId": appID})
+	if status != http.StatusNotFound {
+		t.Fatalf("a wrong password: %d", status)
+	}
+	appsJSON(t, l, http.MethodPost, "/api/jwt/refresh", map[string]any{"refreshToken": res.RefreshToken}, http.StatusOK)
+	l.Do(t, l.APIKey, http.MethodDelete, "/api/jwt/refresh?applicationId="+appID, nil, http.StatusOK, nil)
+	l.Do(t, l.APIKey, http.MethodDelete, "/api/application/"+appID, nil, http.StatusOK, nil)
+	add("deactivated application state", "ObjectState", appsAt(t, appsJSON(t, l, http.MethodGet, "/api/application/"+appID, nil, http.StatusOK), "application", "state"))
+
+	search := appsJSON(t, l, http.MethodPost, "/api/system/webhook-event-log/search", map[string]any{"search": map[string]any{}}, http.StatusOK)
+	logs := appsAt(t, search, "webhookEventLogs").([]any)
+	seen := map[any]bool{}
+	for i := range logs {
+		add("event log eventResult", "WebhookEventResult", appsAt(t, search, "webhookEventLogs", i, "eventResult"))
+		add("event log eventType", "EventType", appsAt(t, search, "webhookEventLogs", i, "eventType"))
+		add("event type", "EventType", appsAt(t, search, "webhookEventLogs", i, "event", "event", "type"))
+		seen[appsAt(t, search, "webhookEventLogs", i, "eventType")] = true
+	}
+	if len(seen) != len(appsGoEnums["EventType"]) {
+		t.Errorf("event types logged: %v, want one of each of %v", seen, appsGoEnums["EventType"])
+	}
+
+	for _, v := range values {
+		s, ok := v.got.(string)
+		found := false
+		for _, allowed := range appsGoEnums[v.enum] {
+			found = found || (ok && s == allowed)
+		}
+		if !found {
+			t.Errorf("%s = %#v, not a value of the Go client's %s %v", v.what, v.got, v.enum, appsGoEnums[v.enum])
+		}
+	}
+}
