@@ -266,11 +266,18 @@ type Store interface {
 	Close() error
 }
 
-// Application is an application with the hash of its OAuth client secret.
-// The secret itself is never stored: Application.OAuthConfiguration.ClientSecret is always "".
+// Application is an application with its OAuth client secret as a hash
+// (which authenticates clients) and sealed under the master key (which
+// the Application API opens for the callers that may read it). The
+// secret is never stored in the clear:
+// Application.OAuthConfiguration.ClientSecret is never stored, and comes
+// back "".
 type Application struct {
 	api.Application
 	ClientSecretHash []byte
+	// ClientSecretSealed is nil for an application stored before secrets
+	// were kept sealed, or that has none: only its hash is known.
+	ClientSecretSealed []byte
 }
 
 // PasswordHash is a stored password hash in FusionAuth's terms.

@@ -103,8 +103,8 @@ func testApplicationCRUD(t *testing.T, s storage.Store) {
 	a1 := mustCreateApp(t, s, t1.ID, "app-1")
 	got := mustGetApp(t, s, a1.ID)
 	mustEqual(t, "GetApplication after CreateApplication", a1, got)
-	if string(got.ClientSecretHash) != string(a1.ClientSecretHash) {
-		t.Errorf("client secret hash = %x, want %x", got.ClientSecretHash, a1.ClientSecretHash)
+	if string(got.ClientSecretHash) != string(a1.ClientSecretHash) || string(got.ClientSecretSealed) != string(a1.ClientSecretSealed) {
+		t.Errorf("client secret hash = %x, sealed %x; want %x, %x", got.ClientSecretHash, got.ClientSecretSealed, a1.ClientSecretHash, a1.ClientSecretSealed)
 	}
 
 	// The client secret itself is never stored.
@@ -114,9 +114,10 @@ func testApplicationCRUD(t *testing.T, s storage.Store) {
 	a2.OAuthConfiguration.ClientSecret = ""
 	mustEqual(t, "GetApplication: the client secret is not stored", a2, mustGetApp(t, s, a2.ID))
 
-	// A public client has no secret hash.
+	// A public client has no secret hash; an application stored before
+	// secrets were sealed has a hash only.
 	a3 := appFixture(t2.ID, "app-3")
-	a3.ClientSecretHash = nil
+	a3.ClientSecretHash, a3.ClientSecretSealed = nil, nil
 	a3.OAuthConfiguration.ClientAuthenticationPolicy = api.ClientAuthNotRequiredWhenUsingPKCE
 	a3.OAuthConfiguration.RequireClientAuthentication = false
 	mustOK(t, "CreateApplication without a secret hash", s.CreateApplication(ctx, a3))
@@ -145,6 +146,7 @@ func testApplicationCRUD(t *testing.T, s storage.Store) {
 
 	a1.Name = "Renamed"
 	a1.ClientSecretHash = sum("rotated client secret")
+	a1.ClientSecretSealed = []byte("sealed rotated client secret")
 	a1.Roles = append(a1.Roles, api.ApplicationRole{ID: id("app-1-auditor"), Name: "auditor"})
 	a1.JWTConfiguration.Enabled = false
 	a1.OAuthConfiguration.EnabledGrants = []string{"refresh_token"}
@@ -155,6 +157,10 @@ func testApplicationCRUD(t *testing.T, s storage.Store) {
 	mustEqual(t, "GetApplication after UpdateApplication", a1, mustGetApp(t, s, a1.ID))
 	mustEqual(t, "other application after UpdateApplication", a2, mustGetApp(t, s, a2.ID))
 	checkErr(t, "UpdateApplication of a missing id", s.UpdateApplication(ctx, appFixture(t1.ID, "app-missing")), storage.ErrNotFound)
+	hashOnly := a2
+	hashOnly.ClientSecretSealed = nil
+	mustOK(t, "UpdateApplication to a hash only", s.UpdateApplication(ctx, hashOnly))
+	mustEqual(t, "GetApplication after UpdateApplication to a hash only", hashOnly, mustGetApp(t, s, a2.ID))
 
 	mustOK(t, "DeleteApplication", s.DeleteApplication(ctx, a2.ID))
 	_, err = s.GetApplication(ctx, a2.ID)
