@@ -99,8 +99,9 @@ type LoginConfiguration struct {
 }
 
 // OAuthConfiguration governs the /oauth2 endpoints for an application. The
-// client id is the application id. The client secret is returned once,
-// when it is made; the server keeps only its hash.
+// client id is the application id. The client secret is returned, as
+// FusionAuth returns it, to API keys that may read applications; the
+// server keeps it hashed and sealed under its master key.
 type OAuthConfiguration struct {
 	ClientID                    string   `json:"clientId,omitempty"`
 	ClientSecret                string   `json:"clientSecret,omitempty"`

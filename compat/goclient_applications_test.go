@@ -3,6 +3,8 @@ package compat_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/latchid/latch/api"
@@ -474,5 +476,62 @@ func TestGoClientEnums(t *testing.T) {
 		if !found {
 			t.Errorf("%s = %#v, not a value of the Go client's %s %v", v.what, v.got, v.enum, appsGoEnums[v.enum])
 		}
+	}
+}
+
+// The Go client's RetrieveApplication reads the OAuth client secret, as
+// FusionAuth returns it to API keys; an UpdateApplication that sends none
+// (the client omits an empty one) keeps it, and one that sends the
+// application back as retrieved (as Terraform does) changes nothing.
+func TestGoClientApplication_ClientSecret(t *testing.T) {
+	l := appsLatch(t)
+	var res api.ApplicationResponse
+	l.Do(t, l.APIKey, http.MethodPost, "/api/application", appsGoRequest(t, appsGoApplication(t, map[string]any{
+		"name": "Shop", "oauthConfiguration": map[string]any{"enabledGrants": []string{"password"}},
+	}), nil), http.StatusOK, &res)
+	app := *res.Application
+	secret := app.OAuthConfiguration.ClientSecret
+	if secret == "" {
+		t.Fatal("CreateApplication answered no client secret")
+	}
+	if got := appsGet(t, l, app.ID).OAuthConfiguration.ClientSecret; got != secret {
+		t.Errorf("RetrieveApplication: client secret %q, want the one made", got)
+	}
+	var list api.ApplicationResponse
+	l.Do(t, l.APIKey, http.MethodGet, "/api/application", nil, http.StatusOK, &list)
+	if len(list.Applications) != 2 || list.Applications[1].OAuthConfiguration.ClientSecret != secret {
+		t.Errorf("RetrieveApplications: %+v", list.Applications)
+	}
+
+	l.Do(t, l.APIKey, http.MethodPut, "/api/application/"+app.ID, appsGoRequest(t, appsGoApplication(t, map[string]any{
+		"name": "Shop", "oauthConfiguration": map[string]any{"enabledGrants": []string{"password"}},
+	}), nil), http.StatusOK, &res)
+	if got := appsGet(t, l, app.ID).OAuthConfiguration.ClientSecret; got != secret {
+		t.Errorf("after an UpdateApplication without a secret: %q, want it kept", got)
+	}
+	var retrieved map[string]any
+	l.Do(t, l.APIKey, http.MethodGet, "/api/application/"+app.ID, nil, http.StatusOK, &retrieved)
+	l.Do(t, l.APIKey, http.MethodPut, "/api/application/"+app.ID, appsGoRequest(t, retrieved["application"].(map[string]any), nil), http.StatusOK, &res)
+	if got := appsGet(t, l, app.ID).OAuthConfiguration.ClientSecret; got != secret {
+		t.Errorf("after an UpdateApplication of the application retrieved: %q, want it kept", got)
+	}
+
+	// The secret retrieved authenticates the client.
+	email := "secret@example.org"
+	l.Register(t, app.ID, email)
+	req, err := http.NewRequest(http.MethodPost, l.URL+"/oauth2/token", strings.NewReader(url.Values{
+		"grant_type": {"password"}, "username": {email}, "password": {latchtest.Password}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(app.ID, appsGet(t, l, app.ID).OAuthConfiguration.ClientSecret)
+	resp, err := l.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("password grant with the secret retrieved: %d", resp.StatusCode)
 	}
 }

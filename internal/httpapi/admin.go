@@ -6,6 +6,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
 )
 
 // adminRoutes registers the API-key-only APIs that manage tenants,
@@ -316,24 +317,28 @@ func (s *Server) createApplication(w http.ResponseWriter, r *http.Request) error
 	return writeJSON(w, http.StatusOK, api.ApplicationResponse{Application: &app})
 }
 
+// listApplications serves GET /api/application, client secrets included:
+// the caller's key may read applications (see mayReadClientSecrets).
 func (s *Server) listApplications(w http.ResponseWriter, r *http.Request) error {
 	tenantID, err := s.tenant(r)
 	if err != nil {
 		return err
 	}
-	apps, err := s.id.ListApplications(r.Context(), tenantID)
+	apps, err := s.id.ListApplicationsWithSecrets(r.Context(), tenantID)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, api.ApplicationResponse{Applications: orEmpty(apps)})
 }
 
+// getApplication serves GET /api/application/{id}, with the client
+// secret, as listApplications.
 func (s *Server) getApplication(w http.ResponseWriter, r *http.Request) error {
 	tenantID, err := s.tenant(r)
 	if err != nil {
 		return err
 	}
-	app, err := s.id.GetApplication(r.Context(), tenantID, r.PathValue("id"))
+	app, err := s.id.GetApplicationWithSecret(r.Context(), tenantID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -361,7 +366,7 @@ func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request) error
 			if err != nil {
 				return err
 			}
-			return writeJSON(w, http.StatusOK, api.ApplicationResponse{Application: &app})
+			return writeApplication(w, r, app)
 		}
 	}
 	if r.Method == http.MethodPatch {
@@ -382,7 +387,27 @@ func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	return writeApplication(w, r, app)
+}
+
+// writeApplication answers a change of an application (PUT, PATCH,
+// reactivation) with it, and with its client secret only if the caller's
+// key may read applications: a key allowed to change them but not to
+// read them learns no secret it did not set.
+func writeApplication(w http.ResponseWriter, r *http.Request, app api.Application) error {
+	if !mayReadClientSecrets(r) {
+		app.OAuthConfiguration.ClientSecret = ""
+	}
 	return writeJSON(w, http.StatusOK, api.ApplicationResponse{Application: &app})
+}
+
+// mayReadClientSecrets reports whether the request's API key may read
+// applications (GET /api/application), and so their client secrets, as
+// FusionAuth returns them to API keys. The secrets are sealed at rest and
+// never logged; see SECURITY.md.
+func mayReadClientSecrets(r *http.Request) bool {
+	k, ok := r.Context().Value(ctxAPIKey).(*storage.APIKey)
+	return ok && k != nil && identity.Permits(k.Endpoints, http.MethodGet, "/api/application")
 }
 
 // deleteApplication deactivates an application, or deletes it (with its

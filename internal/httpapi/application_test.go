@@ -32,15 +32,16 @@ func TestApplication_CRUD(t *testing.T) {
 		t.Errorf("loginConfiguration defaults = %+v", lc)
 	}
 
-	// The secret is never shown again.
+	// GET returns the secret to a key that may read applications, as
+	// FusionAuth does (TestApplication_ClientSecret has the details).
 	r = e.do(t, "GET", "/api/application/"+app.ID, withKey(e.key))
 	r.wantJSON(t, 200, &res)
-	if strings.Contains(string(r.Body), secret) || res.Application.OAuthConfiguration.ClientSecret != "" {
-		t.Errorf("GET returns the client secret: %s", r.Body)
+	if res.Application.OAuthConfiguration.ClientSecret != secret {
+		t.Errorf("GET = %s, want the client secret", r.Body)
 	}
 	r = e.do(t, "GET", "/api/application", withKey(e.key))
 	r.wantJSON(t, 200, &res)
-	if len(res.Applications) != 2 || strings.Contains(string(r.Body), secret) {
+	if len(res.Applications) != 2 || !strings.Contains(string(r.Body), secret) {
 		t.Errorf("list = %s", r.Body)
 	}
 
@@ -50,8 +51,8 @@ func TestApplication_CRUD(t *testing.T) {
 	if res.Application.Name != "Shop 2" || len(res.Application.Roles) != 2 || len(res.Application.OAuthConfiguration.EnabledGrants) != 2 {
 		t.Errorf("patched application = %+v", res.Application)
 	}
-	if res.Application.OAuthConfiguration.ClientSecret != "" {
-		t.Error("PATCH echoes the client secret")
+	if res.Application.OAuthConfiguration.ClientSecret != secret {
+		t.Errorf("PATCH answered the client secret %q, want the one kept", res.Application.OAuthConfiguration.ClientSecret)
 	}
 	// The secret still authenticates after a PATCH.
 	_, email := e.mustUser(t, app.ID)
@@ -176,5 +177,96 @@ func TestApplication_ActiveIgnored(t *testing.T) {
 				t.Errorf("after %s: active %v, state %q, want %q", c.name, active, st, c.wantState)
 			}
 		})
+	}
+}
+
+// The OAuth client secret: kept when an update sends none, replaced when
+// it sends one (the old one then authenticates no more), returned by GET
+// and the list to keys that may read applications, and in the answer to
+// a change only to those: a key that may change applications but not
+// read them learns no secret it did not set. A key locked to another
+// tenant sees neither the application nor its secret.
+func TestApplication_ClientSecret(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	app := e.mustCreateApp(t, map[string]any{"oauthConfiguration": map[string]any{"enabledGrants": []string{"password"}}})
+	_, email := e.mustUser(t, app.ID)
+	grant := func(t *testing.T, secret string) *response {
+		t.Helper()
+		return e.do(t, "POST", "/oauth2/token", withBasic(app.ID, secret),
+			withForm(map[string][]string{"grant_type": {"password"}, "username": {email}, "password": {testPassword}}))
+	}
+	secretOf := func(t *testing.T, key string) string {
+		t.Helper()
+		var res api.ApplicationResponse
+		e.do(t, "GET", "/api/application/"+app.ID, withKey(key)).wantJSON(t, 200, &res)
+		return res.Application.OAuthConfiguration.ClientSecret
+	}
+	first := app.OAuthConfiguration.ClientSecret
+	grant(t, first).wantJSON(t, 200, nil)
+
+	// An update without a secret keeps it.
+	var res api.ApplicationResponse
+	e.do(t, "PUT", "/api/application/"+app.ID, withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "Renamed",
+		"oauthConfiguration": map[string]any{"enabledGrants": []string{"password"}}}})).wantJSON(t, 200, &res)
+	if got := res.Application.OAuthConfiguration.ClientSecret; got != first {
+		t.Errorf("PUT without a secret answered %q, want the one kept", got)
+	}
+	if got := secretOf(t, e.key); got != first {
+		t.Errorf("GET after a PUT without a secret = %q, want the one kept", got)
+	}
+	grant(t, first).wantJSON(t, 200, nil)
+
+	// One with a secret replaces it.
+	const second = "a second client secret, long enough"
+	e.do(t, "PUT", "/api/application/"+app.ID, withKey(e.key), withJSON(map[string]any{"application": map[string]any{"name": "Renamed",
+		"oauthConfiguration": map[string]any{"clientSecret": second, "enabledGrants": []string{"password"}}}})).wantJSON(t, 200, &res)
+	if got := res.Application.OAuthConfiguration.ClientSecret; got != second {
+		t.Errorf("PUT with a secret answered %q", got)
+	}
+	if got := secretOf(t, e.key); got != second {
+		t.Errorf("GET after a new secret = %q", got)
+	}
+	grant(t, second).wantJSON(t, 200, nil)
+	grant(t, first).wantOAuthError(t, 401, "invalid_client")
+
+	// A key that may change applications but not read them.
+	writer := e.mustCreateAPIKey(t, map[string]any{"permissions": map[string]any{"endpoints": map[string]any{
+		"/api/application": []string{"PUT", "PATCH"}}}})
+	reader := e.mustCreateAPIKey(t, map[string]any{"permissions": map[string]any{"endpoints": map[string]any{
+		"/api/application": []string{"GET", "PATCH"}}}})
+	for _, c := range []struct {
+		name, method, key string
+		body              map[string]any
+		want              string
+	}{
+		{"PATCH by a writer", "PATCH", writer.Key, map[string]any{"name": "W"}, ""},
+		{"PUT by a writer", "PUT", writer.Key, map[string]any{"name": "W", "oauthConfiguration": map[string]any{"enabledGrants": []string{"password"}}}, ""},
+		{"reactivation by a writer", "PUT?reactivate=true", writer.Key, nil, ""},
+		{"PATCH by a reader", "PATCH", reader.Key, map[string]any{"name": "R"}, second},
+	} {
+		method, query, _ := strings.Cut(c.method, "?")
+		if query != "" {
+			query = "?" + query
+		}
+		r := e.do(t, method, "/api/application/"+app.ID+query, withKey(c.key), withJSON(map[string]any{"application": c.body}))
+		var got api.ApplicationResponse
+		r.wantJSON(t, 200, &got)
+		if s := got.Application.OAuthConfiguration.ClientSecret; s != c.want || (c.want == "" && strings.Contains(string(r.Body), second)) {
+			t.Errorf("%s answered the client secret %q, want %q", c.name, s, c.want)
+		}
+	}
+	e.do(t, "GET", "/api/application/"+app.ID, withKey(writer.Key)).wantEmpty(t, 401)
+	if got := secretOf(t, reader.Key); got != second {
+		t.Errorf("GET by a reader = %q", got)
+	}
+
+	// A key locked to another tenant.
+	other := e.mustCreateAPIKey(t, map[string]any{"tenantId": e.mustCreateTenant(t, "Other")})
+	e.do(t, "GET", "/api/application/"+app.ID, withKey(other.Key)).wantEmpty(t, 404)
+	var list api.ApplicationResponse
+	r := e.do(t, "GET", "/api/application", withKey(other.Key))
+	if r.wantJSON(t, 200, &list); strings.Contains(string(r.Body), second) {
+		t.Errorf("a key of another tenant lists the secret: %s", r.Body)
 	}
 }

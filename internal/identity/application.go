@@ -50,8 +50,8 @@ func DefaultApplication() api.Application {
 }
 
 // CreateApplication validates and stores a new application in the tenant
-// (pinned, or the only one). The response carries the OAuth client secret,
-// which is never shown again.
+// (pinned, or the only one), and returns it with its OAuth client secret:
+// the one given, or a new one.
 func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a api.Application) (api.Application, error) {
 	errs := new(api.Errors)
 	checkID(errs, "applicationId", id)
@@ -95,7 +95,10 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a 
 		a.Roles[i].ID = strings.ToLower(a.Roles[i].ID)
 		a.Roles[i].InsertInstant, a.Roles[i].LastUpdateInstant = now, now
 	}
-	rec := storage.Application{Application: a, ClientSecretHash: token.HashSecret(secret)}
+	rec := storage.Application{Application: a}
+	if err := s.setClientSecret(&rec, secret); err != nil {
+		return api.Application{}, err
+	}
 	rec.OAuthConfiguration.ClientSecret = ""
 	if err := s.store.CreateApplication(ctx, rec); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
@@ -137,13 +140,82 @@ func (s *Service) GetApplication(ctx context.Context, tenantID, id string) (api.
 	return applicationView(rec), err
 }
 
-// applicationView is the response form of an application: its state as
-// FusionAuth spells it, derived from Active, so that documents stored
-// with another spelling read the same.
+// GetApplicationWithSecret is GetApplication with the OAuth client
+// secret, for the callers that may read it: API keys allowed to read
+// applications, to which FusionAuth returns it too. An application whose
+// secret was stored before Latch kept secrets sealed (its hash only) has
+// none to show.
+func (s *Service) GetApplicationWithSecret(ctx context.Context, tenantID, id string) (api.Application, error) {
+	rec, err := s.application(ctx, tenantID, id)
+	if err != nil {
+		return api.Application{}, err
+	}
+	return s.applicationWithSecret(rec)
+}
+
+// ListApplicationsWithSecrets is ListApplications with the OAuth client
+// secrets (see GetApplicationWithSecret).
+func (s *Service) ListApplicationsWithSecrets(ctx context.Context, tenantID string) ([]api.Application, error) {
+	recs, err := s.store.ListApplications(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Application, len(recs))
+	for i, r := range recs {
+		if out[i], err = s.applicationWithSecret(r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// applicationView is the response form of an application, without its
+// client secret: its state as FusionAuth spells it, derived from Active,
+// so that documents stored with another spelling read the same.
 func applicationView(rec storage.Application) api.Application {
 	a := rec.Application
 	a.State = applicationState(a.Active)
+	a.OAuthConfiguration.ClientSecret = ""
 	return a
+}
+
+// applicationWithSecret is applicationView with the client secret opened.
+func (s *Service) applicationWithSecret(rec storage.Application) (api.Application, error) {
+	a := applicationView(rec)
+	secret, err := s.clientSecret(rec)
+	a.OAuthConfiguration.ClientSecret = secret
+	return a, err
+}
+
+// clientSecretAD is the additional data a client secret is sealed with:
+// its application's id, under a label of its own, so that a sealed secret
+// opens only as its own application's, and nothing else the master key
+// seals (a signing key is sealed with its bare id) opens as a secret.
+func clientSecretAD(appID string) []byte { return []byte("oauth client secret\x00" + appID) }
+
+// setClientSecret keeps secret in rec twice: hashed, to authenticate
+// clients with (AuthenticateClient), and sealed under the master key, for
+// the Application API to return (GetApplicationWithSecret).
+func (s *Service) setClientSecret(rec *storage.Application, secret string) error {
+	sealed, err := s.sealer.Seal([]byte(secret), clientSecretAD(rec.ID))
+	if err != nil {
+		return fmt.Errorf("seal the client secret of application %s: %w", rec.ID, err)
+	}
+	rec.ClientSecretHash, rec.ClientSecretSealed = token.HashSecret(secret), sealed
+	return nil
+}
+
+// clientSecret opens rec's sealed client secret: "" when it has none, as
+// an application stored before secrets were sealed (its hash only).
+func (s *Service) clientSecret(rec storage.Application) (string, error) {
+	if len(rec.ClientSecretSealed) == 0 {
+		return "", nil
+	}
+	b, err := s.sealer.Open(rec.ClientSecretSealed, clientSecretAD(rec.ID))
+	if err != nil {
+		return "", fmt.Errorf("open the client secret of application %s: %w", rec.ID, err)
+	}
+	return string(b), nil
 }
 
 // applicationState spells an application's state (FusionAuth's ObjectState).
@@ -181,9 +253,10 @@ func (s *Service) ListApplications(ctx context.Context, tenantID string) ([]api.
 	return out, nil
 }
 
-// UpdateApplication validates and replaces an application. A non-empty
-// client secret replaces the stored one (and is echoed once); an empty one
-// keeps it. The state and the roles stay as they are, whatever a says:
+// UpdateApplication validates and replaces an application, and returns it
+// with its client secret. A non-empty client secret replaces the stored
+// one; an empty one keeps it. The state and the roles stay as they are,
+// whatever a says:
 // as in FusionAuth, only DeleteApplication and ReactivateApplication
 // change the state, and only the Role API (CreateRole, UpdateRole,
 // DeleteRole) the roles.
@@ -215,19 +288,22 @@ func (s *Service) updateApplication(ctx context.Context, tenantID, id string, a 
 	}
 	a.InsertInstant = old.InsertInstant
 	a.LastUpdateInstant = millis(s.clock())
-	rec := storage.Application{Application: a, ClientSecretHash: old.ClientSecretHash}
+	rec := storage.Application{Application: a, ClientSecretHash: old.ClientSecretHash, ClientSecretSealed: old.ClientSecretSealed}
 	if secret := a.OAuthConfiguration.ClientSecret; secret != "" {
-		rec.ClientSecretHash = token.HashSecret(secret)
+		if err := s.setClientSecret(&rec, secret); err != nil {
+			return api.Application{}, err
+		}
 	}
 	rec.OAuthConfiguration.ClientSecret = ""
 	if err := s.store.UpdateApplication(ctx, rec); err != nil {
 		return api.Application{}, err
 	}
-	return a, nil
+	return s.applicationWithSecret(rec)
 }
 
 // ReactivateApplication makes an application that DeleteApplication
-// deactivated active again, and returns it; an active one stays as it is.
+// deactivated active again, and returns it with its client secret; an
+// active one stays as it is.
 func (s *Service) ReactivateApplication(ctx context.Context, tenantID, id string) (api.Application, error) {
 	var out api.Application
 	err := s.Tx(ctx, func(s *Service) error {
@@ -242,8 +318,8 @@ func (s *Service) ReactivateApplication(ctx context.Context, tenantID, id string
 				return err
 			}
 		}
-		out = applicationView(rec)
-		return nil
+		out, err = s.applicationWithSecret(rec)
+		return err
 	})
 	return out, err
 }
