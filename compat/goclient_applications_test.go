@@ -323,6 +323,14 @@ var appsGoEnums = map[string][]string{
 	"WebhookEventResult":   {"Failed", "Running", "Succeeded"},
 	"EventType":            {"jwt.refresh-token.revoke", "jwt.refresh", "user.login.success", "user.login.failed"},
 	"ChangePasswordReason": {"Administrative", "Breached", "Expired", "Validation"},
+	// Those of the OAuth errors the test provokes (Latch's extensions,
+	// temporarily_unavailable and use_dpop_nonce, are not FusionAuth's).
+	"OAuthErrorType": {"invalid_request", "invalid_client", "invalid_grant", "invalid_token", "unauthorized_client",
+		"invalid_scope", "server_error", "unsupported_grant_type", "unsupported_token_type", "change_password_required",
+		"invalid_dpop_proof"},
+	"OAuthErrorReason": {"invalid_client_id", "invalid_user_credentials", "invalid_grant_type", "missing_grant_type",
+		"refresh_token_not_found", "client_authentication_missing", "invalid_client_authentication", "grant_type_disabled",
+		"missing_refresh_token", "change_password_administrative"},
 }
 
 // appsAt returns the member of a decoded JSON document at the path
@@ -441,6 +449,41 @@ func TestGoClientEnums(t *testing.T) {
 	login := appsJSON(t, l, http.MethodPost, "/api/login", map[string]any{"loginId": "enums@example.org", "password": latchtest.Password,
 		"applicationId": appID}, 203)
 	add("login changePasswordReason", "ChangePasswordReason", appsAt(t, login, "changePasswordReason"))
+
+	// OAuth errors of the token endpoint.
+	secret := appsAt(t, app, "application", "oauthConfiguration", "clientSecret").(string)
+	for _, c := range []struct {
+		name, secret string
+		form         url.Values
+	}{
+		{"wrong client secret", "wrong", url.Values{"grant_type": {"password"}}},
+		{"no grant type", secret, url.Values{}},
+		{"unknown grant type", secret, url.Values{"grant_type": {"magic"}}},
+		{"grant not enabled", secret, url.Values{"grant_type": {"client_credentials"}}},
+		{"no refresh token", secret, url.Values{"grant_type": {"refresh_token"}}},
+		{"unknown refresh token", secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}}},
+		{"wrong password", secret, url.Values{"grant_type": {"password"}, "username": {"enums@example.org"}, "password": {"wrong"}}},
+		{"password change required", secret, url.Values{"grant_type": {"password"}, "username": {"enums@example.org"}, "password": {latchtest.Password}}},
+	} {
+		req, err := http.NewRequest(http.MethodPost, l.URL+"/oauth2/token", strings.NewReader(c.form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(appID, c.secret)
+		resp, err := l.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var oe map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&oe)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode < 400 {
+			t.Fatalf("%s: %d, %v", c.name, resp.StatusCode, err)
+		}
+		add(c.name+": error", "OAuthErrorType", oe["error"])
+		add(c.name+": error_reason", "OAuthErrorReason", oe["error_reason"])
+	}
 
 	// Events of each type: a login, a failed one, a refresh, a revocation.
 	l.Register(t, appID, "events@example.org")
