@@ -102,6 +102,11 @@ func TestRole_API(t *testing.T) {
 		t.Errorf("role created with a body id = %+v", r)
 	}
 	e.mustUser(t, appID, "editor", "auditor") // defined, so registrations may hold them
+	// Role ids are unique within their application only.
+	otherApp := e.mustCreateApp(t, map[string]any{}).ID
+	if r := mustRole(t, e.do(t, "POST", "/api/application/"+otherApp+"/role/"+pathID, withKey(e.key), roleReq(map[string]any{"name": "auditor"}))); r.ID != strings.ToLower(pathID) {
+		t.Errorf("role of another application with the same id = %+v", r)
+	}
 
 	// Create: errors.
 	for _, c := range []struct {
@@ -144,6 +149,11 @@ func TestRole_API(t *testing.T) {
 	}
 	if roles := claimsOf(t, e.mustRefresh(t, before.RefreshToken).Token)["roles"]; !slices.Equal(anyStrings(roles), []string{"boss", "user"}) {
 		t.Errorf("roles of a JWT refreshed after the rename = %v", roles)
+	}
+	// A JWT issued before keeps its roles, and stays valid, until it expires.
+	e.validate(t, before.Token).wantJSON(t, 200, nil)
+	if roles := claimsOf(t, before.Token)["roles"]; !slices.Equal(anyStrings(roles), []string{"admin", "user"}) {
+		t.Errorf("roles of the JWT issued before the rename = %v", roles)
 	}
 	// PATCH merges into the role.
 	if r := mustRole(t, e.do(t, "PATCH", base+"/"+admin.ID, withKey(e.key), roleReq(map[string]any{"isSuperRole": true}))); r.Name != "boss" || r.Description != "Runs things" || !r.IsSuperRole {
