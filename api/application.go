@@ -20,7 +20,17 @@ const (
 	ClientAuthNotRequiredWhenUsingPKCE = "NotRequiredWhenUsingPKCE"
 )
 
-// Application is FusionAuth's Application object.
+// States of an application (FusionAuth's ObjectState). An application
+// is created Active; DELETE without hardDelete makes it Inactive, and PUT
+// with ?reactivate=true Active again. The active member of a request
+// never changes it. FusionAuth's third state, PendingDelete, never occurs.
+const (
+	StateActive   = "Active"
+	StateInactive = "Inactive"
+)
+
+// Application is FusionAuth's Application object. Active and State are
+// the same fact, as FusionAuth reports it twice.
 type Application struct {
 	ID                 string             `json:"id,omitempty"`
 	TenantID           string             `json:"tenantId,omitempty"`
@@ -89,8 +99,9 @@ type LoginConfiguration struct {
 }
 
 // OAuthConfiguration governs the /oauth2 endpoints for an application. The
-// client id is the application id. The client secret is returned once,
-// when it is made; the server keeps only its hash.
+// client id is the application id. The client secret is returned, as
+// FusionAuth returns it, to API keys that may read applications; the
+// server keeps it hashed and sealed under its master key.
 type OAuthConfiguration struct {
 	ClientID                    string   `json:"clientId,omitempty"`
 	ClientSecret                string   `json:"clientSecret,omitempty"`
@@ -100,14 +111,19 @@ type OAuthConfiguration struct {
 	GenerateRefreshTokens       bool     `json:"generateRefreshTokens"`
 }
 
-// ApplicationRequest is the body of the application APIs.
+// ApplicationRequest is the body of the application APIs: Application
+// for the Application API, Role for the Role API
+// (/api/application/{id}/role), each ignoring the other (FusionAuth's Go
+// client sends both, always).
 type ApplicationRequest struct {
 	Application Application      `json:"application"`
 	Role        *ApplicationRole `json:"role,omitempty"`
 }
 
-// ApplicationResponse answers the application APIs.
+// ApplicationResponse answers the application APIs: the Role API with
+// Role only.
 type ApplicationResponse struct {
-	Application  *Application  `json:"application,omitempty"`
-	Applications []Application `json:"applications,omitempty"`
+	Application  *Application     `json:"application,omitempty"`
+	Applications []Application    `json:"applications,omitempty"`
+	Role         *ApplicationRole `json:"role,omitempty"`
 }

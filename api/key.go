@@ -1,7 +1,17 @@
 package api
 
+// Key algorithms of the Key API that are not spelled as the JWS
+// algorithm they sign with: FusionAuth's KeyAlgorithm names an Ed25519
+// key Ed25519, while its JWTs' alg is EdDSA (RFC 8037). The others
+// (ES256, RS256, HS256) are spelled alike.
+const (
+	KeyAlgorithmEd25519 = "Ed25519"
+)
+
 // Key is a signing key of FusionAuth's Key API. Private material never
-// leaves the server; PublicKey is a PEM SubjectPublicKeyInfo.
+// leaves the server; PublicKey is a PEM SubjectPublicKeyInfo. Algorithm
+// is FusionAuth's KeyAlgorithm (see KeyAlgorithmEd25519), Type its
+// KeyType: EC, RSA, OKP or HMAC.
 type Key struct {
 	ID        string `json:"id,omitempty"`
 	Algorithm string `json:"algorithm"`

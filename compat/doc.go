@@ -12,6 +12,12 @@
 // refresh token), and TestGoOIDC verifies Latch's JWTs with
 // github.com/coreos/go-oidc/v3 (discovery, tampered, foreign and expired
 // tokens refused, key rotation picked up by its RemoteKeySet).
+// goclient_applications_test.go sends applications and roles as
+// FusionAuth's Go client marshals them and checks that active is
+// ignored, roles survive updates and have their own API, reactivation
+// needs no body, the client secret can be read back, and every enum
+// Latch writes is spelled as the client spells it.
+//
 // goclient_policy_test.go sends tenants and applications as FusionAuth's
 // Go client marshals them, every field with its zero value, and checks
 // that the refresh-token revocation policy is the tenant's, and a new

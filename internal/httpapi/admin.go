@@ -6,6 +6,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/identity"
+	"github.com/latchid/latch/internal/storage"
 )
 
 // adminRoutes registers the API-key-only APIs that manage tenants,
@@ -38,6 +39,12 @@ func (s *Server) adminRoutes() {
 	h("PUT /api/application/{id}", s.updateApplication)
 	h("PATCH /api/application/{id}", s.updateApplication)
 	h("DELETE /api/application/{id}", s.deleteApplication)
+	h("POST /api/application/{id}/role", s.createRole)
+	h("POST /api/application/{id}/role/{roleId}", s.createRole)
+	h("PUT /api/application/{id}/role/{roleId}", s.updateRole)
+	h("PATCH /api/application/{id}/role/{roleId}", s.updateRole)
+	h("DELETE /api/application/{id}/role", s.deleteRole)
+	h("DELETE /api/application/{id}/role/{roleId}", s.deleteRole)
 
 	sh("POST /api/tenant", s.createTenant)
 	sh("POST /api/tenant/{id}", s.createTenant)
@@ -126,11 +133,33 @@ func (s *Server) findUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
+	reactivate, err := boolQuery(r, "reactivate")
+	if err != nil {
+		return err
+	}
+	if reactivate {
+		return s.reactivateUser(w, r)
+	}
 	var req api.UserRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
 	return s.saveUser(w, s.withEventInfo(r, req.EventInfo, ""), req.User)
+}
+
+// reactivateUser serves PUT /api/user/{id}?reactivate=true, FusionAuth's
+// Reactivate a User: it makes a deactivated user active and ignores any
+// body (FusionAuth's clients send none).
+func (s *Server) reactivateUser(w http.ResponseWriter, r *http.Request) error {
+	tenantID, err := s.tenant(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.id.ReactivateUser(r.Context(), tenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, api.UserResponse{User: &u})
 }
 
 // patchUser merges the body into the user (RFC 7396) and saves the result.
@@ -288,31 +317,38 @@ func (s *Server) createApplication(w http.ResponseWriter, r *http.Request) error
 	return writeJSON(w, http.StatusOK, api.ApplicationResponse{Application: &app})
 }
 
+// listApplications serves GET /api/application, client secrets included:
+// the caller's key may read applications (see mayReadClientSecrets).
 func (s *Server) listApplications(w http.ResponseWriter, r *http.Request) error {
 	tenantID, err := s.tenant(r)
 	if err != nil {
 		return err
 	}
-	apps, err := s.id.ListApplications(r.Context(), tenantID)
+	apps, err := s.id.ListApplicationsWithSecrets(r.Context(), tenantID)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, api.ApplicationResponse{Applications: orEmpty(apps)})
 }
 
+// getApplication serves GET /api/application/{id}, with the client
+// secret, as listApplications.
 func (s *Server) getApplication(w http.ResponseWriter, r *http.Request) error {
 	tenantID, err := s.tenant(r)
 	if err != nil {
 		return err
 	}
-	app, err := s.id.GetApplication(r.Context(), tenantID, r.PathValue("id"))
+	app, err := s.id.GetApplicationWithSecret(r.Context(), tenantID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, api.ApplicationResponse{Application: &app})
 }
 
-// updateApplication serves PUT (replace) and PATCH (RFC 7396 merge).
+// updateApplication serves PUT (replace) and PATCH (RFC 7396 merge), and
+// PUT ?reactivate=true, FusionAuth's Reactivate an Application, which
+// makes a deactivated application active and ignores any body
+// (FusionAuth's clients send none).
 func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request) error {
 	tenantID, err := s.tenant(r)
 	if err != nil {
@@ -320,6 +356,19 @@ func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request) error
 	}
 	id := r.PathValue("id")
 	var req api.ApplicationRequest
+	if r.Method == http.MethodPut {
+		reactivate, err := boolQuery(r, "reactivate")
+		if err != nil {
+			return err
+		}
+		if reactivate {
+			app, err := s.id.ReactivateApplication(r.Context(), tenantID, id)
+			if err != nil {
+				return err
+			}
+			return writeApplication(w, r, app)
+		}
+	}
 	if r.Method == http.MethodPatch {
 		current, err := s.id.GetApplication(r.Context(), tenantID, id)
 		if err != nil {
@@ -338,7 +387,27 @@ func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	return writeApplication(w, r, app)
+}
+
+// writeApplication answers a change of an application (PUT, PATCH,
+// reactivation) with it, and with its client secret only if the caller's
+// key may read applications: a key allowed to change them but not to
+// read them learns no secret it did not set.
+func writeApplication(w http.ResponseWriter, r *http.Request, app api.Application) error {
+	if !mayReadClientSecrets(r) {
+		app.OAuthConfiguration.ClientSecret = ""
+	}
 	return writeJSON(w, http.StatusOK, api.ApplicationResponse{Application: &app})
+}
+
+// mayReadClientSecrets reports whether the request's API key may read
+// applications (GET /api/application), and so their client secrets, as
+// FusionAuth returns them to API keys. The secrets are sealed at rest and
+// never logged; see SECURITY.md.
+func mayReadClientSecrets(r *http.Request) bool {
+	k, ok := r.Context().Value(ctxAPIKey).(*storage.APIKey)
+	return ok && k != nil && identity.Permits(k.Endpoints, http.MethodGet, "/api/application")
 }
 
 // deleteApplication deactivates an application, or deletes it (with its

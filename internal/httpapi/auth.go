@@ -101,19 +101,24 @@ func lockedTenant(r *http.Request) string {
 }
 
 // endpoint names the API a request calls, as API key permissions list
-// them: its route's path up to the first wildcard ("/api/user" for
+// them: its route's path without its wildcards ("/api/user" for
 // /api/user/{id}, "/api/user/registration" for
-// /api/user/registration/{userId}/{applicationId}).
+// /api/user/registration/{userId}/{applicationId},
+// "/api/application/role" for /api/application/{id}/role/{roleId}).
 func endpoint(r *http.Request) string {
 	p := r.Pattern
 	if i := strings.IndexByte(p, ' '); i >= 0 {
 		p = p[i+1:]
 	}
-	if i := strings.IndexByte(p, '{'); i >= 0 {
-		p = p[:i]
+	segments := strings.Split(strings.Trim(p, "/"), "/")
+	kept := segments[:0]
+	for _, seg := range segments {
+		if !strings.HasPrefix(seg, "{") {
+			kept = append(kept, seg)
+		}
 	}
-	if p = strings.TrimSuffix(p, "/"); p == "" {
+	if len(kept) == 0 || kept[0] == "" {
 		return r.URL.Path
 	}
-	return p
+	return "/" + strings.Join(kept, "/")
 }

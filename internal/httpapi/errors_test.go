@@ -288,6 +288,14 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		"refreshTokenRevocationPolicy":        map[string]any{"onOneTimeTokenReuse": true}})
 	_, email := e.mustUser(t, app.ID)
 	secrets := map[string]string{"password": testPassword, "API key": e.key, "client secret": app.OAuthConfiguration.ClientSecret}
+	// The client secret is in answers: to GET, the list, a change.
+	e.do(t, "GET", "/api/application/"+app.ID, withKey(e.key)).wantJSON(t, 200, nil)
+	e.do(t, "GET", "/api/application", withKey(e.key)).wantJSON(t, 200, nil)
+	e.mustPatchApp(t, app.ID, map[string]any{"name": "renamed"})
+	const newSecret = "a client secret set by an update"
+	e.mustPatchApp(t, app.ID, map[string]any{"oauthConfiguration": map[string]any{"clientSecret": newSecret}})
+	e.mustPatchApp(t, app.ID, map[string]any{"oauthConfiguration": map[string]any{"clientSecret": app.OAuthConfiguration.ClientSecret}})
+	secrets["updated client secret"] = newSecret
 
 	login := e.mustLogin(t, email, app.ID)
 	secrets["JWT"], secrets["refresh token"] = login.Token, login.RefreshToken

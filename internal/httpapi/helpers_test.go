@@ -509,13 +509,18 @@ func (r *response) cookies() []*http.Cookie {
 	return (&http.Response{Header: r.Header}).Cookies()
 }
 
-// mustGenerateKey generates a signing key for an algorithm.
+// mustGenerateKey generates a signing key for an algorithm (a JWS
+// algorithm, or the Key API's name of one: Ed25519 for EdDSA).
 func (e *env) mustGenerateKey(t testing.TB, alg string) api.Key {
 	t.Helper()
 	var res api.KeyResponse
 	e.do(t, "POST", "/api/key/generate", withKey(e.key), withJSON(map[string]any{"key": map[string]any{"algorithm": alg, "name": alg + " key"}})).
 		wantJSON(t, 200, &res)
-	if res.Key == nil || res.Key.ID == "" || res.Key.Algorithm != alg || res.Key.Kid == "" {
+	want := alg
+	if alg == "EdDSA" {
+		want = api.KeyAlgorithmEd25519
+	}
+	if res.Key == nil || res.Key.ID == "" || res.Key.Algorithm != want || res.Key.Kid == "" {
 		t.Fatalf("generate %s key: %+v", alg, res.Key)
 	}
 	return *res.Key

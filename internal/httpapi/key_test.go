@@ -204,3 +204,41 @@ func TestKey_HasPrivateKey(t *testing.T) {
 		})
 	}
 }
+
+// The Key API spells algorithms as FusionAuth's KeyAlgorithm does: an
+// Ed25519 key is Ed25519 (its JWTs' alg is EdDSA), which it takes as well
+// as the JWS name; the others as their JWS algorithm. Types are KeyType.
+func TestKey_AlgorithmNames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, c := range []struct{ asked, algorithm, kty, jws string }{
+		{"ES256", "ES256", "EC", "ES256"},
+		{"RS256", "RS256", "RSA", "RS256"},
+		{"HS256", "HS256", "HMAC", "HS256"},
+		{"Ed25519", "Ed25519", "OKP", "EdDSA"},
+		{"EdDSA", "Ed25519", "OKP", "EdDSA"},
+	} {
+		var res api.KeyResponse
+		e.do(t, "POST", "/api/key/generate", withKey(e.key), withJSON(map[string]any{"key": map[string]any{"algorithm": c.asked}})).wantJSON(t, 200, &res)
+		if res.Key.Algorithm != c.algorithm || res.Key.Type != c.kty {
+			t.Errorf("key generated for %s: algorithm %q, type %q; want %s, %s", c.asked, res.Key.Algorithm, res.Key.Type, c.algorithm, c.kty)
+		}
+		var list api.KeyResponse
+		e.do(t, "GET", "/api/key", withKey(e.key)).wantJSON(t, 200, &list)
+		for _, k := range list.Keys {
+			if k.ID == res.Key.ID && k.Algorithm != c.algorithm {
+				t.Errorf("listed %s key: algorithm %q", c.asked, k.Algorithm)
+			}
+		}
+		appID := e.mustCreateApp(t, map[string]any{"jwtConfiguration": map[string]any{"accessTokenKeyId": res.Key.ID}}).ID
+		_, email := e.mustUser(t, appID)
+		if h := headerOf(t, e.mustLogin(t, email, appID).Token); h["alg"] != c.jws {
+			t.Errorf("JWT of a key generated for %s: alg %v, want %s", c.asked, h["alg"], c.jws)
+		}
+	}
+	errs := e.do(t, "POST", "/api/key/generate", withKey(e.key), withJSON(map[string]any{"key": map[string]any{"algorithm": "ES384"}})).
+		wantErrors(t, "[invalid]key.algorithm")
+	if msg := errs.FieldErrors["key.algorithm"][0].Message; !strings.Contains(msg, "Ed25519") || strings.Contains(msg, "EdDSA") {
+		t.Errorf("message %q, want the Key API's names", msg)
+	}
+}

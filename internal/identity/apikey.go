@@ -133,9 +133,10 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, raw, method, endpoint 
 // Permits reports whether endpoint permissions allow method on an
 // endpoint: no permissions allow everything; otherwise the endpoint must be
 // listed with the method. An endpoint is an API as FusionAuth's key
-// permissions name it, the route's path before any id ("/api/user" covers
-// /api/user/{id}, but /api/user/registration and /api/user/import are
-// endpoints of their own), so callers pass the route's endpoint, not the
+// permissions name it, the route's path without its ids ("/api/user"
+// covers /api/user/{id}, but /api/user/registration and /api/user/import
+// are endpoints of their own, and /api/application/{id}/role/{roleId} is
+// /api/application/role), so callers pass the route's endpoint, not the
 // request path.
 func Permits(endpoints map[string][]string, method, endpoint string) bool {
 	if len(endpoints) == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -50,8 +51,8 @@ func DefaultApplication() api.Application {
 }
 
 // CreateApplication validates and stores a new application in the tenant
-// (pinned, or the only one). The response carries the OAuth client secret,
-// which is never shown again.
+// (pinned, or the only one), and returns it with its OAuth client secret:
+// the one given, or a new one.
 func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a api.Application) (api.Application, error) {
 	errs := new(api.Errors)
 	checkID(errs, "applicationId", id)
@@ -71,6 +72,10 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a 
 		return api.Application{}, err
 	}
 	a.ID, a.TenantID = id, t.ID
+	// Every application starts active, whatever the request says: FusionAuth
+	// ignores active on create, and its Go client sends "active": false
+	// with every request.
+	a.Active = true
 	secret := a.OAuthConfiguration.ClientSecret
 	if secret == "" {
 		if secret, err = token.NewAPIKey(); err != nil {
@@ -78,15 +83,23 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID, id string, a 
 		}
 	}
 	s.validateApplication(ctx, errs, &a)
+	checkNewRoles(errs, a.Roles)
 	if err := errs.Err(); err != nil {
 		return api.Application{}, err
 	}
 	now := millis(s.clock())
 	a.InsertInstant, a.LastUpdateInstant = now, now
 	for i := range a.Roles {
+		if a.Roles[i].ID == "" {
+			a.Roles[i].ID = NewID()
+		}
+		a.Roles[i].ID = strings.ToLower(a.Roles[i].ID)
 		a.Roles[i].InsertInstant, a.Roles[i].LastUpdateInstant = now, now
 	}
-	rec := storage.Application{Application: a, ClientSecretHash: token.HashSecret(secret)}
+	rec := storage.Application{Application: a}
+	if err := s.setClientSecret(&rec, secret); err != nil {
+		return api.Application{}, err
+	}
 	rec.OAuthConfiguration.ClientSecret = ""
 	if err := s.store.CreateApplication(ctx, rec); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
@@ -125,7 +138,93 @@ func (s *Service) checkNewApplicationID(ctx context.Context, tenantID, id string
 // GetApplication returns an application of the tenant ("" for any).
 func (s *Service) GetApplication(ctx context.Context, tenantID, id string) (api.Application, error) {
 	rec, err := s.application(ctx, tenantID, id)
-	return rec.Application, err
+	return applicationView(rec), err
+}
+
+// GetApplicationWithSecret is GetApplication with the OAuth client
+// secret, for the callers that may read it: API keys allowed to read
+// applications, to which FusionAuth returns it too. An application whose
+// secret was stored before Latch kept secrets sealed (its hash only) has
+// none to show.
+func (s *Service) GetApplicationWithSecret(ctx context.Context, tenantID, id string) (api.Application, error) {
+	rec, err := s.application(ctx, tenantID, id)
+	if err != nil {
+		return api.Application{}, err
+	}
+	return s.applicationWithSecret(rec)
+}
+
+// ListApplicationsWithSecrets is ListApplications with the OAuth client
+// secrets (see GetApplicationWithSecret).
+func (s *Service) ListApplicationsWithSecrets(ctx context.Context, tenantID string) ([]api.Application, error) {
+	recs, err := s.store.ListApplications(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Application, len(recs))
+	for i, r := range recs {
+		if out[i], err = s.applicationWithSecret(r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// applicationView is the response form of an application, without its
+// client secret: its state as FusionAuth spells it, derived from Active,
+// so that documents stored with another spelling read the same.
+func applicationView(rec storage.Application) api.Application {
+	a := rec.Application
+	a.State = applicationState(a.Active)
+	a.OAuthConfiguration.ClientSecret = ""
+	return a
+}
+
+// applicationWithSecret is applicationView with the client secret opened.
+func (s *Service) applicationWithSecret(rec storage.Application) (api.Application, error) {
+	a := applicationView(rec)
+	secret, err := s.clientSecret(rec)
+	a.OAuthConfiguration.ClientSecret = secret
+	return a, err
+}
+
+// clientSecretAD is the additional data a client secret is sealed with:
+// its application's id, under a label of its own, so that a sealed secret
+// opens only as its own application's, and nothing else the master key
+// seals (a signing key is sealed with its bare id) opens as a secret.
+func clientSecretAD(appID string) []byte { return []byte("oauth client secret\x00" + appID) }
+
+// setClientSecret keeps secret in rec twice: hashed, to authenticate
+// clients with (AuthenticateClient), and sealed under the master key, for
+// the Application API to return (GetApplicationWithSecret).
+func (s *Service) setClientSecret(rec *storage.Application, secret string) error {
+	sealed, err := s.sealer.Seal([]byte(secret), clientSecretAD(rec.ID))
+	if err != nil {
+		return fmt.Errorf("seal the client secret of application %s: %w", rec.ID, err)
+	}
+	rec.ClientSecretHash, rec.ClientSecretSealed = token.HashSecret(secret), sealed
+	return nil
+}
+
+// clientSecret opens rec's sealed client secret: "" when it has none, as
+// an application stored before secrets were sealed (its hash only).
+func (s *Service) clientSecret(rec storage.Application) (string, error) {
+	if len(rec.ClientSecretSealed) == 0 {
+		return "", nil
+	}
+	b, err := s.sealer.Open(rec.ClientSecretSealed, clientSecretAD(rec.ID))
+	if err != nil {
+		return "", fmt.Errorf("open the client secret of application %s: %w", rec.ID, err)
+	}
+	return string(b), nil
+}
+
+// applicationState spells an application's state (FusionAuth's ObjectState).
+func applicationState(active bool) string {
+	if active {
+		return api.StateActive
+	}
+	return api.StateInactive
 }
 
 func (s *Service) application(ctx context.Context, tenantID, id string) (storage.Application, error) {
@@ -150,20 +249,39 @@ func (s *Service) ListApplications(ctx context.Context, tenantID string) ([]api.
 	}
 	out := make([]api.Application, len(recs))
 	for i, r := range recs {
-		out[i] = r.Application
+		out[i] = applicationView(r)
 	}
 	return out, nil
 }
 
-// UpdateApplication validates and replaces an application. A non-empty
-// client secret replaces the stored one (and is echoed once); an empty one
-// keeps it.
+// UpdateApplication validates and replaces an application, and returns it
+// with its client secret. A non-empty client secret replaces the stored
+// one; an empty one keeps it. The state and the roles stay as they are,
+// whatever a says:
+// as in FusionAuth, only DeleteApplication and ReactivateApplication
+// change the state, and only the Role API (CreateRole, UpdateRole,
+// DeleteRole) the roles.
 func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, a api.Application) (api.Application, error) {
+	var out api.Application
+	err := s.Tx(ctx, func(s *Service) error {
+		var err error
+		out, err = s.updateApplication(ctx, tenantID, id, a)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) updateApplication(ctx context.Context, tenantID, id string, a api.Application) (api.Application, error) {
 	old, err := s.application(ctx, tenantID, id)
 	if err != nil {
 		return api.Application{}, err
 	}
 	a.ID, a.TenantID = id, old.TenantID
+	// Neither the state nor the roles are an update's to change, as in
+	// FusionAuth: a full update that carries no roles (FusionAuth's Go
+	// client omits an empty list) must not take them away from the
+	// registrations that hold them. The Role API changes roles.
+	a.Active, a.Roles = old.Active, old.Roles
 	errs := new(api.Errors)
 	s.validateApplication(ctx, errs, &a)
 	if err := errs.Err(); err != nil {
@@ -171,15 +289,40 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, a 
 	}
 	a.InsertInstant = old.InsertInstant
 	a.LastUpdateInstant = millis(s.clock())
-	rec := storage.Application{Application: a, ClientSecretHash: old.ClientSecretHash}
+	rec := storage.Application{Application: a, ClientSecretHash: old.ClientSecretHash, ClientSecretSealed: old.ClientSecretSealed}
 	if secret := a.OAuthConfiguration.ClientSecret; secret != "" {
-		rec.ClientSecretHash = token.HashSecret(secret)
+		if err := s.setClientSecret(&rec, secret); err != nil {
+			return api.Application{}, err
+		}
 	}
 	rec.OAuthConfiguration.ClientSecret = ""
 	if err := s.store.UpdateApplication(ctx, rec); err != nil {
 		return api.Application{}, err
 	}
-	return a, nil
+	return s.applicationWithSecret(rec)
+}
+
+// ReactivateApplication makes an application that DeleteApplication
+// deactivated active again, and returns it with its client secret; an
+// active one stays as it is.
+func (s *Service) ReactivateApplication(ctx context.Context, tenantID, id string) (api.Application, error) {
+	var out api.Application
+	err := s.Tx(ctx, func(s *Service) error {
+		rec, err := s.application(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if !rec.Active {
+			rec.Active, rec.State = true, api.StateActive
+			rec.LastUpdateInstant = millis(s.clock())
+			if err := s.store.UpdateApplication(ctx, rec); err != nil {
+				return err
+			}
+		}
+		out, err = s.applicationWithSecret(rec)
+		return err
+	})
+	return out, err
 }
 
 // DeleteApplication deletes an application with its registrations and
@@ -202,9 +345,9 @@ func (s *Service) DeleteApplication(ctx context.Context, tenantID, id string, ha
 		if hard {
 			return s.store.DeleteApplication(ctx, id)
 		}
-		app.Active = false
-		_, err = s.UpdateApplication(ctx, tenantID, id, app.Application)
-		return err
+		app.Active, app.State = false, api.StateInactive
+		app.LastUpdateInstant = millis(s.clock())
+		return s.store.UpdateApplication(ctx, app)
 	})
 }
 
@@ -212,25 +355,7 @@ func (s *Service) validateApplication(ctx context.Context, errs *api.Errors, a *
 	if a.Name == "" {
 		errs.Field("application.name", "blank", "You must specify the [application.name] property.")
 	}
-	if a.Active {
-		a.State = "ACTIVE"
-	} else {
-		a.State = "INACTIVE"
-	}
-	seen := map[string]bool{}
-	for i := range a.Roles {
-		r := &a.Roles[i]
-		switch {
-		case r.Name == "":
-			errs.Field("application.roles", "blank", "Every role must have a [name].")
-		case seen[r.Name]:
-			errs.Field("application.roles", "duplicate", fmt.Sprintf("The role [%s] is defined twice.", r.Name))
-		}
-		seen[r.Name] = true
-		if r.ID == "" {
-			r.ID = NewID()
-		}
-	}
+	a.State = applicationState(a.Active)
 	if a.JWTConfiguration.Enabled {
 		s.validateJWTConfiguration(ctx, errs, "application.jwtConfiguration", &a.JWTConfiguration)
 	} else if id := a.JWTConfiguration.AccessTokenKeyID; id != "" {

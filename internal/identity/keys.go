@@ -146,8 +146,13 @@ func keyType(alg string) string {
 func (s *Service) GenerateKey(ctx context.Context, id string, in api.Key) (api.Key, error) {
 	errs := new(api.Errors)
 	checkID(errs, "keyId", id)
-	if !slices.Contains(token.SupportedAlgorithms(), in.Algorithm) {
-		errs.Field("key.algorithm", "invalid", fmt.Sprintf("The [key.algorithm] must be one of %v.", token.SupportedAlgorithms()))
+	alg := jwsAlgorithm(in.Algorithm)
+	if !slices.Contains(token.SupportedAlgorithms(), alg) {
+		names := make([]string, 0, len(token.SupportedAlgorithms()))
+		for _, a := range token.SupportedAlgorithms() {
+			names = append(names, keyAlgorithm(a))
+		}
+		errs.Field("key.algorithm", "invalid", fmt.Sprintf("The [key.algorithm] must be one of %v.", names))
 	}
 	if err := errs.Err(); err != nil {
 		return api.Key{}, err
@@ -158,7 +163,7 @@ func (s *Service) GenerateKey(ctx context.Context, id string, in api.Key) (api.K
 	if in.Name == "" {
 		in.Name = in.Algorithm + " signing key"
 	}
-	rec, err := s.newKey(ctx, id, in.Name, in.Algorithm)
+	rec, err := s.newKey(ctx, id, in.Name, alg)
 	if err != nil {
 		return api.Key{}, err
 	}
@@ -198,13 +203,31 @@ func (s *Service) newKey(ctx context.Context, id, name, alg string) (storage.Sig
 	return rec, nil
 }
 
+// keyAlgorithm spells a key's JWS algorithm as the Key API does
+// (FusionAuth's KeyAlgorithm): EdDSA is Ed25519 there.
+func keyAlgorithm(alg string) string {
+	if alg == token.EdDSA {
+		return api.KeyAlgorithmEd25519
+	}
+	return alg
+}
+
+// jwsAlgorithm is keyAlgorithm's inverse; it takes the JWS name too, so
+// EdDSA and Ed25519 both make an Ed25519 key.
+func jwsAlgorithm(keyAlg string) string {
+	if keyAlg == api.KeyAlgorithmEd25519 {
+		return token.EdDSA
+	}
+	return keyAlg
+}
+
 // keyView is the public description of a key. Every key Latch holds is
 // one it generated, private part included (sealed), so every key pair
 // has a private key; an HMAC key has none to speak of, and FusionAuth
 // leaves hasPrivateKey out for it.
 func keyView(rec storage.SigningKey) api.Key {
 	k := api.Key{
-		ID: rec.ID, Algorithm: rec.Algorithm, Name: rec.Name, Type: keyType(rec.Algorithm), Kid: rec.Kid,
+		ID: rec.ID, Algorithm: keyAlgorithm(rec.Algorithm), Name: rec.Name, Type: keyType(rec.Algorithm), Kid: rec.Kid,
 		PublicKey: rec.PublicPEM, InsertInstant: millis(rec.Inserted), ExpirationInstant: millis(rec.ExpiresAt),
 		LastUpdateInstant: millis(rec.Inserted),
 	}

@@ -411,6 +411,27 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in api.Us
 	return out, err
 }
 
+// ReactivateUser makes a user that DeleteUser deactivated active again,
+// and returns it; an active user stays as it is.
+func (s *Service) ReactivateUser(ctx context.Context, tenantID, id string) (api.User, error) {
+	var out api.User
+	err := s.Tx(ctx, func(s *Service) error {
+		u, err := s.user(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if !u.Active {
+			u.Active, u.Updated = true, s.clock()
+			if err := s.store.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		out, err = s.view(ctx, u, false)
+		return err
+	})
+	return out, err
+}
+
 // DeleteUser deletes a user (hard) or deactivates it (soft). Either way
 // its refresh tokens are revoked, with their event.
 func (s *Service) DeleteUser(ctx context.Context, tenantID, id string, hard bool) error {

@@ -154,8 +154,8 @@ func TestApplyThroughServer(t *testing.T) {
 	if !jc.Enabled || jc.TimeToLiveInSeconds != 300 || jc.RefreshTokenUsagePolicy != api.RefreshOneTimeUse {
 		t.Errorf("jwtConfiguration %+v, want enabled, 300 s, OneTimeUse", jc)
 	}
-	if app.OAuthConfiguration.ClientSecret != "" {
-		t.Errorf("GET /api/application shows the client secret")
+	if app.OAuthConfiguration.ClientSecret != clientSecret {
+		t.Errorf("GET /api/application shows the client secret %q, want the file's", app.OAuthConfiguration.ClientSecret)
 	}
 
 	// The default tenant has the id of defaultTenantId and the patched issuer.

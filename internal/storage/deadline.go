@@ -243,6 +243,11 @@ func (d *deadlines) DeleteRegistration(ctx context.Context, userID, applicationI
 	return d.do(ctx, writing, func(ctx context.Context) error { return d.s.DeleteRegistration(ctx, userID, applicationID) })
 }
 
+// RenameRole runs s.RenameRole with a deadline.
+func (d *deadlines) RenameRole(ctx context.Context, applicationID, from, to string) error {
+	return d.do(ctx, writing, func(ctx context.Context) error { return d.s.RenameRole(ctx, applicationID, from, to) })
+}
+
 // CreateSession runs s.CreateSession with a deadline.
 func (d *deadlines) CreateSession(ctx context.Context, s Session) error {
 	return d.do(ctx, writing, func(ctx context.Context) error { return d.s.CreateSession(ctx, s) })

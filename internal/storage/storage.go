@@ -104,6 +104,12 @@ type Store interface {
 	UpdateRegistration(ctx context.Context, r Registration) error
 	// DeleteRegistration deletes a registration. ErrNotFound if there is none.
 	DeleteRegistration(ctx context.Context, userID, applicationID string) error
+	// RenameRole renames the role from to to in every registration for
+	// the application that holds it, or removes it from them when to is
+	// "". A registration's roles stay sorted (byte order) and distinct;
+	// nothing else of it changes. Registrations without the role, and an
+	// application without registrations, are no error.
+	RenameRole(ctx context.Context, applicationID, from, to string) error
 
 	// CreateSession stores a new refresh-token session. ErrConflict if the
 	// id or the token hash exists.
@@ -260,11 +266,18 @@ type Store interface {
 	Close() error
 }
 
-// Application is an application with the hash of its OAuth client secret.
-// The secret itself is never stored: Application.OAuthConfiguration.ClientSecret is always "".
+// Application is an application with its OAuth client secret as a hash
+// (which authenticates clients) and sealed under the master key (which
+// the Application API opens for the callers that may read it). The
+// secret is never stored in the clear:
+// Application.OAuthConfiguration.ClientSecret is never stored, and comes
+// back "".
 type Application struct {
 	api.Application
 	ClientSecretHash []byte
+	// ClientSecretSealed is nil for an application stored before secrets
+	// were kept sealed, or that has none: only its hash is known.
+	ClientSecretSealed []byte
 }
 
 // PasswordHash is a stored password hash in FusionAuth's terms.

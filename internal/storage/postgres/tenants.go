@@ -65,18 +65,18 @@ func appDoc(a storage.Application) ([]byte, error) {
 func (s *Store) CreateApplication(ctx context.Context, a storage.Application) error {
 	doc, err := appDoc(a)
 	if err == nil {
-		_, err = s.write(ctx, `INSERT INTO applications (id, tenant_id, name, client_secret_hash, doc)
-			VALUES ($1, $2, $3, $4, $5)`, []any{a.ID, a.TenantID, a.Name, blob(a.ClientSecretHash), doc})
+		_, err = s.write(ctx, `INSERT INTO applications (id, tenant_id, name, client_secret_hash, client_secret_sealed, doc)
+			VALUES ($1, $2, $3, $4, $5, $6)`, []any{a.ID, a.TenantID, a.Name, blob(a.ClientSecretHash), blob(a.ClientSecretSealed), doc})
 	}
 	return wrapf(err, "create application %s", a.ID)
 }
 
-const appCols = "doc, client_secret_hash"
+const appCols = "doc, client_secret_hash, client_secret_sealed"
 
 // scanApplication reads appCols.
 func scanApplication(r pgx.Row) (storage.Application, error) {
 	var a storage.Application
-	err := r.Scan(jsonCol{&a.Application}, blobCol{&a.ClientSecretHash})
+	err := r.Scan(jsonCol{&a.Application}, blobCol{&a.ClientSecretHash}, blobCol{&a.ClientSecretSealed})
 	return a, err
 }
 
@@ -97,13 +97,14 @@ func (s *Store) ListApplications(ctx context.Context, tenantID string) ([]storag
 	return as, wrapf(err, "list applications of tenant %q", tenantID)
 }
 
-// UpdateApplication replaces an application, its client secret hash
-// included. ErrNotFound if none has the id, or if the new tenant does not exist.
+// UpdateApplication replaces an application, its client secret hash and
+// sealed secret included. ErrNotFound if none has the id, or if the new tenant does not exist.
 func (s *Store) UpdateApplication(ctx context.Context, a storage.Application) error {
 	doc, err := appDoc(a)
 	if err == nil {
-		err = execOne(s.write(ctx, `UPDATE applications SET tenant_id = $1, name = $2, client_secret_hash = $3, doc = $4
-			WHERE id = $5`, []any{a.TenantID, a.Name, blob(a.ClientSecretHash), doc, a.ID}))
+		err = execOne(s.write(ctx, `UPDATE applications SET tenant_id = $1, name = $2, client_secret_hash = $3,
+			client_secret_sealed = $4, doc = $5 WHERE id = $6`,
+			[]any{a.TenantID, a.Name, blob(a.ClientSecretHash), blob(a.ClientSecretSealed), doc, a.ID}))
 	}
 	return wrapf(err, "update application %s", a.ID)
 }

@@ -176,6 +176,21 @@ func (s *Store) DeleteRegistration(ctx context.Context, userID, applicationID st
 	return wrapf(err, "delete registration of user %s for application %s", userID, applicationID)
 }
 
+// RenameRole renames a role in every registration for the application
+// that holds it, or removes it when to is "", in one statement: the
+// roles are rebuilt sorted (collation "C": byte order, as Go sorts,
+// whatever the database's locale) and distinct.
+func (s *Store) RenameRole(ctx context.Context, applicationID, from, to string) error {
+	_, err := s.exec(ctx, `UPDATE registrations SET roles = coalesce((
+			SELECT jsonb_agg(role ORDER BY role COLLATE "C") FROM (
+				SELECT DISTINCT CASE WHEN r = $2::text THEN $3::text ELSE r END AS role
+				FROM jsonb_array_elements_text(registrations.roles) AS e(r) WHERE NOT (r = $2::text AND $3::text = '')) x),
+			'[]'::jsonb)
+		WHERE application_id = $1 AND jsonb_typeof(roles) = 'array' AND roles @> jsonb_build_array($2::text)`,
+		applicationID, from, to)
+	return wrapf(err, "rename role %q of application %s", from, applicationID)
+}
+
 // errUnchanged rolls back an UpdateLoginAttempts that changed nothing.
 var errUnchanged = errors.New("unchanged")
 

@@ -67,19 +67,19 @@ func appDoc(a storage.Application) (string, error) {
 func (s *Store) CreateApplication(ctx context.Context, a storage.Application) error {
 	doc, err := appDoc(a)
 	if err == nil {
-		_, err = s.w().ExecContext(ctx, `INSERT INTO applications (id, tenant_id, name, client_secret_hash, doc, inserted)
-			VALUES (?, ?, ?, ?, ?, ?)`,
-			a.ID, a.TenantID, a.Name, blob(a.ClientSecretHash), doc, time.Now().UnixMicro())
+		_, err = s.w().ExecContext(ctx, `INSERT INTO applications (id, tenant_id, name, client_secret_hash, client_secret_sealed, doc, inserted)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.TenantID, a.Name, blob(a.ClientSecretHash), blob(a.ClientSecretSealed), doc, time.Now().UnixMicro())
 	}
 	return wrapf(err, "create application %s", a.ID)
 }
 
-const appCols = "doc, client_secret_hash"
+const appCols = "doc, client_secret_hash, client_secret_sealed"
 
 // scanApplication reads appCols.
 func scanApplication(r rowScanner) (storage.Application, error) {
 	var a storage.Application
-	err := r.Scan(jsonCol{&a.Application}, blobCol{&a.ClientSecretHash})
+	err := r.Scan(jsonCol{&a.Application}, blobCol{&a.ClientSecretHash}, blobCol{&a.ClientSecretSealed})
 	return a, err
 }
 
@@ -101,13 +101,13 @@ func (s *Store) ListApplications(ctx context.Context, tenantID string) ([]storag
 	return as, wrapf(err, "list applications of tenant %q", tenantID)
 }
 
-// UpdateApplication replaces an application, its client secret hash
-// included. ErrNotFound if none has the id.
+// UpdateApplication replaces an application, its client secret hash and
+// sealed secret included. ErrNotFound if none has the id.
 func (s *Store) UpdateApplication(ctx context.Context, a storage.Application) error {
 	doc, err := appDoc(a)
 	if err == nil {
-		err = execOne(ctx, s.w(), `UPDATE applications SET tenant_id = ?, name = ?, client_secret_hash = ?, doc = ?
-			WHERE id = ?`, a.TenantID, a.Name, blob(a.ClientSecretHash), doc, a.ID)
+		err = execOne(ctx, s.w(), `UPDATE applications SET tenant_id = ?, name = ?, client_secret_hash = ?, client_secret_sealed = ?,
+			doc = ? WHERE id = ?`, a.TenantID, a.Name, blob(a.ClientSecretHash), blob(a.ClientSecretSealed), doc, a.ID)
 	}
 	return wrapf(err, "update application %s", a.ID)
 }

@@ -171,6 +171,20 @@ func (s *Store) DeleteRegistration(ctx context.Context, userID, applicationID st
 	return wrapf(err, "delete registration of user %s for application %s", userID, applicationID)
 }
 
+// RenameRole renames a role in every registration for the application
+// that holds it, or removes it when to is "", in one statement: the
+// roles are rebuilt sorted (BINARY collation: byte order, as Go sorts)
+// and distinct.
+func (s *Store) RenameRole(ctx context.Context, applicationID, from, to string) error {
+	_, err := s.w().ExecContext(ctx, `UPDATE registrations SET roles = (
+			SELECT coalesce(json_group_array(role ORDER BY role), '[]') FROM (
+				SELECT DISTINCT CASE WHEN value = ?2 THEN ?3 ELSE value END AS role
+				FROM json_each(registrations.roles) WHERE NOT (value = ?2 AND ?3 = '')))
+		WHERE application_id = ?1 AND EXISTS (SELECT 1 FROM json_each(registrations.roles) WHERE value = ?2)`,
+		applicationID, from, to)
+	return wrapf(err, "rename role %q of application %s", from, applicationID)
+}
+
 const loginAttemptCols = "tenant_id, key, count, first_at, last_failure, locked_until, expires"
 
 func scanLoginAttempts(row rowScanner) (storage.LoginAttempts, error) {

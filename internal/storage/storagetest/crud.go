@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -102,8 +103,8 @@ func testApplicationCRUD(t *testing.T, s storage.Store) {
 	a1 := mustCreateApp(t, s, t1.ID, "app-1")
 	got := mustGetApp(t, s, a1.ID)
 	mustEqual(t, "GetApplication after CreateApplication", a1, got)
-	if string(got.ClientSecretHash) != string(a1.ClientSecretHash) {
-		t.Errorf("client secret hash = %x, want %x", got.ClientSecretHash, a1.ClientSecretHash)
+	if string(got.ClientSecretHash) != string(a1.ClientSecretHash) || string(got.ClientSecretSealed) != string(a1.ClientSecretSealed) {
+		t.Errorf("client secret hash = %x, sealed %x; want %x, %x", got.ClientSecretHash, got.ClientSecretSealed, a1.ClientSecretHash, a1.ClientSecretSealed)
 	}
 
 	// The client secret itself is never stored.
@@ -113,9 +114,10 @@ func testApplicationCRUD(t *testing.T, s storage.Store) {
 	a2.OAuthConfiguration.ClientSecret = ""
 	mustEqual(t, "GetApplication: the client secret is not stored", a2, mustGetApp(t, s, a2.ID))
 
-	// A public client has no secret hash.
+	// A public client has no secret hash; an application stored before
+	// secrets were sealed has a hash only.
 	a3 := appFixture(t2.ID, "app-3")
-	a3.ClientSecretHash = nil
+	a3.ClientSecretHash, a3.ClientSecretSealed = nil, nil
 	a3.OAuthConfiguration.ClientAuthenticationPolicy = api.ClientAuthNotRequiredWhenUsingPKCE
 	a3.OAuthConfiguration.RequireClientAuthentication = false
 	mustOK(t, "CreateApplication without a secret hash", s.CreateApplication(ctx, a3))
@@ -144,6 +146,7 @@ func testApplicationCRUD(t *testing.T, s storage.Store) {
 
 	a1.Name = "Renamed"
 	a1.ClientSecretHash = sum("rotated client secret")
+	a1.ClientSecretSealed = []byte("sealed rotated client secret")
 	a1.Roles = append(a1.Roles, api.ApplicationRole{ID: id("app-1-auditor"), Name: "auditor"})
 	a1.JWTConfiguration.Enabled = false
 	a1.OAuthConfiguration.EnabledGrants = []string{"refresh_token"}
@@ -154,6 +157,10 @@ func testApplicationCRUD(t *testing.T, s storage.Store) {
 	mustEqual(t, "GetApplication after UpdateApplication", a1, mustGetApp(t, s, a1.ID))
 	mustEqual(t, "other application after UpdateApplication", a2, mustGetApp(t, s, a2.ID))
 	checkErr(t, "UpdateApplication of a missing id", s.UpdateApplication(ctx, appFixture(t1.ID, "app-missing")), storage.ErrNotFound)
+	hashOnly := a2
+	hashOnly.ClientSecretSealed = nil
+	mustOK(t, "UpdateApplication to a hash only", s.UpdateApplication(ctx, hashOnly))
+	mustEqual(t, "GetApplication after UpdateApplication to a hash only", hashOnly, mustGetApp(t, s, a2.ID))
 
 	mustOK(t, "DeleteApplication", s.DeleteApplication(ctx, a2.ID))
 	_, err = s.GetApplication(ctx, a2.ID)
@@ -404,6 +411,66 @@ func testRegistrationCRUD(t *testing.T, s storage.Store) {
 	mustEqual(t, "ListRegistrations after DeleteRegistration", []storage.Registration{r2}, list)
 	// The pair is free again.
 	mustCreateRegistration(t, s, regFixture(w.user, w.app.ID, "reg-4", at(3*time.Minute)))
+}
+
+func testRenameRole(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	w := mustWorld(t, s, "w")
+	app2 := mustCreateApp(t, s, w.tenant.ID, "w-app-2")
+	u2 := mustCreateUser(t, s, userFixture(w.tenant.ID, "w-u2", "u2@example.com"))
+	u3 := mustCreateUser(t, s, userFixture(w.tenant.ID, "w-u3", "u3@example.com"))
+
+	r1 := regFixture(w.user, w.app.ID, "r1", t0) // admin, user
+	r2 := regFixture(u2, w.app.ID, "r2", at(time.Second))
+	r2.Roles = []string{"user"}
+	r3 := regFixture(u3, w.app.ID, "r3", at(2*time.Second))
+	r3.Roles = nil
+	other := regFixture(w.user, app2.ID, "other", at(3*time.Second)) // admin, user, of another application
+	for _, r := range []storage.Registration{r1, r2, r3, other} {
+		mustCreateRegistration(t, s, r)
+	}
+	check := func(what string, want ...storage.Registration) {
+		t.Helper()
+		for _, r := range want {
+			got, err := s.GetRegistration(ctx, r.UserID, r.ApplicationID)
+			mustOK(t, "GetRegistration", err)
+			mustEqual(t, what+": registration "+r.ID, r, got)
+		}
+	}
+
+	// A rename keeps the roles sorted; registrations without the role and
+	// those of other applications stay as they are.
+	mustOK(t, "RenameRole admin to zz-admin", s.RenameRole(ctx, w.app.ID, "admin", "zz-admin"))
+	r1.Roles = []string{"user", "zz-admin"}
+	check("after a rename", r1, r2, r3, other)
+
+	// A rename to a role a registration holds already leaves it once.
+	mustOK(t, "RenameRole user to zz-admin", s.RenameRole(ctx, w.app.ID, "user", "zz-admin"))
+	r1.Roles, r2.Roles = []string{"zz-admin"}, []string{"zz-admin"}
+	check("after a rename onto a held role", r1, r2, r3, other)
+
+	// "" removes the role.
+	mustOK(t, "RenameRole zz-admin to nothing", s.RenameRole(ctx, w.app.ID, "zz-admin", ""))
+	r1.Roles, r2.Roles = nil, nil
+	check("after a removal", r1, r2, r3, other)
+
+	// Nothing to rename: no error, no change.
+	mustOK(t, "RenameRole of a role no one holds", s.RenameRole(ctx, w.app.ID, "nobody", "somebody"))
+	mustOK(t, "RenameRole for a missing application", s.RenameRole(ctx, id("app-missing"), "admin", ""))
+	check("after renames that match nothing", r1, r2, r3, other)
+
+	// In a transaction that rolls back, nothing stays.
+	errRollback := errors.New("roll back")
+	err := s.Tx(ctx, func(tx storage.Store) error {
+		if err := tx.RenameRole(ctx, app2.ID, "admin", "boss"); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("Tx: %v", err)
+	}
+	check("after a rolled-back rename", other)
 }
 
 func testDeleteUserCascades(t *testing.T, s storage.Store) {

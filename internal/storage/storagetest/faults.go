@@ -70,6 +70,7 @@ func testDeadline(t *testing.T, s storage.Store) {
 		"ListRegistrations":  func() error { _, err := s.ListRegistrations(ctx, w.user.ID); return err },
 		"UpdateRegistration": func() error { return s.UpdateRegistration(ctx, regFixture(w.user, w.app.ID, "r", at(0))) },
 		"DeleteRegistration": func() error { return s.DeleteRegistration(ctx, w.user.ID, w.app.ID) },
+		"RenameRole":         func() error { return s.RenameRole(ctx, w.app.ID, "admin", "boss") },
 		"CreateSession":      func() error { return s.CreateSession(ctx, sess) },
 		"GetSession":         func() error { _, err := s.GetSession(ctx, sess.ID); return err },
 		"FindSession":        func() error { _, _, err := s.FindSession(ctx, sess.TokenHash); return err },

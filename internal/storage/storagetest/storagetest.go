@@ -20,7 +20,8 @@
 //   - UpdateKey leaves the fields other than name, retirement and expiry
 //     alone; UpdateRegistration keeps the registration's id.
 //   - Application.OAuthConfiguration.ClientSecret is never stored, neither
-//     by CreateApplication nor by UpdateApplication.
+//     by CreateApplication nor by UpdateApplication; ClientSecretHash and
+//     ClientSecretSealed are, byte for byte, each nil when it is.
 //   - "Oldest first" is creation order for tenants and applications, and
 //     Inserted order for the others.
 //   - GarbageCollect deletes a login-failure record when both its last
@@ -77,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"UserEmailUniqueFolded", testUserEmailUniqueFolded},
 		{"ListUsers", testListUsers},
 		{"RegistrationCRUD", testRegistrationCRUD},
+		{"RenameRole", testRenameRole},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"DeleteApplicationCascades", testDeleteApplicationCascades},
 		{"SessionCreateFind", testSessionCreateFind},
@@ -262,7 +264,8 @@ func appFixture(tenantID, name string) storage.Application {
 			InsertInstant:     t0.UnixMilli(),
 			LastUpdateInstant: at(time.Minute).UnixMilli(),
 		},
-		ClientSecretHash: sum("client-secret-" + name),
+		ClientSecretHash:   sum("client-secret-" + name),
+		ClientSecretSealed: []byte("sealed client secret of " + name),
 	}
 }
 
