@@ -572,9 +572,9 @@ func TestHandler_LatchDown(t *testing.T) {
 func TestRequireRole(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.mustCall(t, "PATCH", "/api/application/"+f.appID, map[string]any{"application": map[string]any{
-		"roles": []map[string]any{{"name": "admin"}, {"name": "user", "isDefault": true}},
-	}}, nil)
+	for _, role := range []map[string]any{{"name": "admin"}, {"name": "user", "isDefault": true}} {
+		f.mustCall(t, "POST", "/api/application/"+f.appID+"/role", map[string]any{"role": role}, nil)
+	}
 	admin := f.login(t, f.newUser(t, f.appID, "admin", "user"), f.appID)
 	user := f.login(t, f.newUser(t, f.appID), f.appID)
 	next := &backend{}

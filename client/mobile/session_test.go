@@ -242,9 +242,10 @@ func TestSession_Walk(t *testing.T) {
 func TestSession_Roles(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.latch.Do(t, e.latch.APIKey, "PATCH", "/api/application/"+e.appID, map[string]any{"application": map[string]any{
-		"roles": []map[string]any{{"name": "admin"}, {"name": "shopper"}, {"name": "support"}},
-	}}, http.StatusOK, nil)
+	for _, name := range []string{"admin", "shopper", "support"} {
+		e.latch.Do(t, e.latch.APIKey, "POST", "/api/application/"+e.appID+"/role",
+			map[string]any{"role": map[string]any{"name": name}}, http.StatusOK, nil)
+	}
 	email, _ := e.newUser(t, "shopper", "support")
 	s, _ := e.session(t, t.TempDir())
 	u, err := s.Login(email, latchtest.Password)

@@ -198,11 +198,10 @@ func checkNewRoles(errs *api.Errors, roles []api.ApplicationRole) {
 		if names[r.Name] && r.Name != "" {
 			dupNames = append(dupNames, r.Name)
 		}
-		id := strings.ToLower(r.ID)
-		if ids[id] && id != "" {
+		if ids[r.ID] && r.ID != "" {
 			dupIDs = append(dupIDs, r.ID)
 		}
-		names[r.Name], ids[id] = true, true
+		names[r.Name], ids[r.ID] = true, true
 	}
 	if len(dupNames) > 0 {
 		errs.Field("application.roles.name", "duplicate", fmt.Sprintf("The roles [%s] are defined twice.", strings.Join(dupNames, ", ")))
