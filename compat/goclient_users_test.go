@@ -2,7 +2,6 @@ package compat_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -100,24 +99,6 @@ func usersLogin(loginID, password, appID string) map[string]any {
 		"loginId": loginID, "password": password, "applicationId": appID,
 		"newDevice": false, "noJWT": false, "metaData": map[string]any{"device": map[string]any{}}, "eventInfo": usersGoEventInfo(),
 	}
-}
-
-// usersClaims decodes a JWT's claims.
-func usersClaims(t *testing.T, jwt string) map[string]any {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", jwt)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c map[string]any
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // usersCodes lists the codes of an Errors body, sorted.
@@ -269,7 +250,7 @@ func TestGoClientUsers_Import(t *testing.T) {
 				}
 				return
 			}
-			if c := usersClaims(t, res.Token); c["email_verified"] != tc.verified || c["aud"] != app.ID {
+			if c := latchtest.Claims[map[string]any](t, res.Token); c["email_verified"] != tc.verified || c["aud"] != app.ID {
 				t.Errorf("claims %v, want email_verified %v and aud %s", c, tc.verified, app.ID)
 			}
 			if res.RefreshToken == "" {
@@ -323,7 +304,7 @@ func TestGoClientUsers_UpperCaseIDs(t *testing.T) {
 
 	var login api.LoginResponse
 	usersDo(t, l, "POST", "/api/login", usersLogin("upper@example.org", latchtest.Password, appID), http.StatusOK, &login)
-	c := usersClaims(t, login.Token)
+	c := latchtest.Claims[map[string]any](t, login.Token)
 	if c["aud"] != lower(appID) || c["applicationId"] != lower(appID) || c["sub"] != lower(userID) || c["tid"] != lower(tenantID) {
 		t.Errorf("claims %v, want aud and applicationId %s, sub %s, tid %s", c, lower(appID), lower(userID), lower(tenantID))
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"net/http"
@@ -149,28 +148,10 @@ func (l *userLatch) refreshes(t *testing.T, rt string) bool {
 	return false
 }
 
-// jwtClaims decodes a JWT's payload (its signature is Latch's business).
-func jwtClaims(t *testing.T, jwt string) map[string]any {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", jwt)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(b, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return claims
-}
-
 func rolesClaim(t *testing.T, jwt string) []string {
 	t.Helper()
 	var roles []string
-	raw, _ := jwtClaims(t, jwt)["roles"].([]any)
+	raw, _ := latchtest.Claims[map[string]any](t, jwt)["roles"].([]any)
 	for _, r := range raw {
 		roles = append(roles, r.(string))
 	}
@@ -325,7 +306,7 @@ func TestUserCreate(t *testing.T) {
 				t.Errorf("login answered user %+v, want id %s", res.User, id)
 			}
 			if tc.appID != "" {
-				claims := jwtClaims(t, res.Token)
+				claims := latchtest.Claims[map[string]any](t, res.Token)
 				if claims["applicationId"] != tc.appID {
 					t.Errorf("applicationId claim %v, want %s", claims["applicationId"], tc.appID)
 				}

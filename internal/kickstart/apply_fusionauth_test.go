@@ -80,7 +80,7 @@ func TestApplyAdminApplication(t *testing.T) {
 	var login api.LoginResponse
 	l.Do(t, adminKey, "POST", "/api/login", api.LoginRequest{LoginID: "admin@example.org", Password: userPassword,
 		ApplicationID: kickstart.AdminApplicationID}, 200, &login)
-	c := claims(t, login.Token)
+	c := latchtest.Claims[map[string]any](t, login.Token)
 	if c["aud"] != kickstart.AdminApplicationID || c["iss"] != issuer || c["tid"] != tenant.ID {
 		t.Errorf("claims %v, want aud %s, iss %s, tid %s", c, kickstart.AdminApplicationID, issuer, tenant.ID)
 	}

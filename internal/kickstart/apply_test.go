@@ -1,8 +1,6 @@
 package kickstart_test
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -50,24 +48,6 @@ func start(t *testing.T, dataDir, kickstartFile string, env map[string]string) *
 		t.Fatalf("server.Open: %v\nlogs:\n%s", err, l.Logs)
 	}
 	return l
-}
-
-// claims decodes a JWT's payload (without verifying it).
-func claims(t *testing.T, jwt string) map[string]any {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWS: %q", jwt)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c map[string]any
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 const (
@@ -168,7 +148,7 @@ func TestApplyThroughServer(t *testing.T) {
 	// The user logs in; the token carries the issuer, the roles, the app.
 	var login api.LoginResponse
 	l.Do(t, adminKey, "POST", "/api/login", api.LoginRequest{LoginID: "ana@example.org", Password: userPassword, ApplicationID: app.ID}, 200, &login)
-	c := claims(t, login.Token)
+	c := latchtest.Claims[map[string]any](t, login.Token)
 	if c["iss"] != issuer || c["tid"] != tenantID || c["applicationId"] != app.ID || c["sub"] != login.User.ID {
 		t.Errorf("claims %v, want iss %s, tid %s, applicationId %s, sub %s", c, issuer, tenantID, app.ID, login.User.ID)
 	}

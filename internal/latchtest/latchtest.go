@@ -1,10 +1,10 @@
 // Package latchtest holds what the tests of several packages share: a
 // real Latch started in-process (Start, Open) with its bootstrap API key
-// (BootstrapKey), JSON requests to Latch's API (Call, Do), a clock that
-// moves only when a test advances it (Clock), a log sink that the
-// servers' goroutines may write to (LogBuffer), a transport that counts a
-// Latch client's calls (Counter) and self-signed TLS certificates
-// (TLSCert).
+// (BootstrapKey), JSON requests to Latch's API (Call, Do), a JWT's claims
+// unverified (Claims), a clock that moves only when a test advances it
+// (Clock), a log sink that the servers' goroutines may write to
+// (LogBuffer), a transport that counts a Latch client's calls (Counter)
+// and self-signed TLS certificates (TLSCert).
 //
 // It is for tests only. In-package tests of the packages internal/server
 // depends on cannot import it; external test packages (package foo_test)

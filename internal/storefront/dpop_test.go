@@ -3,8 +3,6 @@ package storefront_test
 import (
 	"context"
 	"crypto"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/storefront"
 )
 
@@ -76,24 +75,6 @@ func (e *env) dpopReq(t *testing.T, d device, method, path, jwt, refresh string)
 	return req{method: method, path: path, refresh: refresh, header: h}
 }
 
-// claimsOf decodes a JWT's payload, unverified.
-func claimsOf(t *testing.T, jwt string) api.Claims {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", jwt)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c api.Claims
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // A login with a proof gets tokens bound to the key: the cart with the
 // DPoP scheme and a proof is served; the same JWT as Bearer, or with
 // another key's proof, is refused.
@@ -102,7 +83,7 @@ func TestDPoP_Login(t *testing.T) {
 	email, _ := e.newUser(t)
 	d, thief := newDevice(t), newDevice(t)
 	lr := e.dpopLogin(t, d, email)
-	if c := claimsOf(t, lr.Token); c.Confirmation == nil || c.Confirmation.JKT != d.jkt {
+	if c := latchtest.Claims[api.Claims](t, lr.Token); c.Confirmation == nil || c.Confirmation.JKT != d.jkt {
 		t.Fatalf("the JWT is not bound to the device's key: cnf %+v", c.Confirmation)
 	}
 
@@ -192,15 +173,15 @@ func TestDPoP_LoginRefused(t *testing.T) {
 	res := login("")
 	var lr api.LoginResponse
 	res.decode(t, &lr)
-	if res.StatusCode != http.StatusOK || claimsOf(t, lr.Token).Confirmation != nil {
-		t.Errorf("login without a proof: %d, cnf %+v", res.StatusCode, claimsOf(t, lr.Token).Confirmation)
+	if res.StatusCode != http.StatusOK || latchtest.Claims[api.Claims](t, lr.Token).Confirmation != nil {
+		t.Errorf("login without a proof: %d, cnf %+v", res.StatusCode, latchtest.Claims[api.Claims](t, lr.Token).Confirmation)
 	}
 
 	strict := e.startStorefront(t, storefront.Config{DataDir: t.TempDir(), RequireDPoP: true})
 	s := &env{url: strict.URL(), hc: e.hc, clock: e.clock}
 	res = s.do(t, req{method: "POST", path: "/api/login", body: body})
 	wantError(t, res, http.StatusBadRequest, storefront.CodeInvalidDPoPProof)
-	if lr := s.dpopLogin(t, d, email); claimsOf(t, lr.Token).Confirmation.JKT != d.jkt {
+	if lr := s.dpopLogin(t, d, email); latchtest.Claims[api.Claims](t, lr.Token).Confirmation.JKT != d.jkt {
 		t.Errorf("RequireDPoP: the login with a proof is not bound")
 	}
 }
@@ -235,7 +216,7 @@ func TestDPoP_Refresh(t *testing.T) {
 	if jwt == "" || rt == "" || rt == lr.RefreshToken {
 		t.Fatalf("the device's refresh: Access-Token %t, Refresh-Token rotated %t", jwt != "", rt != "" && rt != lr.RefreshToken)
 	}
-	if c := claimsOf(t, jwt); c.Confirmation == nil || c.Confirmation.JKT != d.jkt {
+	if c := latchtest.Claims[api.Claims](t, jwt); c.Confirmation == nil || c.Confirmation.JKT != d.jkt {
 		t.Errorf("the refreshed JWT is not bound to the device's key")
 	}
 	if n := e.rt.N(refreshCall); n != 1 {
@@ -268,7 +249,7 @@ func TestEvents_Revocation(t *testing.T) {
 	stolen, other := s.dpopLogin(t, d, email), s.dpopLogin(t, d, email)
 	s.cartDPoP(t, d, stolen.Token)
 
-	e.admin(t, "DELETE", "/api/jwt/refresh/"+claimsOf(t, stolen.Token).SessionID, nil, nil)
+	e.admin(t, "DELETE", "/api/jwt/refresh/"+latchtest.Claims[api.Claims](t, stolen.Token).SessionID, nil, nil)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		res := s.do(t, s.dpopReq(t, d, "GET", "/api/cart", stolen.Token, ""))
@@ -338,7 +319,7 @@ func TestEvents_LogoutEverywhereThenLogin(t *testing.T) {
 		t.Fatalf("log out everywhere: status %d: %s", res.StatusCode, res.body)
 	}
 	again := s.dpopLogin(t, d, email) // the clock has not moved: the same second
-	if claimsOf(t, again.Token).IssuedAt != claimsOf(t, old.Token).IssuedAt {
+	if latchtest.Claims[api.Claims](t, again.Token).IssuedAt != latchtest.Claims[api.Claims](t, old.Token).IssuedAt {
 		t.Fatal("the logins were not in the same second")
 	}
 	deadline := time.Now().Add(10 * time.Second)

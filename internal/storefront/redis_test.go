@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/guard/redisstore"
 	"github.com/latchid/latch/internal/faultproxy"
@@ -150,7 +151,7 @@ func TestRedis_SharedRevocation(t *testing.T) {
 		s.cart(t, lr.Token)
 	}
 
-	e.admin(t, "DELETE", "/api/jwt/refresh/"+claimsOf(t, lr.Token).SessionID, nil, nil)
+	e.admin(t, "DELETE", "/api/jwt/refresh/"+latchtest.Claims[api.Claims](t, lr.Token).SessionID, nil, nil)
 	// Latch delivers the event to a and c only.
 	deadline := time.Now().Add(10 * time.Second)
 	for _, s := range []*env{a, c} {
