@@ -125,7 +125,18 @@ func (d *deadlines) GarbageCollect(ctx context.Context, before time.Time) (GCRes
 	ctx, cancel := d.bound(ctx, gcTimeoutFactor*d.timeout)
 	defer cancel()
 	res, err := d.s.GarbageCollect(ctx, before)
-	return res, d.settle(ctx, writing, err)
+	return res, d.settle(ctx, wrote(res != GCResult{}, err), err)
+}
+
+// wrote is the access of a call that may find nothing to write: one that
+// succeeded having changed nothing proves only that the database answers
+// (a backend may look before it writes, on a reading connection), so it
+// must not end an outage of writes; a failure is a write's.
+func wrote(changed bool, err error) access {
+	if err == nil && !changed {
+		return reading
+	}
+	return writing
 }
 
 // Close closes s.
@@ -351,7 +362,7 @@ func (d *deadlines) CollectLoginAttempts(ctx context.Context, now time.Time) (in
 	ctx, cancel := d.bound(ctx, gcTimeoutFactor*d.timeout)
 	defer cancel()
 	n, err := d.s.CollectLoginAttempts(ctx, now)
-	return n, d.settle(ctx, writing, err)
+	return n, d.settle(ctx, wrote(n != 0, err), err)
 }
 
 // GetMeta runs s.GetMeta with a deadline.
@@ -414,9 +425,10 @@ func (d *deadlines) ListDeliveries(ctx context.Context, eventID string) ([]Deliv
 
 // ClaimDeliveries runs s.ClaimDeliveries with a deadline.
 func (d *deadlines) ClaimDeliveries(ctx context.Context, now time.Time, limit int, leaseUntil time.Time) ([]ClaimedDelivery, error) {
-	return run(d, ctx, writing, func(ctx context.Context) ([]ClaimedDelivery, error) {
-		return d.s.ClaimDeliveries(ctx, now, limit, leaseUntil)
-	})
+	ctx, cancel := d.bound(ctx, d.timeout)
+	defer cancel()
+	claimed, err := d.s.ClaimDeliveries(ctx, now, limit, leaseUntil)
+	return claimed, d.settle(ctx, wrote(len(claimed) > 0, err), err)
 }
 
 // CompleteDelivery runs s.CompleteDelivery with a deadline.
