@@ -12,7 +12,7 @@ import (
 // demoCmd runs `latch demo`: the article's steps 1-21 against a Latch and
 // a storefront started in this process (internal/demo does the work).
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", stderr)
+	fs := newFlagSet("demo", stdout, stderr)
 	quiet := fs.Bool("quiet", false, "print only failures")
 	keep := fs.Bool("keep", false, "keep the temporary data (Latch's and the storefront's databases) and print where")
 	dir := fs.String("dir", "", "make the temporary data directory here (default: the system's temporary directory)")
