@@ -318,6 +318,48 @@ func (a *app) Remove(ctx context.Context, sku string) (Cart, error) {
 	return a.changeCart(ctx, http.MethodDelete, "/api/cart/items/"+url.PathEscape(sku), nil)
 }
 
+// RemoveOne takes one of sku out of the cart and returns the cart: the
+// whole line when it holds one. The storefront's API has no decrement, so
+// a line of several is removed and put back one fewer; should the second
+// step fail, the error says so, with the cart as it is.
+func (a *app) RemoveOne(ctx context.Context, sku string) (Cart, error) {
+	c, err := a.Cart(ctx)
+	if err != nil {
+		return Cart{}, err
+	}
+	quantity := 0
+	for _, it := range c.Items {
+		if it.SKU == sku {
+			quantity = it.Quantity
+		}
+	}
+	c, err = a.Remove(ctx, sku)
+	if err != nil || quantity <= 1 {
+		return c, err
+	}
+	after, err := a.Add(ctx, sku, quantity-1)
+	if err != nil {
+		return c, &putBackError{sku: sku, quantity: quantity - 1, err: err}
+	}
+	return after, nil
+}
+
+// putBackError is RemoveOne's second step failing: the line is gone, and
+// the cart RemoveOne returns with it is the backend's.
+type putBackError struct {
+	sku      string
+	quantity int
+	err      error
+}
+
+// Error says what is missing from the cart.
+func (e *putBackError) Error() string {
+	return fmt.Sprintf("removed every %s, and could not put %d back: %v", e.sku, e.quantity, e.err)
+}
+
+// Unwrap returns the failure of the put back.
+func (e *putBackError) Unwrap() error { return e.err }
+
 // changeCart sends a change and returns the cart: the one the backend
 // answered with, or else a fresh GET /api/cart.
 func (a *app) changeCart(ctx context.Context, method, path string, body any) (Cart, error) {
