@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
-
+	"errors"
 	"io"
 	"log/slog"
+	"os"
+
+	"github.com/charmbracelet/x/term"
 
 	"github.com/latchid/latch/internal/demo"
 )
@@ -13,7 +16,8 @@ import (
 // a storefront started in this process (internal/demo does the work).
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stdout, stderr)
-	quiet := fs.Bool("quiet", false, "print only failures")
+	quiet := fs.Bool("quiet", false, "print only a failing scene, or one line when every scene passed")
+	width := fs.Int("width", -1, "wrap the lines at this many columns; 0: no wrapping (default: the terminal's width, 80 when not a terminal)")
 	keep := fs.Bool("keep", false, "keep the temporary data (Latch's and the storefront's databases) and print where")
 	dir := fs.String("dir", "", "make the temporary data directory here (default: the system's temporary directory)")
 	verbose := fs.Bool("verbose", false, "also log Latch and the storefront to stderr")
@@ -27,10 +31,27 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	opts := demo.Options{Out: stdout, Quiet: *quiet, Keep: *keep, Dir: *dir}
+	if *width < 0 {
+		if *width != -1 {
+			return errors.New("demo: --width: want 0 or more columns")
+		}
+		*width = terminalWidth(stdout)
+	}
+	opts := demo.Options{Out: stdout, Quiet: *quiet, Keep: *keep, Dir: *dir, Width: *width}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 	_, err := demo.Run(ctx, opts)
 	return err
+}
+
+// terminalWidth is the width of the terminal w writes to, or 80 when w is
+// not a terminal (a file, a pipe).
+func terminalWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(f.Fd()) {
+		if cols, _, err := term.GetSize(f.Fd()); err == nil && cols > 0 {
+			return cols
+		}
+	}
+	return 80
 }

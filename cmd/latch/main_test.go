@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -136,6 +137,25 @@ func TestVersionLine(t *testing.T) {
 	}
 }
 
+func TestTerminalWidth(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, tc := range []struct {
+		name string
+		w    io.Writer
+	}{
+		{"a buffer", new(bytes.Buffer)},
+		{"a file", f},
+	} {
+		if got := terminalWidth(tc.w); got != 80 {
+			t.Errorf("terminalWidth(%s) = %d, want 80", tc.name, got)
+		}
+	}
+}
+
 func TestUsage(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -161,6 +181,7 @@ func TestUsage(t *testing.T) {
 		{"--version", []string{"--version"}, "", "latch ", ""},
 		{"version with an argument", []string{"version", "x"}, `unexpected argument "x"`, "", ""},
 		{"serve with a bad flag", []string{"serve", "--bogus"}, "bogus", "", "Usage: latch serve"},
+		{"demo with a negative width", []string{"demo", "--width", "-2"}, "--width", "", ""},
 		{"apikey without create", []string{"apikey"}, "latch apikey create", "", ""},
 		{"apikey delete", []string{"apikey", "delete"}, "latch apikey create", "", ""},
 		{"key without rotate", []string{"key"}, "latch key rotate", "", ""},
