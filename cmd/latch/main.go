@@ -89,11 +89,17 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "serve":
 		return serve(ctx, rest, stdout, stderr)
 	case "apikey":
+		if len(rest) > 0 && isHelp(rest[0]) {
+			return apikeyCreate(ctx, []string{"-h"}, stdout, stderr) // its help
+		}
 		if len(rest) == 0 || rest[0] != "create" {
 			return errors.New("usage: latch apikey create [flags]")
 		}
 		return apikeyCreate(ctx, rest[1:], stdout, stderr)
 	case "key":
+		if len(rest) > 0 && isHelp(rest[0]) {
+			return keyRotate(ctx, []string{"-h"}, stdout, stderr) // its help
+		}
 		if len(rest) == 0 || rest[0] != "rotate" {
 			return errors.New("usage: latch key rotate [flags]")
 		}
@@ -116,7 +122,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "help":
 		// `latch help serve` is `latch serve -h`; `latch help user
 		// create`, `latch user create -h`.
-		if len(rest) > 0 && rest[0] != "help" && !strings.HasPrefix(rest[0], "-") {
+		if len(rest) > 0 && !isHelp(rest[0]) && !strings.HasPrefix(rest[0], "-") {
 			return dispatch(ctx, append(slices.Clone(rest), "-h"), stdin, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
@@ -128,6 +134,15 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
 }
 
 // versionLine is what `latch version` prints: the module version the
