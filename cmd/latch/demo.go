@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"github.com/charmbracelet/x/term"
 
@@ -17,7 +18,8 @@ import (
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stdout, stderr)
 	quiet := fs.Bool("quiet", false, "print only a failing scene, or one line when every scene passed")
-	width := fs.Int("width", -1, "wrap the lines at this many columns; 0: no wrapping (default: the terminal's width, 80 when not a terminal)")
+	var width widthFlag
+	fs.Var(&width, "width", "wrap the lines at this many `columns`; 0: no wrapping (default: the terminal's width, 80 when not a terminal)")
 	keep := fs.Bool("keep", false, "keep the temporary data (Latch's and the storefront's databases) and print where")
 	dir := fs.String("dir", "", "make the temporary data directory here (default: the system's temporary directory)")
 	verbose := fs.Bool("verbose", false, "also log Latch and the storefront to stderr")
@@ -31,13 +33,10 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *width < 0 {
-		if *width != -1 {
-			return errors.New("demo: --width: want 0 or more columns")
-		}
-		*width = terminalWidth(stdout)
+	if !width.set {
+		width.n = terminalWidth(stdout)
 	}
-	opts := demo.Options{Out: stdout, Quiet: *quiet, Keep: *keep, Dir: *dir, Width: *width}
+	opts := demo.Options{Out: stdout, Quiet: *quiet, Keep: *keep, Dir: *dir, Width: width.n}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
@@ -54,4 +53,28 @@ func terminalWidth(w io.Writer) int {
 		}
 	}
 	return 80
+}
+
+// widthFlag is --width: a number of columns, or unset.
+type widthFlag struct {
+	n   int
+	set bool
+}
+
+// String returns the width set, or "" (which the usage shows as no default).
+func (w *widthFlag) String() string {
+	if w == nil || !w.set {
+		return ""
+	}
+	return strconv.Itoa(w.n)
+}
+
+// Set takes a width of 0 or more columns.
+func (w *widthFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return errors.New("want 0 or more columns")
+	}
+	w.n, w.set = n, true
+	return nil
 }
