@@ -188,7 +188,7 @@ func TestArticleSteps_Client(t *testing.T) {
 }
 
 // TestArticleSteps_ClientQuiet checks that a quiet walk that succeeds prints
-// nothing, and that Keep keeps the data.
+// one line that says so, and that Keep keeps the data.
 func TestArticleSteps_ClientQuiet(t *testing.T) {
 	var out latchtest.LogBuffer
 	parent := t.TempDir()
@@ -196,8 +196,10 @@ func TestArticleSteps_ClientQuiet(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo.Run: %v\n%s", err, out.String())
 	}
-	if got := out.String(); !strings.HasPrefix(got, "Data kept in "+res.Dir) || strings.Count(got, "\n") != 1 {
-		t.Errorf("a quiet walk with Keep printed %q, want only where the data is kept", got)
+	if lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"); len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], "All ") || !strings.Contains(lines[0], "scenes behaved as described") ||
+		!strings.HasPrefix(lines[1], "Data kept in "+res.Dir) {
+		t.Errorf("a quiet walk with Keep printed %q, want that all scenes passed and where the data is kept", out.String())
 	}
 	for _, f := range []string{"latch/latch.db", "storefront/" + storefront.DatabaseFile, "kickstart.json"} {
 		if _, err := os.Stat(filepath.Join(res.Dir, f)); err != nil {
@@ -885,15 +887,15 @@ func TestRealBinaries(t *testing.T) {
 		}
 	}
 
-	// `latch demo --quiet` as a process: silent, exit 0.
+	// `latch demo --quiet` as a process: one line, exit 0.
 	cmd := exec.CommandContext(ctx, latchBin, "demo", "--quiet", "--dir", t.TempDir())
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("latch demo --quiet: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
 	}
-	if out.Len() != 0 {
-		t.Errorf("latch demo --quiet printed:\n%s", out.String())
+	if got := out.String(); strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, "All ") || !strings.Contains(got, "scenes behaved as described") {
+		t.Errorf("latch demo --quiet printed:\n%s\nwant one line saying all scenes passed", got)
 	}
 	// And without --quiet, every step.
 	cmd = exec.CommandContext(ctx, latchBin, "demo", "--dir", t.TempDir())

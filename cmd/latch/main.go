@@ -10,7 +10,7 @@
 //	latch migrate          apply schema migrations and exit
 //	latch backup FILE      copy the live SQLite database to FILE
 //	latch demo             walk the article's steps 1-21 against an in-process Latch and Store
-//	latch version          print the version
+//	latch version          print the version and VCS revision
 package main
 
 import (
@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,9 +62,9 @@ Commands:
   migrate         apply schema migrations and exit
   backup FILE     copy the live SQLite database to FILE
   demo            walk the article's steps 1-21 against an in-process Latch and Store
-  version         print the version
+  version         print the version and the revision it was built from
 
-Run 'latch <command> -h' for a command's flags.
+Run 'latch <command> -h' or 'latch help <command>' for a command's flags.
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -71,6 +72,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
 	}
+	if err := dispatch(ctx, args, stdin, stdout, stderr); !errors.Is(err, errHelpShown) {
+		return err
+	}
+	return nil
+}
+
+// dispatch runs the command args names.
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// Every command that opens the database reads it (storeFlags): a bad
 	// value is refused, not taken as the default.
 	if _, err := envDuration("LATCH_DATABASE_TIMEOUT", 0); err != nil {
@@ -78,13 +87,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
-		return serve(ctx, rest, stderr)
+		return serve(ctx, rest, stdout, stderr)
 	case "apikey":
+		if len(rest) > 0 && isHelp(rest[0]) {
+			return apikeyCreate(ctx, []string{"-h"}, stdout, stderr) // its help
+		}
 		if len(rest) == 0 || rest[0] != "create" {
 			return errors.New("usage: latch apikey create [flags]")
 		}
 		return apikeyCreate(ctx, rest[1:], stdout, stderr)
 	case "key":
+		if len(rest) > 0 && isHelp(rest[0]) {
+			return keyRotate(ctx, []string{"-h"}, stdout, stderr) // its help
+		}
 		if len(rest) == 0 || rest[0] != "rotate" {
 			return errors.New("usage: latch key rotate [flags]")
 		}
@@ -97,10 +112,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return backup(ctx, rest, stdout, stderr)
 	case "demo":
 		return demoCmd(ctx, rest, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "latch", version())
+	case "version", "-version", "--version":
+		if len(rest) > 0 {
+			return fmt.Errorf("version: unexpected argument %q", rest[0])
+		}
+		bi, _ := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, versionLine(bi))
 		return nil
-	case "-h", "-help", "--help", "help":
+	case "help":
+		// `latch help serve` is `latch serve -h`; `latch help user
+		// create`, `latch user create -h`.
+		if len(rest) > 0 && !isHelp(rest[0]) && !strings.HasPrefix(rest[0], "-") {
+			return dispatch(ctx, append(slices.Clone(rest), "-h"), stdin, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
@@ -109,21 +136,50 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
-// version is the module version, or the VCS revision of a development build.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
 	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
+	return false
+}
+
+// versionLine is what `latch version` prints: the module version the
+// binary was built as ("(devel)" for a build inside its own module) and
+// the VCS revision it was built from, with the commit time and
+// "modified" when the work tree had changes.
+func versionLine(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "latch (unknown version: built without module information)"
 	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, at string
+	modified := false
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "dev-" + s.Value[:12]
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
 		}
 	}
-	return "dev"
+	if rev == "" {
+		return "latch " + v
+	}
+	line := "latch " + v + " revision " + rev
+	if at != "" {
+		line += " (" + at + ")"
+	}
+	if modified {
+		line += " modified"
+	}
+	return line
 }
 
 // env returns the environment variable name, or def.
@@ -136,7 +192,7 @@ func env(name, def string) string {
 
 // storeFlags registers the flags that locate the database and bound its
 // calls.
-func storeFlags(fs *flag.FlagSet, cfg *server.Config) {
+func storeFlags(fs *cmdFlags, cfg *server.Config) {
 	fs.StringVar(&cfg.DataDir, "data", env("LATCH_DATA_DIR", cfg.DataDir), "data directory: SQLite database, master key, bootstrap API key (LATCH_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database", env("LATCH_DATABASE_URL", ""), "a postgres:// URL selects PostgreSQL instead of SQLite (LATCH_DATABASE_URL)")
 	timeout, _ := envDuration("LATCH_DATABASE_TIMEOUT", storage.DefaultTimeout) // run checked it
@@ -159,15 +215,63 @@ func envDuration(name string, def time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("latch "+name, flag.ContinueOnError)
+// errHelpShown is what a command returns when it was asked for its help
+// (-h, -help, --help) and printed it on stdout: run answers it with
+// success.
+var errHelpShown = errors.New("help shown")
+
+// cmdFlags is a command's flag set, with the stdout its help goes to.
+type cmdFlags struct {
+	*flag.FlagSet
+	stdout   io.Writer
+	synopsis string // what follows the command in the usage line
+}
+
+// masterKeyHelp describes LATCH_MASTER_KEY, which every command that opens
+// the database reads and which has no flag.
+const masterKeyHelp = `Environment:
+  LATCH_MASTER_KEY
+    	32 bytes (hex or base64) that encrypt private signing keys at rest; default:
+    	generated into <data>/master.key. Several nodes must share it.
+`
+
+// newFlagSet returns the flag set of the command `latch name`: its errors
+// go to stderr, its help to stdout.
+func newFlagSet(name string, stdout, stderr io.Writer) *cmdFlags {
+	fs := &cmdFlags{FlagSet: flag.NewFlagSet("latch "+name, flag.ContinueOnError), stdout: stdout, synopsis: "[flags]"}
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s %s\n\nFlags:\n", fs.Name(), fs.synopsis)
+		fs.PrintDefaults()
+		if fs.Lookup("data") != nil {
+			fmt.Fprint(fs.Output(), "\n"+masterKeyHelp)
+		}
+	}
 	return fs
 }
 
-func serve(ctx context.Context, args []string, stderr io.Writer) error {
+// parseFlags parses args. Asked for help, it prints the usage on stdout
+// and returns errHelpShown; a bad flag is reported on stderr with the
+// usage.
+func parseFlags(fs *cmdFlags, args []string) error {
+	stderr := fs.Output()
+	var msg strings.Builder
+	fs.SetOutput(&msg)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(fs.stdout)
+		fs.Usage()
+		fs.SetOutput(stderr)
+		return errHelpShown
+	}
+	fs.SetOutput(stderr)
+	io.WriteString(stderr, msg.String())
+	return err
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
-	fs := newFlagSet("serve", stderr)
+	fs := newFlagSet("serve", stdout, stderr)
 	fs.StringVar(&cfg.Addr, "addr", env("LATCH_ADDR", cfg.Addr), "listen address (LATCH_ADDR)")
 	storeFlags(fs, &cfg)
 	fs.StringVar(&cfg.Kickstart, "kickstart", env("LATCH_KICKSTART", ""), "FusionAuth kickstart file applied to a new database (LATCH_KICKSTART)")
@@ -235,8 +339,8 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 }
 
 // parse parses the flags of a command that takes no arguments.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+func parse(fs *cmdFlags, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -247,7 +351,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
-	fs := newFlagSet("apikey create", stderr)
+	fs := newFlagSet("apikey create", stdout, stderr)
 	storeFlags(fs, &cfg)
 	description := fs.String("description", "", "what the key is for")
 	tenant := fs.String("tenant", "", "lock the key to this tenant id")
@@ -271,7 +375,7 @@ func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func keyRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
-	fs := newFlagSet("key rotate", stderr)
+	fs := newFlagSet("key rotate", stdout, stderr)
 	storeFlags(fs, &cfg)
 	tenant := fs.String("tenant", "", "tenant id (default: the only tenant)")
 	if err := parse(fs, args); err != nil {
@@ -289,7 +393,7 @@ func keyRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
-	fs := newFlagSet("migrate", stderr)
+	fs := newFlagSet("migrate", stdout, stderr)
 	storeFlags(fs, &cfg)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -304,9 +408,10 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
-	fs := newFlagSet("backup", stderr)
+	fs := newFlagSet("backup", stdout, stderr)
+	fs.synopsis = "[flags] FILE"
 	storeFlags(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -8,12 +8,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -100,6 +102,60 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+func TestVersionLine(t *testing.T) {
+	settings := func(kv ...string) []debug.BuildSetting {
+		var out []debug.BuildSetting
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	const rev = "7041ee3a1b2c3d4e5f60718293a4b5c6d7e8f901"
+	for _, tc := range []struct {
+		name string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{"no build information", nil, "latch (unknown version: built without module information)"},
+		{"module version, no VCS", &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}}, "latch v1.4.0"},
+		{"development build, no VCS", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "latch (devel)"},
+		{"empty version", &debug.BuildInfo{}, "latch (devel)"},
+		{"VCS revision and time",
+			&debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261207021206-7041ee3a1b2c"},
+				Settings: settings("vcs", "git", "vcs.revision", rev, "vcs.time", "2026-12-07T02:12:06Z", "vcs.modified", "false")},
+			"latch v0.0.0-20261207021206-7041ee3a1b2c revision " + rev + " (2026-12-07T02:12:06Z)"},
+		{"modified work tree",
+			&debug.BuildInfo{Main: debug.Module{Version: "(devel)"},
+				Settings: settings("vcs.revision", rev, "vcs.modified", "true")},
+			"latch (devel) revision " + rev + " modified"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := versionLine(tc.bi); got != tc.want {
+				t.Errorf("versionLine() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTerminalWidth(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, tc := range []struct {
+		name string
+		w    io.Writer
+	}{
+		{"a buffer", new(bytes.Buffer)},
+		{"a file", f},
+	} {
+		if got := terminalWidth(tc.w); got != 80 {
+			t.Errorf("terminalWidth(%s) = %d, want 80", tc.name, got)
+		}
+	}
+}
+
 func TestUsage(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -112,6 +168,24 @@ func TestUsage(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`, "", "Usage: latch"},
 		{"help", []string{"help"}, "", "Usage: latch", ""},
 		{"-h", []string{"-h"}, "", "Usage: latch", ""},
+		{"--help", []string{"--help"}, "", "Usage: latch", ""},
+		{"serve --help", []string{"serve", "--help"}, "", "Usage: latch serve [flags]", ""},
+		{"serve -h names the master key", []string{"serve", "-h"}, "", "LATCH_MASTER_KEY", ""},
+		{"help serve", []string{"help", "serve"}, "", "-kickstart", ""},
+		{"demo --help", []string{"demo", "--help"}, "", "Usage: latch demo", ""},
+		{"apikey create --help", []string{"apikey", "create", "--help"}, "", "-description", ""},
+		{"help apikey create", []string{"help", "apikey", "create"}, "", "Usage: latch apikey create", ""},
+		{"key rotate -help", []string{"key", "rotate", "-help"}, "", "LATCH_MASTER_KEY", ""},
+		{"backup -h", []string{"backup", "-h"}, "", "Usage: latch backup [flags] FILE", ""},
+		{"help help", []string{"help", "help"}, "", "Usage: latch <command>", ""},
+		{"apikey --help", []string{"apikey", "--help"}, "", "Usage: latch apikey create", ""},
+		{"key -h", []string{"key", "-h"}, "", "Usage: latch key rotate", ""},
+		{"apikey help", []string{"apikey", "help"}, "", "-tenant", ""},
+		{"--version", []string{"--version"}, "", "latch ", ""},
+		{"version with an argument", []string{"version", "x"}, `unexpected argument "x"`, "", ""},
+		{"serve with a bad flag", []string{"serve", "--bogus"}, "bogus", "", "Usage: latch serve"},
+		{"demo with a negative width", []string{"demo", "--width", "-2"}, "want 0 or more columns", "", "-width"},
+		{"demo -h names --width", []string{"demo", "-h"}, "", "-width columns", ""},
 		{"apikey without create", []string{"apikey"}, "latch apikey create", "", ""},
 		{"apikey delete", []string{"apikey", "delete"}, "latch apikey create", "", ""},
 		{"key without rotate", []string{"key"}, "latch key rotate", "", ""},
@@ -138,6 +212,9 @@ func TestUsage(t *testing.T) {
 			}
 			if tc.wantErr != "" && stdout != "" {
 				t.Errorf("a failing command wrote to stdout: %q", stdout)
+			}
+			if tc.wantErr == "" && stderr != "" {
+				t.Errorf("a succeeding command wrote to stderr: %q", stderr)
 			}
 		})
 	}

@@ -69,8 +69,8 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 
 // userFlags registers the flags every user command takes: the database's,
 // --tenant and, unless email is nil, --email.
-func userFlags(name string, stderr io.Writer, cfg *server.Config, email, tenant *string) *flag.FlagSet {
-	fs := newFlagSet("user "+name, stderr)
+func userFlags(name string, stdout, stderr io.Writer, cfg *server.Config, email, tenant *string) *cmdFlags {
+	fs := newFlagSet("user "+name, stdout, stderr)
 	storeFlags(fs, cfg)
 	if email != nil {
 		fs.StringVar(email, "email", "", "the user's email address (required)")
@@ -98,7 +98,7 @@ func (r *roleFlag) Set(v string) error {
 func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
 	var email, tenant string
-	fs := userFlags("create", stderr, &cfg, &email, &tenant)
+	fs := userFlags("create", stdout, stderr, &cfg, &email, &tenant)
 	username := fs.String("username", "", "a username, which also logs in")
 	application := fs.String("application", "", "register the user for this application (id or exact name)")
 	var roles roleFlag
@@ -172,7 +172,7 @@ func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, std
 func userPassword(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
 	var email, tenant string
-	fs := userFlags("password", stderr, &cfg, &email, &tenant)
+	fs := userFlags("password", stdout, stderr, &cfg, &email, &tenant)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func userPassword(ctx context.Context, args []string, stdin io.Reader, stdout, s
 func userRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
 	var email, tenant string
-	fs := userFlags("revoke", stderr, &cfg, &email, &tenant)
+	fs := userFlags("revoke", stdout, stderr, &cfg, &email, &tenant)
 	application := fs.String("application", "", "revoke only the refresh tokens of this application (id or exact name)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -264,7 +264,7 @@ func userRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func userList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := server.DefaultConfig()
 	var tenant string
-	fs := userFlags("list", stderr, &cfg, nil, &tenant)
+	fs := userFlags("list", stdout, stderr, &cfg, nil, &tenant)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/latchid/latch/api"
@@ -47,6 +49,56 @@ func (e *sessionEndedError) Error() string {
 
 // Is makes a sessionEndedError an errLoginRequired.
 func (e *sessionEndedError) Is(target error) bool { return target == errLoginRequired }
+
+// unreachableError is a request that reached no backend: the connection
+// was refused, the host has no address, or none answered. It says where
+// the app looked and how to point it elsewhere.
+type unreachableError struct {
+	backend string // the --backend URL
+	err     error
+}
+
+// Error names the backend, the cause and the flag.
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("the backend at %s is not reachable (%s): start the storefront (go run ./cmd/storefront), "+
+		"or point --backend URL (or MOBILE_BACKEND) at the one you run", e.backend, reachCause(e.err))
+}
+
+// Unwrap returns the network error.
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// unreachable returns err as an *unreachableError when it is a failure
+// to connect to backend, else err.
+func unreachable(backend string, err error) error {
+	var op *net.OpError
+	var dns *net.DNSError
+	if errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial") {
+		return &unreachableError{backend: backend, err: err}
+	}
+	return err
+}
+
+// reachCause is the short reason a connection failed: "connection
+// refused", "no such host" …, without the request and addresses the
+// message already gives.
+func reachCause(err error) string {
+	var dns *net.DNSError
+	var op *net.OpError
+	var sys *os.SyscallError
+	switch {
+	case errors.As(err, &dns):
+		return "no such host " + dns.Name
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &sys):
+		return sys.Err.Error()
+	case errors.As(err, &op) && op.Timeout():
+		return "no answer"
+	case errors.As(err, &op):
+		return op.Err.Error()
+	}
+	return err.Error()
+}
 
 // isLoginRequired reports whether err means "show the login form".
 func isLoginRequired(err error) bool {
@@ -202,6 +254,7 @@ func (a *app) Session(ctx context.Context, secrets bool) (Session, error) {
 // any other answer, is a *client.APIError with the backend's message.
 func (a *app) Login(ctx context.Context, loginID, password string) (*api.User, error) {
 	u, err := a.c.Login(ctx, loginID, password)
+	err = unreachable(a.backend.String(), err)
 	var apiErr *client.APIError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
@@ -223,7 +276,7 @@ func (a *app) Login(ctx context.Context, loginID, password string) (*api.User, e
 // everywhere) and forgets the tokens whatever the backend says. A 401 is
 // not an error: the backend had ended the session already.
 func (a *app) Logout(ctx context.Context, everywhere bool) error {
-	err := a.c.Logout(ctx, everywhere)
+	err := unreachable(a.backend.String(), a.c.Logout(ctx, everywhere))
 	var apiErr *client.APIError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
 		return nil
@@ -264,6 +317,48 @@ func (a *app) Add(ctx context.Context, sku string, quantity int) (Cart, error) {
 func (a *app) Remove(ctx context.Context, sku string) (Cart, error) {
 	return a.changeCart(ctx, http.MethodDelete, "/api/cart/items/"+url.PathEscape(sku), nil)
 }
+
+// RemoveOne takes one of sku out of the cart and returns the cart: the
+// whole line when it holds one. The storefront's API has no decrement, so
+// a line of several is removed and put back one fewer; should the second
+// step fail, the error says so, with the cart as it is.
+func (a *app) RemoveOne(ctx context.Context, sku string) (Cart, error) {
+	c, err := a.Cart(ctx)
+	if err != nil {
+		return Cart{}, err
+	}
+	quantity := 0
+	for _, it := range c.Items {
+		if it.SKU == sku {
+			quantity = it.Quantity
+		}
+	}
+	c, err = a.Remove(ctx, sku)
+	if err != nil || quantity <= 1 {
+		return c, err
+	}
+	after, err := a.Add(ctx, sku, quantity-1)
+	if err != nil {
+		return c, &putBackError{sku: sku, quantity: quantity - 1, err: err}
+	}
+	return after, nil
+}
+
+// putBackError is RemoveOne's second step failing: the line is gone, and
+// the cart RemoveOne returns with it is the backend's.
+type putBackError struct {
+	sku      string
+	quantity int
+	err      error
+}
+
+// Error says what is missing from the cart.
+func (e *putBackError) Error() string {
+	return fmt.Sprintf("removed every %s, and could not put %d back: %v", e.sku, e.quantity, e.err)
+}
+
+// Unwrap returns the failure of the put back.
+func (e *putBackError) Unwrap() error { return e.err }
 
 // changeCart sends a change and returns the cart: the one the backend
 // answered with, or else a fresh GET /api/cart.
@@ -319,7 +414,7 @@ func (a *app) do(ctx context.Context, method, path string, body, out any) error 
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		return err
+		return unreachable(a.backend.String(), err)
 	}
 	defer resp.Body.Close()
 	if err := client.CheckResponse(resp); err != nil {

@@ -40,9 +40,10 @@
 // it (the refresh token expired or was revoked).
 //
 // In the terminal app: tab switches between the fields of the login form
-// and between the product list and the cart; a or enter adds the selected
-// product, d removes the selected cart line, r reloads, l logs out, L logs
-// out everywhere, q quits. When the backend ends the session the app shows
+// and between the product list and the cart; a or enter adds one of the
+// selected product (in the cart, one more of the selected line), d removes
+// one of the selected cart line, x the whole line, r reloads, l logs out,
+// L logs out everywhere, q quits. When the backend ends the session the app shows
 // the login form again.
 package main
 

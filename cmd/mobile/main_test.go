@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -516,5 +520,71 @@ func TestDescribeExpiry(t *testing.T) {
 		if got := describeExpiry(tc.exp, now); got != tc.want {
 			t.Errorf("describeExpiry(%v) = %q, want %q", tc.exp, got, tc.want)
 		}
+	}
+}
+
+// A backend that is not running is named, with the flag that points the
+// app elsewhere, rather than as the dialer's error.
+func TestRun_BackendUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now: the connection is refused
+	d := newDevice(t, newFakeStore(t))
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+	}{
+		{"products", "", []string{"products"}},
+		{"login", testPassword + "\n", []string{"login", "--login-id", "ana@example.org", "--password-stdin"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"--backend", down, "--state", d.state}, tc.args...),
+				strings.NewReader(tc.stdin), &stdout, &stderr)
+			if code != exitFailure {
+				t.Errorf("exit %d, want %d", code, exitFailure)
+			}
+			want := "the backend at " + down + " is not reachable (connection refused)"
+			if got := stderr.String(); !strings.Contains(got, want) || !strings.Contains(got, "--backend") || strings.Contains(got, "dial tcp") {
+				t.Errorf("stderr %q, want %q, the --backend flag, and no dialer error", got, want)
+			}
+		})
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	const backend = "https://shop.example.com"
+	refused := &url.Error{Op: "Get", URL: backend, Err: &net.OpError{Op: "dial", Net: "tcp",
+		Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}}
+	noHost := &url.Error{Op: "Get", URL: backend, Err: &net.OpError{Op: "dial", Net: "tcp",
+		Err: &net.DNSError{Err: "no such host", Name: "shop.example.com", IsNotFound: true}}}
+	reset := &url.Error{Op: "Get", URL: backend, Err: &net.OpError{Op: "read", Net: "tcp",
+		Err: &os.SyscallError{Syscall: "read", Err: syscall.ECONNRESET}}}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string // "": err passes unchanged
+	}{
+		{"refused", refused, "the backend at https://shop.example.com is not reachable (connection refused)"},
+		{"no such host", noHost, "the backend at https://shop.example.com is not reachable (no such host shop.example.com)"},
+		{"reset after connecting", reset, ""},
+		{"an answer", errBadCredentials, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := unreachable(backend, tc.err)
+			if tc.want == "" {
+				if got != tc.err {
+					t.Errorf("unreachable(%v) = %v, want it unchanged", tc.err, got)
+				}
+				return
+			}
+			if !strings.HasPrefix(got.Error(), tc.want) || !errors.Is(got, tc.err) {
+				t.Errorf("unreachable(%v) = %q, want %q… wrapping the cause", tc.err, got, tc.want)
+			}
+		})
 	}
 }

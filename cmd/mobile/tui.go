@@ -192,11 +192,14 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		if msg.err != nil {
+			if pb := (*putBackError)(nil); errors.As(msg.err, &pb) {
+				m.setCart(msg.cart) // the line is gone: show it so
+			}
 			m.err = describeError(msg.err)
 			return m, nil
 		}
-		m.cart, m.notice, m.err = msg.cart, msg.note, ""
-		m.clampCursors()
+		m.setCart(msg.cart)
+		m.notice, m.err = msg.note, ""
 		return m, nil
 
 	case logoutDoneMsg:
@@ -305,12 +308,24 @@ func (m model) updateShop(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	switch k.String() {
 	case "a", "enter", "+":
-		if m.pane == paneProducts && len(m.products) > 0 {
+		// One of the selected product, or one more of the selected line.
+		switch {
+		case m.pane == paneProducts && len(m.products) > 0:
 			p := m.products[m.cursor[paneProducts]]
 			m.pending++
 			return m, m.add(p)
+		case m.pane == paneCart && len(m.cart.Items) > 0:
+			it := m.cart.Items[m.cursor[paneCart]]
+			m.pending++
+			return m, m.add(Product{SKU: it.SKU, Name: it.Name, PriceCents: it.PriceCents})
 		}
-	case "d", "x", "-", "delete", "backspace":
+	case "d", "-":
+		if m.pane == paneCart && len(m.cart.Items) > 0 {
+			it := m.cart.Items[m.cursor[paneCart]]
+			m.pending++
+			return m, m.removeOne(it)
+		}
+	case "x", "delete", "backspace":
 		if m.pane == paneCart && len(m.cart.Items) > 0 {
 			it := m.cart.Items[m.cursor[paneCart]]
 			m.pending++
@@ -328,6 +343,22 @@ func (m model) updateShop(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, m.logout(true)
 	}
 	return m, nil
+}
+
+// setCart shows c, the cursor staying on the product it was on: removing
+// one of a line puts the line back at the end of the cart.
+func (m *model) setCart(c Cart) {
+	selected := ""
+	if i := m.cursor[paneCart]; i >= 0 && i < len(m.cart.Items) {
+		selected = m.cart.Items[i].SKU
+	}
+	m.cart = c
+	for i, it := range c.Items {
+		if it.SKU == selected {
+			m.cursor[paneCart] = i
+		}
+	}
+	m.clampCursors()
 }
 
 func (m *model) clampCursors() {
@@ -369,6 +400,13 @@ func (m model) add(p Product) tea.Cmd {
 	}
 }
 
+func (m model) removeOne(it CartItem) tea.Cmd {
+	return func() tea.Msg {
+		c, err := m.app.RemoveOne(m.ctx, it.SKU)
+		return cartMsg{cart: c, note: "Removed one " + it.Name + ".", err: err}
+	}
+}
+
 func (m model) remove(it CartItem) tea.Cmd {
 	return func() tea.Msg {
 		c, err := m.app.Remove(m.ctx, it.SKU)
@@ -388,6 +426,8 @@ func describeError(err error) string {
 	switch {
 	case errors.Is(err, errBadCredentials):
 		return "Wrong email or password."
+	case errors.As(err, new(*putBackError)):
+		return err.Error()
 	case errors.As(err, &apiErr) && apiErr.Message != "":
 		return apiErr.Message
 	}
@@ -454,7 +494,7 @@ func (m model) viewShop(b *strings.Builder) {
 
 	fmt.Fprintln(b, lipgloss.JoinHorizontal(lipgloss.Top, paneStyle.Render(left.String()), right.String()))
 	m.viewStatus(b)
-	fmt.Fprint(b, helpStyle.Render("↑/↓ select · tab switch list · a add · d remove · r reload · l log out · L log out everywhere · q quit"))
+	fmt.Fprint(b, helpStyle.Render("↑/↓ select · tab switch list · a add one · d remove one · x remove line · r reload · l log out · L everywhere · q quit"))
 }
 
 func (m model) heading(pane int, title string) string {

@@ -184,13 +184,29 @@ func TestTUI_Cart(t *testing.T) {
 		t.Errorf("backend's cart total %d, want 6200", got)
 	}
 
-	// Remove the selected cart line (the first: T-shirt).
+	// In the cart, d removes one of the selected line (the first:
+	// T-shirt), a adds one more, and x removes the whole line.
 	tt.key(tea.KeyTab)
 	tt.typeText("d")
+	tt.wantView("Removed one T-shirt.", "1 × T-shirt", "1 × Coffee mug", "37.00")
+	if got := f.cart(testLogin).TotalCents; got != 3700 {
+		t.Errorf("after d, the backend's cart total %d, want 3700", got)
+	}
+	tt.typeText("a")
+	tt.wantView("Added T-shirt.", "2 × T-shirt", "62.00")
+	if got := f.cart(testLogin).TotalCents; got != 6200 {
+		t.Errorf("after a in the cart, the backend's cart total %d, want 6200", got)
+	}
+	tt.typeText("x")
 	tt.wantView("Removed T-shirt.", "1 × Coffee mug", "12.00")
 	if strings.Contains(tt.m.View(), "× T-shirt") {
 		t.Errorf("T-shirt still in the cart:\n%s", tt.m.View())
 	}
+	// d on a line of one removes the line.
+	tt.typeText("d")
+	tt.wantView("Removed one Coffee mug.", "(empty)")
+	tt.typeText("a") // nothing selected in an empty cart: nothing happens
+	tt.wantView("(empty)")
 
 	// Reload shows what another device changed.
 	f.mu.Lock()

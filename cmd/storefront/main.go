@@ -65,19 +65,28 @@ const shutdownTimeout = 10 * time.Second
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr, nil); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "storefront:", err)
-		}
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, errorLine(err))
 		os.Exit(1)
 	}
 }
 
+// errorLine is the line main prints for err: "storefront: " and the
+// error, whose own prefix (the storefront package's errors have one) is
+// not repeated.
+func errorLine(err error) string {
+	return "storefront: " + strings.TrimPrefix(err.Error(), "storefront: ")
+}
+
 // run parses the flags, starts the storefront, calls ready (if not nil)
 // once it listens, and serves until ctx ends; then it shuts down
-// gracefully and returns nil.
-func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stderr io.Writer, ready func(*storefront.Server)) error {
-	cfg, err := parseFlags(args, lookupEnv, stderr)
+// gracefully and returns nil. Asked for help (-h, --help), it prints the
+// usage on stdout and returns nil.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer, ready func(*storefront.Server)) error {
+	cfg, err := parseFlags(args, lookupEnv, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -120,9 +129,21 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, "redis: "+strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }
 
+// usageHead comes before the flags in the storefront's usage.
+const usageHead = `Usage: storefront --application-id ID --api-key KEY [flags]
+
+Runs the article's Store: a shop backend that logs users in through Latch
+and keeps their carts. Prefer STOREFRONT_API_KEY to --api-key: a flag shows
+in the process list.
+
+Flags:
+`
+
 // parseFlags returns the configuration from args and the environment
-// twins of the flags; a flag wins over its twin.
-func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (storefront.Config, error) {
+// twins of the flags; a flag wins over its twin. Asked for help, it prints
+// the usage on stdout and returns flag.ErrHelp; a bad flag is reported on
+// stderr.
+func parseFlags(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) (storefront.Config, error) {
 	env := func(name, def string) string {
 		if v, ok := lookupEnv(name); ok && v != "" {
 			return v
@@ -143,7 +164,6 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	}
 	cfg := storefront.DefaultConfig()
 	fs := flag.NewFlagSet("storefront", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Addr, "addr", env("STOREFRONT_ADDR", cfg.Addr), "listen address (STOREFRONT_ADDR)")
 	fs.StringVar(&cfg.LatchURL, "latch", env("STOREFRONT_LATCH_URL", cfg.LatchURL), "Latch's base URL (STOREFRONT_LATCH_URL)")
 	fs.StringVar(&cfg.ApplicationID, "application-id", env("STOREFRONT_APPLICATION_ID", ""), "the storefront's application id in Latch; required (STOREFRONT_APPLICATION_ID)")
@@ -172,7 +192,19 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	fs.DurationVar(&cfg.LatchWait, "latch-wait", wait,
 		"how long to wait at start for Latch to answer the check of --application-id and --api-key; then the storefront does not start; 0: one attempt (STOREFRONT_LATCH_WAIT)")
 	logFormat := fs.String("log-format", env("STOREFRONT_LOG_FORMAT", "text"), "log format: text or json (STOREFRONT_LOG_FORMAT)")
+	fs.Usage = func() {
+		io.WriteString(fs.Output(), usageHead)
+		fs.PrintDefaults()
+	}
+	var msg strings.Builder
+	fs.SetOutput(&msg)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+		} else {
+			io.WriteString(stderr, msg.String())
+		}
 		return cfg, err
 	}
 	if fs.NArg() > 0 {

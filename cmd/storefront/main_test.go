@@ -7,6 +7,9 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -113,7 +116,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseFlags(tt.args, envOf(tt.env), &bytes.Buffer{})
+			got, err := parseFlags(tt.args, envOf(tt.env), io.Discard, &bytes.Buffer{})
 			if err != nil {
 				t.Fatalf("parseFlags: %v", err)
 			}
@@ -154,7 +157,7 @@ func TestParseFlags_Errors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseFlags(tt.args, envOf(tt.env), &bytes.Buffer{})
+			_, err := parseFlags(tt.args, envOf(tt.env), io.Discard, &bytes.Buffer{})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -203,7 +206,7 @@ func TestRun_LatchRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			stderr := &latchtest.LogBuffer{}
 			args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--latch", latch, "--application-id", tt.appID}
-			err := run(context.Background(), args, envOf(map[string]string{"STOREFRONT_API_KEY": tt.key}), stderr,
+			err := run(context.Background(), args, envOf(map[string]string{"STOREFRONT_API_KEY": tt.key}), io.Discard, stderr,
 				func(*storefront.Server) { t.Error("the storefront started") })
 			if err == nil {
 				t.Fatal("run succeeded")
@@ -230,7 +233,7 @@ func TestRun(t *testing.T) {
 	args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--issuer", "http://latch.test", "--log-format", "json",
 		"--latch", fakeLatch(t, "secret-key")}
 	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "secret-key"})
-	go func() { done <- run(ctx, args, env, stderr, func(s *storefront.Server) { ready <- s }) }()
+	go func() { done <- run(ctx, args, env, io.Discard, stderr, func(s *storefront.Server) { ready <- s }) }()
 	var srv *storefront.Server
 	select {
 	case srv = <-ready:
@@ -280,9 +283,68 @@ func TestRun_BusyPort(t *testing.T) {
 	}
 	defer ln.Close()
 	args := []string{"--addr", ln.Addr().String(), "--data", t.TempDir(), "--application-id", "a", "--api-key", "k", "--issuer", "http://latch.test"}
-	err = run(context.Background(), args, envOf(nil), &latchtest.LogBuffer{}, nil)
+	err = run(context.Background(), args, envOf(nil), io.Discard, &latchtest.LogBuffer{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "listen") {
-		t.Errorf("run on a busy port: %v, want a listen error", err)
+		t.Fatalf("run on a busy port: %v, want a listen error", err)
+	}
+	if got := errorLine(err); !strings.HasPrefix(got, "storefront: listen on ") || strings.Count(got, "storefront:") != 1 {
+		t.Errorf("main prints %q, want one \"storefront: \" prefix before \"listen on\"", got)
+	}
+}
+
+// Asked for help, the storefront prints its usage on stdout, starts
+// nothing and succeeds; a bad flag still fails, on stderr.
+func TestRun_Help(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantErr    bool
+		wantStdout []string
+		wantStderr []string
+	}{
+		{"--help", []string{"--help"}, false, []string{"Usage: storefront", "-application-id", "STOREFRONT_API_KEY", "-latch-wait"}, nil},
+		{"-h", []string{"-h"}, false, []string{"Usage: storefront"}, nil},
+		{"-help with other flags", []string{"--addr", "127.0.0.1:1", "-help"}, false, []string{"-redis"}, nil},
+		{"unknown flag", []string{"--nope"}, true, nil, []string{"flag provided but not defined: -nope", "Usage: storefront"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tc.args, envOf(nil), &stdout, &stderr, func(*storefront.Server) { t.Error("the storefront started") })
+			if (err != nil) != tc.wantErr {
+				t.Errorf("run(%q) = %v, want error %v", tc.args, err, tc.wantErr)
+			}
+			for _, w := range tc.wantStdout {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			for _, w := range tc.wantStderr {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+			if tc.wantErr && stdout.Len() > 0 {
+				t.Errorf("a failing run wrote to stdout: %q", stdout.String())
+			}
+			if !tc.wantErr && stderr.Len() > 0 {
+				t.Errorf("help wrote to stderr: %q", stderr.String())
+			}
+		})
+	}
+}
+
+func TestErrorLine(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("storefront: listen on 127.0.0.1:8080: address already in use"), "storefront: listen on 127.0.0.1:8080: address already in use"},
+		{errors.New("--api-key (or STOREFRONT_API_KEY) is required"), "storefront: --api-key (or STOREFRONT_API_KEY) is required"},
+		{fmt.Errorf("%w; check --api-key", storefront.ErrAPIKeyRefused), "storefront: Latch refuses the API key; check --api-key"},
+	} {
+		if got := errorLine(tc.err); got != tc.want {
+			t.Errorf("errorLine(%q) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }
 
@@ -297,7 +359,9 @@ func TestRun_TLS(t *testing.T) {
 	args := []string{"--addr", "127.0.0.1:0", "--data", dir, "--issuer", "http://latch.test", "--tls-cert", certFile}
 	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app", "STOREFRONT_API_KEY": "k", "STOREFRONT_TLS_KEY": keyFile,
 		"STOREFRONT_LATCH_URL": fakeLatch(t, "k")})
-	go func() { done <- run(ctx, args, env, &latchtest.LogBuffer{}, func(s *storefront.Server) { ready <- s }) }()
+	go func() {
+		done <- run(ctx, args, env, io.Discard, &latchtest.LogBuffer{}, func(s *storefront.Server) { ready <- s })
+	}()
 	var srv *storefront.Server
 	select {
 	case srv = <-ready:
@@ -338,7 +402,7 @@ func TestRun_RedisErrors(t *testing.T) {
 			stderr := &latchtest.LogBuffer{}
 			args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--application-id", "a", "--api-key", "k",
 				"--issuer", "http://latch.test", "--redis", tt.url}
-			err := run(context.Background(), args, envOf(nil), stderr, func(*storefront.Server) { t.Error("the storefront started") })
+			err := run(context.Background(), args, envOf(nil), io.Discard, stderr, func(*storefront.Server) { t.Error("the storefront started") })
 			if err == nil {
 				t.Fatal("run succeeded")
 			}
@@ -371,7 +435,7 @@ func TestRun_Redis(t *testing.T) {
 	done := make(chan error, 1)
 	args := []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--issuer", "http://latch.test", "--latch", fakeLatch(t, "k")}
 	env := envOf(map[string]string{"STOREFRONT_APPLICATION_ID": "app-" + name, "STOREFRONT_API_KEY": "k", "STOREFRONT_REDIS_URL": url})
-	go func() { done <- run(ctx, args, env, stderr, func(s *storefront.Server) { ready <- s }) }()
+	go func() { done <- run(ctx, args, env, io.Discard, stderr, func(s *storefront.Server) { ready <- s }) }()
 	select {
 	case <-ready:
 	case err := <-done:

@@ -96,9 +96,13 @@ func NewClock(start time.Time) *Clock {
 type Options struct {
 	// Out receives the walk's lines; nothing is printed when nil.
 	Out io.Writer
-	// Quiet prints only a failing scene's lines and the failure (and,
-	// with Keep, where the data is).
+	// Quiet prints only a failing scene's lines and the failure, or, when
+	// every scene passed, one line that says so (and, with Keep, where the
+	// data is).
 	Quiet bool
+	// Width wraps the printed lines at this many columns, at spaces, each
+	// continuation indented under the text it continues; 0: no wrapping.
+	Width int
 	// Keep keeps the temporary data directory (Latch's database, the
 	// storefront's, the kickstart file); Run prints where it is.
 	Keep bool

@@ -117,7 +117,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.Keep {
 		w.printAlways(fmt.Sprintf("Data kept in %s (latch/, storefront/, kickstart.json); an API key for it: latch apikey create --data %s",
-			env.Dir, filepath.Join(env.Dir, "latch")))
+			env.Dir, filepath.Join(env.Dir, "latch")), 2)
 	}
 	return res, err
 }
@@ -140,17 +140,17 @@ func (w *Walk) run(ctx context.Context) (*Result, error) {
 		}
 	}
 	res.Steps = w.steps
-	w.println("")
-	w.println(fmt.Sprintf("All %d scenes behaved as described, in %s of the demo's clock.", len(scenes), human(w.Clock.Now().Sub(start))))
+	w.println("", 0)
+	w.printAlways(fmt.Sprintf("All %d scenes behaved as described, in %s of the demo's clock.", len(scenes), human(w.Clock.Now().Sub(start))), 0)
 	return res, nil
 }
 
 // runScene runs one scene under its heading.
 func (w *Walk) runScene(ctx context.Context, sc Scene) error {
 	w.scene = sc.Title
-	w.println("")
+	w.println("", 0)
 	w.lines = nil
-	w.println(heading(sc.Title, sc.Steps))
+	w.println(heading(sc.Title, sc.Steps, w.opts.Width), 3)
 	err := sc.Run(ctx, w)
 	if err == nil {
 		return nil
@@ -164,27 +164,27 @@ func (w *Walk) runScene(ctx context.Context, sc Scene) error {
 			fmt.Fprintln(w.opts.Out, l)
 		}
 	}
-	w.printAlways(fmt.Sprintf("%4s  ✗ FAILED: %v", se.Step, se.Err))
+	w.printAlways(fmt.Sprintf("%4s  ✗ FAILED: %v", se.Step, se.Err), 16)
 	return fmt.Errorf("demo: %w", se)
 }
 
 // printSetup prints what Start set up; setup are the storefront's calls to
 // Latch as it opened.
 func (w *Walk) printSetup(setup []Exchange) {
-	w.println("Latch demo: FusionAuth's \"Mobile login to backend with JWTs and refresh tokens\", step by step")
-	w.println("")
-	w.println(fmt.Sprintf("      Identity  Latch at %s, kickstarted: application %q (role %s), user %s", w.LatchURL, ApplicationName, Role, w.Email))
+	w.println("Latch demo: FusionAuth's \"Mobile login to backend with JWTs and refresh tokens\", step by step", 12)
+	w.println("", 0)
+	w.println(fmt.Sprintf("      Identity  Latch at %s, kickstarted: application %q (role %s), user %s", w.LatchURL, ApplicationName, Role, w.Email), 16)
 	w.println(fmt.Sprintf("                JWT lifetime %s; refresh tokens one-time use (grace %s, reuse revokes the session), sliding window %s",
-		human(JWTLifetime), human(GracePeriod), human(RefreshLifetime)))
-	w.println(fmt.Sprintf("      Store     the storefront at %s, verifying Identity's JWTs and the app's DPoP proofs with guard", w.StoreURL))
+		human(JWTLifetime), human(GracePeriod), human(RefreshLifetime)), 16)
+	w.println(fmt.Sprintf("      Store     the storefront at %s, verifying Identity's JWTs and the app's DPoP proofs with guard", w.StoreURL), 16)
 	for _, x := range setup {
 		if (x.Method == http.MethodPost || x.Method == http.MethodPut) && strings.HasPrefix(x.Path, "/api/webhook/") && x.Status == http.StatusOK {
 			w.println(fmt.Sprintf("                registered its webhook at Identity (%s %s): %s%s for %s, signed",
-				x.Method, "/api/webhook/{id}", w.StoreURL, storefront.EventsPath, api.EventJWTRefreshTokenRevoke))
+				x.Method, "/api/webhook/{id}", w.StoreURL, storefront.EventsPath, api.EventJWTRefreshTokenRevoke), 16)
 		}
 	}
-	w.println("      Mobile    the app, on the client SDK: a DPoP key made at its first login, a proof with every request")
-	w.println("      Clock     shared by Identity, Store and Mobile; it moves only when the demo advances it")
+	w.println("      Mobile    the app, on the client SDK: a DPoP key made at its first login, a proof with every request", 16)
+	w.println("      Clock     shared by Identity, Store and Mobile; it moves only when the demo advances it", 16)
 }
 
 // NewApp returns a new device running the app, logged out.
@@ -213,19 +213,31 @@ func (w *Walk) Fail(step, format string, args ...any) error {
 // request, or a response's status) to to, with a note.
 func (w *Walk) Msg(step, from, to, what, note string) {
 	w.step(step)
-	w.println(strings.TrimRight(fmt.Sprintf("%4s  %-9s → %-9s %-27s %s", step, from, to, what, note), " "))
+	// The note's column, when the width leaves it room; else the
+	// column after the parties.
+	indent := msgNoteColumn
+	if w.opts.Width > 0 && w.opts.Width-indent < 40 {
+		indent = actorTextColumn
+	}
+	w.println(strings.TrimRight(fmt.Sprintf("%4s  %-9s → %-9s %-27s %s", step, from, to, what, note), " "), indent)
 }
+
+// The columns where a Msg's note and a Say's text begin.
+const (
+	msgNoteColumn   = 4 + 2 + 9 + 3 + 9 + 1 + 27 + 1
+	actorTextColumn = 4 + 2 + 9 + 3
+)
 
 // Say prints what actor does at step without a message.
 func (w *Walk) Say(step, actor, format string, args ...any) {
 	w.step(step)
-	w.println(fmt.Sprintf("%4s  %-9s   %s", step, actor, fmt.Sprintf(format, args...)))
+	w.println(fmt.Sprintf("%4s  %-9s   %s", step, actor, fmt.Sprintf(format, args...)), actorTextColumn)
 }
 
 // Advance moves the shared clock forward by d and prints why.
 func (w *Walk) Advance(d time.Duration, format string, args ...any) {
 	w.Clock.Advance(d)
-	w.println(fmt.Sprintf("      ⏱ +%-7s %s", human(d), fmt.Sprintf(format, args...)))
+	w.println(fmt.Sprintf("      ⏱ +%-7s %s", human(d), fmt.Sprintf(format, args...)), 17)
 }
 
 func (w *Walk) step(s string) {
@@ -234,21 +246,72 @@ func (w *Walk) step(s string) {
 	}
 }
 
-func (w *Walk) println(s string) {
-	w.lines = append(w.lines, s)
-	if !w.opts.Quiet && w.opts.Out != nil {
-		fmt.Fprintln(w.opts.Out, s)
+// println prints s, wrapped at Options.Width with its continuations
+// indented by indent, unless quiet; a quiet walk keeps the scene's lines
+// for its failure.
+func (w *Walk) println(s string, indent int) {
+	for _, l := range wrap(s, w.opts.Width, indent) {
+		w.lines = append(w.lines, l)
+		if !w.opts.Quiet && w.opts.Out != nil {
+			fmt.Fprintln(w.opts.Out, l)
+		}
 	}
 }
 
-// printAlways prints s in quiet mode too.
-func (w *Walk) printAlways(s string) {
+// printAlways prints s, as println does, in quiet mode too.
+func (w *Walk) printAlways(s string, indent int) {
 	if w.opts.Out != nil {
-		fmt.Fprintln(w.opts.Out, s)
+		for _, l := range wrap(s, w.opts.Width, indent) {
+			fmt.Fprintln(w.opts.Out, l)
+		}
 	}
 }
 
-func heading(title, steps string) string {
+// minWidth is the narrowest width wrap wraps at.
+const minWidth = 40
+
+// wrap breaks s into lines of at most width columns (one a rune), at the
+// last space that fits, or within a word longer than a line; the lines
+// after the first begin with indent spaces, less when the width leaves the
+// text too little room. A width of 0 leaves s whole.
+func wrap(s string, width, indent int) []string {
+	r := []rune(s)
+	if width <= 0 || len(r) <= width {
+		return []string{s}
+	}
+	width = max(width, minWidth)
+	if width-indent < minWidth/2 {
+		indent = min(indent, 6)
+	}
+	var out []string
+	for len(r) > width {
+		cut, next := width, width // within a word, if no space fits
+		for i := width; i > indent; i-- {
+			if r[i] == ' ' {
+				cut, next = i, i
+				break
+			}
+		}
+		for cut > 0 && r[cut-1] == ' ' {
+			cut--
+		}
+		if cut == 0 { // only spaces before the break
+			cut, next = width, width
+		}
+		for next < len(r) && r[next] == ' ' {
+			next++
+		}
+		out = append(out, string(r[:cut]))
+		if next == len(r) {
+			return out
+		}
+		r = append([]rune(strings.Repeat(" ", indent)), r[next:]...)
+	}
+	return append(out, string(r))
+}
+
+// heading is a scene's title, ruled to width (100 columns when 0).
+func heading(title, steps string, width int) string {
 	h := "── " + title
 	switch {
 	case strings.Contains(steps, "-"):
@@ -257,7 +320,10 @@ func heading(title, steps string) string {
 		h += " (step " + steps + ")"
 	}
 	h += " "
-	if n := 100 - len([]rune(h)); n > 0 {
+	if width <= 0 {
+		width = 100
+	}
+	if n := min(width, 100) - len([]rune(h)); n > 0 {
 		h += strings.Repeat("─", n)
 	}
 	return h

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -46,9 +47,31 @@ func (s *Server) requireAPIKey(r *http.Request) (*http.Request, error) {
 		return r, err
 	}
 	if key == nil {
-		return r, status(http.StatusUnauthorized)
+		return r, noAPIKey(r, "")
 	}
 	return withAPIKey(r, key), nil
+}
+
+// apiKeyRefusal refuses a request's API key: 401 with an empty body, as
+// FusionAuth answers, and a log line that says why (never the key).
+type apiKeyRefusal struct{ reason string }
+
+func (e *apiKeyRefusal) Error() string { return "API key refused: " + e.reason }
+
+// Unwrap makes a refusal an identity.ErrUnauthorized.
+func (e *apiKeyRefusal) Unwrap() error { return identity.ErrUnauthorized }
+
+// noAPIKey is the refusal of a request that carries no API key; why, when
+// not "" (say, the application requires one to log in), follows.
+func noAPIKey(r *http.Request, why string) error {
+	reason := "no API key"
+	if scheme, _, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " "); ok {
+		reason += " (the Authorization header holds a " + scheme + " credential; an API key is the header's whole value)"
+	}
+	if why != "" {
+		reason += ": " + why
+	}
+	return &apiKeyRefusal{reason: reason}
 }
 
 // withAPIKey keeps an authenticated key in the request's context.
@@ -68,11 +91,17 @@ func (s *Server) apiKey(r *http.Request) (*storage.APIKey, error) {
 		return nil, nil
 	}
 	k, err := s.id.AuthenticateAPIKey(r.Context(), raw, r.Method, endpoint(r))
-	if err != nil {
+	switch {
+	case errors.Is(err, identity.ErrAPIKeyUnknown):
+		return nil, &apiKeyRefusal{reason: "unknown API key"}
+	case errors.Is(err, identity.ErrAPIKeyNotPermitted):
+		return nil, &apiKeyRefusal{reason: "the API key is not permitted to " + r.Method + " " + endpoint(r)}
+	case err != nil:
 		return nil, err
 	}
 	if h := r.Header.Get(api.HeaderTenantID); k.TenantID != "" && h != "" && h != k.TenantID {
-		return nil, identity.ErrUnauthorized
+		return nil, &apiKeyRefusal{reason: "the API key " + k.ID + " is locked to tenant " + k.TenantID +
+			", and " + api.HeaderTenantID + " names another"}
 	}
 	return &k, nil
 }

@@ -108,7 +108,7 @@ func (s *Server) loginAuth(r *http.Request, applicationID string) (*http.Request
 			return r, "", err
 		}
 		if need {
-			return r, "", status(http.StatusUnauthorized)
+			return r, "", noAPIKey(r, "the application requires one to log in")
 		}
 	}
 	return r, tenantID, nil

@@ -65,6 +65,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *api.OAuthError
 	var rl *errRateLimited
 	var de *dpopError
+	var kr *apiKeyRefusal
 	switch {
 	case errors.As(err, &rl):
 		writeRateLimited(w, rl)
@@ -72,6 +73,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.writeDPoPError(w, r, de)
 	case errors.Is(err, storage.ErrUnavailable):
 		s.writeUnavailable(w, r)
+	case errors.As(err, &kr):
+		s.log.Warn("API key refused", "request", r.Context().Value(ctxRequestID), "method", r.Method, "path", r.URL.Path,
+			"client", s.clientAddress(r), "reason", kr.reason)
+		w.WriteHeader(http.StatusUnauthorized)
 	case errors.As(err, &se):
 		if se.err != nil {
 			s.log.Warn("request refused", "request", r.Context().Value(ctxRequestID), "status", se.code, "err", se.err)

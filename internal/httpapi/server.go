@@ -229,8 +229,10 @@ func (s *Server) handle(a auth, h handlerFunc) http.Handler {
 			r, err = s.requireAPIKey(r)
 		}
 		if err == nil && a == authSuperKey {
-			if k, _ := r.Context().Value(ctxAPIKey).(*storage.APIKey); k == nil || k.TenantID != "" {
-				err = status(http.StatusUnauthorized)
+			if k, _ := r.Context().Value(ctxAPIKey).(*storage.APIKey); k == nil {
+				err = noAPIKey(r, "")
+			} else if k.TenantID != "" {
+				err = &apiKeyRefusal{reason: "the API key " + k.ID + " is locked to tenant " + k.TenantID + ", and this API takes only a key of every tenant"}
 			}
 		}
 		if err == nil {

@@ -112,20 +112,31 @@ func (s *Service) DeleteAPIKey(ctx context.Context, id string) error {
 	return s.store.DeleteAPIKey(ctx, id)
 }
 
+// Why AuthenticateAPIKey refuses a key; both are ErrUnauthorized, so
+// that callers may log the reason and answer alike.
+var (
+	// ErrAPIKeyUnknown: no API key has the value presented.
+	ErrAPIKeyUnknown = fmt.Errorf("%w: unknown API key", ErrUnauthorized)
+	// ErrAPIKeyNotPermitted: the key's endpoint permissions leave out the
+	// method on the endpoint.
+	ErrAPIKeyNotPermitted = fmt.Errorf("%w: API key not permitted for the endpoint", ErrUnauthorized)
+)
+
 // AuthenticateAPIKey returns the API key whose secret is raw, if it may
-// call method on the endpoint (see Permits). Anything else is ErrUnauthorized.
+// call method on the endpoint (see Permits). Anything else is
+// ErrUnauthorized: ErrAPIKeyUnknown or ErrAPIKeyNotPermitted.
 func (s *Service) AuthenticateAPIKey(ctx context.Context, raw, method, endpoint string) (storage.APIKey, error) {
 	if raw == "" {
-		return storage.APIKey{}, ErrUnauthorized
+		return storage.APIKey{}, ErrAPIKeyUnknown
 	}
 	k, err := s.store.GetAPIKeyByHash(ctx, token.HashSecret(raw))
 	if errors.Is(err, storage.ErrNotFound) {
-		return storage.APIKey{}, ErrUnauthorized
+		return storage.APIKey{}, ErrAPIKeyUnknown
 	} else if err != nil {
 		return storage.APIKey{}, err
 	}
 	if !Permits(k.Endpoints, method, endpoint) {
-		return storage.APIKey{}, ErrUnauthorized
+		return storage.APIKey{}, ErrAPIKeyNotPermitted
 	}
 	return k, nil
 }
