@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/rotation"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/token"
 )
@@ -57,7 +59,7 @@ func (s *Service) newSession(ctx context.Context, t api.Tenant, app api.Applicat
 		TokenHash:          token.HashRefreshToken(raw),
 		Inserted:           now,
 		StartInstant:       now,
-		ExpiresAt:          expiry(cfg, now, now),
+		ExpiresAt:          rotation.PolicyOf(cfg).Expiry(now, now),
 		AuthTime:           now,
 		AuthenticationType: authType,
 		Scopes:             scopes,
@@ -69,23 +71,6 @@ func (s *Service) newSession(ctx context.Context, t api.Tenant, app api.Applicat
 		return nil, "", err
 	}
 	return sess, raw, nil
-}
-
-// expiry computes when a session used at now expires under cfg.
-func expiry(cfg api.JWTConfiguration, inserted, now time.Time) time.Time {
-	ttl := time.Duration(cfg.RefreshTokenTimeToLiveInMinutes) * time.Minute
-	switch cfg.RefreshTokenExpirationPolicy {
-	case api.ExpirationSlidingWindow:
-		return now.Add(ttl)
-	case api.ExpirationSlidingWindowMaximum:
-		limit := inserted.Add(time.Duration(cfg.RefreshTokenSlidingWindowConfiguration.MaximumTimeToLiveInMinutes) * time.Minute)
-		if e := now.Add(ttl); e.Before(limit) {
-			return e
-		}
-		return limit
-	default:
-		return inserted.Add(ttl)
-	}
 }
 
 // RefreshInput is a request to exchange a refresh token for a new JWT.
@@ -177,16 +162,104 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (RefreshResult, 
 	}
 }
 
+// refresh is one attempt at a refresh of sess, which the presented value
+// matched as match: load what rules it, decide, make the one write, answer.
+// storage.ErrStale means a concurrent refresh rotated the value first.
 func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Session, match storage.Match) (RefreshResult, error) {
 	now := s.clock()
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) || sess.ApplicationID == "" {
-		return RefreshResult{}, ErrRefreshTokenInvalid
+	if err := s.admit(ctx, in, sess, now); err != nil {
+		return RefreshResult{}, err
 	}
-	if in.TenantID != "" && sess.TenantID != in.TenantID {
-		return RefreshResult{}, ErrRefreshTokenInvalid
+	r, err := s.loadRefresh(ctx, in, sess, now)
+	if err != nil {
+		return RefreshResult{}, err
 	}
-	if in.ClientID != "" && in.ClientID != sess.ApplicationID {
+
+	d := rotation.PolicyOf(r.cfg).Decide(sess, match, now)
+	res := RefreshResult{RefreshToken: in.RefreshToken, RefreshTokenID: sess.ID, UserID: r.user.ID, Scopes: r.scopes}
+	p := refreshPlan{now: now, original: in.Original}
+	switch d.Action {
+	case rotation.Refuse:
 		return RefreshResult{}, ErrRefreshTokenInvalid
+	case rotation.Reuse:
+		if d.Revoke {
+			if err := s.revokeReused(ctx, sess, now, in.Client.Address); err != nil {
+				return RefreshResult{}, err
+			}
+		}
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	case rotation.Retry:
+		// An honest retry (a lost response, a parallel request): the same
+		// successor, no new rotation.
+		current, err := token.OpenSuccessor(in.RefreshToken, sess.SealedSuccessor)
+		if err != nil {
+			return RefreshResult{}, ErrRefreshTokenInvalid
+		}
+		res.RefreshToken, res.Rotated = current, true
+	case rotation.Rotate:
+		next, err := token.NewRefreshToken()
+		if err != nil {
+			return RefreshResult{}, err
+		}
+		sealed, err := token.SealSuccessor(in.RefreshToken, next)
+		if err != nil {
+			return RefreshResult{}, err
+		}
+		p.rotation = &storage.Rotation{TokenHash: token.HashRefreshToken(next), SealedSuccessor: sealed, RotatedAt: now,
+			StartInstant: d.StartInstant, ExpiresAt: d.ExpiresAt, LastUsed: now, Device: lastAccess(sess, in.Client, now)}
+		res.RefreshToken, res.Rotated = next, true
+	case rotation.Touch:
+		p.touch = &storage.Touch{StartInstant: d.StartInstant, ExpiresAt: d.ExpiresAt, LastUsed: now, Device: lastAccess(sess, in.Client, now)}
+	}
+
+	reg, err := s.store.GetRegistration(ctx, r.user.ID, r.app.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		// The registration is gone: the session is no longer the app's to use.
+		return RefreshResult{}, ErrRefreshTokenInvalid
+	} else if err != nil {
+		return RefreshResult{}, err
+	}
+	// An ID token follows the scopes the session was granted at login, as
+	// FusionAuth's does, whatever this request narrowed them to.
+	p.idToken = in.OAuth && slices.Contains(sess.Scopes, ScopeOpenID)
+	p.sess = sess
+	p.sess.Scopes = r.scopes
+	// The new access token is bound to the session's key; a session bound
+	// to none gives one bound to the key the client proved now, if any
+	// (RFC 9449 §5: the refresh token itself stays unbound).
+	jkt := cmp.Or(sess.DPoPJKT, in.Client.DPoPJKT)
+	p.mint = mintInput{
+		tenant: r.tenant, app: &r.app.Application, user: r.user, reg: &reg, session: &p.sess,
+		authType: api.AuthRefreshToken, authTime: sess.AuthTime, ttl: in.TTL, jkt: jkt,
+	}
+
+	// The write, the new JWT and, when the tenant announces refreshes, the
+	// jwt.refresh event: in one transaction when there is an event to
+	// write, so that it commits with the change.
+	if r.tenant.EventConfiguration.Enabled(api.EventJWTRefresh) {
+		err = s.Tx(ctx, func(tx *Service) error { return tx.commitRefresh(ctx, p, &res) })
+	} else {
+		err = s.commitRefresh(ctx, p, &res)
+	}
+	if err != nil {
+		return RefreshResult{}, err
+	}
+	res.ExpiresIn = (res.Expires - millis(now)) / 1000
+	res.TokenType = tokenType(jkt)
+	return res, nil
+}
+
+// admit refuses a refresh of a session that is not refreshable, or not
+// the caller's: of another tenant or client, or bound to a DPoP key the
+// caller did not prove. Then in.Admit, if set, has its say, where a
+// token first proves to be a live session's and nothing is written yet:
+// a replayed DPoP proof is refused before a rotation, or before a reuse
+// revokes the session.
+func (s *Service) admit(ctx context.Context, in RefreshInput, sess storage.Session, now time.Time) error {
+	if !rotation.Refreshable(sess, now) ||
+		(in.TenantID != "" && sess.TenantID != in.TenantID) ||
+		(in.ClientID != "" && in.ClientID != sess.ApplicationID) {
+		return ErrRefreshTokenInvalid
 	}
 	if sess.DPoPJKT != "" && sess.DPoPJKT != in.Client.DPoPJKT {
 		// Refused, not revoked: whoever holds the value without the key
@@ -198,153 +271,115 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 		}
 		s.log.Warn("refresh refused: DPoP-bound refresh token without proof of its key", "session", sess.ID,
 			"user", sess.UserID, "application", sess.ApplicationID, "presented", presented, "address", in.Client.Address)
-		return RefreshResult{}, ErrRefreshTokenInvalid
+		return ErrRefreshTokenInvalid
 	}
-	// The rule of admission sits here, where a token first proves to be a
-	// live session's and nothing is written yet: a replayed DPoP proof is
-	// refused before a rotation, or before a reuse revokes the session.
 	if in.Admit != nil {
-		if err := in.Admit(ctx, sess.ID); err != nil {
-			return RefreshResult{}, err
-		}
+		return in.Admit(ctx, sess.ID)
 	}
+	return nil
+}
+
+// refreshing is what rules a refresh of an admitted session: the records
+// behind it and the configuration they resolve to.
+type refreshing struct {
+	tenant api.Tenant
+	app    storage.Application
+	user   storage.User
+	cfg    api.JWTConfiguration
+	// scopes are the new token's: the session's, or those of them the
+	// OAuth grant asked for.
+	scopes []string
+}
+
+// loadRefresh loads and checks what rules a refresh of sess: an active
+// application that allows the refresh asked for, an active user, and
+// the tenant; the TTL and scopes asked for must be within what they
+// allow.
+func (s *Service) loadRefresh(ctx context.Context, in RefreshInput, sess storage.Session, now time.Time) (refreshing, error) {
 	app, err := s.store.GetApplication(ctx, sess.ApplicationID)
 	if err != nil {
-		return RefreshResult{}, noneFound(err)
+		return refreshing{}, noneFound(err)
 	}
 	if !app.Active || (!in.OAuth && !app.LoginConfiguration.AllowTokenRefresh) ||
 		(in.OAuth && !grantEnabled(app.Application, GrantRefreshToken)) {
-		return RefreshResult{}, ErrRefreshTokenInvalid
+		return refreshing{}, ErrRefreshTokenInvalid
 	}
 	u, err := s.store.GetUser(ctx, sess.UserID)
 	if err != nil {
-		return RefreshResult{}, noneFound(err)
+		return refreshing{}, noneFound(err)
 	}
 	if !u.Active || (!u.Expiry.IsZero() && !now.Before(u.Expiry)) {
-		return RefreshResult{}, ErrRefreshTokenInvalid
+		return refreshing{}, ErrRefreshTokenInvalid
 	}
 	t, err := s.store.GetTenant(ctx, sess.TenantID)
 	if err != nil {
-		return RefreshResult{}, err
+		return refreshing{}, err
 	}
 	cfg := jwtConfig(t, &app.Application)
 	if max := time.Duration(cfg.TimeToLiveInSeconds) * time.Second; in.TTL > max {
-		return RefreshResult{}, api.FieldError("timeToLiveInSeconds", "invalid",
+		return refreshing{}, api.FieldError("timeToLiveInSeconds", "invalid",
 			fmt.Sprintf("The [timeToLiveInSeconds] must not exceed the configured [%d] seconds.", cfg.TimeToLiveInSeconds))
 	}
 	scopes := sess.Scopes
 	if in.OAuth && len(in.Scopes) > 0 {
 		for _, sc := range in.Scopes {
 			if !slices.Contains(sess.Scopes, sc) {
-				return RefreshResult{}, &api.OAuthError{Code: api.OAuthInvalidScope, Description: fmt.Sprintf("The scope [%s] was not granted to this refresh token.", sc), Reason: "unknown_scope"}
+				return refreshing{}, &api.OAuthError{Code: api.OAuthInvalidScope, Description: fmt.Sprintf("The scope [%s] was not granted to this refresh token.", sc), Reason: "unknown_scope"}
 			}
 		}
 		scopes = in.Scopes
 	}
+	return refreshing{tenant: t, app: app, user: u, cfg: cfg, scopes: scopes}, nil
+}
 
-	res := RefreshResult{RefreshToken: in.RefreshToken, RefreshTokenID: sess.ID, UserID: u.ID, Scopes: scopes}
+// lastAccess is the session's device, last accessed by c at now.
+func lastAccess(sess storage.Session, c Client, now time.Time) api.DeviceInfo {
 	dev := sess.Device
-	dev.LastAccessedAddress, dev.LastAccessedInstant = in.Client.Address, millis(now)
-	expires := expiry(cfg, sess.Inserted, now)
-	oneTime := cfg.RefreshTokenUsagePolicy == api.RefreshOneTimeUse
-	var write func(s *Service) error // the session's change, if any
-	switch {
-	case match == storage.MatchCurrent && oneTime:
-		next, err := token.NewRefreshToken()
-		if err != nil {
-			return RefreshResult{}, err
-		}
-		sealed, err := token.SealSuccessor(in.RefreshToken, next)
-		if err != nil {
-			return RefreshResult{}, err
-		}
-		write = func(s *Service) error {
-			return s.store.RotateSession(ctx, sess.ID, sess.TokenHash, storage.Rotation{
-				TokenHash: token.HashRefreshToken(next), SealedSuccessor: sealed, RotatedAt: now,
-				StartInstant: now, ExpiresAt: expires, LastUsed: now, Device: dev,
-			})
-		}
-		res.RefreshToken, res.Rotated = next, true
-	case match == storage.MatchCurrent:
-		write = func(s *Service) error {
-			err := s.store.TouchSession(ctx, sess.ID, storage.Touch{StartInstant: sliding(cfg, sess.StartInstant, now), ExpiresAt: expires, LastUsed: now, Device: dev})
-			if errors.Is(err, storage.ErrStale) {
-				return ErrRefreshTokenInvalid
-			}
-			return err
-		}
-	case inGrace(cfg, sess, match, now):
-		// An honest retry (a lost response, a parallel request): the same
-		// successor, no new rotation.
-		current, err := token.OpenSuccessor(in.RefreshToken, sess.SealedSuccessor)
-		if err != nil {
-			return RefreshResult{}, ErrRefreshTokenInvalid
-		}
-		res.RefreshToken, res.Rotated = current, true
-	default:
-		if err := s.reused(ctx, sess, cfg, now, in.Client.Address); err != nil {
-			return RefreshResult{}, err
-		}
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
+	dev.LastAccessedAddress, dev.LastAccessedInstant = c.Address, millis(now)
+	return dev
+}
 
-	var reg *storage.Registration
-	if r, err := s.store.GetRegistration(ctx, u.ID, app.ID); err == nil {
-		reg = &r
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return RefreshResult{}, err
-	}
-	if reg == nil {
-		// The registration is gone: the session is no longer the app's to use.
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
-	// An ID token follows the scopes the session was granted at login, as
-	// FusionAuth's does, whatever this request narrowed them to.
-	wantIDToken := in.OAuth && slices.Contains(sess.Scopes, ScopeOpenID)
-	sess.Scopes = scopes
-	// The new access token is bound to the session's key; a session bound
-	// to none gives one bound to the key the client proved now, if any
-	// (RFC 9449 §5: the refresh token itself stays unbound).
-	jkt := sess.DPoPJKT
-	if jkt == "" {
-		jkt = in.Client.DPoPJKT
-	}
-	// The session's change, the new JWT and, when the tenant announces
-	// refreshes, the jwt.refresh event: in one transaction when there is an
-	// event to write, so that it commits with the change.
-	finish := func(s *Service) error {
-		if write != nil {
-			if err := write(s); err != nil {
-				return err
-			}
-		}
-		mint := mintInput{
-			tenant: t, app: &app.Application, user: u, reg: reg, session: &sess,
-			authType: api.AuthRefreshToken, authTime: sess.AuthTime, ttl: in.TTL, jkt: jkt,
-		}
-		tok, exp, err := s.mintAccessToken(ctx, mint)
-		if err != nil {
+// refreshPlan is a decided refresh: the session's one write (none for a
+// retry) and what the new tokens are made of.
+type refreshPlan struct {
+	sess     storage.Session // as before the write, its scopes the new token's
+	rotation *storage.Rotation
+	touch    *storage.Touch
+	mint     mintInput
+	idToken  bool
+	original string // the access token replaced, for the event
+	now      time.Time
+}
+
+// commitRefresh makes p's write, mints the new tokens into res and
+// records the jwt.refresh event. A rotation that another refresh made
+// first is storage.ErrStale; a touch of a session revoked meanwhile is
+// ErrRefreshTokenInvalid.
+func (s *Service) commitRefresh(ctx context.Context, p refreshPlan, res *RefreshResult) error {
+	switch {
+	case p.rotation != nil:
+		if err := s.store.RotateSession(ctx, p.sess.ID, p.sess.TokenHash, *p.rotation); err != nil {
 			return err
 		}
-		res.Token, res.Expires = tok, exp
-		if wantIDToken {
-			if res.IDToken, err = s.mintIDToken(ctx, mint, tok, exp); err != nil {
-				return err
-			}
+	case p.touch != nil:
+		err := s.store.TouchSession(ctx, p.sess.ID, *p.touch)
+		if errors.Is(err, storage.ErrStale) {
+			return ErrRefreshTokenInvalid
+		} else if err != nil {
+			return err
 		}
-		return s.emitRefresh(ctx, t, sess, tok, in.Original, now)
 	}
-	if t.EventConfiguration.Enabled(api.EventJWTRefresh) {
-		err = s.Tx(ctx, finish)
-	} else {
-		err = finish(s)
-	}
+	tok, exp, err := s.mintAccessToken(ctx, p.mint)
 	if err != nil {
-		return RefreshResult{}, err
+		return err
 	}
-	res.ExpiresIn = (res.Expires - millis(now)) / 1000
-	res.TokenType = tokenType(jkt)
-	return res, nil
+	res.Token, res.Expires = tok, exp
+	if p.idToken {
+		if res.IDToken, err = s.mintIDToken(ctx, p.mint, tok, exp); err != nil {
+			return err
+		}
+	}
+	return s.emitRefresh(ctx, p.mint.tenant, p.sess, tok, p.original, p.now)
 }
 
 // RefreshTokenLive reports whether a refresh token is a live session's
@@ -362,15 +397,7 @@ func (s *Service) RefreshTokenLive(ctx context.Context, refreshToken string) (bo
 	} else if err != nil {
 		return false, err
 	}
-	return sess.RevokedAt.IsZero() && s.clock().Before(sess.ExpiresAt) && sess.ApplicationID != "", nil
-}
-
-// sliding moves a session's start instant on use under sliding policies.
-func sliding(cfg api.JWTConfiguration, start, now time.Time) time.Time {
-	if cfg.RefreshTokenExpirationPolicy == api.ExpirationFixed {
-		return start
-	}
-	return now
+	return rotation.Refreshable(sess, s.clock()), nil
 }
 
 func tokenType(jkt string) string {
@@ -401,7 +428,7 @@ func (s *Service) GetSession(ctx context.Context, tenantID, id string) (api.Refr
 	if err != nil {
 		return api.RefreshToken{}, err
 	}
-	if !sess.RevokedAt.IsZero() || !s.clock().Before(sess.ExpiresAt) || (tenantID != "" && sess.TenantID != tenantID) {
+	if !rotation.Live(sess, s.clock()) || (tenantID != "" && sess.TenantID != tenantID) {
 		return api.RefreshToken{}, notFound("refresh token", id)
 	}
 	return sessionView(sess), nil
@@ -560,7 +587,7 @@ func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
 		return err
 	}
 	now := s.clock()
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+	if !rotation.Live(sess, now) {
 		return nil
 	}
 	if sess.DPoPJKT != "" && sess.DPoPJKT != in.DPoPJKT {
@@ -575,8 +602,11 @@ func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
 		} else if err != nil {
 			return err
 		}
-		if !inGrace(cfg, sess, match, now) {
-			return s.reused(ctx, sess, cfg, now, in.Address)
+		if d := rotation.PolicyOf(cfg).Decide(sess, match, now); d.Action == rotation.Reuse {
+			if d.Revoke {
+				return s.revokeReused(ctx, sess, now, in.Address)
+			}
+			return nil
 		}
 	}
 	scope, f, reason := scopeToken, storage.SessionFilter{ID: sess.ID}, ReasonLogout
@@ -604,24 +634,12 @@ func (s *Service) sessionConfig(ctx context.Context, sess storage.Session) (api.
 	return jwtConfig(t, &app.Application), nil
 }
 
-// inGrace reports whether a value that matched a session as match is the
-// previous one, presented within the grace period after the rotation: an
-// honest retry, not reuse.
-func inGrace(cfg api.JWTConfiguration, sess storage.Session, match storage.Match, now time.Time) bool {
-	grace := time.Duration(cfg.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds) * time.Second
-	return match == storage.MatchPrevious && grace > 0 && now.Sub(sess.RotatedAt) <= grace
-}
-
-// reused handles a value the session no longer has: someone holds a copy.
-// Under the tenant's onOneTimeTokenReuse (cfg comes from jwtConfig, which
-// never takes an application's revocation policy) the session is revoked,
-// for the copy's holder and the owner alike.
-func (s *Service) reused(ctx context.Context, sess storage.Session, cfg api.JWTConfiguration, now time.Time, address string) error {
-	if !cfg.RefreshTokenRevocationPolicy.OnOneTimeTokenReuse {
-		return nil
-	}
-	err := s.Tx(ctx, func(s *Service) error {
-		_, err := s.revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: sess.ID}, now, ReasonTokenReuse)
+// revokeReused revokes a session whose former value was presented:
+// someone holds a copy, and the session ends for the copy's holder and
+// its owner alike (the tenant's onOneTimeTokenReuse; see rotation).
+func (s *Service) revokeReused(ctx context.Context, sess storage.Session, now time.Time, address string) error {
+	err := s.Tx(ctx, func(tx *Service) error {
+		_, err := tx.revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: sess.ID}, now, ReasonTokenReuse)
 		return err
 	})
 	if err != nil {
