@@ -502,3 +502,100 @@ func TestRefresh_OneTimeUseConcurrent(t *testing.T) {
 		t.Errorf("generation %d, revoked at %v; want 1, live", s.Generation, s.RevokedAt)
 	}
 }
+
+// TestRefresh_Refused: a live session's value is refused when what stands
+// behind the session no longer takes it (an application that is inactive
+// or no longer allows the refresh asked for, a user inactive or expired, a
+// registration gone: each changed in the store alone, so that no
+// revocation hides the refresh's own check), and a request that asks for
+// more than the session holds, or a blank value or negative lifetime, is
+// a validation error. Nothing is written.
+func TestRefresh_Refused(t *testing.T) {
+	var invalidScope *api.OAuthError
+	var validation *api.Errors
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, e *refreshEnv, app *storage.Application, u *storage.User)
+		in     RefreshInput // RefreshToken is set to the session's value
+		want   any          // ErrRefreshTokenInvalid, or a pointer to the error type
+	}{
+		{"application inactive", func(t *testing.T, e *refreshEnv, app *storage.Application, u *storage.User) {
+			app.Active = false
+		}, RefreshInput{}, ErrRefreshTokenInvalid},
+		{"allowTokenRefresh off", func(t *testing.T, e *refreshEnv, app *storage.Application, u *storage.User) {
+			app.LoginConfiguration.AllowTokenRefresh = false
+		}, RefreshInput{}, ErrRefreshTokenInvalid},
+		{"refresh_token grant off", func(t *testing.T, e *refreshEnv, app *storage.Application, u *storage.User) {
+			app.OAuthConfiguration.EnabledGrants = []string{GrantPassword}
+		}, RefreshInput{OAuth: true}, ErrRefreshTokenInvalid},
+		{"user inactive", func(t *testing.T, e *refreshEnv, app *storage.Application, u *storage.User) {
+			u.Active = false
+		}, RefreshInput{}, ErrRefreshTokenInvalid},
+		{"user expired", func(t *testing.T, e *refreshEnv, app *storage.Application, u *storage.User) {
+			u.Expiry = e.clock.Now()
+		}, RefreshInput{}, ErrRefreshTokenInvalid},
+		{"registration gone", func(t *testing.T, e *refreshEnv, app *storage.Application, u *storage.User) {
+			if err := e.store.DeleteRegistration(e.ctx, u.ID, app.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, RefreshInput{}, ErrRefreshTokenInvalid},
+		{"a longer time to live than configured", nil, RefreshInput{TTL: time.Duration(DefaultAccessTokenTTLSeconds+1) * time.Second}, &validation},
+		{"a scope not granted", nil, RefreshInput{OAuth: true, Scopes: []string{"offline_access", "admin"}}, &invalidScope},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newRefreshEnv(t, oneTimeUse(30, true))
+			app, err := e.store.GetApplication(e.ctx, e.app.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			app.LoginConfiguration.AllowTokenRefresh = true
+			app.OAuthConfiguration.EnabledGrants = []string{GrantPassword, GrantRefreshToken}
+			if err := e.store.UpdateApplication(e.ctx, app); err != nil {
+				t.Fatal(err)
+			}
+			u, err := e.store.GetUser(e.ctx, e.userID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tn, err := e.store.GetTenant(e.ctx, app.TenantID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess, value, err := e.newSession(e.ctx, tn, app.Application, u, api.AuthPassword, []string{"offline_access"}, Client{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.change != nil {
+				tc.change(t, e, &app, &u)
+				if err := e.store.UpdateApplication(e.ctx, app); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.store.UpdateUser(e.ctx, u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			in := tc.in
+			in.RefreshToken = value
+			_, err = e.Refresh(e.ctx, in)
+			switch want := tc.want.(type) {
+			case error:
+				if !errors.Is(err, want) {
+					t.Errorf("Refresh: %v, want %v", err, want)
+				}
+			default:
+				if !errors.As(err, want) {
+					t.Errorf("Refresh: %v (%T), want a %T", err, err, want)
+				}
+			}
+			if s := e.stored(t, sess.ID); s.Generation != 0 || !s.RevokedAt.IsZero() {
+				t.Errorf("a refused refresh wrote: generation %d, revoked at %v", s.Generation, s.RevokedAt)
+			}
+		})
+	}
+	e := newRefreshEnv(t, nil)
+	for _, in := range []RefreshInput{{}, {RefreshToken: "x", TTL: -time.Second}} {
+		if _, err := e.Refresh(e.ctx, in); !errors.As(err, &validation) {
+			t.Errorf("Refresh(%+v): %v, want a validation error", in, err)
+		}
+	}
+}
