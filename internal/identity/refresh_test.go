@@ -2,7 +2,9 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,9 +24,9 @@ type refreshEnv struct {
 
 // newRefreshEnv returns a refreshEnv whose tenant's jwtConfiguration is
 // Latch's default changed by policy (nil: unchanged).
-func newRefreshEnv(t *testing.T, policy func(*api.JWTConfiguration)) *refreshEnv {
+func newRefreshEnv(t *testing.T, policy func(*api.JWTConfiguration), opts ...envOption) *refreshEnv {
 	t.Helper()
-	e := newEnv(t)
+	e := newEnv(t, opts...)
 	if policy != nil {
 		tenants, err := e.ListTenants(e.ctx)
 		if err != nil {
@@ -597,5 +599,64 @@ func TestRefresh_Refused(t *testing.T) {
 		if _, err := e.Refresh(e.ctx, in); !errors.As(err, &validation) {
 			t.Errorf("Refresh(%+v): %v, want a validation error", in, err)
 		}
+	}
+}
+
+// TestRefresh_Events: under a tenant that announces refreshes and
+// revocations to a webhook, a rotation commits with its jwt.refresh event
+// (naming the session, never the refresh token's value), a retry within
+// the grace period announces its new JWT too, and reuse revokes with a
+// jwt.refresh-token.revoke event; each wakes the dispatcher once.
+func TestRefresh_Events(t *testing.T) {
+	var woken int
+	e := newRefreshEnv(t, oneTimeUse(30, true), func(c *Config) { c.OnEnqueue = func() { woken++ } })
+	tenants, err := e.ListTenants(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := tenants[0]
+	tn.EventConfiguration.Events = map[string]api.EventConfigurationData{
+		api.EventJWTRefresh: {Enabled: true}, api.EventJWTRefreshTokenRevoke: {Enabled: true},
+	}
+	if _, err := e.UpdateTenant(e.ctx, tn.ID, tn); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.CreateWebhook(e.ctx, "", api.Webhook{URL: "https://hooks.example.org/latch", Global: true,
+		EventsEnabled: map[string]bool{api.EventJWTRefresh: true, api.EventJWTRefreshTokenRevoke: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := func(typ string) []storage.LoggedEvent {
+		t.Helper()
+		list, _, err := e.store.SearchEvents(e.ctx, storage.EventQuery{Type: typ, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	id, old := e.start(t, "")
+	current := e.mustRefresh(t, "rotation", old, "").RefreshToken
+	e.mustRefresh(t, "retry", old, "")
+	refreshes := events(api.EventJWTRefresh)
+	if len(refreshes) != 2 || woken != 2 {
+		t.Fatalf("%d jwt.refresh events, dispatcher woken %d times; want 2, 2", len(refreshes), woken)
+	}
+	for _, ev := range refreshes {
+		var body api.EventRequest[api.JWTRefreshEvent]
+		if err := json.Unmarshal(ev.Payload, &body); err != nil {
+			t.Fatal(err)
+		}
+		if body.Event.RefreshToken != id || body.Event.UserID != e.userID || strings.Contains(string(ev.Payload), old) || strings.Contains(string(ev.Payload), current) {
+			t.Errorf("jwt.refresh event names session %q, user %q (want %s, %s), or carries a refresh token's value: %s",
+				body.Event.RefreshToken, body.Event.UserID, id, e.userID, ev.Payload)
+		}
+	}
+	e.clock.Advance(time.Minute)
+	e.refused(t, "reuse", old, "")
+	if revokes := events(api.EventJWTRefreshTokenRevoke); len(revokes) != 1 || woken != 3 || !strings.Contains(string(revokes[0].Payload), ReasonTokenReuse) {
+		t.Errorf("%d jwt.refresh-token.revoke events, dispatcher woken %d times; want 1 for %q, 3", len(revokes), woken, ReasonTokenReuse)
+	}
+	if len(events(api.EventJWTRefresh)) != 2 {
+		t.Error("a refused refresh announced a refresh")
 	}
 }
