@@ -3,11 +3,11 @@ package identity
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
+	"log/slog"
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/rotation"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/token"
 )
@@ -39,14 +39,72 @@ const (
 	ReasonApplicationDeactivated = "application deactivated"
 )
 
+// sessions holds the refresh-token session rules: it makes sessions,
+// refreshes them under the rotation rule (package rotation), describes,
+// lists and revokes them, and logs them out. The Service's session
+// methods delegate to it, and what it needs of the rest of the Service
+// is named here: a part of the store, the minting of access tokens, and
+// the events of revocations and refreshes.
+type sessions struct {
+	store  sessionStore
+	now    func() time.Time // UTC, to the microsecond
+	log    *slog.Logger
+	tokens accessTokens
+	events sessionEvents
+	// tx runs fn with sessions whose writes commit together, or not at all.
+	tx func(ctx context.Context, fn func(sessions) error) error
+}
+
+// sessionStore is the part of storage.Store that sessions read and write
+// directly; revocations go through sessionEvents.
+type sessionStore interface {
+	CreateSession(ctx context.Context, s storage.Session) error
+	GetSession(ctx context.Context, id string) (storage.Session, error)
+	FindSession(ctx context.Context, tokenHash []byte) (storage.Session, storage.Match, error)
+	RotateSession(ctx context.Context, id string, presentedHash []byte, r storage.Rotation) error
+	TouchSession(ctx context.Context, id string, t storage.Touch) error
+	ListSessions(ctx context.Context, f storage.SessionFilter) ([]storage.Session, error)
+	GetTenant(ctx context.Context, id string) (api.Tenant, error)
+	GetApplication(ctx context.Context, id string) (storage.Application, error)
+	GetUser(ctx context.Context, id string) (storage.User, error)
+	GetRegistration(ctx context.Context, userID, applicationID string) (storage.Registration, error)
+}
+
+// accessTokens mints the tokens a refresh issues (jwt.go).
+type accessTokens interface {
+	mintAccessToken(ctx context.Context, in mintInput) (string, int64, error)
+	mintIDToken(ctx context.Context, in mintInput, accessToken string, expires int64) (string, error)
+}
+
+// sessionEvents revokes sessions with their jwt.refresh-token.revoke
+// events, and records jwt.refresh events (events.go).
+type sessionEvents interface {
+	revokeAndEmit(ctx context.Context, scope revokeScope, f storage.SessionFilter, at time.Time, reason string) ([]storage.Session, error)
+	emitRefresh(ctx context.Context, t api.Tenant, sess storage.Session, tok, original string, at time.Time) error
+}
+
+// sessions returns the session rules over s's store, in s's transaction
+// if it is in one.
+func (s *Service) sessions() sessions {
+	return sessions{store: s.store, now: s.clock, log: s.log, tokens: s, events: s,
+		tx: func(ctx context.Context, fn func(sessions) error) error {
+			return s.Tx(ctx, func(tx *Service) error { return fn(tx.sessions()) })
+		}}
+}
+
 // newSession stores a new refresh-token session and returns its raw value.
 func (s *Service) newSession(ctx context.Context, t api.Tenant, app api.Application, u storage.User, authType string, scopes []string, c Client) (*storage.Session, string, error) {
+	return s.sessions().create(ctx, t, app, u, authType, scopes, c)
+}
+
+// create is Service.newSession.
+func (ss sessions) create(ctx context.Context, t api.Tenant, app api.Application, u storage.User, authType string, scopes []string, c Client) (*storage.Session, string, error) {
 	raw, err := token.NewRefreshToken()
 	if err != nil {
 		return nil, "", err
 	}
 	cfg := jwtConfig(t, &app)
-	now := s.clock()
+	now := ss.now()
 	dev := c.Device
 	dev.LastAccessedAddress, dev.LastAccessedInstant = c.Address, 0
 	sess := &storage.Session{
@@ -57,7 +115,7 @@ func (s *Service) newSession(ctx context.Context, t api.Tenant, app api.Applicat
 		TokenHash:          token.HashRefreshToken(raw),
 		Inserted:           now,
 		StartInstant:       now,
-		ExpiresAt:          expiry(cfg, now, now),
+		ExpiresAt:          rotation.PolicyOf(cfg).Expiry(now, now),
 		AuthTime:           now,
 		AuthenticationType: authType,
 		Scopes:             scopes,
@@ -65,286 +123,10 @@ func (s *Service) newSession(ctx context.Context, t api.Tenant, app api.Applicat
 		LastUsed:           now,
 		DPoPJKT:            c.DPoPJKT,
 	}
-	if err := s.store.CreateSession(ctx, *sess); err != nil {
+	if err := ss.store.CreateSession(ctx, *sess); err != nil {
 		return nil, "", err
 	}
 	return sess, raw, nil
-}
-
-// expiry computes when a session used at now expires under cfg.
-func expiry(cfg api.JWTConfiguration, inserted, now time.Time) time.Time {
-	ttl := time.Duration(cfg.RefreshTokenTimeToLiveInMinutes) * time.Minute
-	switch cfg.RefreshTokenExpirationPolicy {
-	case api.ExpirationSlidingWindow:
-		return now.Add(ttl)
-	case api.ExpirationSlidingWindowMaximum:
-		limit := inserted.Add(time.Duration(cfg.RefreshTokenSlidingWindowConfiguration.MaximumTimeToLiveInMinutes) * time.Minute)
-		if e := now.Add(ttl); e.Before(limit) {
-			return e
-		}
-		return limit
-	default:
-		return inserted.Add(ttl)
-	}
-}
-
-// RefreshInput is a request to exchange a refresh token for a new JWT.
-type RefreshInput struct {
-	// RefreshToken is the raw value presented.
-	RefreshToken string
-	// TenantID pins the request to a tenant ("" for any).
-	TenantID string
-	// ClientID, when set (the OAuth grant), must be the session's application.
-	ClientID string
-	// OAuth marks the refresh_token grant: the application must enable the
-	// grant rather than allowTokenRefresh.
-	OAuth bool
-	// TTL, when positive, shortens the new JWT's lifetime; longer than the
-	// configured one is a validation error.
-	TTL time.Duration
-	// Scopes, for the OAuth grant, narrows the new token's scope to a subset.
-	Scopes []string
-	// Original is the access token being replaced, when the caller sent it
-	// (the Refresh API's token field); it goes into the jwt.refresh event.
-	Original string
-	Client   Client
-	// Admit, when set, is called once with the session's id when the
-	// token has proved to be a live session's (found, neither revoked nor
-	// expired, of the tenant and client asked for, bound to no DPoP key or
-	// to Client.DPoPJKT), before anything is written or issued; its error
-	// ends the refresh, as it is. The HTTP layer limits the refreshes of
-	// each session there and records the request's DPoP proof, so that
-	// unknown, expired and revoked tokens, however many, cost no write and
-	// no limiter state of their own.
-	Admit func(ctx context.Context, sessionID string) error
-}
-
-// RefreshResult is a refreshed JWT and the refresh token to keep.
-type RefreshResult struct {
-	Token          string
-	Expires        int64 // instant, ms
-	ExpiresIn      int64 // seconds
-	RefreshToken   string
-	RefreshTokenID string
-	Rotated        bool
-	UserID         string
-	Scopes         []string
-	TokenType      string
-	// IDToken is a new OpenID Connect ID token, for the refresh_token
-	// grant of a session that was granted the openid scope.
-	IDToken string
-}
-
-// Refresh exchanges a refresh token for a new JWT, applying the session's
-// usage and expiration policies. Unknown, expired, revoked, reused and
-// refused tokens all give ErrRefreshTokenInvalid. Under OneTimeUse the
-// value rotates atomically: of any number of concurrent refreshes with one
-// value exactly one rotates it, and the others, like a retry with the
-// previous value inside the grace period, are handed the same successor.
-// The previous value after the grace period, or any older value, is reuse:
-// with onOneTimeTokenReuse it revokes the whole session.
-func (s *Service) Refresh(ctx context.Context, in RefreshInput) (RefreshResult, error) {
-	if in.RefreshToken == "" {
-		return RefreshResult{}, api.FieldError("refreshToken", "blank", "You must specify the [refreshToken] property.")
-	}
-	if in.TTL < 0 {
-		return RefreshResult{}, api.FieldError("timeToLiveInSeconds", "invalid", "The [timeToLiveInSeconds] must be positive.")
-	}
-	if admit := in.Admit; admit != nil {
-		// Once, though a lost rotation race looks the session up again.
-		admitted := false
-		in.Admit = func(ctx context.Context, id string) error {
-			if admitted {
-				return nil
-			}
-			admitted = true
-			return admit(ctx, id)
-		}
-	}
-	hash := token.HashRefreshToken(in.RefreshToken)
-	for attempt := 0; ; attempt++ {
-		sess, match, err := s.store.FindSession(ctx, hash)
-		if errors.Is(err, storage.ErrNotFound) {
-			return RefreshResult{}, ErrRefreshTokenInvalid
-		} else if err != nil {
-			return RefreshResult{}, err
-		}
-		res, err := s.refresh(ctx, in, sess, match)
-		if errors.Is(err, storage.ErrStale) && attempt < 3 {
-			continue // lost a rotation race: look again, the value is now the previous one
-		}
-		return res, err
-	}
-}
-
-func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Session, match storage.Match) (RefreshResult, error) {
-	now := s.clock()
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) || sess.ApplicationID == "" {
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
-	if in.TenantID != "" && sess.TenantID != in.TenantID {
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
-	if in.ClientID != "" && in.ClientID != sess.ApplicationID {
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
-	if sess.DPoPJKT != "" && sess.DPoPJKT != in.Client.DPoPJKT {
-		// Refused, not revoked: whoever holds the value without the key
-		// (a thief) must not be able to end the owner's session. The
-		// thumbprints are public; still, only whether one was proved.
-		presented := "none"
-		if in.Client.DPoPJKT != "" {
-			presented = "another key"
-		}
-		s.log.Warn("refresh refused: DPoP-bound refresh token without proof of its key", "session", sess.ID,
-			"user", sess.UserID, "application", sess.ApplicationID, "presented", presented, "address", in.Client.Address)
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
-	// The rule of admission sits here, where a token first proves to be a
-	// live session's and nothing is written yet: a replayed DPoP proof is
-	// refused before a rotation, or before a reuse revokes the session.
-	if in.Admit != nil {
-		if err := in.Admit(ctx, sess.ID); err != nil {
-			return RefreshResult{}, err
-		}
-	}
-	app, err := s.store.GetApplication(ctx, sess.ApplicationID)
-	if err != nil {
-		return RefreshResult{}, noneFound(err)
-	}
-	if !app.Active || (!in.OAuth && !app.LoginConfiguration.AllowTokenRefresh) ||
-		(in.OAuth && !grantEnabled(app.Application, GrantRefreshToken)) {
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
-	u, err := s.store.GetUser(ctx, sess.UserID)
-	if err != nil {
-		return RefreshResult{}, noneFound(err)
-	}
-	if !u.Active || (!u.Expiry.IsZero() && !now.Before(u.Expiry)) {
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
-	t, err := s.store.GetTenant(ctx, sess.TenantID)
-	if err != nil {
-		return RefreshResult{}, err
-	}
-	cfg := jwtConfig(t, &app.Application)
-	if max := time.Duration(cfg.TimeToLiveInSeconds) * time.Second; in.TTL > max {
-		return RefreshResult{}, api.FieldError("timeToLiveInSeconds", "invalid",
-			fmt.Sprintf("The [timeToLiveInSeconds] must not exceed the configured [%d] seconds.", cfg.TimeToLiveInSeconds))
-	}
-	scopes := sess.Scopes
-	if in.OAuth && len(in.Scopes) > 0 {
-		for _, sc := range in.Scopes {
-			if !slices.Contains(sess.Scopes, sc) {
-				return RefreshResult{}, &api.OAuthError{Code: api.OAuthInvalidScope, Description: fmt.Sprintf("The scope [%s] was not granted to this refresh token.", sc), Reason: "unknown_scope"}
-			}
-		}
-		scopes = in.Scopes
-	}
-
-	res := RefreshResult{RefreshToken: in.RefreshToken, RefreshTokenID: sess.ID, UserID: u.ID, Scopes: scopes}
-	dev := sess.Device
-	dev.LastAccessedAddress, dev.LastAccessedInstant = in.Client.Address, millis(now)
-	expires := expiry(cfg, sess.Inserted, now)
-	oneTime := cfg.RefreshTokenUsagePolicy == api.RefreshOneTimeUse
-	var write func(s *Service) error // the session's change, if any
-	switch {
-	case match == storage.MatchCurrent && oneTime:
-		next, err := token.NewRefreshToken()
-		if err != nil {
-			return RefreshResult{}, err
-		}
-		sealed, err := token.SealSuccessor(in.RefreshToken, next)
-		if err != nil {
-			return RefreshResult{}, err
-		}
-		write = func(s *Service) error {
-			return s.store.RotateSession(ctx, sess.ID, sess.TokenHash, storage.Rotation{
-				TokenHash: token.HashRefreshToken(next), SealedSuccessor: sealed, RotatedAt: now,
-				StartInstant: now, ExpiresAt: expires, LastUsed: now, Device: dev,
-			})
-		}
-		res.RefreshToken, res.Rotated = next, true
-	case match == storage.MatchCurrent:
-		write = func(s *Service) error {
-			err := s.store.TouchSession(ctx, sess.ID, storage.Touch{StartInstant: sliding(cfg, sess.StartInstant, now), ExpiresAt: expires, LastUsed: now, Device: dev})
-			if errors.Is(err, storage.ErrStale) {
-				return ErrRefreshTokenInvalid
-			}
-			return err
-		}
-	case inGrace(cfg, sess, match, now):
-		// An honest retry (a lost response, a parallel request): the same
-		// successor, no new rotation.
-		current, err := token.OpenSuccessor(in.RefreshToken, sess.SealedSuccessor)
-		if err != nil {
-			return RefreshResult{}, ErrRefreshTokenInvalid
-		}
-		res.RefreshToken, res.Rotated = current, true
-	default:
-		if err := s.reused(ctx, sess, cfg, now, in.Client.Address); err != nil {
-			return RefreshResult{}, err
-		}
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
-
-	var reg *storage.Registration
-	if r, err := s.store.GetRegistration(ctx, u.ID, app.ID); err == nil {
-		reg = &r
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return RefreshResult{}, err
-	}
-	if reg == nil {
-		// The registration is gone: the session is no longer the app's to use.
-		return RefreshResult{}, ErrRefreshTokenInvalid
-	}
-	// An ID token follows the scopes the session was granted at login, as
-	// FusionAuth's does, whatever this request narrowed them to.
-	wantIDToken := in.OAuth && slices.Contains(sess.Scopes, ScopeOpenID)
-	sess.Scopes = scopes
-	// The new access token is bound to the session's key; a session bound
-	// to none gives one bound to the key the client proved now, if any
-	// (RFC 9449 §5: the refresh token itself stays unbound).
-	jkt := sess.DPoPJKT
-	if jkt == "" {
-		jkt = in.Client.DPoPJKT
-	}
-	// The session's change, the new JWT and, when the tenant announces
-	// refreshes, the jwt.refresh event: in one transaction when there is an
-	// event to write, so that it commits with the change.
-	finish := func(s *Service) error {
-		if write != nil {
-			if err := write(s); err != nil {
-				return err
-			}
-		}
-		mint := mintInput{
-			tenant: t, app: &app.Application, user: u, reg: reg, session: &sess,
-			authType: api.AuthRefreshToken, authTime: sess.AuthTime, ttl: in.TTL, jkt: jkt,
-		}
-		tok, exp, err := s.mintAccessToken(ctx, mint)
-		if err != nil {
-			return err
-		}
-		res.Token, res.Expires = tok, exp
-		if wantIDToken {
-			if res.IDToken, err = s.mintIDToken(ctx, mint, tok, exp); err != nil {
-				return err
-			}
-		}
-		return s.emitRefresh(ctx, t, sess, tok, in.Original, now)
-	}
-	if t.EventConfiguration.Enabled(api.EventJWTRefresh) {
-		err = s.Tx(ctx, finish)
-	} else {
-		err = finish(s)
-	}
-	if err != nil {
-		return RefreshResult{}, err
-	}
-	res.ExpiresIn = (res.Expires - millis(now)) / 1000
-	res.TokenType = tokenType(jkt)
-	return res, nil
 }
 
 // RefreshTokenLive reports whether a refresh token is a live session's
@@ -353,55 +135,38 @@ func (s *Service) refresh(ctx context.Context, in RefreshInput, sess storage.Ses
 // more on a token that is not. It says nothing of what Refresh will
 // decide about a live one.
 func (s *Service) RefreshTokenLive(ctx context.Context, refreshToken string) (bool, error) {
+	return s.sessions().live(ctx, refreshToken)
+}
+
+// live is Service.RefreshTokenLive.
+func (ss sessions) live(ctx context.Context, refreshToken string) (bool, error) {
 	if refreshToken == "" {
 		return false, nil
 	}
-	sess, _, err := s.store.FindSession(ctx, token.HashRefreshToken(refreshToken))
+	sess, _, err := ss.store.FindSession(ctx, token.HashRefreshToken(refreshToken))
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	return sess.RevokedAt.IsZero() && s.clock().Before(sess.ExpiresAt) && sess.ApplicationID != "", nil
-}
-
-// sliding moves a session's start instant on use under sliding policies.
-func sliding(cfg api.JWTConfiguration, start, now time.Time) time.Time {
-	if cfg.RefreshTokenExpirationPolicy == api.ExpirationFixed {
-		return start
-	}
-	return now
-}
-
-func tokenType(jkt string) string {
-	if jkt != "" {
-		return "DPoP"
-	}
-	return "Bearer"
-}
-
-// noneFound turns a missing record behind a session into an invalid token.
-func noneFound(err error) error {
-	if errors.Is(err, storage.ErrNotFound) {
-		return ErrRefreshTokenInvalid
-	}
-	return err
-}
-
-func grantEnabled(a api.Application, grant string) bool {
-	return slices.Contains(a.OAuthConfiguration.EnabledGrants, grant)
+	return rotation.Refreshable(sess, ss.now()), nil
 }
 
 // GetSession returns a live refresh token's description by id.
 func (s *Service) GetSession(ctx context.Context, tenantID, id string) (api.RefreshToken, error) {
+	return s.sessions().get(ctx, tenantID, id)
+}
+
+// get is Service.GetSession.
+func (ss sessions) get(ctx context.Context, tenantID, id string) (api.RefreshToken, error) {
 	if !ValidID(id) {
 		return api.RefreshToken{}, notFound("refresh token", id)
 	}
-	sess, err := s.store.GetSession(ctx, id)
+	sess, err := ss.store.GetSession(ctx, id)
 	if err != nil {
 		return api.RefreshToken{}, err
 	}
-	if !sess.RevokedAt.IsZero() || !s.clock().Before(sess.ExpiresAt) || (tenantID != "" && sess.TenantID != tenantID) {
+	if !rotation.Live(sess, ss.now()) || (tenantID != "" && sess.TenantID != tenantID) {
 		return api.RefreshToken{}, notFound("refresh token", id)
 	}
 	return sessionView(sess), nil
@@ -409,15 +174,20 @@ func (s *Service) GetSession(ctx context.Context, tenantID, id string) (api.Refr
 
 // ListSessions returns a user's live refresh tokens.
 func (s *Service) ListSessions(ctx context.Context, tenantID, userID string) ([]api.RefreshToken, error) {
+	return s.sessions().list(ctx, tenantID, userID)
+}
+
+// list is Service.ListSessions.
+func (ss sessions) list(ctx context.Context, tenantID, userID string) ([]api.RefreshToken, error) {
 	out := []api.RefreshToken{}
 	if !ValidID(userID) {
 		return out, nil
 	}
-	list, err := s.store.ListSessions(ctx, storage.SessionFilter{UserID: userID, TenantID: tenantID})
+	list, err := ss.store.ListSessions(ctx, storage.SessionFilter{UserID: userID, TenantID: tenantID})
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
+	now := ss.now()
 	for _, sess := range list {
 		if now.Before(sess.ExpiresAt) {
 			out = append(out, sessionView(sess))
@@ -466,10 +236,15 @@ type RevokeSelector struct {
 // Revoke revokes the selected refresh tokens and returns them. Nothing
 // selected, or nothing live found, is storage.ErrNotFound.
 func (s *Service) Revoke(ctx context.Context, sel RevokeSelector, reason string) ([]storage.Session, error) {
+	return s.sessions().revoke(ctx, sel, reason)
+}
+
+// revoke is Service.Revoke.
+func (ss sessions) revoke(ctx context.Context, sel RevokeSelector, reason string) ([]storage.Session, error) {
 	f := storage.SessionFilter{TenantID: sel.TenantID}
 	switch {
 	case sel.Token != "" && sel.ID == "" && sel.UserID == "" && sel.ApplicationID == "":
-		sess, _, err := s.store.FindSession(ctx, token.HashRefreshToken(sel.Token))
+		sess, _, err := ss.store.FindSession(ctx, token.HashRefreshToken(sel.Token))
 		if err != nil {
 			return nil, err
 		}
@@ -490,7 +265,7 @@ func (s *Service) Revoke(ctx context.Context, sel RevokeSelector, reason string)
 		if f.ID == "" {
 			return nil, ErrUnauthorized
 		}
-		sess, err := s.store.GetSession(ctx, f.ID)
+		sess, err := ss.store.GetSession(ctx, f.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -508,11 +283,11 @@ func (s *Service) Revoke(ctx context.Context, sel RevokeSelector, reason string)
 	default:
 		scope = scopeApp
 	}
-	now := s.clock()
+	now := ss.now()
 	var live []storage.Session
-	err := s.Tx(ctx, func(s *Service) error {
+	err := ss.tx(ctx, func(tx sessions) error {
 		var err error
-		live, err = s.revokeAndEmit(ctx, scope, f, now, reason)
+		live, err = tx.events.revokeAndEmit(ctx, scope, f, now, reason)
 		return err
 	})
 	if err != nil {
@@ -550,84 +325,80 @@ type LogoutInput struct {
 //     its owner's logout. The previous value within the grace period is
 //     the owner's (a refresh whose answer was lost).
 func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
+	return s.sessions().logout(ctx, in)
+}
+
+// logout is Service.Logout.
+func (ss sessions) logout(ctx context.Context, in LogoutInput) error {
 	if in.RefreshToken == "" {
 		return nil
 	}
-	sess, match, err := s.store.FindSession(ctx, token.HashRefreshToken(in.RefreshToken))
+	sess, match, err := ss.store.FindSession(ctx, token.HashRefreshToken(in.RefreshToken))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	now := s.clock()
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+	now := ss.now()
+	if !rotation.Live(sess, now) {
 		return nil
 	}
 	if sess.DPoPJKT != "" && sess.DPoPJKT != in.DPoPJKT {
-		s.log.Warn("logout refused: DPoP-bound refresh token without proof of its key", "session", sess.ID,
+		ss.log.Warn("logout refused: DPoP-bound refresh token without proof of its key", "session", sess.ID,
 			"user", sess.UserID, "application", sess.ApplicationID, "global", in.Global, "address", in.Address)
 		return nil
 	}
 	if match != storage.MatchCurrent {
-		cfg, err := s.sessionConfig(ctx, sess)
+		cfg, err := ss.config(ctx, sess)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil
 		} else if err != nil {
 			return err
 		}
-		if !inGrace(cfg, sess, match, now) {
-			return s.reused(ctx, sess, cfg, now, in.Address)
+		if d := rotation.PolicyOf(cfg).Decide(sess, match, now); d.Action == rotation.Reuse {
+			if d.Revoke {
+				return ss.revokeReused(ctx, sess, now, in.Address)
+			}
+			return nil
 		}
 	}
 	scope, f, reason := scopeToken, storage.SessionFilter{ID: sess.ID}, ReasonLogout
 	if in.Global {
 		scope, f, reason = scopeUser, storage.SessionFilter{UserID: sess.UserID}, ReasonGlobalLogout
 	}
-	return s.Tx(ctx, func(s *Service) error {
-		_, err := s.revokeAndEmit(ctx, scope, f, s.clock(), reason)
+	return ss.tx(ctx, func(tx sessions) error {
+		_, err := tx.events.revokeAndEmit(ctx, scope, f, tx.now(), reason)
 		return err
 	})
 }
 
-// sessionConfig is the jwtConfiguration that rules a session, as jwtConfig
+// config is the jwtConfiguration that rules a session, as jwtConfig
 // resolves it: its application's when enabled, else its tenant's, and the
 // tenant's revocation policy either way.
-func (s *Service) sessionConfig(ctx context.Context, sess storage.Session) (api.JWTConfiguration, error) {
-	app, err := s.store.GetApplication(ctx, sess.ApplicationID)
+func (ss sessions) config(ctx context.Context, sess storage.Session) (api.JWTConfiguration, error) {
+	app, err := ss.store.GetApplication(ctx, sess.ApplicationID)
 	if err != nil {
 		return api.JWTConfiguration{}, err
 	}
-	t, err := s.store.GetTenant(ctx, sess.TenantID)
+	t, err := ss.store.GetTenant(ctx, sess.TenantID)
 	if err != nil {
 		return api.JWTConfiguration{}, err
 	}
 	return jwtConfig(t, &app.Application), nil
 }
 
-// inGrace reports whether a value that matched a session as match is the
-// previous one, presented within the grace period after the rotation: an
-// honest retry, not reuse.
-func inGrace(cfg api.JWTConfiguration, sess storage.Session, match storage.Match, now time.Time) bool {
-	grace := time.Duration(cfg.RefreshTokenOneTimeUseConfiguration.GracePeriodInSeconds) * time.Second
-	return match == storage.MatchPrevious && grace > 0 && now.Sub(sess.RotatedAt) <= grace
-}
-
-// reused handles a value the session no longer has: someone holds a copy.
-// Under the tenant's onOneTimeTokenReuse (cfg comes from jwtConfig, which
-// never takes an application's revocation policy) the session is revoked,
-// for the copy's holder and the owner alike.
-func (s *Service) reused(ctx context.Context, sess storage.Session, cfg api.JWTConfiguration, now time.Time, address string) error {
-	if !cfg.RefreshTokenRevocationPolicy.OnOneTimeTokenReuse {
-		return nil
-	}
-	err := s.Tx(ctx, func(s *Service) error {
-		_, err := s.revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: sess.ID}, now, ReasonTokenReuse)
+// revokeReused revokes a session whose former value was presented:
+// someone holds a copy, and the session ends for the copy's holder and
+// its owner alike (the tenant's onOneTimeTokenReuse; see rotation).
+func (ss sessions) revokeReused(ctx context.Context, sess storage.Session, now time.Time, address string) error {
+	err := ss.tx(ctx, func(tx sessions) error {
+		_, err := tx.events.revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: sess.ID}, now, ReasonTokenReuse)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.log.Warn("refresh token reuse: session revoked", "session", sess.ID, "user", sess.UserID,
+	ss.log.Warn("refresh token reuse: session revoked", "session", sess.ID, "user", sess.UserID,
 		"application", sess.ApplicationID, "generation", sess.Generation, "address", address)
 	return nil
 }

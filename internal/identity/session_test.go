@@ -2,42 +2,9 @@ package identity
 
 import (
 	"testing"
-	"time"
 
 	"github.com/latchid/latch/api"
 )
-
-func TestExpiry(t *testing.T) {
-	inserted := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	cfg := func(policy string) api.JWTConfiguration {
-		return api.JWTConfiguration{
-			RefreshTokenTimeToLiveInMinutes:        60,
-			RefreshTokenExpirationPolicy:           policy,
-			RefreshTokenSlidingWindowConfiguration: api.SlidingWindowConfiguration{MaximumTimeToLiveInMinutes: 90},
-		}
-	}
-	for _, tc := range []struct {
-		name   string
-		policy string
-		usedAt time.Duration // after login
-		want   time.Duration // expiry, after login
-	}{
-		{"Fixed at login", api.ExpirationFixed, 0, time.Hour},
-		{"Fixed does not move on use", api.ExpirationFixed, 50 * time.Minute, time.Hour},
-		{"unknown policy is Fixed", "", 50 * time.Minute, time.Hour},
-		{"SlidingWindow moves on use", api.ExpirationSlidingWindow, 50 * time.Minute, 110 * time.Minute},
-		{"SlidingWindow has no cap", api.ExpirationSlidingWindow, 10 * time.Hour, 11 * time.Hour},
-		{"SlidingWindowWithMaximumLifetime moves", api.ExpirationSlidingWindowMaximum, 20 * time.Minute, 80 * time.Minute},
-		{"SlidingWindowWithMaximumLifetime is capped", api.ExpirationSlidingWindowMaximum, 50 * time.Minute, 90 * time.Minute},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := expiry(cfg(tc.policy), inserted, inserted.Add(tc.usedAt))
-			if want := inserted.Add(tc.want); !got.Equal(want) {
-				t.Errorf("expiry = %v after login, want %v", got.Sub(inserted), tc.want)
-			}
-		})
-	}
-}
 
 // TestJWTConfig is the rule of jwtConfig: an application's block applies
 // only when enabled, and then for the lifetimes, the usage and expiration
