@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -58,8 +59,10 @@ type backend struct {
 	// skew is added to the clock when checking expiry: the backend's
 	// clock runs ahead of the device's.
 	skew time.Duration
-	// refreshDelay slows refreshes down, to let concurrent requests pile up.
-	refreshDelay time.Duration
+	// gate, when set, holds every refresh, once it rotated the token and
+	// before it answers, until the test closes it; each refresh held
+	// signals arrived first (holdRefreshes).
+	gate, arrived chan struct{}
 	// logoutStatus, if set, is the status POST /api/logout answers.
 	logoutStatus int
 	// noDPoP makes the backend ignore DPoP: it issues unbound tokens and
@@ -233,6 +236,63 @@ func (b *backend) issued() (access, refresh string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.access, b.refresh
+}
+
+// holdRefreshes makes the backend hold the refreshes that reach it from
+// now on, until release (or the end of the test): such a refresh stays in
+// flight for as long as the test needs. arrived waits for the first.
+func (b *backend) holdRefreshes(t *testing.T) (arrived, release func()) {
+	gate, signal := make(chan struct{}), make(chan struct{}, 1)
+	b.set(func(b *backend) { b.gate, b.arrived = gate, signal })
+	release = sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release)
+	return func() {
+		t.Helper()
+		select {
+		case <-signal:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no refresh reached the backend within 10s")
+		}
+	}, release
+}
+
+// parked counts the goroutines blocked in a Client until another
+// goroutine's refresh ends; with logout, only those of Logout.
+func parked(logout bool) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		header, _, _ := strings.Cut(g, "\n")
+		if strings.Contains(header, "[select") && strings.Contains(g, "/client.(*Client).acquire(") &&
+			(!logout || strings.Contains(g, "/client.(*Client).Logout(")) {
+			count++
+		}
+	}
+	return count
+}
+
+// waitParked waits until n goroutines are parked (see parked), or until
+// stop reports that waiting is over (the client sent what it should have
+// held back).
+func waitParked(t *testing.T, n int, logout bool, stop func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for parked(logout) < n && !stop() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines waiting for the refresh in flight after 10s, want %d", parked(logout), n)
+		}
+		<-tick.C
+	}
 }
 
 // seen returns the guarded requests received so far.
@@ -533,9 +593,15 @@ func (b *backend) guard(h func(w http.ResponseWriter, r *http.Request, user stri
 		b.rotated[rt] = true
 		b.refreshes++
 		access, refresh, _ := b.issueLocked(g.user, g.jkt)
-		delay := b.refreshDelay
+		gate, arrived := b.gate, b.arrived
 		b.mu.Unlock()
-		time.Sleep(delay)
+		if gate != nil {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			<-gate
+		}
 		b.record(rec, http.StatusOK)
 		b.successNonce(w)
 		w.Header().Set(api.HeaderAccessToken, access)

@@ -293,16 +293,16 @@ func TestTransport_RefreshDeclined(t *testing.T) {
 }
 
 func TestTransport_ConcurrentRefresh(t *testing.T) {
-	t.Parallel()
+	// Not parallel: waitParked counts the goroutines of the whole test binary.
 	const n = 8
 	b := newBackend(t)
-	b.set(func(b *backend) { b.refreshDelay = 20 * time.Millisecond })
 	c := b.newClient()
 	mustLogin(t, c)
 
 	for round := range 5 {
 		b.clock.Advance(9*time.Minute + 30*time.Second)
 		before := len(b.seen())
+		arrived, release := b.holdRefreshes(t)
 		var wg sync.WaitGroup
 		statuses := make([]int, n)
 		for i := range n {
@@ -316,6 +316,11 @@ func TestTransport_ConcurrentRefresh(t *testing.T) {
 				statuses[i] = resp.StatusCode
 			})
 		}
+		// One request refreshes; the others pile up behind it (or, wrongly,
+		// carry the refresh token too) before it ends.
+		arrived()
+		waitParked(t, n-1, false, func() bool { return carriedRefresh(b.seen()[before:]) > 1 })
+		release()
 		wg.Wait()
 		for i, s := range statuses {
 			if s != http.StatusOK {
@@ -329,13 +334,7 @@ func TestTransport_ConcurrentRefresh(t *testing.T) {
 		if reused != 0 {
 			t.Errorf("round %d: %d requests presented a rotated refresh token", round, reused)
 		}
-		carried := 0
-		for _, s := range b.seen()[before:] {
-			if s.RefreshToken != "" {
-				carried++
-			}
-		}
-		if carried != 1 {
+		if carried := carriedRefresh(b.seen()[before:]); carried != 1 {
 			t.Errorf("round %d: %d requests carried the refresh token, want 1", round, carried)
 		}
 		wantStored(t, c, b)
@@ -549,9 +548,9 @@ func TestClient_Logout_Fails(t *testing.T) {
 
 // Logout waits for a refresh in flight and presents the new refresh token.
 func TestClient_Logout_DuringRefresh(t *testing.T) {
-	t.Parallel()
+	// Not parallel: waitParked counts the goroutines of the whole test binary.
 	b := newBackend(t)
-	b.set(func(b *backend) { b.refreshDelay = 50 * time.Millisecond })
+	arrived, release := b.holdRefreshes(t)
 	c := b.newClient()
 	c.OnLoginRequired = func() { t.Error("OnLoginRequired called") }
 	mustLogin(t, c)
@@ -569,10 +568,14 @@ func TestClient_Logout_DuringRefresh(t *testing.T) {
 			t.Errorf("status %d", resp.StatusCode)
 		}
 	}()
-	for len(b.seen()) == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	if err := c.Logout(t.Context(), false); err != nil {
+	arrived()
+	loggedOut := make(chan error, 1)
+	go func() { loggedOut <- c.Logout(t.Context(), false) }()
+	// Logout waits for the refresh in flight (or, wrongly, reaches the
+	// backend with the refresh token being rotated).
+	waitParked(t, 1, true, func() bool { return len(b.logoutsSeen()) > 0 })
+	release()
+	if err := <-loggedOut; err != nil {
 		t.Fatal(err)
 	}
 	<-done
@@ -584,6 +587,17 @@ func TestClient_Logout_DuringRefresh(t *testing.T) {
 		t.Errorf("a rotated refresh token was presented")
 	}
 	wantLoggedOut(t, c)
+}
+
+// carriedRefresh counts the requests that carried a refresh token.
+func carriedRefresh(seen []seen) int {
+	n := 0
+	for _, s := range seen {
+		if s.RefreshToken != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // A session saved by one Client is picked up by the next, as when the app

@@ -504,16 +504,12 @@ func TestDPoP_Disabled(t *testing.T) {
 }
 
 func TestDPoP_ConcurrentRefresh(t *testing.T) {
-	t.Parallel()
+	// Not parallel: waitParked counts the goroutines of the whole test binary.
 	for _, withNonce := range []bool{false, true} {
 		t.Run(fmt.Sprintf("Nonce=%v", withNonce), func(t *testing.T) {
-			t.Parallel()
 			const n = 8
 			b := newBackend(t)
-			b.set(func(b *backend) {
-				b.refreshDelay = 20 * time.Millisecond
-				b.requireNonce = withNonce
-			})
+			b.set(func(b *backend) { b.requireNonce = withNonce })
 			c := b.newClient()
 			c.OnLoginRequired = func() { t.Error("OnLoginRequired called") }
 			mustLogin(t, c)
@@ -524,7 +520,8 @@ func TestDPoP_ConcurrentRefresh(t *testing.T) {
 				if withNonce {
 					b.nonces.replace() // every first proof is challenged
 				}
-				before := len(b.wireSeen())
+				before, seenBefore := len(b.wireSeen()), len(b.seen())
+				arrived, release := b.holdRefreshes(t)
 				var wg sync.WaitGroup
 				for range n {
 					wg.Go(func() {
@@ -539,6 +536,11 @@ func TestDPoP_ConcurrentRefresh(t *testing.T) {
 						}
 					})
 				}
+				// One request refreshes; the others pile up behind it (or,
+				// wrongly, carry the refresh token too) before it ends.
+				arrived()
+				waitParked(t, n-1, false, func() bool { return carriedRefresh(b.seen()[seenBefore:]) > 1 })
+				release()
 				wg.Wait()
 				if refreshes, reused := b.counts(); refreshes != round+1 || reused != 0 {
 					t.Errorf("round %d: %d refreshes and %d reuses, want %d and 0", round, refreshes, reused, round+1)

@@ -96,6 +96,8 @@ func startChild(t testing.TB, bin, addr, dir string, flags ...string) *child {
 	})
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(60 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		resp, err := client.Get(c.base + "/api/status")
 		if err == nil {
@@ -104,16 +106,15 @@ func startChild(t testing.TB, bin, addr, dir string, flags ...string) *child {
 				return c
 			}
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("latch serve on %s did not become ready", addr)
+		}
 		select {
 		case <-c.exited:
 			b, _ := os.ReadFile(logFile)
 			t.Fatalf("latch serve exited: %v\n%s", c.err, b)
-		default:
+		case <-tick.C:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("latch serve on %s did not become ready", addr)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -263,13 +264,13 @@ func TestKillDurability(t *testing.T) {
 		})
 	}
 
-	// kill -9 once the load is well under way.
-	for time.Since(loadStart) < time.Second || logins.Load() < 6 || refreshes.Load() < 20 {
-		if time.Now().After(loadEnd.Add(-time.Second)) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	// kill -9 once the load is well under way: a second of it, and enough
+	// logins and refreshes acknowledged (or a second before its end).
+	tick := time.NewTicker(5 * time.Millisecond)
+	for (time.Since(loadStart) < time.Second || logins.Load() < 6 || refreshes.Load() < 20) && time.Now().Before(loadEnd.Add(-time.Second)) {
+		<-tick.C
 	}
+	tick.Stop()
 	killed.Store(true)
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)

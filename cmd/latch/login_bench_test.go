@@ -211,6 +211,9 @@ func BenchmarkParallelLogins(b *testing.B) {
 								ok.Add(1)
 							case code == http.StatusServiceUnavailable:
 								busy.Add(1)
+								// A client that gets 503 backs off as its
+								// Retry-After (1 s) asks: the load's model,
+								// not a wait for the server.
 								time.Sleep(time.Second)
 							default:
 								b.Errorf("login: %d", code)

@@ -520,17 +520,20 @@ var listening = regexp.MustCompile(`"addr":"(127\.0\.0\.1:\d+)"`)
 // its address, and returns it; done receives run's result.
 func listenAddr(t *testing.T, stderr *latchtest.LogBuffer, done <-chan error) string {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
 		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
 			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("latch serve did not log its address in JSON:\n%s", stderr.String())
 		}
 		select {
 		case err := <-done:
 			t.Fatalf("latch serve ended: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("latch serve did not log its address in JSON:\n%s", stderr.String())
+		case <-tick.C:
 		}
 	}
 }

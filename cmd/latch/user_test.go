@@ -450,7 +450,9 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // waitFor waits for a revoke event about the user with the reason.
 func (rc *receiver) waitFor(t *testing.T, userID, reason string) api.JWTRefreshTokenRevokeEvent {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); <-tick.C {
 		rc.mu.Lock()
 		for _, ev := range rc.events {
 			if ev.UserID == userID && ev.Reason == reason {

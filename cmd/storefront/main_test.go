@@ -466,10 +466,14 @@ func TestRun_Redis(t *testing.T) {
 		t.Errorf("run: %v", err)
 	}
 	// Redis notices the closed connections a moment later.
-	for deadline := time.Now().Add(5 * time.Second); clients() != 0; time.Sleep(10 * time.Millisecond) {
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for n := clients(); n != 0; n = clients() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d connections of the storefront to Redis after it stopped", clients())
+			t.Fatalf("%d connections of the storefront to Redis 5s after it stopped", n)
 		}
+		<-tick.C
 	}
 	logs := stderr.String()
 	if !strings.Contains(logs, "revocations and DPoP replay are shared in Redis") || !strings.Contains(logs, "redis="+addr) {

@@ -3,6 +3,7 @@ package faultproxy_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -83,16 +84,26 @@ func sendHeld(t *testing.T, p *faultproxy.Proxy, c net.Conn, r *bufio.Reader, li
 	c.SetReadDeadline(time.Time{})
 }
 
+// waitUntil waits until cond holds, checking it every millisecond, and
+// fails the test with what when it does not within 5s.
+func waitUntil(t *testing.T, what func() string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5s: %s", what())
+		}
+		<-tick.C
+	}
+}
+
 // waitHeld waits until the proxy holds n chunks.
 func waitHeld(t *testing.T, p *faultproxy.Proxy, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for p.Held() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("the proxy holds %d chunks, want %d", p.Held(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, func() string { return fmt.Sprintf("the proxy holds %d chunks, want %d", p.Held(), n) },
+		func() bool { return p.Held() >= n })
 }
 
 func TestFreezeAndThaw(t *testing.T) {
@@ -136,13 +147,7 @@ func TestFreezeAndThaw(t *testing.T) {
 	}
 	roundTrip(t, c2, r2, "four")
 	// The first connection's end reached the server, which closed it too.
-	deadline := time.Now().Add(5 * time.Second)
-	for p.Ended() < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the closed connection never ended")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, func() string { return "the closed connection never ended" }, func() bool { return p.Ended() >= 1 })
 }
 
 func TestFreezeWhen(t *testing.T) {

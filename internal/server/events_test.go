@@ -125,6 +125,36 @@ func (rc *receiver) waitFor(t *testing.T, what string, cond func([]receipt) bool
 	}
 }
 
+// settle waits until no event in l's outbox has a delivery left to make:
+// every delivery was recorded delivered or abandoned (the Webhook Event
+// Log finds no event Running). A receiver has had every POST of a
+// delivered one before Latch records it, and every event is in the outbox
+// once the request that caused it is answered; so from then on the
+// receivers' receipts are final, and counting them proves that no wrong
+// extra delivery was sent.
+func (l *testLatch) settle(t *testing.T) {
+	t.Helper()
+	running := api.WebhookEventLogSearchCriteria{
+		Start: 1, End: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), EventResult: api.WebhookEventRunning, NumberOfResults: 1,
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		res, err := l.Server.Identity().SearchEventLog(t.Context(), "", running)
+		if err != nil {
+			t.Fatalf("search the outbox: %v", err)
+		}
+		if res.Total == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for the outbox to settle: %d events with deliveries left, such as %s", res.Total, res.WebhookEventLogs[0].EventType)
+		}
+		<-tick.C
+	}
+}
+
 // accepted returns the events of a type the receiver answered 2xx to and
 // that match keep.
 func accepted(t *testing.T, got []receipt, typ string, keep func(map[string]any) bool) []map[string]any {
@@ -223,14 +253,12 @@ func (l *eventsLatch) user(t *testing.T, name string) (string, string) {
 	return l.Register(t, l.appID, email), email
 }
 
-// revokes waits for the jwt.refresh-token.revoke events that keep selects
-// to number want, checks that no more arrive, and returns them decoded.
+// revokes waits until the outbox has settled, checks that the receiver
+// got want jwt.refresh-token.revoke events that keep selects, and returns
+// them decoded.
 func (l *eventsLatch) revokes(t *testing.T, want int, keep func(map[string]any) bool) []api.JWTRefreshTokenRevokeEvent {
 	t.Helper()
-	l.rc.waitFor(t, fmt.Sprintf("%d revoke events", want), func(got []receipt) bool {
-		return len(accepted(t, got, api.EventJWTRefreshTokenRevoke, keep)) >= want
-	})
-	time.Sleep(150 * time.Millisecond) // room for a wrong extra one to arrive
+	l.settle(t)
 	evs := accepted(t, l.rc.receipts(), api.EventJWTRefreshTokenRevoke, keep)
 	if len(evs) != want {
 		t.Fatalf("%d revoke events, want exactly %d: %v", len(evs), want, evs)
@@ -521,10 +549,7 @@ func TestLoginAndRefreshEvents(t *testing.T) {
 	// Failure: an existing user with a wrong password; an unknown user sends nothing.
 	l.Do(t, l.APIKey, "POST", "/api/login", api.LoginRequest{LoginID: email, Password: "wrong password", ApplicationID: l.appID}, 404, nil)
 	l.Do(t, l.APIKey, "POST", "/api/login", api.LoginRequest{LoginID: "nobody@example.org", Password: "wrong password", ApplicationID: l.appID}, 404, nil)
-	got = l.rc.waitFor(t, "two login.failed events", func(got []receipt) bool {
-		return len(accepted(t, got, api.EventUserLoginFailed, nil)) >= 2
-	})
-	time.Sleep(150 * time.Millisecond)
+	l.settle(t)
 	failed := accepted(t, l.rc.receipts(), api.EventUserLoginFailed, nil)
 	if len(failed) != 2 {
 		t.Fatalf("%d user.login.failed events, want 2 (one per webhook, none for the unknown user)", len(failed))
@@ -684,7 +709,7 @@ func TestEventRetries(t *testing.T) {
 		}
 		return false
 	})
-	time.Sleep(300 * time.Millisecond)
+	l.settle(t) // no fourth attempt is left to make
 	got = l.rc.receipts()
 	var statuses []int
 	var ids []string
@@ -841,11 +866,7 @@ func TestKickstartRollbackEnqueuesNothing(t *testing.T) {
 	}
 
 	// The same kickstart without the failing request: the event goes out.
-	startLatch(t, t.TempDir(), server.Config{Kickstart: kickstart(false), Events: fastEvents()})
-	rc.waitFor(t, "the kickstart's revoke event", func(got []receipt) bool {
-		return len(accepted(t, got, api.EventJWTRefreshTokenRevoke, nil)) == 1
-	})
-	time.Sleep(150 * time.Millisecond)
+	startLatch(t, t.TempDir(), server.Config{Kickstart: kickstart(false), Events: fastEvents()}).settle(t)
 	if n := len(rc.receipts()); n != 1 {
 		t.Errorf("%d deliveries, want 1 (none from the failed kickstart)", n)
 	}
@@ -951,15 +972,8 @@ func TestEventAbandoned(t *testing.T) {
 		}
 		return n
 	}
-	l.rc.waitFor(t, "two attempts", func(got []receipt) bool { return count(got) >= 2 })
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(l.Logs.String(), "delivery abandoned") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the abandonment was not logged:\n%s", l.Logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
+	l.settle(t) // the delivery was abandoned: no attempt is left to make
+	waitLog(t, l.Logs, "delivery abandoned")
 	if n := count(l.rc.receipts()); n != 2 {
 		t.Errorf("%d attempts, want 2", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,12 +28,8 @@ func errorLines(logs string) []string {
 // waitLog waits until the log holds s.
 func waitLog(t *testing.T, logs *latchtest.LogBuffer, s string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(logs.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the log never said %q:\n%s", s, logs)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll(30*time.Second, func() bool { return strings.Contains(logs.String(), s) }) {
+		t.Fatalf("the log never said %q:\n%s", s, logs)
 	}
 	return logs.String()
 }
@@ -43,22 +40,30 @@ func waitLog(t *testing.T, logs *latchtest.LogBuffer, s string) string {
 func TestOutage_BackgroundWorkQuiet(t *testing.T) {
 	u := pgtest.Schema(t)
 	p := faultproxy.Start(t, pgtest.Addr(t, u))
-	cfg := server.Config{DatabaseURL: pgtest.Via(t, u, p.Addr()), GCInterval: 10 * time.Millisecond}
+	// Every pass of the reaper and of the dispatcher reads the clock, then
+	// makes a store call: the clock's readings count the passes.
+	var passes atomic.Int64
+	cfg := server.Config{DatabaseURL: pgtest.Via(t, u, p.Addr()), GCInterval: 10 * time.Millisecond,
+		Now: func() time.Time { passes.Add(1); return time.Now() }}
 	cfg.Events.PollInterval = 10 * time.Millisecond
 	l := latchtest.Start(t, latchtest.Options{Config: cfg})
 
 	p.Kill()
 	waitLog(t, l.Logs, "storage unavailable")
-	// Let the dispatcher and the reaper fail a while; the end of the
-	// outage counts their failed calls.
-	time.Sleep(500 * time.Millisecond)
+	// Let the dispatcher and the reaper fail a while: 12 more passes, of
+	// which at most two (one each) are still in their store call; the end
+	// of the outage counts the failed calls.
+	from := passes.Load()
+	waitUntil(t, 30*time.Second, "12 passes of the background work during the outage", func() bool {
+		return passes.Load()-from >= 12
+	})
 	p.Revive(t)
 	logs := waitLog(t, l.Logs, "storage available again")
 	m := regexp.MustCompile(`storage available again.* failedCalls=(\d+)`).FindStringSubmatch(logs)
 	if m == nil {
 		t.Fatalf("no count in the outage's end:\n%s", logs)
 	}
-	if n, _ := strconv.Atoi(m[1]); n < 5 {
+	if n, _ := strconv.Atoi(m[1]); n < 10 {
 		t.Errorf("failedCalls=%d: the background work did not run during the outage", n)
 	}
 	if errs := errorLines(logs); len(errs) != 1 {

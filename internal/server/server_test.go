@@ -57,6 +57,30 @@ func startLatch(t *testing.T, dir string, cfg server.Config) *testLatch {
 	return &testLatch{latchtest.Start(t, latchtest.Options{Config: cfg})}
 }
 
+// poll reports whether cond holds within timeout, checking it every few
+// milliseconds.
+func poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
+}
+
+// waitUntil waits until cond holds, and fails the test with what when it
+// does not within timeout.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !poll(timeout, cond) {
+		t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
 // kids returns the key ids of the JWKS, sorted.
 func (l *testLatch) kids(t *testing.T) []string {
 	t.Helper()
@@ -342,12 +366,19 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	body, _ := json.Marshal(api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: appID})
-	// Headers and half the body: the handler is now waiting for the rest.
-	if _, err := fmt.Fprintf(conn, "POST /api/login HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		addr, l.APIKey, len(body), body[:len(body)/2]); err != nil {
+	// The headers, asking to continue: the server answers 100 Continue
+	// when the handler starts reading the body, which is then in flight.
+	if _, err := fmt.Fprintf(conn, "POST /api/login HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		addr, l.APIKey, len(body)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("the handler did not ask for the body: %q, %v", line, err)
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "\r\n" {
+		t.Fatalf("after 100 Continue: %q, %v", line, err)
+	}
 
 	// Stop fails the test unless Shutdown returns nil and Serve then nil.
 	shutdown := make(chan struct{})
@@ -355,20 +386,25 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 		l.Stop()
 		close(shutdown)
 	}()
+	// Shutdown closes the listener first, then waits for the request.
+	waitUntil(t, 10*time.Second, "Shutdown to stop accepting connections", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 	select {
 	case <-shutdown:
 		t.Fatal("Shutdown returned while a request was in flight")
-	case <-time.After(300 * time.Millisecond):
+	default:
 	}
-	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		c.Close()
-		t.Error("the server still accepts connections during Shutdown")
-	}
-
-	if _, err := conn.Write(body[len(body)/2:]); err != nil {
+	// A Shutdown that had not waited would have closed the store under
+	// the request: its answer would not be a 200 with a token.
+	if _, err := conn.Write(body); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("the request in flight got no answer: %v", err)
 	}
@@ -416,7 +452,9 @@ func TestCloseWithoutServe(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve after Close did not return")
 	}
-	time.Sleep(100 * time.Millisecond)
+	if srv.ReaperRunning() {
+		t.Error("Serve after Close started the reaper")
+	}
 	if strings.Contains(logs.String(), "garbage collection") {
 		t.Errorf("the reaper ran after Close:\n%s", logs)
 	}
@@ -453,13 +491,9 @@ func TestReaper(t *testing.T) {
 		}
 		return len(list)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for sessions(oldUser) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the reaper did not delete a session expired over a day ago by the injected clock\nlogs:\n%s", l.Logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, 10*time.Second, "the reaper to delete a session expired over a day ago by the injected clock", func() bool {
+		return sessions(oldUser) == 0
+	})
 	if n := sessions(newUser); n != 1 {
 		t.Errorf("the live session: %d rows, want 1", n)
 	}
@@ -585,7 +619,9 @@ func TestShutdownRightAfterServe(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("round %d: Serve did not return", i)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if srv.ReaperRunning() {
+			t.Fatalf("round %d: the reaper outlived Shutdown", i)
+		}
 		if strings.Contains(logs.String(), "database is closed") {
 			t.Fatalf("round %d: the reaper outlived Shutdown:\n%s", i, logs)
 		}

@@ -117,15 +117,19 @@ func TestWithDeadlines_TxAsAWhole(t *testing.T) {
 		if err := tx.PutMeta(ctx, "early", "x"); err != nil {
 			return err
 		}
-		// ctx has no deadline: wait for the transaction's own.
-		for i := 0; ; i++ {
+		// ctx has no deadline: wait for the transaction's own, probing
+		// until a call fails.
+		giveUp := time.Now().Add(10 * time.Second)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
 			if late = tx.ProbeWrite(ctx, time.Now()); late != nil {
 				return late
 			}
-			if i > 1000 {
+			if time.Now().After(giveUp) {
 				return errors.New("the transaction's deadline never came")
 			}
-			time.Sleep(10 * time.Millisecond)
+			<-tick.C
 		}
 	})
 	if !errors.Is(err, storage.ErrUnavailable) || !errors.Is(late, storage.ErrUnavailable) {

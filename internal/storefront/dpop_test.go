@@ -250,26 +250,17 @@ func TestEvents_Revocation(t *testing.T) {
 	s.cartDPoP(t, d, stolen.Token)
 
 	e.admin(t, "DELETE", "/api/jwt/refresh/"+latchtest.Claims[api.Claims](t, stolen.Token).SessionID, nil, nil)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res := s.do(t, s.dpopReq(t, d, "GET", "/api/cart", stolen.Token, ""))
-		if res.StatusCode == http.StatusUnauthorized {
-			var body struct {
-				Description string `json:"error_description"`
-			}
-			res.decode(t, &body)
-			if body.Description != "The access token has been revoked." {
-				t.Errorf("refusal %s", res.body)
-			}
-			break
-		}
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("status %d: %s", res.StatusCode, res.body)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the revocation did not reach the storefront")
-		}
-		time.Sleep(20 * time.Millisecond)
+	e.settled(t)
+	res := s.do(t, s.dpopReq(t, d, "GET", "/api/cart", stolen.Token, ""))
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the revoked session's JWT once the storefront acknowledged the event: %d %s, want 401", res.StatusCode, res.body)
+	}
+	var body struct {
+		Description string `json:"error_description"`
+	}
+	res.decode(t, &body)
+	if body.Description != "The access token has been revoked." {
+		t.Errorf("refusal %s", res.body)
 	}
 	// The user's other session goes on.
 	s.cartDPoP(t, d, other.Token)
@@ -322,12 +313,9 @@ func TestEvents_LogoutEverywhereThenLogin(t *testing.T) {
 	if latchtest.Claims[api.Claims](t, again.Token).IssuedAt != latchtest.Claims[api.Claims](t, old.Token).IssuedAt {
 		t.Fatal("the logins were not in the same second")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for s.do(t, s.dpopReq(t, d, "GET", "/api/cart", old.Token, "")).StatusCode != http.StatusUnauthorized {
-		if time.Now().After(deadline) {
-			t.Fatal("the revocation did not reach the storefront")
-		}
-		time.Sleep(20 * time.Millisecond)
+	e.settled(t)
+	if res := s.do(t, s.dpopReq(t, d, "GET", "/api/cart", old.Token, "")); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the JWT of a session logged out everywhere, once the storefront acknowledged the event: %d %s, want 401", res.StatusCode, res.body)
 	}
 	s.cartDPoP(t, d, again.Token)
 }
@@ -373,13 +361,7 @@ func TestRegisterWebhook_Retry(t *testing.T) {
 		t.Fatal("registered while Latch answered 503")
 	}
 	up.Store(true)
-	deadline := time.Now().Add(10 * time.Second)
-	for sf.WebhookID() == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("the webhook was not registered once Latch came back")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, 10*time.Second, "the webhook to be registered once Latch came back", func() bool { return sf.WebhookID() != "" })
 	var hook api.WebhookResponse
 	e.admin(t, "GET", "/api/webhook/"+sf.WebhookID(), nil, &hook)
 	if hook.Webhook == nil || hook.Webhook.URL != sf.PublicURL()+storefront.EventsPath {

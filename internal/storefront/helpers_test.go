@@ -48,6 +48,41 @@ type env struct {
 	hc    *http.Client
 }
 
+// settled waits until no event in Latch's outbox has a delivery left to
+// make (its Webhook Event Log finds none Running). Every event is in the
+// outbox once the request that caused it is answered, and Latch records a
+// delivery only once the storefront acknowledged it, having recorded the
+// revocation: from then on a storefront that got the event refuses the
+// revoked session's JWTs.
+func (e *env) settled(t *testing.T) {
+	t.Helper()
+	running := api.WebhookEventLogSearchCriteria{
+		Start: 1, End: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), EventResult: api.WebhookEventRunning, NumberOfResults: 1,
+	}
+	waitUntil(t, 15*time.Second, "Latch's outbox to settle", func() bool {
+		res, err := e.latch.Server.Identity().SearchEventLog(t.Context(), "", running)
+		if err != nil {
+			t.Fatalf("search Latch's outbox: %v", err)
+		}
+		return res.Total == 0
+	})
+}
+
+// waitUntil waits until cond holds, checking it every few milliseconds,
+// and fails the test with what when it does not within timeout.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		<-tick.C
+	}
+}
+
 // userSeq makes emails unique.
 var userSeq atomic.Int64
 

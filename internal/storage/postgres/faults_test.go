@@ -169,11 +169,13 @@ func TestRotateSessionHeldInTheNetwork(t *testing.T) {
 	// connection the store gave up, reach the server.
 	p.Thaw()
 	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for p.Ended() == ended {
 		if time.Now().After(deadline) {
 			t.Fatal("the server never saw the end of the abandoned connection")
 		}
-		time.Sleep(10 * time.Millisecond)
+		<-tick.C
 	}
 	got, err := s.GetSession(ctx, sess.ID)
 	if err != nil {
