@@ -2,7 +2,6 @@ package guard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -137,27 +136,6 @@ func authorization(r *http.Request) (scheme, token string, err error) {
 
 // bound reports whether claims bind the token to a DPoP key.
 func bound(c *api.Claims) bool { return c != nil && c.Confirmation != nil && c.Confirmation.JKT != "" }
-
-// boundJKT returns the cnf.jkt of a token without verifying it: the key a
-// token that failed Verify (an expired one, typically) claims to be bound
-// to. It is only ever used to ask more of a request (a proof by that key),
-// never to trust it more; Latch holds the binding of the refresh token.
-func boundJKT(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	t, err := parseJWS(raw)
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Confirmation *api.Confirmation `json:"cnf"`
-	}
-	if json.Unmarshal(t.payload, &c) != nil || c.Confirmation == nil {
-		return ""
-	}
-	return c.Confirmation.JKT
-}
 
 // checkBinding checks how a verified token was presented: an unbound one
 // as Bearer (a proof that comes along is ignored), a bound one as DPoP

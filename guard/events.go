@@ -13,8 +13,6 @@ import (
 	"slices"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/latchid/latch/api"
 )
 
@@ -241,25 +239,14 @@ func (g *Guard) verifyEventSignature(ctx context.Context, raw string, body []byt
 			return fmt.Errorf("%w: %w", ErrEventSignature, err)
 		}
 	}
-	if key.ID != t.kid || key.Algorithm != t.alg {
-		return fmt.Errorf("%w: %w: %s signature for %s key %q", ErrEventSignature, ErrAlgorithm, t.alg, key.Algorithm, t.kid)
-	}
-	if err := key.check(); err != nil {
-		return fmt.Errorf("%w: %v", ErrEventSignature, err)
-	}
-	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrEventSignature, err)
-	}
-	payload, err := sig.Verify(key.Key)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrEventSignature, ErrSignature)
+	if err := g.checkSignature(t, key); err != nil {
+		return fmt.Errorf("%w: %w", ErrEventSignature, err)
 	}
 	var claims struct {
 		BodySHA256 string `json:"request_body_sha256"`
 		Expiry     int64  `json:"exp"`
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
+	if err := json.Unmarshal(t.jws.Payload, &claims); err != nil {
 		return fmt.Errorf("%w: claims: %v", ErrEventSignature, err)
 	}
 	sum := sha256.Sum256(body)

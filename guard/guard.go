@@ -2,7 +2,6 @@ package guard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/latchid/latch/api"
@@ -409,53 +407,66 @@ func hasHMACKey(ks KeySet) bool {
 // for them, and an expired one costs no signature check and no JWKS fetch.
 // The claims are returned only once the signature has verified.
 func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
-	return g.verify(ctx, raw, false)
+	claims, _, err := g.verify(ctx, raw, false)
+	return claims, err
 }
 
 // verify is Verify; fresh says that raw is a JWT Latch has just issued to
-// guard's refresh, which needs no catch-up (see Config.CatchUp).
-func (g *Guard) verify(ctx context.Context, raw string, fresh bool) (*api.Claims, error) {
-	t, err := parseJWS(raw)
+// guard's refresh, which needs no catch-up (see Config.CatchUp). It also
+// returns the token as parsed, whenever it parsed, even with an error:
+// the token is parsed once, and Handler reads the binding of a token that
+// failed (an expired one) from it.
+func (g *Guard) verify(ctx context.Context, raw string, fresh bool) (*api.Claims, *parsedToken, error) {
+	t, err := parseAccessToken(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	if err := g.verifyParsed(ctx, t, fresh); err != nil {
+		return nil, t, err
+	}
+	return t.claims, t, nil
+}
+
+// verifyParsed is verify's work on a token parseAccessToken returned.
+func (g *Guard) verifyParsed(ctx context.Context, t *parsedToken, fresh bool) error {
 	if !t.accessToken() {
-		return nil, fmt.Errorf("%w: typ is not at+jwt: not an access token", ErrHeader)
+		return fmt.Errorf("%w: typ is not at+jwt: not an access token", ErrHeader)
 	}
 	if !slices.Contains(g.algs, t.alg) {
-		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, t.alg)
+		return fmt.Errorf("%w: %q", ErrAlgorithm, t.alg)
 	}
-	claims := new(api.Claims)
-	if err := json.Unmarshal(t.payload, claims); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	if t.claimsErr != nil {
+		return t.claimsErr
 	}
+	claims := t.claims
 	if err := g.checkClaims(claims); err != nil {
-		return nil, err
+		return err
 	}
 	key, err := g.keys.Key(ctx, t.kid)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	if err := g.checkSignature(t, key); err != nil {
+		return err
+	}
+	return g.checkRevoked(ctx, claims, fresh)
+}
+
+// checkSignature checks t's signature with key, the key its kid named:
+// its alg must be the one the key was published for, and the signature
+// must verify (jws.Verify: the one signature check of Latch's verifiers,
+// which refuses the high-S twin of an ECDSA signature).
+func (g *Guard) checkSignature(t *parsedToken, key Key) error {
 	if key.ID != t.kid || key.Algorithm != t.alg {
-		return nil, fmt.Errorf("%w: %s token for %s key %q", ErrAlgorithm, t.alg, key.Algorithm, t.kid)
+		return fmt.Errorf("%w: %s token for %s key %q", ErrAlgorithm, t.alg, key.Algorithm, t.kid)
 	}
 	if err := key.check(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnknownKey, err)
+		return fmt.Errorf("%w: %v", ErrUnknownKey, err)
 	}
-	if jws.HighS(key.Algorithm, t.sig) {
-		return nil, fmt.Errorf("%w: high-S ECDSA signature", ErrSignature)
+	if err := jws.Verify(key.Algorithm, key.Key, &t.jws); err != nil {
+		return fmt.Errorf("%w: %v", ErrSignature, err)
 	}
-	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if _, err := sig.Verify(key.Key); err != nil {
-		return nil, ErrSignature
-	}
-	if err := g.checkRevoked(ctx, claims, fresh); err != nil {
-		return nil, err
-	}
-	return claims, nil
+	return nil
 }
 
 // checkClaims checks the registered claims against the configuration

@@ -127,9 +127,10 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 		ctx := r.Context()
 		presented := r.Header.Get(api.HeaderRefreshToken)
 		scheme, raw, err := authorization(r)
+		var tok *parsedToken // raw as parsed, once: what a refusal reads its binding from
 		if err == nil {
 			var claims *api.Claims
-			if claims, err = g.Verify(ctx, raw); err == nil {
+			if claims, tok, err = g.verify(ctx, raw, false); err == nil {
 				proof, err := g.checkBinding(ctx, r, scheme, raw, claims)
 				if err != nil {
 					g.log.Debug("guard: request refused", "err", err)
@@ -150,7 +151,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			g.deny(w, scheme, err)
 			return
 		}
-		jkt, kerr := g.refreshKey(ctx, r, scheme, raw)
+		jkt, kerr := g.refreshKey(ctx, r, scheme, raw, tok)
 		if kerr != nil {
 			g.log.Debug("guard: refresh refused", "reason", err, "err", kerr)
 			g.deny(w, scheme, kerr)
@@ -209,8 +210,8 @@ func (g *Guard) refreshEarly(ctx context.Context, w http.ResponseWriter, client,
 // another reason) carries cnf.jkt, or comes in the DPoP scheme, or when no
 // JWT comes and a proof does. A bound session needs a valid proof for
 // this request, by the JWT's key, and Config.APIKey.
-func (g *Guard) refreshKey(ctx context.Context, r *http.Request, scheme, raw string) (string, error) {
-	jkt := boundJKT(raw)
+func (g *Guard) refreshKey(ctx context.Context, r *http.Request, scheme, raw string, tok *parsedToken) (string, error) {
+	jkt := tok.boundJKT()
 	switch {
 	case jkt != "" && scheme != schemeDPoP:
 		return "", errBoundAsBearer
@@ -240,7 +241,10 @@ func (g *Guard) refreshKey(ctx context.Context, r *http.Request, scheme, raw str
 // (Latch leaves an unbound session unbound, even for a request with a
 // proof.)
 func (g *Guard) verifyRefreshed(ctx context.Context, res *refreshed, jkt string) (*api.Claims, error) {
-	claims, err := g.verify(ctx, res.resp.Token, true)
+	err := res.parseErr
+	if err == nil {
+		err = g.verifyParsed(ctx, res.tok, true)
+	}
 	if err != nil {
 		if errors.Is(err, ErrUnknownKey) {
 			// Latch signed with a key its JWKS did not show us yet (a
@@ -259,6 +263,7 @@ func (g *Guard) verifyRefreshed(ctx context.Context, res *refreshed, jkt string)
 		}
 		return nil, err
 	}
+	claims := res.tok.claims
 	if bound(claims) && claims.Confirmation.JKT != jkt {
 		g.log.Error("guard: Latch issued a JWT bound to another DPoP key than the request proved", "proved", jkt != "")
 		return nil, errRefreshedBinding

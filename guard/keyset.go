@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	"github.com/latchid/latch/internal/jws"
 )
 
 // Key is one verification key: its kid, the one algorithm it verifies,
@@ -325,9 +325,11 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (map[string]Key, error) {
 	return keys, nil
 }
 
-// parseJWKS reads a JWK Set, keeping the asymmetric signature keys that
-// carry a kid and an alg that fits them. skipped says why others were left.
-// A document that is not a JWK Set, or that yields no usable key, is an error.
+// parseJWKS reads a JWK Set (with package jws, the one JOSE parser of
+// guard), keeping the asymmetric signature keys that carry a kid and an
+// alg that fits them; of a JWK that holds private material, only the
+// public key. skipped says why others were left. A document that is not a
+// JWK Set, or that yields no usable key, is an error.
 func parseJWKS(b []byte) (keys map[string]Key, skipped []error, err error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -337,34 +339,14 @@ func parseJWKS(b []byte) (keys map[string]Key, skipped []error, err error) {
 	}
 	keys = make(map[string]Key, len(doc.Keys))
 	for i, raw := range doc.Keys {
-		var jwk jose.JSONWebKey
-		if err := jwk.UnmarshalJSON(raw); err != nil {
-			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
-			continue
-		}
-		k := Key{ID: jwk.KeyID, Algorithm: jwk.Algorithm}
-		switch {
-		case jwk.Use != "" && jwk.Use != "sig":
-			err = fmt.Errorf("key %q: use is %q", jwk.KeyID, jwk.Use)
-		case !jwk.Valid():
-			err = fmt.Errorf("key %q: invalid", jwk.KeyID)
-		default:
-			// Public() drops private material and yields nothing for oct keys.
-			pub := jwk.Public()
-			if !pub.Valid() {
-				err = fmt.Errorf("key %q: not an asymmetric key", jwk.KeyID)
-				break
-			}
-			k.Key = pub.Key
-			err = k.check()
-		}
+		k, err := parseJWK(raw)
 		if err == nil {
 			if _, dup := keys[k.ID]; dup {
 				err = fmt.Errorf("key %q: duplicate kid", k.ID)
 			}
 		}
 		if err != nil {
-			skipped = append(skipped, err)
+			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
 			continue
 		}
 		keys[k.ID] = k
@@ -373,4 +355,29 @@ func parseJWKS(b []byte) (keys map[string]Key, skipped []error, err error) {
 		return nil, skipped, errors.New("JWKS holds no usable key")
 	}
 	return keys, skipped, nil
+}
+
+// parseJWK reads one key of a JWK Set: a signature key (use absent or
+// sig) with a kid, an alg, and a public key of that alg.
+func parseJWK(raw json.RawMessage) (Key, error) {
+	m, err := jws.DecodeObject(raw)
+	if err != nil {
+		return Key{}, err
+	}
+	var k Key
+	var errs [3]error
+	k.ID, _, errs[0] = m.String("kid")
+	k.Algorithm, _, errs[1] = m.String("alg")
+	var use string
+	use, _, errs[2] = m.String("use")
+	if err := errors.Join(errs[:]...); err != nil {
+		return Key{}, err
+	}
+	if use != "" && use != "sig" {
+		return Key{}, fmt.Errorf("key %q: use is %q", k.ID, use)
+	}
+	if k.Key, err = m.PublicKey(); err != nil {
+		return Key{}, fmt.Errorf("key %q: %w", k.ID, err)
+	}
+	return k, k.check()
 }

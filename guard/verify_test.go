@@ -126,6 +126,8 @@ func TestVerify(t *testing.T) {
 		{"empty kid", signToken(t, es, hdr("ES256", ""), goodClaims()), guard.ErrHeader},
 		{"jku", signToken(t, es, hdr("ES256", "ec", "jku", "https://evil.example/jwks"), goodClaims()), guard.ErrHeader},
 		{"x5u", signToken(t, es, hdr("ES256", "ec", "x5u", "https://evil.example/cert"), goodClaims()), guard.ErrHeader},
+		{"x5t", signToken(t, es, hdr("ES256", "ec", "x5t", "abc"), goodClaims()), guard.ErrHeader},
+		{"x5t#S256", signToken(t, es, hdr("ES256", "ec", "x5t#S256", "abc"), goodClaims()), guard.ErrHeader},
 		{"jwk", signToken(t, es, hdr("ES256", "ec", "jwk", map[string]any{"kty": "EC"}), goodClaims()), guard.ErrHeader},
 		{"x5c", signToken(t, es, hdr("ES256", "ec", "x5c", []string{"MIIB"}), goodClaims()), guard.ErrHeader},
 		{"crit", signToken(t, es, hdr("ES256", "ec", "crit", []string{"exp"}), goodClaims()), guard.ErrHeader},
