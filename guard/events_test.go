@@ -377,6 +377,7 @@ type eventSink struct {
 
 	mu       sync.Mutex
 	received []sinkReceipt
+	arrived  chan struct{} // a value when a receipt was added since the last wait
 }
 
 type sinkReceipt struct {
@@ -389,7 +390,7 @@ type sinkReceipt struct {
 // webhook for jwt.refresh-token.revoke, which the tenant enables.
 func newEventSink(t *testing.T, f *fixture) *eventSink {
 	t.Helper()
-	s := &eventSink{}
+	s := &eventSink{arrived: make(chan struct{}, 1)}
 	h := f.g.Events()
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -399,6 +400,10 @@ func newEventSink(t *testing.T, f *fixture) *eventSink {
 		s.mu.Lock()
 		s.received = append(s.received, sinkReceipt{body: body, signature: r.Header.Get(api.HeaderSignatureJWT), status: rec.Code})
 		s.mu.Unlock()
+		select {
+		case s.arrived <- struct{}{}:
+		default: // a wake-up is pending already
+		}
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	}))
@@ -425,10 +430,11 @@ func (s *eventSink) receipts() []sinkReceipt {
 	return append([]sinkReceipt(nil), s.received...)
 }
 
-// waitAccepted waits until the handler accepted n events.
+// waitAccepted waits until the handler accepted n events: it looks again
+// each time the sink has answered a delivery.
 func (s *eventSink) waitAccepted(t *testing.T, n int) []sinkReceipt {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	timeout := time.After(15 * time.Second)
 	for {
 		var ok []sinkReceipt
 		for _, r := range s.receipts() {
@@ -439,10 +445,11 @@ func (s *eventSink) waitAccepted(t *testing.T, n int) []sinkReceipt {
 		if len(ok) >= n {
 			return ok
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-s.arrived:
+		case <-timeout:
 			t.Fatalf("timed out waiting for %d accepted events; received %+v", n, s.receipts())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
