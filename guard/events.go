@@ -19,16 +19,6 @@ import (
 // maxEventBytes caps the body of an event.
 const maxEventBytes = 1 << 20
 
-// Errors of the events handler's signature check.
-var (
-	// ErrEventUnsigned: the event carries no X-FusionAuth-Signature-JWT
-	// and Config.AcceptUnsignedEvents is off.
-	ErrEventUnsigned = errors.New("guard: event not signed")
-	// ErrEventSignature: the signature JWT is malformed, names an unknown
-	// key, does not verify, or does not match the body.
-	ErrEventSignature = errors.New("guard: invalid event signature")
-)
-
 // Events returns the handler that receives Latch's webhook events, to
 // mount on the backend (say at POST /latch/events) and register in Latch
 // as a webhook (POST /api/webhook) with jwt.refresh-token.revoke enabled,
@@ -71,14 +61,14 @@ func (g *Guard) Events() http.Handler {
 		ctx := r.Context()
 		switch sigs := r.Header.Values(api.HeaderSignatureJWT); {
 		case len(sigs) > 1:
-			err = fmt.Errorf("%w: several signature headers", ErrEventSignature)
+			err = fmt.Errorf("%w: several signature headers", errEventSignature)
 		case len(sigs) == 1:
 			err = g.verifyEventSignature(ctx, sigs[0], body)
 		case !g.acceptUnsigned:
-			err = ErrEventUnsigned
+			err = errEventUnsigned
 		}
 		if err != nil {
-			if errors.Is(err, ErrKeySetUnavailable) || ctx.Err() != nil {
+			if errors.Is(err, errKeySetUnavailable) || ctx.Err() != nil {
 				w.Header().Set("Retry-After", "5")
 				writeEventError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The signature cannot be checked now.")
 				return
@@ -205,7 +195,7 @@ func (g *Guard) checkRevoked(ctx context.Context, c *api.Claims, fresh bool) err
 	}
 	recs, err := g.revocations.Lookup(ctx, scopes)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRevocationsUnavailable, err)
+		return fmt.Errorf("%w: %w", errRevocationsUnavailable, err)
 	}
 	now := g.now()
 	for _, rec := range recs {
@@ -223,39 +213,39 @@ func (g *Guard) checkRevoked(ctx context.Context, c *api.Claims, fresh bool) err
 func (g *Guard) verifyEventSignature(ctx context.Context, raw string, body []byte) error {
 	t, err := parseJWS(raw)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrEventSignature, err)
+		return fmt.Errorf("%w: %w", errEventSignature, err)
 	}
 	key, err := g.eventKeys.Key(ctx, t.kid)
 	switch {
 	case err == nil:
 		// A key configured for events: HMAC allowed.
 	case !slices.Contains(g.algs, t.alg):
-		return fmt.Errorf("%w: %w: %q", ErrEventSignature, ErrAlgorithm, t.alg)
+		return fmt.Errorf("%w: %w: %q", errEventSignature, errAlgorithm, t.alg)
 	default:
 		if key, err = g.keys.Key(ctx, t.kid); err != nil {
-			if errors.Is(err, ErrKeySetUnavailable) || ctx.Err() != nil {
+			if errors.Is(err, errKeySetUnavailable) || ctx.Err() != nil {
 				return err
 			}
-			return fmt.Errorf("%w: %w", ErrEventSignature, err)
+			return fmt.Errorf("%w: %w", errEventSignature, err)
 		}
 	}
 	if err := g.checkSignature(t, key); err != nil {
-		return fmt.Errorf("%w: %w", ErrEventSignature, err)
+		return fmt.Errorf("%w: %w", errEventSignature, err)
 	}
 	var claims struct {
 		BodySHA256 string `json:"request_body_sha256"`
 		Expiry     int64  `json:"exp"`
 	}
 	if err := json.Unmarshal(t.jws.Payload, &claims); err != nil {
-		return fmt.Errorf("%w: claims: %v", ErrEventSignature, err)
+		return fmt.Errorf("%w: claims: %v", errEventSignature, err)
 	}
 	sum := sha256.Sum256(body)
 	want := base64.StdEncoding.EncodeToString(sum[:])
 	if subtle.ConstantTimeCompare([]byte(claims.BodySHA256), []byte(want)) != 1 {
-		return fmt.Errorf("%w: the body does not match request_body_sha256", ErrEventSignature)
+		return fmt.Errorf("%w: the body does not match request_body_sha256", errEventSignature)
 	}
 	if claims.Expiry != 0 && !g.now().Before(time.Unix(claims.Expiry, 0).Add(g.leeway)) {
-		return fmt.Errorf("%w: the signature expired", ErrEventSignature)
+		return fmt.Errorf("%w: the signature expired", errEventSignature)
 	}
 	return nil
 }

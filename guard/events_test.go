@@ -64,9 +64,11 @@ func newUnit(t *testing.T, change ...func(*guard.Config)) *unitEnv {
 	u.store = &countingStore{MemoryRevocationStore: guard.NewMemoryRevocationStore(guard.MemoryRevocationStoreConfig{Now: u.clock.Now})}
 	cfg := guard.Config{
 		Issuer: unitIssuer, Audience: unitApp, LatchURL: unitIssuer, Now: u.clock.Now,
-		KeySet:      guard.StaticKeySet{{ID: "token-key", Algorithm: "ES256", Key: &priv.PublicKey}},
-		EventKeys:   guard.StaticKeySet{{ID: "hook-key", Algorithm: "HS256", Key: u.hookSecret}},
-		Revocations: u.store,
+		Keys: guard.KeyOptions{Set: guard.StaticKeySet{{ID: "token-key", Algorithm: "ES256", Key: &priv.PublicKey}}},
+		Revocations: guard.RevocationOptions{
+			EventKeys: guard.StaticKeySet{{ID: "hook-key", Algorithm: "HS256", Key: u.hookSecret}},
+			Store:     u.store,
+		},
 	}
 	for _, c := range change {
 		c(&cfg)
@@ -198,7 +200,7 @@ func TestEvents_Signature(t *testing.T) {
 
 func TestEvents_AcceptUnsigned(t *testing.T) {
 	t.Parallel()
-	u := newUnit(t, func(c *guard.Config) { c.AcceptUnsignedEvents = true })
+	u := newUnit(t, func(c *guard.Config) { c.Revocations.AcceptUnsigned = true })
 	now := u.clock.Now()
 	body := revokeEvent(t, "e1", now, map[string]any{"sessionId": "s1"})
 	if rec := u.post(body, u.hmacSig(t, []byte("something else"))); rec.Code != http.StatusUnauthorized {
@@ -360,7 +362,7 @@ func TestMemoryRevocationStore_Bounded(t *testing.T) {
 	}
 
 	// The handler answers 503 when the store is full, so Latch retries.
-	u := newUnit(t, func(c *guard.Config) { c.Revocations = m })
+	u := newUnit(t, func(c *guard.Config) { c.Revocations.Store = m })
 	body := revokeEvent(t, "e-full", clock.Now(), map[string]any{"userId": "d"})
 	if rec := u.post(body, u.hmacSig(t, body)); rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("event into a full store: %d, want 503", rec.Code)

@@ -77,8 +77,8 @@ func ExampleGuard_Handler() {
 		Issuer:   "https://latch.example.com",
 		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
 		LatchURL: "https://latch.example.com",
-		KeySet:   exampleKeys, // in production: left out, Latch's JWKS
-		Now:      exampleNow,  // in production: left out, time.Now
+		Keys:     guard.KeyOptions{Set: exampleKeys}, // in production: left out, Latch's JWKS
+		Now:      exampleNow,                         // in production: left out, time.Now
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -109,7 +109,7 @@ func ExampleGuard_Verify() {
 		Issuer:   "https://latch.example.com",
 		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
 		LatchURL: "https://latch.example.com",
-		KeySet:   exampleKeys,
+		Keys:     guard.KeyOptions{Set: exampleKeys},
 		Now:      exampleNow,
 	})
 	if err != nil {
@@ -119,11 +119,13 @@ func ExampleGuard_Verify() {
 	fmt.Println(claims.Email, claims.HasRole("user"), err)
 
 	_, err = g.Verify(context.Background(), exampleToken(-time.Hour))
-	var expired *guard.TokenExpiredError
-	fmt.Println(errors.Is(err, guard.ErrTokenExpired), errors.As(err, &expired) && expired.Expiry.Before(exampleNow()))
+	var refusal *guard.Error
+	if errors.As(err, &refusal) {
+		fmt.Println(errors.Is(err, guard.ErrExpired), refusal.Code, refusal.Description)
+	}
 	// Output:
 	// ana@example.org true <nil>
-	// true true
+	// true invalid_token The access token expired.
 }
 
 func ExampleRequireRole() {
@@ -131,7 +133,7 @@ func ExampleRequireRole() {
 		Issuer:   "https://latch.example.com",
 		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
 		LatchURL: "https://latch.example.com",
-		KeySet:   exampleKeys,
+		Keys:     guard.KeyOptions{Set: exampleKeys},
 		Now:      exampleNow,
 	})
 	if err != nil {
@@ -170,18 +172,18 @@ func ExampleWithClaims() {
 	// 200 hello ana@example.org
 }
 
-// Keys distributed by other means than Latch's JWKS URL, or Latch's JWKS
-// behind another URL, with its own HTTP client.
-func ExampleNewRemoteKeySet() {
-	keys := guard.NewRemoteKeySet("https://keys.internal.example.com/latch/jwks.json", guard.RemoteKeySetConfig{
-		HTTPClient:         &http.Client{Timeout: 5 * time.Second},
-		MinRefetchInterval: 30 * time.Second,
-	})
+// Latch's JWKS behind another URL, fetched with the backend's own HTTP
+// client, at most every 30 seconds.
+func ExampleKeyOptions() {
 	g, err := guard.New(guard.Config{
-		Issuer:   "https://latch.example.com",
-		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
-		LatchURL: "https://latch.example.com",
-		KeySet:   keys,
+		Issuer:     "https://latch.example.com",
+		Audience:   "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
+		LatchURL:   "https://latch.example.com",
+		HTTPClient: &http.Client{Timeout: 5 * time.Second},
+		Keys: guard.KeyOptions{
+			JWKSURL:            "https://keys.internal.example.com/latch/jwks.json",
+			MinRefetchInterval: 30 * time.Second,
+		},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -191,15 +193,15 @@ func ExampleNewRemoteKeySet() {
 
 // A backend receives Latch's revocation events, so that a revoked
 // session's JWTs stop working at once rather than when they expire. The
-// event here is unsigned and AcceptUnsignedEvents is on to keep the
+// event here is unsigned and AcceptUnsigned is on to keep the
 // example short; in production leave it off and have Latch sign events
 // with an asymmetric key (signatureConfiguration), which guard checks
 // against the JWKS.
 func ExampleGuard_Events() {
 	g, err := guard.New(guard.Config{
 		Issuer: "https://latch.example.com", Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
-		LatchURL: "https://latch.example.com", KeySet: exampleKeys, Now: exampleNow,
-		AcceptUnsignedEvents: true,
+		LatchURL: "https://latch.example.com", Keys: guard.KeyOptions{Set: exampleKeys}, Now: exampleNow,
+		Revocations: guard.RevocationOptions{AcceptUnsigned: true},
 	})
 	if err != nil {
 		log.Fatal(err)

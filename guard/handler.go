@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/latchid/latch/api"
@@ -246,17 +245,17 @@ func (g *Guard) verifyRefreshed(ctx context.Context, res *refreshed, jkt string)
 		err = g.verifyParsed(ctx, res.tok, true)
 	}
 	if err != nil {
-		if errors.Is(err, ErrUnknownKey) {
+		if errors.Is(err, errUnknownKey) {
 			// Latch signed with a key its JWKS did not show us yet (a
 			// rotation, or another node): worth a retry, which the
 			// refresh cache answers with these same tokens.
-			err = fmt.Errorf("%w: %w", ErrKeySetUnavailable, err)
+			err = fmt.Errorf("%w: %w", errKeySetUnavailable, err)
 		}
 		switch {
 		case ctx.Err() != nil:
 		case errors.Is(err, ErrRevoked):
 			g.log.Info("guard: the refreshed JWT belongs to revoked tokens", "err", err)
-		case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, ErrRevocationsUnavailable):
+		case errors.Is(err, errKeySetUnavailable), errors.Is(err, errRevocationsUnavailable):
 			g.log.Warn("guard: the JWT Latch issued cannot be checked yet", "err", err)
 		default:
 			g.log.Error("guard: the JWT Latch issued does not verify; check Issuer and Audience", "err", err)
@@ -316,59 +315,30 @@ func (g *Guard) logRefreshError(err error) {
 	}
 }
 
-// deny answers a request that cannot be served: 503 when Latch, its keys
-// or the DPoP replay cache could not be reached, 429 when the replay cache
-// refuses this client more proofs, else 401 (RFC 6750 §3, RFC 9449 §7.1)
-// with a challenge for the scheme the token came in.
+// deny answers a request that cannot be served, as refusal describes
+// it: 503 when Latch, its keys, the revocations or the DPoP replay cache
+// could not be reached, 429 when the replay cache refuses this client
+// more proofs, else 401 (RFC 6750 §3, RFC 9449 §7.1) with a challenge for
+// the scheme the token came in.
 func (g *Guard) deny(w http.ResponseWriter, scheme string, err error) {
-	var de *dpopError
+	e := g.refusal(err)
+	h := w.Header()
+	if e.nonce != "" {
+		h.Set(dpop.NonceHeader, e.nonce)
+	}
+	if e.retryAfter != "" {
+		h.Set("Retry-After", e.retryAfter)
+	}
 	switch {
-	case errors.As(err, &de):
-		if de.nonce != "" {
-			w.Header().Set(dpop.NonceHeader, de.nonce)
-		}
-		writeError(w, http.StatusUnauthorized, de.code, de.desc, g.dpopChallenge(de.code))
-		return
-	case errors.Is(err, errLatchUnavailable):
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The identity service is unavailable; try again later.")
-		return
-	case errors.Is(err, dpop.ErrTooManyProofs):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "temporarily_unavailable", "This client sends DPoP proofs faster than it may; try again later.")
-		return
-	case errors.Is(err, ErrDPoPReplayUnavailable):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The DPoP proof cannot be checked now; try again later.")
-		return
-	case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, ErrRevocationsUnavailable),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(g.floor.Round(time.Second), time.Second)/time.Second)))
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The token cannot be checked now; try again later.")
-		return
-	case errors.Is(err, ErrNoToken):
-		const desc = "The request carries no access token."
-		writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, desc, schemeBearer, g.dpopChallenge(""))
-		return
+	case e.status != http.StatusUnauthorized:
+		writeError(w, e.status, e.Code, e.Description)
+	case e.dpop, scheme == schemeDPoP:
+		writeError(w, e.status, e.Code, e.Description, g.dpopChallenge(e.Code))
+	case e.Kind == ErrNoToken:
+		writeError(w, e.status, e.Code, e.Description, schemeBearer, g.dpopChallenge(""))
+	default:
+		writeError(w, e.status, e.Code, e.Description, challenge(e.Code, e.Description), g.dpopChallenge(""))
 	}
-	desc := "The access token is invalid."
-	switch {
-	case errors.Is(err, errRefreshRefused):
-		desc = "The refresh token is invalid, expired or revoked; log in again."
-	case errors.Is(err, ErrTokenExpired):
-		desc = "The access token expired."
-	case errors.Is(err, ErrRevoked):
-		desc = "The access token has been revoked."
-	case errors.Is(err, ErrNotYetValid):
-		desc = "The access token is not valid yet."
-	case errors.Is(err, ErrIssuer), errors.Is(err, ErrAudience):
-		desc = "The access token was not issued for this service."
-	}
-	if scheme == schemeDPoP {
-		writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, desc, g.dpopChallenge(api.OAuthInvalidToken))
-		return
-	}
-	writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, desc, challenge(api.OAuthInvalidToken, desc), g.dpopChallenge(""))
 }
 
 // challenge is a Bearer WWW-Authenticate value with an error (RFC 6750

@@ -8,8 +8,8 @@ import (
 	"github.com/latchid/latch/internal/jws"
 )
 
-// MaxTokenSize is the largest serialized JWT Verify reads, in bytes.
-const MaxTokenSize = 16 << 10
+// maxTokenSize is the largest serialized JWT Verify reads, in bytes.
+const maxTokenSize = 16 << 10
 
 // parsedToken is a compact JWS split and decoded, before its signature is
 // checked: a token is parsed once, and this is what every later step of
@@ -35,7 +35,7 @@ func parseAccessToken(raw string) (*parsedToken, error) {
 	}
 	claims := new(api.Claims)
 	if err := json.Unmarshal(t.jws.Payload, claims); err != nil {
-		t.claimsErr = fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+		t.claimsErr = fmt.Errorf("%w: claims: %v", errMalformed, err)
 	} else {
 		t.claims = claims
 	}
@@ -56,17 +56,17 @@ func (t *parsedToken) accessToken() bool {
 // need no key.
 func parseJWS(raw string) (*parsedToken, error) {
 	if raw == "" {
-		return nil, fmt.Errorf("%w: empty token", ErrMalformed)
+		return nil, fmt.Errorf("%w: empty token", errMalformed)
 	}
-	if len(raw) > MaxTokenSize {
-		return nil, fmt.Errorf("%w: token exceeds %d bytes", ErrMalformed, MaxTokenSize)
+	if len(raw) > maxTokenSize {
+		return nil, fmt.Errorf("%w: token exceeds %d bytes", errMalformed, maxTokenSize)
 	}
 	j, err := jws.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
 	if name, refused := j.Refused(false); refused {
-		return nil, fmt.Errorf("%w: %q header present", ErrHeader, name)
+		return nil, fmt.Errorf("%w: %q header present", errHeader, name)
 	}
 	t := &parsedToken{jws: j}
 	if err := stringParam(j.Header, "alg", &t.alg); err != nil {
@@ -81,10 +81,10 @@ func parseJWS(raw string) (*parsedToken, error) {
 	// Latch's access tokens are at+jwt (RFC 9068); its ID tokens and the
 	// signatures of its events are JWT. Verify takes only the first.
 	if _, hasTyp := j.Header["typ"]; hasTyp && !jws.TypeIs(t.typ, "JWT") && !t.accessToken() {
-		return nil, fmt.Errorf("%w: typ is not JWT or at+jwt", ErrHeader)
+		return nil, fmt.Errorf("%w: typ is not JWT or at+jwt", errHeader)
 	}
 	if t.kid == "" {
-		return nil, fmt.Errorf("%w: no kid", ErrHeader)
+		return nil, fmt.Errorf("%w: no kid", errHeader)
 	}
 	return t, nil
 }
@@ -94,7 +94,7 @@ func parseJWS(raw string) (*parsedToken, error) {
 func stringParam(h jws.Object, name string, dst *string) error {
 	s, _, err := h.StringOrNull(name)
 	if err != nil {
-		return fmt.Errorf("%w: header %q is not a string", ErrMalformed, name)
+		return fmt.Errorf("%w: header %q is not a string", errMalformed, name)
 	}
 	*dst = s
 	return nil

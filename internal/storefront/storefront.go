@@ -417,15 +417,15 @@ func (s *Server) newGuard(issuer string) (*guard.Guard, error) {
 		HTTPClient: s.cfg.HTTPClient,
 		Now:        s.now,
 		Logger:     s.log,
-		PublicURL:  s.publicURL,
 		APIKey:     s.cfg.APIKey,
+		DPoP:       guard.DPoPOptions{PublicURL: s.publicURL},
 		// A restart forgets the revocations held in memory, and an
 		// instance that was down missed those sent meanwhile: catch up
 		// on them at Latch before trusting an older JWT.
-		CatchUp: s.cfg.APIKey != "",
+		Revocations: guard.RevocationOptions{CatchUp: s.cfg.APIKey != ""},
 	}
 	if s.shared != nil { // never a nil *Store in the interfaces
-		cfg.Revocations, cfg.DPoPReplay = s.shared, s.shared
+		cfg.Revocations.Store, cfg.DPoP.Replay = s.shared, s.shared
 	}
 	g, err := guard.New(cfg)
 	if err != nil {
