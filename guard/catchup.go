@@ -14,7 +14,7 @@ import (
 	"github.com/latchid/latch/api"
 )
 
-// Catching up on revocations (Config.CatchUp). Latch sends each revocation
+// Catching up on revocations (RevocationOptions.CatchUp). Latch sends each revocation
 // to the webhook at least once, but the process that received it may be
 // gone (a restart empties a MemoryRevocationStore), and a process that was
 // down gets it only when Latch tries again. Latch keeps its revocation
@@ -52,7 +52,7 @@ const (
 	maxCatchUpBytes = 32 << 20
 )
 
-// catchUp is the state of Config.CatchUp.
+// catchUp is the state of RevocationOptions.CatchUp.
 type catchUp struct {
 	url string // LatchURL + catchUpPath
 	// issuedBy: the tokens issued before it (the Guard's making plus the

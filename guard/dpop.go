@@ -234,7 +234,7 @@ func (g *Guard) VerifyProof(r *http.Request) (*dpop.Proof, error) {
 }
 
 // RequestURL returns the URL of r as apps address it, the one their DPoP
-// proofs name (htu): Config.PublicURL followed by the path of the request
+// proofs name (htu): DPoPOptions.PublicURL followed by the path of the request
 // as the client sent it (escaped, without query), or, without PublicURL,
 // https or http (whether r came over TLS) and r.Host before that path.
 // The path comes from the request line (r.RequestURI) when there is one,

@@ -28,7 +28,7 @@ var (
 	// ErrExpired: the token's exp has passed, with Config.Leeway. Handler
 	// answers 401 (or refreshes it, given a refresh token).
 	ErrExpired = errors.New("guard: token expired")
-	// ErrRevoked: a revocation event (Guard.Events, Config.Revocations)
+	// ErrRevoked: a revocation event (Guard.Events, RevocationOptions.Store)
 	// covers the token. Handler answers 401.
 	ErrRevoked = errors.New("guard: token revoked")
 	// ErrUnavailable: the token could not be checked now, which says

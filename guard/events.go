@@ -27,9 +27,10 @@ const maxEventBytes = 1 << 20
 //	mux.Handle("POST /latch/events", g.Events())
 //
 // It checks the X-FusionAuth-Signature-JWT header: a JWT signed by a key
-// of Latch's JWKS (or of Config.EventKeys) whose request_body_sha256 claim
-// is the SHA-256 of the body; an unsigned event is refused (401) unless
-// Config.AcceptUnsignedEvents, and a bad signature always is. It
+// of Latch's JWKS (or of RevocationOptions.EventKeys) whose
+// request_body_sha256 claim is the SHA-256 of the body; an unsigned event
+// is refused (401) unless
+// RevocationOptions.AcceptUnsigned, and a bad signature always is. It
 // deduplicates on event.id (Latch delivers at least once) and answers 200
 // at once. From jwt.refresh-token.revoke it records, until every access
 // token concerned has expired (createInstant plus
@@ -44,8 +45,9 @@ const maxEventBytes = 1 << 20
 // Verify, and so Handler, then refuse such tokens (ErrRevoked; 401
 // invalid_token), and the refreshes guard keeps for ReuseWindow are
 // dropped when their new JWT is covered. Other event types are
-// acknowledged and ignored. Config.CatchUp reads the same events from
-// Latch's webhook event log, for those this handler did not receive.
+// acknowledged and ignored. RevocationOptions.CatchUp reads the same
+// events from Latch's webhook event log, for those this handler did not
+// receive.
 func (g *Guard) Events() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {

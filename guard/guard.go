@@ -371,7 +371,7 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
 }
 
 // verify is Verify; fresh says that raw is a JWT Latch has just issued to
-// guard's refresh, which needs no catch-up (see Config.CatchUp). It also
+// guard's refresh, which needs no catch-up (see RevocationOptions.CatchUp). It also
 // returns the token as parsed, whenever it parsed, even with an error:
 // the token is parsed once, and Handler reads the binding of a token that
 // failed (an expired one) from it.

@@ -63,64 +63,11 @@ func WithClaims(ctx context.Context, claims *api.Claims) context.Context {
 }
 
 // Handler returns middleware that lets a request through to next only with
-// a valid Latch JWT, and puts its claims in the request's context
-// (ClaimsFrom):
-//
-//   - "Authorization: Bearer <JWT>" (scheme case-insensitive) with a valid
-//     JWT: next runs at once. Latch is not called; the keys come from the
-//     cached JWKS (steps 6-8).
-//   - A DPoP-bound JWT (one with cnf.jkt, RFC 9449) is accepted only as
-//     "Authorization: DPoP <JWT>" with a "DPoP" proof header: a proof for
-//     this request's method and URL (Config.PublicURL), over this JWT
-//     (ath), signed by the key the JWT is bound to, fresh (iat within a
-//     minute, Config.Leeway ahead), never seen before, and with the
-//     current nonce when Config.DPoPNonces is set. A bound JWT presented
-//     as Bearer, with a proof by another key, replayed, stale, or made for
-//     another URL or method, or without one: 401 with a DPoP challenge
-//     (error invalid_token or invalid_dpop_proof; use_dpop_nonce and a
-//     DPoP-Nonce header when only the nonce is missing), whatever the
-//     refresh token. An unbound JWT in the DPoP scheme: 401 too. A proof
-//     sent along with an unbound Bearer JWT is ignored.
-//   - A valid JWT that expires within Config.RefreshWindow, with a
-//     "Refresh-Token" header: guard refreshes it early, as below, and
-//     hands the new tokens back; if that fails for any reason, next runs
-//     with the JWT the request carried.
-//   - The JWT expired, is invalid or is missing, and the request carries a
-//     "Refresh-Token" header: guard exchanges it at Latch's
-//     /api/jwt/refresh, verifies the new JWT, sets the "Access-Token"
-//     response header to it, and "Refresh-Token" to the new refresh token
-//     when Latch rotated it, then runs next (steps 9-12). For a bound
-//     session (the expired JWT has cnf.jkt, or comes in the DPoP scheme)
-//     the request must carry a valid proof for itself, by the JWT's key;
-//     guard sends the proof's key (dpopJkt) and Config.APIKey along, and
-//     Latch refreshes a bound refresh token for its own key only, so a
-//     stolen refresh token is no use without the device's key (step 19).
-//     Concurrent requests with one refresh token (and key) make one call
-//     to Latch and get the same tokens, as do requests presenting it up to
-//     ReuseWindow later (unless Forget or a revocation event dropped it).
-//   - Otherwise, or when Latch refuses the refresh token (any 4xx but
-//     429): 401 with "WWW-Authenticate: Bearer error="invalid_token""
-//     (just "Bearer" when the request had no credentials at all), or a DPoP
-//     challenge for a token in the DPoP scheme, and a JSON body
-//     {"error","error_description"}; next does not run (steps 13-16).
-//     A Bearer challenge comes with a second one, DPoP algs="...", which
-//     tells apps that DPoP is supported (RFC 9449 §7.1).
-//   - Latch is unreachable or answers 5xx or 429 when a refresh is needed,
-//     the key set cannot be fetched, the DPoP replay cache fails, or
-//     whether the JWT was revoked cannot be known (the RevocationStore
-//     fails, or Config.CatchUp has not caught up yet): 503 with
-//     Retry-After and a JSON body. With a Refresh-Token, the latter is
-//     refreshed instead, as an invalid JWT is. When the replay cache is
-//     full for this client only (dpop.ErrTooManyProofs), 429 with
-//     Retry-After: the proof of a valid bound JWT is charged to its key,
-//     any other proof to the client's address (Config.ClientAddress), so
-//     that one client's flood of proofs is refused and everyone else
-//     served.
-//
-// A JWT that a revocation event covers (see Events) is refused like an
-// invalid one: refreshed when the request carries a refresh token (Latch
-// refuses a revoked one, so the answer is 401), else 401 with
-// error_description "The access token has been revoked.".
+// a valid Latch JWT, or one it refreshed through Latch, and puts its
+// claims and tokens in the request's context (ClaimsFrom, TokensFrom);
+// otherwise it answers 401, 429 or 503 with a JSON body and a
+// WWW-Authenticate challenge. The package documentation (Handler)
+// specifies each case.
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()

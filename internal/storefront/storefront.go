@@ -73,10 +73,10 @@ type Config struct {
 	// APIKey is sent to Latch as the Authorization header of logins (which
 	// Latch requires by default), of revocations on logout when the app
 	// sent no refresh token, and of guard's catch-up on revocations
-	// (guard.Config.CatchUp, on whenever APIKey is set): Latch must permit
-	// it to POST /api/system/webhook-event-log/search, or the JWTs issued
-	// before the storefront started are refused with 503 unless a refresh
-	// token comes along (and the log says so).
+	// (guard.RevocationOptions.CatchUp, on whenever APIKey is set): Latch
+	// must permit it to POST /api/system/webhook-event-log/search, or the
+	// JWTs issued before the storefront started are refused with 503
+	// unless a refresh token comes along (and the log says so).
 	//
 	// Open checks ApplicationID and APIKey at Latch before it returns: it
 	// reads the application with the key (GET /api/application/{id}, which
