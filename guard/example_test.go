@@ -20,12 +20,13 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/guard"
 	"github.com/latchid/latch/internal/jws"
 )
 
 // The examples verify tokens signed here, with a StaticKeySet and a fixed
-// clock, so that they run without a Latch. In production, leave KeySet and
+// clock, so that they run without a Latch. In production, leave Keys and
 // Now out: guard fetches Latch's JWKS and uses time.Now.
 var (
 	exampleKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -230,4 +231,56 @@ func ExampleGuard_Events() {
 	// before: <nil>
 	// event: 200
 	// after: true
+}
+
+// A backend's own login route, which Handler does not protect, checks the
+// app's DPoP proof and has Latch bind the tokens to its key; a refusal
+// carries the error code to answer with.
+func ExampleGuard_VerifyProof() {
+	g, err := guard.New(guard.Config{
+		Issuer:   "https://latch.example.com",
+		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
+		LatchURL: "https://latch.example.com",
+		Keys:     guard.KeyOptions{Set: exampleKeys},
+		Now:      exampleNow,
+		DPoP:     guard.DPoPOptions{PublicURL: "https://shop.example.com"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := api.LoginRequest{ /* the credentials */ }
+		p, err := g.VerifyProof(r)
+		var refusal *guard.Error
+		switch {
+		case err == nil:
+			req.DPoPJKT = p.JKT // the tokens Latch issues are bound to the app's key
+		case errors.Is(err, dpop.ErrNoProof):
+			// an unbound login
+		case errors.Is(err, guard.ErrUnavailable):
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		case errors.As(err, &refusal):
+			http.Error(w, refusal.Code, http.StatusBadRequest)
+			return
+		}
+		// POST req to Latch's /api/login with the API key ...
+		fmt.Fprintln(w, "bound:", req.DPoPJKT != "")
+	})
+
+	key, _ := dpop.GenerateKey() // the app's device key
+	proof, _ := dpop.NewProof(key, "POST", "https://shop.example.com/api/login", dpop.ProofOptions{Now: exampleNow()})
+	for _, proof := range []string{proof, proof, ""} { // the second time, a replay
+		r := httptest.NewRequest("POST", "/api/login", nil)
+		if proof != "" {
+			r.Header.Set(dpop.Header, proof)
+		}
+		rec := httptest.NewRecorder()
+		login.ServeHTTP(rec, r)
+		fmt.Print(rec.Code, " ", rec.Body)
+	}
+	// Output:
+	// 200 bound: true
+	// 400 invalid_dpop_proof
+	// 200 bound: false
 }
