@@ -63,8 +63,16 @@ type Error struct {
 	dpop       bool   // answered with a DPoP challenge, whatever the scheme
 }
 
-// Error returns the cause's message.
-func (e *Error) Error() string { return e.Err.Error() }
+// Error returns the cause's message, or the kind's without a cause.
+func (e *Error) Error() string {
+	switch {
+	case e.Err != nil:
+		return e.Err.Error()
+	case e.Kind != nil:
+		return e.Kind.Error()
+	}
+	return "guard: refused"
+}
 
 // Unwrap returns the kind and the cause.
 func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }

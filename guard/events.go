@@ -70,7 +70,7 @@ func (g *Guard) Events() http.Handler {
 			err = errEventUnsigned
 		}
 		if err != nil {
-			if errors.Is(err, errKeySetUnavailable) || ctx.Err() != nil {
+			if errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
 				w.Header().Set("Retry-After", "5")
 				writeEventError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The signature cannot be checked now.")
 				return
@@ -225,7 +225,7 @@ func (g *Guard) verifyEventSignature(ctx context.Context, raw string, body []byt
 		return fmt.Errorf("%w: %w: %q", errEventSignature, errAlgorithm, t.alg)
 	default:
 		if key, err = g.keys.Key(ctx, t.kid); err != nil {
-			if errors.Is(err, errKeySetUnavailable) || ctx.Err() != nil {
+			if errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
 				return err
 			}
 			return fmt.Errorf("%w: %w", errEventSignature, err)

@@ -183,7 +183,34 @@ func TestVerify(t *testing.T) {
 			if claims != nil {
 				t.Errorf("claims returned with an error")
 			}
+			checkRefusal(t, err)
 		})
+	}
+}
+
+// checkRefusal fails t unless err is an *guard.Error of exactly one of the
+// five kinds, with its Kind that one, and the code of its answer.
+func checkRefusal(t *testing.T, err error) {
+	t.Helper()
+	var e *guard.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%v (%T) is no *guard.Error", err, err)
+	}
+	var kinds []error
+	for _, k := range []error{guard.ErrNoToken, guard.ErrInvalidToken, guard.ErrExpired, guard.ErrRevoked, guard.ErrUnavailable} {
+		if errors.Is(err, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) != 1 || kinds[0] != e.Kind {
+		t.Errorf("%v: kinds %v, Kind %v", err, kinds, e.Kind)
+	}
+	wantCode := "invalid_token"
+	if e.Kind == guard.ErrUnavailable {
+		wantCode = "temporarily_unavailable"
+	}
+	if e.Code != wantCode || e.Description == "" {
+		t.Errorf("%v: code %q, description %q", err, e.Code, e.Description)
 	}
 }
 
