@@ -209,7 +209,10 @@ func (g *Guard) verifyRefreshed(ctx context.Context, res *refreshed, jkt string)
 		}
 		return nil, err
 	}
-	claims := res.tok.claims
+	// Requests that share one refresh share its parsed token: each gets
+	// claims of its own.
+	c := *res.tok.claims
+	claims := &c
 	if bound(claims) && claims.Confirmation.JKT != jkt {
 		g.log.Error("guard: Latch issued a JWT bound to another DPoP key than the request proved", "proved", jkt != "")
 		return nil, errRefreshedBinding
