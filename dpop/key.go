@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"math/bits"
 
 	"github.com/latchid/latch/internal/jws"
 )
@@ -26,8 +25,8 @@ var b64 = jws.Encoding
 // RSA moduli outside these bounds are refused, in proof keys and in keys
 // given to NewProof or ParseKey.
 const (
-	MinRSABits = 2048
-	MaxRSABits = 8192
+	MinRSABits = jws.MinRSABits
+	MaxRSABits = jws.MaxRSABits
 )
 
 // algorithm describes one JWS algorithm (RFC 7518 §3, RFC 8037 §3.1) and
@@ -177,27 +176,18 @@ func publicJWK(pub crypto.PublicKey) ([]byte, error) {
 	return j, nil
 }
 
-// privateMembers are JWK members that carry private or symmetric key
-// material (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). A proof's jwk
-// holding any of them is refused, even if the rest is a public key: the
-// client has published its private key, and the key is burnt.
-var privateMembers = [...]string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
-
 // parseJWK decodes the jwk header of a proof into a public key, checking
-// that it is one alg is for. It returns the key and its RFC 7638 form.
+// that it is one alg is for: a public key only (jws.PrivateMembers refused:
+// the client has published its private key, and the key is burnt), for
+// signatures, of alg's type and curve. It returns the key and its RFC 7638
+// form.
 func parseJWK(raw json.RawMessage, alg *algorithm) (crypto.PublicKey, []byte, error) {
 	m, err := jws.DecodeObject(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: jwk: %v", ErrKey, err)
 	}
-	for _, name := range privateMembers {
-		if _, ok := m[name]; ok {
-			return nil, nil, fmt.Errorf("%w: jwk holds private or symmetric key material (%q)", ErrKey, name)
-		}
-	}
-	kty, _, err := m.String("kty")
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: jwk: %v", ErrKey, err)
+	if name, ok := m.FirstOf(jws.PrivateMembers...); ok {
+		return nil, nil, fmt.Errorf("%w: jwk holds private or symmetric key material (%q)", ErrKey, name)
 	}
 	if use, ok, err := m.String("use"); err != nil || (ok && use != "sig") {
 		return nil, nil, fmt.Errorf("%w: jwk is not for signatures", ErrKey)
@@ -205,21 +195,7 @@ func parseJWK(raw json.RawMessage, alg *algorithm) (crypto.PublicKey, []byte, er
 	if ka, ok, err := m.String("alg"); err != nil || (ok && ka != alg.name) {
 		return nil, nil, fmt.Errorf("%w: jwk is for another algorithm than %s", ErrAlgorithm, alg.name)
 	}
-	var pub crypto.PublicKey
-	switch kty {
-	case "EC":
-		pub, err = parseECJWK(m)
-	case "OKP":
-		pub, err = parseOKPJWK(m)
-	case "RSA":
-		pub, err = parseRSAJWK(m)
-	case "oct":
-		err = errors.New("symmetric key")
-	case "":
-		err = errors.New("no kty")
-	default:
-		err = fmt.Errorf("unsupported kty %q", kty)
-	}
+	pub, err := m.PublicKey()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: jwk: %v", ErrKey, err)
 	}
@@ -235,102 +211,6 @@ func parseJWK(raw json.RawMessage, alg *algorithm) (crypto.PublicKey, []byte, er
 		return nil, nil, fmt.Errorf("%w: jwk: %v", ErrKey, err)
 	}
 	return pub, canonical, nil
-}
-
-// bytesMember decodes a base64url member of a JWK.
-func bytesMember(m jws.Object, name string) ([]byte, error) {
-	s, ok, err := m.String(name)
-	if err != nil {
-		return nil, err
-	}
-	if !ok || s == "" {
-		return nil, fmt.Errorf("no %q", name)
-	}
-	b, err := b64.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not base64url", name)
-	}
-	return b, nil
-}
-
-// parseECJWK decodes an EC public key (RFC 7518 §6.2.1): coordinates of
-// exactly the curve's size, a point on the curve.
-func parseECJWK(m jws.Object) (crypto.PublicKey, error) {
-	crv, _, err := m.String("crv")
-	if err != nil {
-		return nil, err
-	}
-	a := curves[crv]
-	if a == nil {
-		return nil, fmt.Errorf("unsupported crv %q", crv)
-	}
-	x, err := bytesMember(m, "x")
-	if err != nil {
-		return nil, err
-	}
-	y, err := bytesMember(m, "y")
-	if err != nil {
-		return nil, err
-	}
-	if len(x) != a.size || len(y) != a.size {
-		return nil, fmt.Errorf("%s coordinates are not %d bytes", crv, a.size)
-	}
-	pt := make([]byte, 0, 1+2*a.size)
-	pt = append(append(append(pt, 4), x...), y...)
-	pub, err := ecdsa.ParseUncompressedPublicKey(a.curve, pt)
-	if err != nil {
-		return nil, fmt.Errorf("not a %s point", crv)
-	}
-	return pub, nil
-}
-
-// parseOKPJWK decodes an Ed25519 public key (RFC 8037 §2).
-func parseOKPJWK(m jws.Object) (crypto.PublicKey, error) {
-	crv, _, err := m.String("crv")
-	if err != nil {
-		return nil, err
-	}
-	if crv != "Ed25519" {
-		return nil, fmt.Errorf("unsupported crv %q", crv)
-	}
-	x, err := bytesMember(m, "x")
-	if err != nil {
-		return nil, err
-	}
-	if len(x) != ed25519.PublicKeySize {
-		return nil, errors.New("Ed25519 key is not 32 bytes")
-	}
-	return ed25519.PublicKey(x), nil
-}
-
-// parseRSAJWK decodes an RSA public key (RFC 7518 §6.3.1): n and e in the
-// minimum number of octets, so that each key has one encoding.
-func parseRSAJWK(m jws.Object) (crypto.PublicKey, error) {
-	n, err := bytesMember(m, "n")
-	if err != nil {
-		return nil, err
-	}
-	e, err := bytesMember(m, "e")
-	if err != nil {
-		return nil, err
-	}
-	if n[0] == 0 || e[0] == 0 {
-		return nil, errors.New("RSA members have leading zeros")
-	}
-	if size := 8*len(n) - bits.LeadingZeros8(n[0]); size < MinRSABits || size > MaxRSABits {
-		return nil, fmt.Errorf("RSA modulus of %d bits, not %d to %d", size, MinRSABits, MaxRSABits)
-	}
-	if len(e) > 4 {
-		return nil, errors.New("RSA exponent too large")
-	}
-	var exp int64
-	for _, b := range e {
-		exp = exp<<8 | int64(b)
-	}
-	if exp < 3 || exp%2 == 0 || exp > 1<<31-1 {
-		return nil, errors.New("invalid RSA exponent")
-	}
-	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp)}, nil
 }
 
 // sign signs the JWS signing input with key, giving the signature in JWS
@@ -358,27 +238,4 @@ func sign(key crypto.Signer, alg *algorithm, input []byte) ([]byte, error) {
 	rs.R.FillBytes(out[:alg.size])
 	rs.S.FillBytes(out[alg.size:])
 	return out, nil
-}
-
-// verifySignature checks a JWS signature over input with pub, which
-// parseJWK has already matched to alg.
-func verifySignature(pub crypto.PublicKey, alg *algorithm, input, sig []byte) bool {
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		return ed25519.Verify(k, input, sig)
-	case *ecdsa.PublicKey:
-		if len(sig) != 2*alg.size {
-			return false
-		}
-		h := alg.hash.New()
-		h.Write(input)
-		r := new(big.Int).SetBytes(sig[:alg.size])
-		s := new(big.Int).SetBytes(sig[alg.size:])
-		return ecdsa.Verify(k, h.Sum(nil), r, s)
-	case *rsa.PublicKey:
-		h := alg.hash.New()
-		h.Write(input)
-		return rsa.VerifyPKCS1v15(k, alg.hash, h.Sum(nil), sig) == nil
-	}
-	return false
 }

@@ -162,12 +162,6 @@ type Proof struct {
 	Client string
 }
 
-// refusedHeaders name a key other than the embedded jwk, or oblige the
-// verifier to understand extensions it does not know (crit; b64 changes
-// the signing input, RFC 7797). kid is allowed beside jwk and ignored: a
-// kid alone is refused for want of a jwk.
-var refusedHeaders = [...]string{"jku", "x5u", "x5c", "x5t", "x5t#S256", "crit", "b64"}
-
 // Verify checks proof, the one value of a request's DPoP header, against
 // req, as RFC 9449 §4.3 asks: a compact JWS of at most MaxProofSize bytes;
 // typ dpop+jwt; alg one of the allowed and the algorithm of the jwk's key;
@@ -231,7 +225,9 @@ func (v *Verifier) Check(ctx context.Context, proof string, req Request) (*Proof
 
 	// The header.
 	header := jw.Header
-	if name, refused := header.FirstOf(refusedHeaders[:]...); refused {
+	// kid is allowed beside jwk and ignored: a kid alone is refused for
+	// want of a jwk.
+	if name, refused := jw.Refused(true); refused {
 		return nil, fmt.Errorf("%w: %q header", ErrHeader, name)
 	}
 	typ, _, err := header.String("typ")
@@ -253,7 +249,7 @@ func (v *Verifier) Check(ctx context.Context, proof string, req Request) (*Proof
 	}
 
 	// The signature, over the parts as sent.
-	if !verifySignature(key, alg, []byte(jw.SigningInput), jw.Signature) {
+	if jws.VerifyEitherS(alg.name, key, &jw) != nil {
 		return nil, ErrSignature
 	}
 

@@ -14,7 +14,7 @@ import (
 	"github.com/latchid/latch/api"
 )
 
-// Catching up on revocations (Config.CatchUp). Latch sends each revocation
+// Catching up on revocations (RevocationOptions.CatchUp). Latch sends each revocation
 // to the webhook at least once, but the process that received it may be
 // gone (a restart empties a MemoryRevocationStore), and a process that was
 // down gets it only when Latch tries again. Latch keeps its revocation
@@ -26,7 +26,7 @@ import (
 // The first catch-up covers the last DefaultRevocationTTL. It runs when a
 // JWT that may have been revoked before the Guard was made is first
 // presented; that request and those like it wait for it, and are refused
-// with ErrRevocationsUnavailable should it fail. Later catch-ups cover the
+// with errRevocationsUnavailable should it fail. Later catch-ups cover the
 // time since the previous one (with an overlap), every catchUpEvery while
 // requests come, in the background: they pick up what a webhook delivery
 // missed, or what another instance received into a store of its own. None
@@ -52,7 +52,7 @@ const (
 	maxCatchUpBytes = 32 << 20
 )
 
-// catchUp is the state of Config.CatchUp.
+// catchUp is the state of RevocationOptions.CatchUp.
 type catchUp struct {
 	url string // LatchURL + catchUpPath
 	// issuedBy: the tokens issued before it (the Guard's making plus the
@@ -94,7 +94,7 @@ func (g *Guard) awaitCatchUp(ctx context.Context, c *api.Claims, fresh bool) err
 	old := !fresh && c.IssuedAt < cu.issuedBy
 	if old && c.IssuedAt != 0 && c.IssuedAt < cu.horizon {
 		return fmt.Errorf("%w: the token was issued more than %v before this process started to check tokens, "+
-			"beyond the revocations it catches up on", ErrRevocationsUnavailable, DefaultRevocationTTL)
+			"beyond the revocations it catches up on", errRevocationsUnavailable, DefaultRevocationTTL)
 	}
 	cu.mu.Lock()
 	wait := g.startCatchUpLocked()
@@ -105,7 +105,7 @@ func (g *Guard) awaitCatchUp(ctx context.Context, c *api.Claims, fresh bool) err
 	err := cu.err
 	cu.mu.Unlock()
 	if wait == nil { // the last one failed lately
-		return fmt.Errorf("%w: not caught up: %w", ErrRevocationsUnavailable, err)
+		return fmt.Errorf("%w: not caught up: %w", errRevocationsUnavailable, err)
 	}
 	select {
 	case <-wait:
@@ -115,7 +115,7 @@ func (g *Guard) awaitCatchUp(ctx context.Context, c *api.Claims, fresh bool) err
 	cu.mu.Lock()
 	defer cu.mu.Unlock()
 	if !cu.done {
-		return fmt.Errorf("%w: not caught up: %w", ErrRevocationsUnavailable, cu.err)
+		return fmt.Errorf("%w: not caught up: %w", errRevocationsUnavailable, cu.err)
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func (f *fixture) logoutEverywhere(t testing.TB, login api.LoginResponse) {
 
 // catchingUp is the Config change of a Guard that catches up with the
 // bootstrap API key.
-func (f *fixture) catchingUp(c *guard.Config) { c.CatchUp, c.APIKey = true, f.APIKey }
+func (f *fixture) catchingUp(c *guard.Config) { c.Revocations.CatchUp, c.APIKey = true, f.APIKey }
 
 var revoked = invalidToken("The access token has been revoked.")
 
@@ -110,13 +110,13 @@ func TestCatchUp_LatchDownAtStart(t *testing.T) {
 	// the catch-up is missing.
 	keys := guard.NewRemoteKeySet(f.url+"/.well-known/jwks.json", guard.RemoteKeySetConfig{
 		HTTPClient: &http.Client{Transport: f.rt}, Now: f.clock.Now})
-	if _, err := f.guard(t, func(c *guard.Config) { c.KeySet = keys }).Verify(context.Background(), bystander.Token); err != nil {
+	if _, err := f.guard(t, func(c *guard.Config) { c.Keys.Set = keys }).Verify(context.Background(), bystander.Token); err != nil {
 		t.Fatal(err)
 	}
 	addr, dir := strings.TrimPrefix(f.url, "http://"), f.Dir
 	f.Close()
 
-	g := f.guard(t, f.catchingUp, func(c *guard.Config) { c.KeySet = keys })
+	g := f.guard(t, f.catchingUp, func(c *guard.Config) { c.Keys.Set = keys })
 	h := g.Handler(&backend{})
 	for _, tok := range []string{victim.Token, bystander.Token} {
 		wantRefusal(t, serve(h, request(tok, "")), http.StatusServiceUnavailable, "temporarily_unavailable", "")
@@ -153,7 +153,7 @@ func TestCatchUp_KeyNotPermitted(t *testing.T) {
 	f.mustCall(t, "POST", "/api/api-key", map[string]any{"apiKey": map[string]any{"permissions": map[string]any{
 		"endpoints": map[string]any{"/api/jwt/refresh": []string{"POST"}}}}}, &key)
 	login := f.session(t)
-	g := f.guard(t, func(c *guard.Config) { c.CatchUp, c.APIKey = true, key.APIKey.Key })
+	g := f.guard(t, func(c *guard.Config) { c.Revocations.CatchUp, c.APIKey = true, key.APIKey.Key })
 	h := g.Handler(&backend{})
 
 	wantRefusal(t, serve(h, request(login.Token, "")), http.StatusServiceUnavailable, "temporarily_unavailable", "")
@@ -197,7 +197,7 @@ func TestCatchUp_Periodic(t *testing.T) {
 	f.lostWebhook(t)
 	victim, bystander := f.session(t), f.session(t)
 	store := &seenSignal{guard.NewMemoryRevocationStore(guard.MemoryRevocationStoreConfig{Now: f.clock.Now}), make(chan string, 16)}
-	g := f.guard(t, f.catchingUp, func(c *guard.Config) { c.Revocations = store })
+	g := f.guard(t, f.catchingUp, func(c *guard.Config) { c.Revocations.Store = store })
 	h := g.Handler(&backend{})
 	if rec := serve(h, request(bystander.Token, "")); rec.Code != http.StatusOK {
 		t.Fatalf("first request: %d %s", rec.Code, rec.Body)
@@ -229,11 +229,12 @@ func TestCatchUp_Periodic(t *testing.T) {
 // reaches.
 func TestCatchUp_Config(t *testing.T) {
 	t.Parallel()
-	if _, err := guard.New(guard.Config{Issuer: unitIssuer, Audience: unitApp, LatchURL: unitIssuer, CatchUp: true}); err == nil ||
+	if _, err := guard.New(guard.Config{Issuer: unitIssuer, Audience: unitApp, LatchURL: unitIssuer,
+		Revocations: guard.RevocationOptions{CatchUp: true}}); err == nil ||
 		!strings.Contains(err.Error(), "CatchUp needs APIKey") {
 		t.Errorf("CatchUp without APIKey: %v", err)
 	}
-	u := newUnit(t, func(c *guard.Config) { c.CatchUp, c.APIKey = true, "key" })
+	u := newUnit(t, func(c *guard.Config) { c.Revocations.CatchUp, c.APIKey = true, "key" })
 	iat := u.clock.Now().Add(-guard.DefaultRevocationTTL - time.Minute)
 	tok := signToken(t, es256Key(u.tokenKey), hdr("ES256", "token-key"), map[string]any{
 		"iss": unitIssuer, "aud": unitApp, "sub": "u", "iat": iat.Unix(), "exp": u.clock.Now().Add(time.Hour).Unix(),

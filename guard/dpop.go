@@ -2,7 +2,6 @@ package guard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -26,14 +25,6 @@ const (
 	schemeDPoP   = "DPoP"
 )
 
-// ErrDPoPReplayUnavailable: the DPoP replay cache (Config.DPoPReplay)
-// failed, or is full, so a proof cannot be accepted safely. It says
-// nothing about the proof: Handler answers 503, and so should a caller of
-// VerifyProof; but when the error also matches dpop.ErrTooManyProofs, the
-// cache is full for this client only, which sends proofs faster than one
-// client may: Handler answers 429, and so may a caller of VerifyProof.
-var ErrDPoPReplayUnavailable = errors.New("guard: DPoP replay cache unavailable")
-
 // taggedReplay marks the errors of a ReplayCache, so that the Handler can
 // tell them (503) from the proof's own faults (401).
 type taggedReplay struct{ dpop.ReplayCache }
@@ -42,7 +33,7 @@ type taggedReplay struct{ dpop.ReplayCache }
 func (t taggedReplay) Use(ctx context.Context, client, jti string, expires time.Time) (bool, error) {
 	fresh, err := t.ReplayCache.Use(ctx, client, jti, expires)
 	if err != nil && ctx.Err() == nil {
-		err = fmt.Errorf("%w: %w", ErrDPoPReplayUnavailable, err)
+		err = fmt.Errorf("%w: %w", errDPoPReplayUnavailable, err)
 	}
 	return fresh, err
 }
@@ -85,7 +76,7 @@ func proofError(err error) error {
 	case errors.As(err, &nonceErr):
 		return &dpopError{code: api.OAuthUseDPoPNonce, desc: "A DPoP proof with the server's current nonce is required.",
 			nonce: nonceErr.Nonce, err: err}
-	case errors.Is(err, ErrDPoPReplayUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, errDPoPReplayUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
 	desc := "The DPoP proof is invalid."
@@ -109,7 +100,7 @@ func proofError(err error) error {
 // authorization returns the scheme (schemeBearer or schemeDPoP) and the
 // token of the request's Authorization header. A request without one, or
 // with another scheme, has none (ErrNoToken); more than one Authorization
-// header, or an empty or spaced value, is ErrMalformed.
+// header, or an empty or spaced value, is errMalformed.
 func authorization(r *http.Request) (scheme, token string, err error) {
 	vals := r.Header.Values("Authorization")
 	switch len(vals) {
@@ -117,7 +108,7 @@ func authorization(r *http.Request) (scheme, token string, err error) {
 		return "", "", ErrNoToken
 	case 1:
 	default:
-		return "", "", fmt.Errorf("%w: several Authorization headers", ErrMalformed)
+		return "", "", fmt.Errorf("%w: several Authorization headers", errMalformed)
 	}
 	s, tok, _ := strings.Cut(strings.TrimSpace(vals[0]), " ")
 	switch {
@@ -130,34 +121,13 @@ func authorization(r *http.Request) (scheme, token string, err error) {
 	}
 	tok = strings.TrimLeft(tok, " ")
 	if tok == "" || strings.ContainsAny(tok, " \t") {
-		return scheme, "", fmt.Errorf("%w: malformed %s credentials", ErrMalformed, scheme)
+		return scheme, "", fmt.Errorf("%w: malformed %s credentials", errMalformed, scheme)
 	}
 	return scheme, tok, nil
 }
 
 // bound reports whether claims bind the token to a DPoP key.
 func bound(c *api.Claims) bool { return c != nil && c.Confirmation != nil && c.Confirmation.JKT != "" }
-
-// boundJKT returns the cnf.jkt of a token without verifying it: the key a
-// token that failed Verify (an expired one, typically) claims to be bound
-// to. It is only ever used to ask more of a request (a proof by that key),
-// never to trust it more; Latch holds the binding of the refresh token.
-func boundJKT(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	t, err := parseJWS(raw)
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Confirmation *api.Confirmation `json:"cnf"`
-	}
-	if json.Unmarshal(t.payload, &c) != nil || c.Confirmation == nil {
-		return ""
-	}
-	return c.Confirmation.JKT
-}
 
 // checkBinding checks how a verified token was presented: an unbound one
 // as Bearer (a proof that comes along is ignored), a bound one as DPoP
@@ -238,28 +208,33 @@ func (g *Guard) proofClient(r *http.Request) string {
 // token, for a route that Handler does not protect: a backend's own POST
 // /api/login, say, which then asks Latch to bind the tokens to the proof's
 // key (api.LoginRequest.DPoPJKT = p.JKT). The proof must be for the
-// request's method and URL (see Config.PublicURL), fresh, not seen before,
-// and carry the current nonce when Config.DPoPNonces is set. It is charged
-// to the client's address in the replay cache (see Config.ClientAddress).
-// The request is not changed, its body not read.
+// request's method and URL (see DPoPOptions.PublicURL), fresh, not seen
+// before, and carry the current nonce when DPoPOptions.Nonces is set. It
+// is charged to the client's address in the replay cache (see
+// Config.ClientAddress). The request is not changed, its body not read.
 //
-// A request without a DPoP header yields dpop.ErrNoProof, which the caller
-// may accept (an unbound login). Other errors wrap a dpop error: a
-// *dpop.NonceError asks for a retry with its Nonce in the DPoP-Nonce
-// header (answer use_dpop_nonce), any other fault of the proof is
-// invalid_dpop_proof; but ErrDPoPReplayUnavailable, or the request's
-// context ending, says nothing about the proof and deserves a 503 (a 429
-// when it matches dpop.ErrTooManyProofs: this client's share is full).
+// Its errors are *Error. A request without a DPoP header yields one that
+// matches dpop.ErrNoProof, which the caller may accept (an unbound
+// login). A fault of the proof is of kind ErrInvalidToken with Code
+// invalid_dpop_proof, or use_dpop_nonce when only the nonce is missing
+// (errors.As finds the *dpop.NonceError, whose Nonce goes in the
+// DPoP-Nonce header of the answer). ErrUnavailable (the replay cache
+// failed, or the request's context ended) says nothing about the proof
+// and deserves a 503; a 429 when it matches dpop.ErrTooManyProofs: this
+// client's share is full.
 func (g *Guard) VerifyProof(r *http.Request) (*dpop.Proof, error) {
 	raw, err := dpop.FromHeader(r.Header)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var p *dpop.Proof
+		if p, err = g.dpop.Verify(r.Context(), raw, dpop.Request{Method: r.Method, URL: g.RequestURL(r), Client: g.proofClient(r)}); err == nil {
+			return p, nil
+		}
 	}
-	return g.dpop.Verify(r.Context(), raw, dpop.Request{Method: r.Method, URL: g.RequestURL(r), Client: g.proofClient(r)})
+	return nil, g.refusal(proofError(err))
 }
 
 // RequestURL returns the URL of r as apps address it, the one their DPoP
-// proofs name (htu): Config.PublicURL followed by the path of the request
+// proofs name (htu): DPoPOptions.PublicURL followed by the path of the request
 // as the client sent it (escaped, without query), or, without PublicURL,
 // https or http (whether r came over TLS) and r.Host before that path.
 // The path comes from the request line (r.RequestURI) when there is one,

@@ -56,7 +56,7 @@ func TestDPoP_FloodCostsTheFlooder(t *testing.T) {
 	t.Run("OneKeyWithValidJWT", func(t *testing.T) {
 		t.Parallel()
 		clock := fakeclock.New(epoch)
-		g := staticGuard(t, func(c *guard.Config) { c.Now, c.DPoPReplay = clock.Now, floodCache(clock) })
+		g := staticGuard(t, func(c *guard.Config) { c.Now, c.DPoP.Replay = clock.Now, floodCache(clock) })
 		flooder := newDevice(t)
 		jwt := boundToken(t, flooder.jkt, epoch.Add(10*time.Minute))
 		codes := countCodes(g.Handler(&backend{}), 100, func(int) *http.Request {
@@ -88,7 +88,7 @@ func TestDPoP_FloodCostsTheFlooder(t *testing.T) {
 		// the cache nor Latch.
 		l := newRefreshLatch(t, "the-api-key", app.jkt)
 		clock := fakeclock.New(epoch)
-		g := dpopGuard(t, l.url, func(c *guard.Config) { c.Now, c.DPoPReplay = clock.Now, floodCache(clock) })
+		g := dpopGuard(t, l.url, func(c *guard.Config) { c.Now, c.DPoP.Replay = clock.Now, floodCache(clock) })
 		codes := countCodes(g.Handler(&backend{}), 100, func(i int) *http.Request {
 			d := newDevice(t)
 			jwt := boundToken(t, d.jkt, epoch.Add(-time.Hour))
@@ -112,7 +112,7 @@ func TestDPoP_FloodCostsTheFlooder(t *testing.T) {
 	t.Run("NewKeysForLogins", func(t *testing.T) {
 		t.Parallel()
 		clock := fakeclock.New(epoch)
-		g := staticGuard(t, func(c *guard.Config) { c.Now, c.DPoPReplay = clock.Now, floodCache(clock) })
+		g := staticGuard(t, func(c *guard.Config) { c.Now, c.DPoP.Replay = clock.Now, floodCache(clock) })
 		login := func(addr string) error {
 			r := from(httptest.NewRequest("POST", "/api/login", nil), addr)
 			r.Header.Set(dpop.Header, newDevice(t).proof(t, "POST", "http://example.com/api/login", ""))
@@ -148,7 +148,7 @@ func TestDPoP_FloodCostsTheFlooder(t *testing.T) {
 		// client the proxy reports.
 		clock := fakeclock.New(epoch)
 		g := staticGuard(t, func(c *guard.Config) {
-			c.Now, c.DPoPReplay = clock.Now, floodCache(clock)
+			c.Now, c.DPoP.Replay = clock.Now, floodCache(clock)
 			c.ClientAddress = func(r *http.Request) string { return r.Header.Get("X-Real-IP") }
 		})
 		login := func(client string) error {
@@ -178,7 +178,7 @@ func TestDPoP_TooManyProofsAnswer(t *testing.T) {
 	t.Parallel()
 	clock := fakeclock.New(epoch)
 	g := staticGuard(t, func(c *guard.Config) {
-		c.Now, c.DPoPReplay = clock.Now, &dpop.MemoryReplayCache{MaxPerClient: 1, Now: clock.Now}
+		c.Now, c.DPoP.Replay = clock.Now, &dpop.MemoryReplayCache{MaxPerClient: 1, Now: clock.Now}
 	})
 	d := newDevice(t)
 	jwt := boundToken(t, d.jkt, epoch.Add(10*time.Minute))

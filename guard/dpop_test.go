@@ -280,7 +280,7 @@ func TestDPoP_Nonce(t *testing.T) {
 	}
 	nonces.Now = func() time.Time { return epoch }
 	d := newDevice(t)
-	g := staticGuard(t, func(c *guard.Config) { c.DPoPNonces = nonces })
+	g := staticGuard(t, func(c *guard.Config) { c.DPoP.Nonces = nonces })
 	h := g.Handler(&backend{})
 	jwt := boundToken(t, d.jkt, epoch.Add(10*time.Minute))
 
@@ -313,7 +313,7 @@ func TestDPoP_RequestURL(t *testing.T) {
 	t.Parallel()
 	d := newDevice(t)
 	jwt := boundToken(t, d.jkt, epoch.Add(10*time.Minute))
-	public := staticGuard(t, func(c *guard.Config) { c.PublicURL = "https://Shop.Example.com/store/" })
+	public := staticGuard(t, func(c *guard.Config) { c.DPoP.PublicURL = "https://Shop.Example.com/store/" })
 	plain := staticGuard(t)
 
 	r := dpopRequest(jwt, d.proof(t, "GET", "https://shop.example.com/store/api/cart", jwt), "")
@@ -349,12 +349,12 @@ func TestNew_PublicURL(t *testing.T) {
 	for _, u := range []string{"shop.example.com", "ftp://shop.example.com", "https://shop.example.com/?a=b",
 		"https://shop.example.com/#top", "https://user@shop.example.com"} {
 		if _, err := guard.New(guard.Config{Issuer: testIssuer, Audience: testAudience, LatchURL: testIssuer,
-			KeySet: staticKeys(), PublicURL: u}); err == nil || !strings.Contains(err.Error(), "PublicURL") {
+			Keys: guard.KeyOptions{Set: staticKeys()}, DPoP: guard.DPoPOptions{PublicURL: u}}); err == nil || !strings.Contains(err.Error(), "PublicURL") {
 			t.Errorf("PublicURL %q: %v, want an error naming PublicURL", u, err)
 		}
 	}
 	if _, err := guard.New(guard.Config{Issuer: testIssuer, Audience: testAudience, LatchURL: testIssuer,
-		KeySet: staticKeys(), APIKey: "a\nb"}); err == nil {
+		Keys: guard.KeyOptions{Set: staticKeys()}, APIKey: "a\nb"}); err == nil {
 		t.Error("an API key with a newline was accepted")
 	}
 }
@@ -540,7 +540,7 @@ func (failingReplay) Use(context.Context, string, string, time.Time) (bool, erro
 func TestDPoP_ReplayCacheDown(t *testing.T) {
 	t.Parallel()
 	d := newDevice(t)
-	g := staticGuard(t, func(c *guard.Config) { c.DPoPReplay = failingReplay{} })
+	g := staticGuard(t, func(c *guard.Config) { c.DPoP.Replay = failingReplay{} })
 	jwt := boundToken(t, d.jkt, epoch.Add(10*time.Minute))
 	rec := serve(g.Handler(&backend{}), dpopRequest(jwt, d.proof(t, "GET", cartURL, jwt), ""))
 	wantRefusal(t, rec, http.StatusServiceUnavailable, "temporarily_unavailable", "")
@@ -554,7 +554,7 @@ func TestDPoP_ReplayCacheDown(t *testing.T) {
 	}
 	// A full memory cache is the same.
 	g = staticGuard(t, func(c *guard.Config) {
-		c.DPoPReplay = &dpop.MemoryReplayCache{MaxEntries: 1, Now: func() time.Time { return epoch }}
+		c.DPoP.Replay = &dpop.MemoryReplayCache{MaxEntries: 1, Now: func() time.Time { return epoch }}
 	})
 	serve(g.Handler(&backend{}), dpopRequest(jwt, d.proof(t, "GET", cartURL, jwt), ""))
 	rec = serve(g.Handler(&backend{}), dpopRequest(jwt, d.proof(t, "GET", cartURL, jwt), ""))

@@ -1,89 +1,163 @@
 package guard
 
 import (
+	"context"
 	"errors"
-	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 )
 
-// Errors of Verify. Every error Verify returns wraps one of them (for an
-// expired token it is a *TokenExpiredError, which matches
-// ErrTokenExpired), or is the caller's context error, or comes from a
-// KeySet of the caller's own. Any error means the token must not be
-// trusted; ErrKeySetUnavailable alone says nothing about the token itself,
-// only that its key could not be looked up (Handler answers 503 for it).
+// The kinds of guard's refusals. Every error Verify and VerifyProof
+// return is an *Error whose Kind is one of them, so errors.Is(err, kind)
+// tells them apart; the cause stays reachable too (errors.As for a
+// *dpop.NonceError, errors.Is for dpop.ErrTooManyProofs or a context
+// error).
 var (
-	// ErrNoToken: the request carries no bearer token.
-	ErrNoToken = errors.New("guard: no bearer token")
-	// ErrMalformed: not a compact JWS JWT (too big, not three base64url
-	// parts, header or payload not a JSON object, duplicate header
-	// names), or a required claim (exp, sub) is missing.
-	ErrMalformed = errors.New("guard: malformed token")
-	// ErrHeader: the header names or carries its own key (jku, x5u, jwk,
-	// x5c), marks extensions critical (crit, b64), or has no kid (RFC 8725
-	// §3.10); or the token is not typed at+jwt (RFC 8725 §3.11, RFC 9068
-	// §2.1), so it is no access token: an ID token, say. (An event's
-	// signature may be typed JWT.)
-	ErrHeader = errors.New("guard: token header not allowed")
-	// ErrAlgorithm: alg is not one of Config.Algorithms ("none" never
-	// is), or not the algorithm the key named by kid was published for.
-	ErrAlgorithm = errors.New("guard: signature algorithm not allowed")
-	// ErrUnknownKey: no key of the key set has the token's kid.
-	ErrUnknownKey = errors.New("guard: unknown signing key")
-	// ErrSignature: the signature does not verify, or is the high-S twin
-	// of an ECDSA signature (Latch's are low-S).
-	ErrSignature = errors.New("guard: invalid signature")
-	// ErrIssuer: iss is not Config.Issuer.
-	ErrIssuer = errors.New("guard: wrong issuer")
-	// ErrAudience: aud does not contain Config.Audience.
-	ErrAudience = errors.New("guard: wrong audience")
-	// ErrTokenExpired matches every *TokenExpiredError.
-	ErrTokenExpired = errors.New("guard: token expired")
-	// ErrNotYetValid: nbf or iat lies in the future, beyond the leeway.
-	ErrNotYetValid = errors.New("guard: token not yet valid")
-	// ErrKeySetUnavailable: the token's kid is not in the cached key set
-	// and the key set could not be fetched from Latch.
-	ErrKeySetUnavailable = errors.New("guard: key set unavailable")
-	// ErrRevoked: a jwt.refresh-token.revoke event revoked the token's
-	// session, or its user's or application's tokens issued until then.
+	// ErrNoToken: the request carries no access token (no Authorization
+	// header in the Bearer or DPoP scheme). Handler answers 401.
+	ErrNoToken = errors.New("guard: no access token")
+	// ErrInvalidToken: the token, or the way it is presented, cannot be
+	// trusted: not a well-formed access token of Latch's (size, form,
+	// header, typ, alg, kid, signature, iss, aud, nbf, iat), a DPoP-bound
+	// token without a valid proof for this request, or a refresh token
+	// Latch refused. Handler answers 401.
+	ErrInvalidToken = errors.New("guard: invalid token")
+	// ErrExpired: the token's exp has passed, with Config.Leeway. Handler
+	// answers 401 (or refreshes it, given a refresh token).
+	ErrExpired = errors.New("guard: token expired")
+	// ErrRevoked: a revocation event (Guard.Events, RevocationOptions.Store)
+	// covers the token. Handler answers 401.
 	ErrRevoked = errors.New("guard: token revoked")
-	// ErrRevocationsUnavailable: the RevocationStore failed, or, with
-	// Config.CatchUp, the token was issued before the Guard was made and
-	// no catch-up has succeeded yet (or it was issued before any catch-up
-	// reaches), so whether it was revoked is unknown (Handler answers 503
-	// for it, or refreshes it when the request carries a refresh token).
-	ErrRevocationsUnavailable = errors.New("guard: revocations unavailable")
+	// ErrUnavailable: the token could not be checked now, which says
+	// nothing about the token: the key set could not be fetched, the
+	// revocations are not known (the store failed, or the catch-up has
+	// not succeeded yet), the DPoP replay cache failed or is full, Latch
+	// could not refresh, or the request's context ended. Handler answers
+	// 503 with Retry-After; 429 when the cause is dpop.ErrTooManyProofs
+	// (this client's share of the replay cache is full).
+	ErrUnavailable = errors.New("guard: token cannot be checked now")
 )
 
-// TokenExpiredError reports a token whose exp has passed, leeway
-// included. errors.Is(err, ErrTokenExpired) matches it.
-//
-// Verify checks the claims before the signature (a cheap check that can
-// only reject), so Expiry comes from a token whose signature may not have
-// been checked: use it for messages and metrics, never for identity.
-type TokenExpiredError struct {
-	// Expiry is the token's exp.
-	Expiry time.Time
+// Error is a refusal of guard, with the answer Handler gives for it.
+type Error struct {
+	// Kind is ErrNoToken, ErrInvalidToken, ErrExpired, ErrRevoked or
+	// ErrUnavailable.
+	Kind error
+	// Code is the error code of the answer: "invalid_token" (RFC 6750
+	// §3.1; for ErrNoToken too, though its challenge names none),
+	// "invalid_dpop_proof" or "use_dpop_nonce" (RFC 9449 §7.1, §8), or
+	// "temporarily_unavailable" for ErrUnavailable.
+	Code string
+	// Description is the answer's error_description: plain words for the
+	// app, never a secret.
+	Description string
+	// Err is the precise cause, for the log.
+	Err error
+
+	status     int    // of Handler's answer
+	retryAfter string // Retry-After of a 503 or 429
+	nonce      string // DPoP-Nonce of a use_dpop_nonce answer
+	dpop       bool   // answered with a DPoP challenge, whatever the scheme
 }
 
-// Error implements error.
-func (e *TokenExpiredError) Error() string {
-	return fmt.Sprintf("guard: token expired at %s", e.Expiry.UTC().Format(time.RFC3339))
+// Error returns the cause's message, or the kind's without a cause.
+func (e *Error) Error() string {
+	switch {
+	case e.Err != nil:
+		return e.Err.Error()
+	case e.Kind != nil:
+		return e.Kind.Error()
+	}
+	return "guard: refused"
 }
 
-// Is reports whether target is ErrTokenExpired.
-func (e *TokenExpiredError) Is(target error) bool { return target == ErrTokenExpired }
+// Unwrap returns the kind and the cause.
+func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
 
-// Errors of the refresh call, kept apart for the middleware's answer.
+// reason is the precise cause of a refusal, of one kind: errors.Is
+// matches both.
+type reason struct {
+	kind error
+	msg  string
+}
+
+func (r *reason) Error() string        { return r.msg }
+func (r *reason) Is(target error) bool { return target == r.kind }
+
+// Causes of refusals.
 var (
-	// errRefreshRefused: Latch refused the refresh token (any 4xx but 429):
-	// unknown, expired, revoked or reused. The user must log in again.
-	errRefreshRefused = errors.New("guard: refresh token refused")
-	// errLatchUnavailable: Latch could not be reached, or answered 5xx,
-	// 429 or something that is not a refresh response.
-	errLatchUnavailable = errors.New("guard: latch unavailable")
+	errMalformed      = &reason{ErrInvalidToken, "guard: malformed token"}
+	errHeader         = &reason{ErrInvalidToken, "guard: token header not allowed"}
+	errAlgorithm      = &reason{ErrInvalidToken, "guard: signature algorithm not allowed"}
+	errUnknownKey     = &reason{ErrInvalidToken, "guard: unknown signing key"}
+	errSignature      = &reason{ErrInvalidToken, "guard: invalid signature"}
+	errIssuer         = &reason{ErrInvalidToken, "guard: wrong issuer"}
+	errAudience       = &reason{ErrInvalidToken, "guard: wrong audience"}
+	errNotYetValid    = &reason{ErrInvalidToken, "guard: token not yet valid"}
+	errExpired        = &reason{ErrExpired, "guard: token expired"}
+	errEventUnsigned  = &reason{ErrInvalidToken, "guard: event not signed"}
+	errEventSignature = &reason{ErrInvalidToken, "guard: invalid event signature"}
+	// errRefreshRefused: Latch refused the refresh token (any 4xx but
+	// 429): unknown, expired, revoked or reused. The user must log in again.
+	errRefreshRefused = &reason{ErrInvalidToken, "guard: refresh token refused"}
 	// errRefreshedBinding: Latch answered a refresh with a JWT bound to
 	// another key than the request proved (or bound, to a request without
 	// a proof).
-	errRefreshedBinding = errors.New("guard: the refreshed JWT is bound to another DPoP key")
+	errRefreshedBinding = &reason{ErrInvalidToken, "guard: the refreshed JWT is bound to another DPoP key"}
+
+	errKeySetUnavailable      = &reason{ErrUnavailable, "guard: key set unavailable"}
+	errRevocationsUnavailable = &reason{ErrUnavailable, "guard: revocations unavailable"}
+	errRevocationStoreFull    = &reason{ErrUnavailable, "guard: revocation store full"}
+	errDPoPReplayUnavailable  = &reason{ErrUnavailable, "guard: DPoP replay cache unavailable"}
+	// errLatchUnavailable: Latch could not be reached, or answered 5xx,
+	// 429 or something that is not a refresh response.
+	errLatchUnavailable = &reason{ErrUnavailable, "guard: latch unavailable"}
 )
+
+// refusal is the Error for err, a refusal's cause: what Verify and
+// VerifyProof return, and what Handler answers (deny).
+func (g *Guard) refusal(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var de *dpopError
+	unavailable := func(status int, retryAfter, desc string) *Error {
+		return &Error{Kind: ErrUnavailable, Code: "temporarily_unavailable", Description: desc, Err: err,
+			status: status, retryAfter: retryAfter}
+	}
+	switch {
+	case errors.As(err, &de):
+		return &Error{Kind: ErrInvalidToken, Code: de.code, Description: de.desc, Err: err,
+			status: 401, nonce: de.nonce, dpop: true}
+	case errors.Is(err, errLatchUnavailable):
+		return unavailable(503, "5", "The identity service is unavailable; try again later.")
+	case errors.Is(err, dpop.ErrTooManyProofs):
+		return unavailable(429, "1", "This client sends DPoP proofs faster than it may; try again later.")
+	case errors.Is(err, errDPoPReplayUnavailable):
+		return unavailable(503, "1", "The DPoP proof cannot be checked now; try again later.")
+	case errors.Is(err, ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return unavailable(503, strconv.Itoa(int(max(g.floor.Round(time.Second), time.Second)/time.Second)),
+			"The token cannot be checked now; try again later.")
+	case errors.Is(err, ErrNoToken):
+		return &Error{Kind: ErrNoToken, Code: api.OAuthInvalidToken, Description: "The request carries no access token.",
+			Err: err, status: 401}
+	}
+	e = &Error{Kind: ErrInvalidToken, Code: api.OAuthInvalidToken, Description: "The access token is invalid.", Err: err, status: 401}
+	switch {
+	case errors.Is(err, errRefreshRefused):
+		e.Description = "The refresh token is invalid, expired or revoked; log in again."
+	case errors.Is(err, ErrExpired):
+		e.Kind, e.Description = ErrExpired, "The access token expired."
+	case errors.Is(err, ErrRevoked):
+		e.Kind, e.Description = ErrRevoked, "The access token has been revoked."
+	case errors.Is(err, errNotYetValid):
+		e.Description = "The access token is not valid yet."
+	case errors.Is(err, errIssuer), errors.Is(err, errAudience):
+		e.Description = "The access token was not issued for this service."
+	}
+	return e
+}

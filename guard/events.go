@@ -13,23 +13,11 @@ import (
 	"slices"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/latchid/latch/api"
 )
 
 // maxEventBytes caps the body of an event.
 const maxEventBytes = 1 << 20
-
-// Errors of the events handler's signature check.
-var (
-	// ErrEventUnsigned: the event carries no X-FusionAuth-Signature-JWT
-	// and Config.AcceptUnsignedEvents is off.
-	ErrEventUnsigned = errors.New("guard: event not signed")
-	// ErrEventSignature: the signature JWT is malformed, names an unknown
-	// key, does not verify, or does not match the body.
-	ErrEventSignature = errors.New("guard: invalid event signature")
-)
 
 // Events returns the handler that receives Latch's webhook events, to
 // mount on the backend (say at POST /latch/events) and register in Latch
@@ -39,9 +27,10 @@ var (
 //	mux.Handle("POST /latch/events", g.Events())
 //
 // It checks the X-FusionAuth-Signature-JWT header: a JWT signed by a key
-// of Latch's JWKS (or of Config.EventKeys) whose request_body_sha256 claim
-// is the SHA-256 of the body; an unsigned event is refused (401) unless
-// Config.AcceptUnsignedEvents, and a bad signature always is. It
+// of Latch's JWKS (or of RevocationOptions.EventKeys) whose
+// request_body_sha256 claim is the SHA-256 of the body; an unsigned event
+// is refused (401) unless
+// RevocationOptions.AcceptUnsigned, and a bad signature always is. It
 // deduplicates on event.id (Latch delivers at least once) and answers 200
 // at once. From jwt.refresh-token.revoke it records, until every access
 // token concerned has expired (createInstant plus
@@ -56,8 +45,9 @@ var (
 // Verify, and so Handler, then refuse such tokens (ErrRevoked; 401
 // invalid_token), and the refreshes guard keeps for ReuseWindow are
 // dropped when their new JWT is covered. Other event types are
-// acknowledged and ignored. Config.CatchUp reads the same events from
-// Latch's webhook event log, for those this handler did not receive.
+// acknowledged and ignored. RevocationOptions.CatchUp reads the same
+// events from Latch's webhook event log, for those this handler did not
+// receive.
 func (g *Guard) Events() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -73,14 +63,14 @@ func (g *Guard) Events() http.Handler {
 		ctx := r.Context()
 		switch sigs := r.Header.Values(api.HeaderSignatureJWT); {
 		case len(sigs) > 1:
-			err = fmt.Errorf("%w: several signature headers", ErrEventSignature)
+			err = fmt.Errorf("%w: several signature headers", errEventSignature)
 		case len(sigs) == 1:
 			err = g.verifyEventSignature(ctx, sigs[0], body)
 		case !g.acceptUnsigned:
-			err = ErrEventUnsigned
+			err = errEventUnsigned
 		}
 		if err != nil {
-			if errors.Is(err, ErrKeySetUnavailable) || ctx.Err() != nil {
+			if errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
 				w.Header().Set("Retry-After", "5")
 				writeEventError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The signature cannot be checked now.")
 				return
@@ -207,7 +197,7 @@ func (g *Guard) checkRevoked(ctx context.Context, c *api.Claims, fresh bool) err
 	}
 	recs, err := g.revocations.Lookup(ctx, scopes)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRevocationsUnavailable, err)
+		return fmt.Errorf("%w: %w", errRevocationsUnavailable, err)
 	}
 	now := g.now()
 	for _, rec := range recs {
@@ -225,50 +215,39 @@ func (g *Guard) checkRevoked(ctx context.Context, c *api.Claims, fresh bool) err
 func (g *Guard) verifyEventSignature(ctx context.Context, raw string, body []byte) error {
 	t, err := parseJWS(raw)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrEventSignature, err)
+		return fmt.Errorf("%w: %w", errEventSignature, err)
 	}
 	key, err := g.eventKeys.Key(ctx, t.kid)
 	switch {
 	case err == nil:
 		// A key configured for events: HMAC allowed.
 	case !slices.Contains(g.algs, t.alg):
-		return fmt.Errorf("%w: %w: %q", ErrEventSignature, ErrAlgorithm, t.alg)
+		return fmt.Errorf("%w: %w: %q", errEventSignature, errAlgorithm, t.alg)
 	default:
 		if key, err = g.keys.Key(ctx, t.kid); err != nil {
-			if errors.Is(err, ErrKeySetUnavailable) || ctx.Err() != nil {
+			if errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
 				return err
 			}
-			return fmt.Errorf("%w: %w", ErrEventSignature, err)
+			return fmt.Errorf("%w: %w", errEventSignature, err)
 		}
 	}
-	if key.ID != t.kid || key.Algorithm != t.alg {
-		return fmt.Errorf("%w: %w: %s signature for %s key %q", ErrEventSignature, ErrAlgorithm, t.alg, key.Algorithm, t.kid)
-	}
-	if err := key.check(); err != nil {
-		return fmt.Errorf("%w: %v", ErrEventSignature, err)
-	}
-	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrEventSignature, err)
-	}
-	payload, err := sig.Verify(key.Key)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrEventSignature, ErrSignature)
+	if err := g.checkSignature(t, key); err != nil {
+		return fmt.Errorf("%w: %w", errEventSignature, err)
 	}
 	var claims struct {
 		BodySHA256 string `json:"request_body_sha256"`
 		Expiry     int64  `json:"exp"`
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return fmt.Errorf("%w: claims: %v", ErrEventSignature, err)
+	if err := json.Unmarshal(t.jws.Payload, &claims); err != nil {
+		return fmt.Errorf("%w: claims: %v", errEventSignature, err)
 	}
 	sum := sha256.Sum256(body)
 	want := base64.StdEncoding.EncodeToString(sum[:])
 	if subtle.ConstantTimeCompare([]byte(claims.BodySHA256), []byte(want)) != 1 {
-		return fmt.Errorf("%w: the body does not match request_body_sha256", ErrEventSignature)
+		return fmt.Errorf("%w: the body does not match request_body_sha256", errEventSignature)
 	}
 	if claims.Expiry != 0 && !g.now().Before(time.Unix(claims.Expiry, 0).Add(g.leeway)) {
-		return fmt.Errorf("%w: the signature expired", ErrEventSignature)
+		return fmt.Errorf("%w: the signature expired", errEventSignature)
 	}
 	return nil
 }

@@ -64,9 +64,11 @@ func newUnit(t *testing.T, change ...func(*guard.Config)) *unitEnv {
 	u.store = &countingStore{MemoryRevocationStore: guard.NewMemoryRevocationStore(guard.MemoryRevocationStoreConfig{Now: u.clock.Now})}
 	cfg := guard.Config{
 		Issuer: unitIssuer, Audience: unitApp, LatchURL: unitIssuer, Now: u.clock.Now,
-		KeySet:      guard.StaticKeySet{{ID: "token-key", Algorithm: "ES256", Key: &priv.PublicKey}},
-		EventKeys:   guard.StaticKeySet{{ID: "hook-key", Algorithm: "HS256", Key: u.hookSecret}},
-		Revocations: u.store,
+		Keys: guard.KeyOptions{Set: guard.StaticKeySet{{ID: "token-key", Algorithm: "ES256", Key: &priv.PublicKey}}},
+		Revocations: guard.RevocationOptions{
+			EventKeys: guard.StaticKeySet{{ID: "hook-key", Algorithm: "HS256", Key: u.hookSecret}},
+			Store:     u.store,
+		},
 	}
 	for _, c := range change {
 		c(&cfg)
@@ -198,7 +200,7 @@ func TestEvents_Signature(t *testing.T) {
 
 func TestEvents_AcceptUnsigned(t *testing.T) {
 	t.Parallel()
-	u := newUnit(t, func(c *guard.Config) { c.AcceptUnsignedEvents = true })
+	u := newUnit(t, func(c *guard.Config) { c.Revocations.AcceptUnsigned = true })
 	now := u.clock.Now()
 	body := revokeEvent(t, "e1", now, map[string]any{"sessionId": "s1"})
 	if rec := u.post(body, u.hmacSig(t, []byte("something else"))); rec.Code != http.StatusUnauthorized {
@@ -360,7 +362,7 @@ func TestMemoryRevocationStore_Bounded(t *testing.T) {
 	}
 
 	// The handler answers 503 when the store is full, so Latch retries.
-	u := newUnit(t, func(c *guard.Config) { c.Revocations = m })
+	u := newUnit(t, func(c *guard.Config) { c.Revocations.Store = m })
 	body := revokeEvent(t, "e-full", clock.Now(), map[string]any{"userId": "d"})
 	if rec := u.post(body, u.hmacSig(t, body)); rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("event into a full store: %d, want 503", rec.Code)
@@ -377,6 +379,7 @@ type eventSink struct {
 
 	mu       sync.Mutex
 	received []sinkReceipt
+	arrived  chan struct{} // a value when a receipt was added since the last wait
 }
 
 type sinkReceipt struct {
@@ -389,7 +392,7 @@ type sinkReceipt struct {
 // webhook for jwt.refresh-token.revoke, which the tenant enables.
 func newEventSink(t *testing.T, f *fixture) *eventSink {
 	t.Helper()
-	s := &eventSink{}
+	s := &eventSink{arrived: make(chan struct{}, 1)}
 	h := f.g.Events()
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -399,6 +402,10 @@ func newEventSink(t *testing.T, f *fixture) *eventSink {
 		s.mu.Lock()
 		s.received = append(s.received, sinkReceipt{body: body, signature: r.Header.Get(api.HeaderSignatureJWT), status: rec.Code})
 		s.mu.Unlock()
+		select {
+		case s.arrived <- struct{}{}:
+		default: // a wake-up is pending already
+		}
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	}))
@@ -425,10 +432,11 @@ func (s *eventSink) receipts() []sinkReceipt {
 	return append([]sinkReceipt(nil), s.received...)
 }
 
-// waitAccepted waits until the handler accepted n events.
+// waitAccepted waits until the handler accepted n events: it looks again
+// each time the sink has answered a delivery.
 func (s *eventSink) waitAccepted(t *testing.T, n int) []sinkReceipt {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	timeout := time.After(15 * time.Second)
 	for {
 		var ok []sinkReceipt
 		for _, r := range s.receipts() {
@@ -439,10 +447,11 @@ func (s *eventSink) waitAccepted(t *testing.T, n int) []sinkReceipt {
 		if len(ok) >= n {
 			return ok
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-s.arrived:
+		case <-timeout:
 			t.Fatalf("timed out waiting for %d accepted events; received %+v", n, s.receipts())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

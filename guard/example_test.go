@@ -20,12 +20,13 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/guard"
 	"github.com/latchid/latch/internal/jws"
 )
 
 // The examples verify tokens signed here, with a StaticKeySet and a fixed
-// clock, so that they run without a Latch. In production, leave KeySet and
+// clock, so that they run without a Latch. In production, leave Keys and
 // Now out: guard fetches Latch's JWKS and uses time.Now.
 var (
 	exampleKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -77,8 +78,8 @@ func ExampleGuard_Handler() {
 		Issuer:   "https://latch.example.com",
 		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
 		LatchURL: "https://latch.example.com",
-		KeySet:   exampleKeys, // in production: left out, Latch's JWKS
-		Now:      exampleNow,  // in production: left out, time.Now
+		Keys:     guard.KeyOptions{Set: exampleKeys}, // in production: left out, Latch's JWKS
+		Now:      exampleNow,                         // in production: left out, time.Now
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -109,7 +110,7 @@ func ExampleGuard_Verify() {
 		Issuer:   "https://latch.example.com",
 		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
 		LatchURL: "https://latch.example.com",
-		KeySet:   exampleKeys,
+		Keys:     guard.KeyOptions{Set: exampleKeys},
 		Now:      exampleNow,
 	})
 	if err != nil {
@@ -119,11 +120,13 @@ func ExampleGuard_Verify() {
 	fmt.Println(claims.Email, claims.HasRole("user"), err)
 
 	_, err = g.Verify(context.Background(), exampleToken(-time.Hour))
-	var expired *guard.TokenExpiredError
-	fmt.Println(errors.Is(err, guard.ErrTokenExpired), errors.As(err, &expired) && expired.Expiry.Before(exampleNow()))
+	var refusal *guard.Error
+	if errors.As(err, &refusal) {
+		fmt.Println(errors.Is(err, guard.ErrExpired), refusal.Code, refusal.Description)
+	}
 	// Output:
 	// ana@example.org true <nil>
-	// true true
+	// true invalid_token The access token expired.
 }
 
 func ExampleRequireRole() {
@@ -131,7 +134,7 @@ func ExampleRequireRole() {
 		Issuer:   "https://latch.example.com",
 		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
 		LatchURL: "https://latch.example.com",
-		KeySet:   exampleKeys,
+		Keys:     guard.KeyOptions{Set: exampleKeys},
 		Now:      exampleNow,
 	})
 	if err != nil {
@@ -170,18 +173,18 @@ func ExampleWithClaims() {
 	// 200 hello ana@example.org
 }
 
-// Keys distributed by other means than Latch's JWKS URL, or Latch's JWKS
-// behind another URL, with its own HTTP client.
-func ExampleNewRemoteKeySet() {
-	keys := guard.NewRemoteKeySet("https://keys.internal.example.com/latch/jwks.json", guard.RemoteKeySetConfig{
-		HTTPClient:         &http.Client{Timeout: 5 * time.Second},
-		MinRefetchInterval: 30 * time.Second,
-	})
+// Latch's JWKS behind another URL, fetched with the backend's own HTTP
+// client, at most every 30 seconds.
+func ExampleKeyOptions() {
 	g, err := guard.New(guard.Config{
-		Issuer:   "https://latch.example.com",
-		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
-		LatchURL: "https://latch.example.com",
-		KeySet:   keys,
+		Issuer:     "https://latch.example.com",
+		Audience:   "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
+		LatchURL:   "https://latch.example.com",
+		HTTPClient: &http.Client{Timeout: 5 * time.Second},
+		Keys: guard.KeyOptions{
+			JWKSURL:            "https://keys.internal.example.com/latch/jwks.json",
+			MinRefetchInterval: 30 * time.Second,
+		},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -191,15 +194,15 @@ func ExampleNewRemoteKeySet() {
 
 // A backend receives Latch's revocation events, so that a revoked
 // session's JWTs stop working at once rather than when they expire. The
-// event here is unsigned and AcceptUnsignedEvents is on to keep the
+// event here is unsigned and AcceptUnsigned is on to keep the
 // example short; in production leave it off and have Latch sign events
 // with an asymmetric key (signatureConfiguration), which guard checks
 // against the JWKS.
 func ExampleGuard_Events() {
 	g, err := guard.New(guard.Config{
 		Issuer: "https://latch.example.com", Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
-		LatchURL: "https://latch.example.com", KeySet: exampleKeys, Now: exampleNow,
-		AcceptUnsignedEvents: true,
+		LatchURL: "https://latch.example.com", Keys: guard.KeyOptions{Set: exampleKeys}, Now: exampleNow,
+		Revocations: guard.RevocationOptions{AcceptUnsigned: true},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -228,4 +231,56 @@ func ExampleGuard_Events() {
 	// before: <nil>
 	// event: 200
 	// after: true
+}
+
+// A backend's own login route, which Handler does not protect, checks the
+// app's DPoP proof and has Latch bind the tokens to its key; a refusal
+// carries the error code to answer with.
+func ExampleGuard_VerifyProof() {
+	g, err := guard.New(guard.Config{
+		Issuer:   "https://latch.example.com",
+		Audience: "3c219e58-ed0e-4b18-ad48-f4f92793ae32",
+		LatchURL: "https://latch.example.com",
+		Keys:     guard.KeyOptions{Set: exampleKeys},
+		Now:      exampleNow,
+		DPoP:     guard.DPoPOptions{PublicURL: "https://shop.example.com"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := api.LoginRequest{ /* the credentials */ }
+		p, err := g.VerifyProof(r)
+		var refusal *guard.Error
+		switch {
+		case err == nil:
+			req.DPoPJKT = p.JKT // the tokens Latch issues are bound to the app's key
+		case errors.Is(err, dpop.ErrNoProof):
+			// an unbound login
+		case errors.Is(err, guard.ErrUnavailable):
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		case errors.As(err, &refusal):
+			http.Error(w, refusal.Code, http.StatusBadRequest)
+			return
+		}
+		// POST req to Latch's /api/login with the API key ...
+		fmt.Fprintln(w, "bound:", req.DPoPJKT != "")
+	})
+
+	key, _ := dpop.GenerateKey() // the app's device key
+	proof, _ := dpop.NewProof(key, "POST", "https://shop.example.com/api/login", dpop.ProofOptions{Now: exampleNow()})
+	for _, proof := range []string{proof, proof, ""} { // the second time, a replay
+		r := httptest.NewRequest("POST", "/api/login", nil)
+		if proof != "" {
+			r.Header.Set(dpop.Header, proof)
+		}
+		rec := httptest.NewRecorder()
+		login.ServeHTTP(rec, r)
+		fmt.Print(rec.Code, " ", rec.Body)
+	}
+	// Output:
+	// 200 bound: true
+	// 400 invalid_dpop_proof
+	// 200 bound: false
 }

@@ -2,7 +2,6 @@ package guard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/latchid/latch/api"
@@ -21,18 +19,18 @@ import (
 	"github.com/latchid/latch/internal/jws"
 )
 
-// Defaults of Config.
+// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
+// Config.Leeway is zero.
+const DefaultLeeway = 30 * time.Second
+
 const (
-	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat.
-	DefaultLeeway = 30 * time.Second
-	// MaxLeeway is the largest Leeway New accepts: a leeway is for clock
+	// maxLeeway is the largest Leeway New accepts: a leeway is for clock
 	// skew, not for stretching token lifetimes.
-	MaxLeeway = 5 * time.Minute
-	// DefaultRefreshWindow is how long before its expiry a valid JWT is
-	// refreshed early when the request carries a Refresh-Token: the window
+	maxLeeway = 5 * time.Minute
+	// defaultRefreshWindow is Config.RefreshWindow's default: the window
 	// in which the client SDK sends the refresh token
 	// (client.DefaultRefreshWindow).
-	DefaultRefreshWindow = time.Minute
+	defaultRefreshWindow = time.Minute
 	// defaultTimeout bounds each call to Latch made with the default client.
 	defaultTimeout = 10 * time.Second
 )
@@ -40,141 +38,118 @@ const (
 // defaultAlgorithms are the asymmetric algorithms Latch signs with.
 var defaultAlgorithms = []string{"ES256", "RS256", "EdDSA"}
 
-// knownAlgorithms are the algorithms Config.Algorithms may name.
+// knownAlgorithms are the algorithms KeyOptions.Algorithms may name.
 var knownAlgorithms = []string{
 	"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA",
 	"HS256", "HS384", "HS512",
 }
 
 // Config configures a Guard. Issuer, Audience and LatchURL are required;
-// the zero value of every other field picks the default.
+// the zero value of every other field, and of every option group, picks
+// the default. The package documentation says what each one changes.
 type Config struct {
 	// Issuer is the iss every token must carry: Latch's issuer (its
 	// --issuer, or the tenant's own issuer).
 	Issuer string
 	// Audience is the Latch application id of this backend; a token's aud
-	// must contain it. An id written in upper case is the same id: Latch
-	// puts ids in tokens lowercase, and so guard compares them.
+	// must contain it, in any case (Latch writes ids in lower case).
 	Audience string
-	// LatchURL is Latch's base URL, such as "https://latch.example.com".
-	// Expired tokens are refreshed at LatchURL + "/api/jwt/refresh", so
-	// refresh tokens travel to it: plain http only on a trusted network.
+	// LatchURL is Latch's base URL, such as "https://latch.example.com":
+	// guard refreshes at LatchURL + "/api/jwt/refresh", so refresh tokens
+	// travel to it (plain http only on a trusted network).
 	LatchURL string
-	// JWKSURL is where Latch publishes its keys; LatchURL +
-	// "/.well-known/jwks.json" when empty. Not allowed with KeySet.
-	JWKSURL string
-	// KeySet overrides the keys fetched from JWKSURL, for tests or keys
-	// distributed by other means. Only a StaticKeySet may hold HMAC keys.
-	KeySet KeySet
-	// HTTPClient makes every call to Latch (JWKS and refresh); a client
-	// with a 10 s timeout when nil.
+	// APIKey is a Latch API key, sent as the Authorization header with
+	// every refresh (with the app's address, so that Latch counts the
+	// refreshes it refuses against each app, not this backend) and with
+	// each catch-up. A DPoP-bound session can be refreshed only with it.
+	APIKey string
+	// HTTPClient makes every call to Latch; a client with a 10 s timeout
+	// when nil.
 	HTTPClient *http.Client
+	// ClientAddress returns the address of the client a request comes
+	// from (behind a proxy: the X-Forwarded-For entry the proxy added);
+	// r.RemoteAddr's host when nil, or when it returns "". guard sends it
+	// to Latch with refreshes, and charges to it the DPoP proofs that come
+	// without a valid access token (IPv6 addresses by their /64).
+	ClientAddress func(r *http.Request) string
+	// RefreshWindow is how long before its expiry a valid JWT is refreshed
+	// early when the request carries a Refresh-Token; a minute when zero,
+	// none when negative.
+	RefreshWindow time.Duration
+	// Leeway is the clock skew tolerated on exp, nbf and iat, and how far
+	// ahead of the clock a DPoP proof's iat may be; DefaultLeeway when
+	// zero, at most five minutes.
+	Leeway time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Logger receives refresh, JWKS and event failures, never a token;
+	// nil logs nothing.
+	Logger *slog.Logger
+
+	// Keys are the keys and algorithms tokens are verified with.
+	Keys KeyOptions
+	// DPoP configures the checks of DPoP proofs (RFC 9449).
+	DPoP DPoPOptions
+	// Revocations configures how revocations reach guard: the Events
+	// handler, the store it records them in, and the catch-up.
+	Revocations RevocationOptions
+}
+
+// KeyOptions are the keys and algorithms tokens are verified with.
+type KeyOptions struct {
+	// Set replaces the key set fetched from JWKSURL, for tests or keys
+	// distributed by other means. Only a StaticKeySet may hold HMAC keys.
+	Set KeySet
+	// JWKSURL is where Latch publishes its keys; LatchURL +
+	// "/.well-known/jwks.json" when empty. Not allowed with Set.
+	JWKSURL string
+	// MinRefetchInterval is the least time between two JWKS fetches,
+	// whatever kids tokens name; 10 s when zero.
+	MinRefetchInterval time.Duration
 	// Algorithms are the JWS algorithms accepted; ES256, RS256 and EdDSA
 	// when empty. "none" is never accepted, and HS256, HS384 and HS512
 	// only with a StaticKeySet that holds an HMAC key.
 	Algorithms []string
-	// Leeway is the clock skew tolerated on exp, nbf and iat, and how far
-	// ahead of the clock a DPoP proof's iat may be (device clocks run
-	// ahead too); DefaultLeeway when zero, at most MaxLeeway. A proof is
-	// accepted up to dpop.DefaultWindow (a minute) after its iat.
-	Leeway time.Duration
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
-	// Logger receives refresh and JWKS failures, never a token; nil logs
-	// nothing.
-	Logger *slog.Logger
-	// MinJWKSRefetchInterval is the least time between two JWKS fetches;
-	// DefaultMinJWKSRefetchInterval when zero.
-	MinJWKSRefetchInterval time.Duration
-	// Revocations keeps the revocations the Events handler receives, which
-	// Verify honours; a MemoryRevocationStore (with the Now clock) when
-	// nil. Several instances behind one webhook URL must share one (see
-	// RevocationStore).
-	Revocations RevocationStore
+}
+
+// DPoPOptions configure the checks of DPoP proofs (RFC 9449).
+type DPoPOptions struct {
+	// PublicURL is the backend's external base URL, as apps address it:
+	// "https://shop.example.com", with a path prefix if a proxy strips
+	// one. A proof names the URL of its request (htu), which guard takes
+	// to be PublicURL followed by the request's path as sent. When empty,
+	// guard builds the URL from the request (https over TLS, else http,
+	// and its Host header): right only when apps reach this server
+	// directly.
+	PublicURL string
+	// Replay records the proofs guard accepted, so that none is accepted
+	// twice; a dpop.MemoryReplayCache with the Now clock when nil.
+	// Instances behind one URL must share one.
+	Replay dpop.ReplayCache
+	// Nonces, when set, makes guard require a server nonce in every proof
+	// (RFC 9449 §9); dpop.HMACNonces serves instances sharing a secret.
+	Nonces dpop.NonceSource
+}
+
+// RevocationOptions configure how revocations reach guard.
+type RevocationOptions struct {
+	// Store keeps the revocations the Events handler receives; a
+	// MemoryRevocationStore with the Now clock when nil. Instances behind
+	// one webhook URL must share one.
+	Store RevocationStore
 	// EventKeys are further keys that may sign events (never access
 	// tokens), such as the secret of a Latch HMAC key; the keys of the
-	// KeySet (Latch's JWKS) sign them too.
+	// key set sign them too.
 	EventKeys StaticKeySet
-	// AcceptUnsignedEvents lets the Events handler take events without an
+	// AcceptUnsigned lets the Events handler take events without an
 	// X-FusionAuth-Signature-JWT header. Off by default: whoever can reach
-	// the handler could then revoke any user's tokens. A signature that is
-	// present is checked either way.
-	AcceptUnsignedEvents bool
-	// RefreshWindow is how long before its expiry a valid JWT is refreshed
-	// early, when the request carries a Refresh-Token: the app gets new
-	// tokens before the old JWT lapses, and the refresh token it sent does
-	// not travel for nothing. An early refresh that fails for any reason
-	// is not an error: the request is served with the JWT it carried.
-	// DefaultRefreshWindow when zero; a negative value turns early
-	// refreshes off.
-	RefreshWindow time.Duration
-	// PublicURL is the backend's external base URL, as apps address it:
-	// "https://shop.example.com", with a path prefix if a proxy strips one.
-	// A DPoP proof names the URL of its request (htu), which guard takes
-	// to be PublicURL followed by the request's path as sent. When empty,
-	// guard builds the URL from the request itself: https when it came
-	// over TLS, else http, and its Host header. That is right only when
-	// apps reach this server directly; behind a proxy or load balancer
-	// that terminates TLS or rewrites Host, PublicURL must be set, or every
-	// DPoP proof is refused.
-	PublicURL string
-	// APIKey is a Latch API key (sent as the Authorization header, as
-	// FusionAuth takes it). guard sends it, and the key of the app's DPoP
-	// proof (dpopJkt), when it refreshes a DPoP-bound session: Latch
-	// refreshes a bound refresh token for its own key only, and takes the
-	// key's thumbprint from a backend only with an API key. Without it,
-	// bound sessions cannot be refreshed through this backend (401, and an
-	// error in the log). guard sends it with every refresh, with the app's
-	// address (eventInfo.ipAddress; see ClientAddress), so that Latch
-	// counts the refreshes it refuses against each app rather than against
-	// this backend. It is also the key of CatchUp.
-	APIKey string
-	// DPoPReplay records the DPoP proofs guard accepted, so that none is
-	// accepted twice; a dpop.MemoryReplayCache (with the Now clock, room
-	// for dpop.DefaultReplayCacheEntries proofs of the last minute and a
-	// half, dpop.DefaultReplayCacheShare of them from one client) when
-	// nil. Several instances behind one URL must share one, or a proof
-	// accepted by one can be replayed at another (see dpop.ReplayCache).
-	// A proof that comes with a valid bound JWT is recorded only once the
-	// JWT has verified, and charged to its key; any other (a login's,
-	// through VerifyProof, or a refresh's) is charged to the client's
-	// address (ClientAddress). A client whose share is full is answered
-	// 429; when the cache fails, or is full, requests with a proof are
-	// answered 503.
-	DPoPReplay dpop.ReplayCache
-	// ClientAddress returns the address of the client a request comes
-	// from, to which guard charges the DPoP proofs of requests without a
-	// valid access token in the replay cache: a client that makes up a
-	// new key for every proof then fills its address's share, not the
-	// cache. IPv6 addresses count by their /64 prefix. When nil, or when it
-	// returns "", the address is the request's peer (r.RemoteAddr). Behind
-	// a proxy or load balancer, return the client's address as it reports
-	// it (the last X-Forwarded-For entry it added), or every client shares
-	// the proxy's share.
-	ClientAddress func(r *http.Request) string
+	// the handler could then revoke any user's tokens. A signature that
+	// is present is checked either way.
+	AcceptUnsigned bool
 	// CatchUp makes guard read the revocations it may have missed from
-	// Latch's webhook event log (FusionAuth's POST
-	// /api/system/webhook-event-log/search, with APIKey, which Latch must
-	// permit to call it), and record them as the Events handler does:
-	// those of the last DefaultRevocationTTL when a JWT issued before the
-	// Guard was made is first presented, then those since the last
-	// catch-up every minute while requests come. A backend that restarted
-	// (its RevocationStore in memory is empty), or was down while Latch
-	// sent an event, so refuses the JWTs revoked meanwhile. Until a
-	// catch-up has succeeded, a JWT issued before the Guard was made (and
-	// one without iat) is refused with ErrRevocationsUnavailable: Handler
-	// answers 503, or refreshes it through Latch when the request carries
-	// a refresh token; the first such request waits for the catch-up. A
-	// JWT issued more than DefaultRevocationTTL before is always refused
-	// so. Latch logs only the events a webhook takes: register one (the
-	// Events handler) too.
+	// Latch's webhook event log, with Config.APIKey, before it trusts a
+	// JWT issued before the Guard was made, and every minute after.
 	CatchUp bool
-	// DPoPNonces, when set, makes guard require a server nonce in every
-	// DPoP proof (RFC 9449 §9): a proof without a current one is answered
-	// 401 with error use_dpop_nonce and a DPoP-Nonce header, and responses
-	// to requests with a proof carry the current nonce. Optional;
-	// dpop.HMACNonces serves several instances sharing a secret.
-	DPoPNonces dpop.NonceSource
 }
 
 // Guard verifies Latch JWTs and, as middleware, refreshes expired ones.
@@ -194,7 +169,7 @@ type Guard struct {
 	revocations    RevocationStore
 	eventKeys      StaticKeySet
 	acceptUnsigned bool
-	catchUp        *catchUp // nil without Config.CatchUp
+	catchUp        *catchUp // nil without RevocationOptions.CatchUp
 
 	refreshWindow time.Duration // <= 0: no early refresh
 	publicURL     string        // without a trailing slash; "" to build from the request
@@ -225,18 +200,19 @@ func New(cfg Config) (*Guard, error) {
 	if err := checkURL(latchURL); err != nil {
 		bad("LatchURL: %v", err)
 	}
-	jwksURL := cfg.JWKSURL
+	keys, dp, rev := cfg.Keys, cfg.DPoP, cfg.Revocations
+	jwksURL := keys.JWKSURL
 	switch {
-	case jwksURL != "" && cfg.KeySet != nil:
-		bad("JWKSURL and KeySet are mutually exclusive")
+	case jwksURL != "" && keys.Set != nil:
+		bad("Keys.JWKSURL and Keys.Set are mutually exclusive")
 	case jwksURL == "":
 		jwksURL = latchURL + "/.well-known/jwks.json"
 	default:
 		if err := checkURL(jwksURL); err != nil {
-			bad("JWKSURL: %v", err)
+			bad("Keys.JWKSURL: %v", err)
 		}
 	}
-	algs := slices.Clone(cfg.Algorithms)
+	algs := slices.Clone(keys.Algorithms)
 	if len(algs) == 0 {
 		algs = slices.Clone(defaultAlgorithms)
 	}
@@ -244,20 +220,20 @@ func New(cfg Config) (*Guard, error) {
 		switch {
 		case !slices.Contains(knownAlgorithms, a):
 			bad("algorithm %q is not supported", a)
-		case strings.HasPrefix(a, "HS") && !hasHMACKey(cfg.KeySet):
+		case strings.HasPrefix(a, "HS") && !hasHMACKey(keys.Set):
 			bad("algorithm %s needs a StaticKeySet holding an HMAC key", a)
 		}
 	}
-	if s, ok := cfg.KeySet.(StaticKeySet); ok {
+	if s, ok := keys.Set.(StaticKeySet); ok {
 		for _, k := range s {
 			if err := k.check(); err != nil {
-				bad("KeySet: %v", err)
+				bad("Keys.Set: %v", err)
 			}
 		}
 	}
-	for _, k := range cfg.EventKeys {
+	for _, k := range rev.EventKeys {
 		if err := k.check(); err != nil {
-			bad("EventKeys: %v", err)
+			bad("Revocations.EventKeys: %v", err)
 		}
 	}
 	switch {
@@ -265,31 +241,31 @@ func New(cfg Config) (*Guard, error) {
 		bad("Leeway is negative")
 	case cfg.Leeway == 0:
 		cfg.Leeway = DefaultLeeway
-	case cfg.Leeway > MaxLeeway:
-		bad("Leeway %v exceeds %v", cfg.Leeway, MaxLeeway)
+	case cfg.Leeway > maxLeeway:
+		bad("Leeway %v exceeds %v", cfg.Leeway, maxLeeway)
 	}
-	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
-	if cfg.PublicURL != "" {
+	publicURL := strings.TrimSuffix(dp.PublicURL, "/")
+	if dp.PublicURL != "" {
 		if err := checkURL(publicURL); err != nil {
-			bad("PublicURL: %v", err)
+			bad("DPoP.PublicURL: %v", err)
 		} else if u, _ := url.Parse(publicURL); u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-			bad("PublicURL %q: want a base URL without user information, query or fragment", cfg.PublicURL)
+			bad("DPoP.PublicURL %q: want a base URL without user information, query or fragment", dp.PublicURL)
 		}
 	}
 	if strings.ContainsAny(cfg.APIKey, "\r\n") {
 		bad("APIKey is not a header value")
 	}
-	if cfg.CatchUp && cfg.APIKey == "" {
-		bad("CatchUp needs APIKey: Latch shows its webhook event log to API keys only")
+	if rev.CatchUp && cfg.APIKey == "" {
+		bad("Revocations.CatchUp needs APIKey: Latch shows its webhook event log to API keys only")
 	}
 	if cfg.RefreshWindow == 0 {
-		cfg.RefreshWindow = DefaultRefreshWindow
+		cfg.RefreshWindow = defaultRefreshWindow
 	}
 	switch {
-	case cfg.MinJWKSRefetchInterval < 0:
-		bad("MinJWKSRefetchInterval is negative")
-	case cfg.MinJWKSRefetchInterval == 0:
-		cfg.MinJWKSRefetchInterval = DefaultMinJWKSRefetchInterval
+	case keys.MinRefetchInterval < 0:
+		bad("Keys.MinRefetchInterval is negative")
+	case keys.MinRefetchInterval == 0:
+		keys.MinRefetchInterval = defaultMinJWKSRefetchInterval
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -303,47 +279,47 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Revocations == nil {
-		cfg.Revocations = NewMemoryRevocationStore(MemoryRevocationStoreConfig{Now: cfg.Now})
+	if rev.Store == nil {
+		rev.Store = NewMemoryRevocationStore(MemoryRevocationStoreConfig{Now: cfg.Now})
 	}
-	if cfg.DPoPReplay == nil {
-		cfg.DPoPReplay = &dpop.MemoryReplayCache{Now: cfg.Now}
+	if dp.Replay == nil {
+		dp.Replay = &dpop.MemoryReplayCache{Now: cfg.Now}
 	}
 	verifier, err := dpop.NewVerifier(dpop.Config{
-		Replay: taggedReplay{cfg.DPoPReplay},
-		Nonce:  cfg.DPoPNonces,
+		Replay: taggedReplay{dp.Replay},
+		Nonce:  dp.Nonces,
 		Skew:   cfg.Leeway, // device clocks run ahead too
 		Now:    cfg.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("guard: config: %w", err)
 	}
-	if cfg.KeySet == nil {
-		cfg.KeySet = NewRemoteKeySet(jwksURL, RemoteKeySetConfig{
-			HTTPClient: cfg.HTTPClient, MinRefetchInterval: cfg.MinJWKSRefetchInterval, Now: cfg.Now, Logger: cfg.Logger,
+	if keys.Set == nil {
+		keys.Set = newRemoteKeySet(jwksURL, remoteKeySetConfig{
+			HTTPClient: cfg.HTTPClient, MinRefetchInterval: keys.MinRefetchInterval, Now: cfg.Now, Logger: cfg.Logger,
 		})
 	}
 	var cu *catchUp
-	if cfg.CatchUp {
+	if rev.CatchUp {
 		cu = newCatchUp(latchURL, cfg.Now(), cfg.Leeway)
 	}
 	return &Guard{
 		issuer:     cfg.Issuer,
 		audience:   api.CanonicalID(cfg.Audience),
 		refreshURL: latchURL + "/api/jwt/refresh",
-		keys:       cfg.KeySet,
+		keys:       keys.Set,
 		client:     cfg.HTTPClient,
 		algs:       algs,
 		leeway:     cfg.Leeway,
 		now:        cfg.Now,
 		log:        cfg.Logger,
-		floor:      cfg.MinJWKSRefetchInterval,
+		floor:      keys.MinRefetchInterval,
 		cache:      make(map[tokenHash]map[string]*refreshed),
 		forgotten:  make(map[tokenHash]time.Time),
 
-		revocations:    cfg.Revocations,
-		eventKeys:      slices.Clone(cfg.EventKeys),
-		acceptUnsigned: cfg.AcceptUnsignedEvents,
+		revocations:    rev.Store,
+		eventKeys:      slices.Clone(rev.EventKeys),
+		acceptUnsigned: rev.AcceptUnsigned,
 		catchUp:        cu,
 
 		refreshWindow: cfg.RefreshWindow,
@@ -351,7 +327,7 @@ func New(cfg Config) (*Guard, error) {
 		apiKey:        cfg.APIKey,
 		clientAddress: cfg.ClientAddress,
 		dpop:          verifier,
-		nonces:        cfg.DPoPNonces,
+		nonces:        dp.Nonces,
 		dpopAlgs:      strings.Join(verifier.Algorithms(), " "),
 	}, nil
 }
@@ -378,112 +354,106 @@ func hasHMACKey(ks KeySet) bool {
 }
 
 // Verify checks a Latch access token, a compact JWS JWT, and returns its
-// claims. It refuses, in this order:
-//
-//   - anything but a compact JWS of at most MaxTokenSize bytes, and a
-//     header with duplicate names (ErrMalformed);
-//   - jku, x5u, jwk, x5c, crit and b64 headers, a missing kid, and a typ
-//     other than at+jwt (ErrHeader): only a JWT typed as an access token
-//     (RFC 9068 §2.1) is one, so an OpenID Connect ID token, which Latch
-//     signs with the same key for the same audience but types JWT, is
-//     refused, and so is a token without typ;
-//   - an alg that is not one of Config.Algorithms (ErrAlgorithm);
-//   - a missing exp or sub (ErrMalformed), another iss (ErrIssuer), an aud
-//     without Config.Audience (ErrAudience), an exp that has passed
-//     (*TokenExpiredError), an nbf or iat in the future (ErrNotYetValid),
-//     all with Config.Leeway;
-//   - a kid the key set does not hold (ErrUnknownKey; ErrKeySetUnavailable
-//     when the set could not be fetched), an alg other than the one the
-//     key was published for (ErrAlgorithm), and a bad signature
-//     (ErrSignature), which the high-S twin of an ECDSA signature is too:
-//     Latch makes each signature low-S (s <= n/2), and the same token with
-//     s replaced by n−s, which plain ECDSA verification accepts, would be
-//     a second string for it;
-//   - a token a revocation event covers (ErrRevoked; see Events), or any
-//     token when the RevocationStore fails, or, with Config.CatchUp, a
-//     token issued before the Guard was made while no catch-up has
-//     succeeded (ErrRevocationsUnavailable).
+// claims; the package documentation lists what it refuses, in order. Its
+// errors are *Error, of kind ErrInvalidToken, ErrExpired, ErrRevoked or
+// ErrUnavailable (which says nothing about the token).
 //
 // The claim checks come before the key lookup and the signature because
 // they are cheap and can only reject: a forged token never gets further
 // for them, and an expired one costs no signature check and no JWKS fetch.
 // The claims are returned only once the signature has verified.
 func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
-	return g.verify(ctx, raw, false)
+	claims, _, err := g.verify(ctx, raw, false)
+	if err != nil {
+		return nil, g.refusal(err)
+	}
+	return claims, nil
 }
 
 // verify is Verify; fresh says that raw is a JWT Latch has just issued to
-// guard's refresh, which needs no catch-up (see Config.CatchUp).
-func (g *Guard) verify(ctx context.Context, raw string, fresh bool) (*api.Claims, error) {
-	t, err := parseJWS(raw)
+// guard's refresh, which needs no catch-up (see RevocationOptions.CatchUp). It also
+// returns the token as parsed, whenever it parsed, even with an error:
+// the token is parsed once, and Handler reads the binding of a token that
+// failed (an expired one) from it.
+func (g *Guard) verify(ctx context.Context, raw string, fresh bool) (*api.Claims, *parsedToken, error) {
+	t, err := parseAccessToken(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	if err := g.verifyParsed(ctx, t, fresh); err != nil {
+		return nil, t, err
+	}
+	return t.claims, t, nil
+}
+
+// verifyParsed is verify's work on a token parseAccessToken returned.
+func (g *Guard) verifyParsed(ctx context.Context, t *parsedToken, fresh bool) error {
 	if !t.accessToken() {
-		return nil, fmt.Errorf("%w: typ is not at+jwt: not an access token", ErrHeader)
+		return fmt.Errorf("%w: typ is not at+jwt: not an access token", errHeader)
 	}
 	if !slices.Contains(g.algs, t.alg) {
-		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, t.alg)
+		return fmt.Errorf("%w: %q", errAlgorithm, t.alg)
 	}
-	claims := new(api.Claims)
-	if err := json.Unmarshal(t.payload, claims); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	if t.claimsErr != nil {
+		return t.claimsErr
 	}
+	claims := t.claims
 	if err := g.checkClaims(claims); err != nil {
-		return nil, err
+		return err
 	}
 	key, err := g.keys.Key(ctx, t.kid)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	if err := g.checkSignature(t, key); err != nil {
+		return err
+	}
+	return g.checkRevoked(ctx, claims, fresh)
+}
+
+// checkSignature checks t's signature with key, the key its kid named:
+// its alg must be the one the key was published for, and the signature
+// must verify (jws.Verify: the one signature check of Latch's verifiers,
+// which refuses the high-S twin of an ECDSA signature).
+func (g *Guard) checkSignature(t *parsedToken, key Key) error {
 	if key.ID != t.kid || key.Algorithm != t.alg {
-		return nil, fmt.Errorf("%w: %s token for %s key %q", ErrAlgorithm, t.alg, key.Algorithm, t.kid)
+		return fmt.Errorf("%w: %s token for %s key %q", errAlgorithm, t.alg, key.Algorithm, t.kid)
 	}
 	if err := key.check(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnknownKey, err)
+		return fmt.Errorf("%w: %v", errUnknownKey, err)
 	}
-	if jws.HighS(key.Algorithm, t.sig) {
-		return nil, fmt.Errorf("%w: high-S ECDSA signature", ErrSignature)
+	if err := jws.Verify(key.Algorithm, key.Key, &t.jws); err != nil {
+		return fmt.Errorf("%w: %v", errSignature, err)
 	}
-	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if _, err := sig.Verify(key.Key); err != nil {
-		return nil, ErrSignature
-	}
-	if err := g.checkRevoked(ctx, claims, fresh); err != nil {
-		return nil, err
-	}
-	return claims, nil
+	return nil
 }
 
 // checkClaims checks the registered claims against the configuration
 // and the clock.
 func (g *Guard) checkClaims(c *api.Claims) error {
 	if c.Expiry == 0 {
-		return fmt.Errorf("%w: no exp claim", ErrMalformed)
+		return fmt.Errorf("%w: no exp claim", errMalformed)
 	}
 	if c.Subject == "" {
-		return fmt.Errorf("%w: no sub claim", ErrMalformed)
+		return fmt.Errorf("%w: no sub claim", errMalformed)
 	}
 	if c.Issuer != g.issuer {
-		return ErrIssuer
+		return errIssuer
 	}
 	if !c.Audience.Contains(g.audience) {
-		return ErrAudience
+		return errAudience
 	}
 	now := g.now()
 	// RFC 7519 §4.1.4: now must be before exp.
 	if exp := time.Unix(c.Expiry, 0); !now.Before(exp.Add(g.leeway)) {
-		return &TokenExpiredError{Expiry: exp}
+		return fmt.Errorf("%w at %s", errExpired, exp.UTC().Format(time.RFC3339))
 	}
 	latest := now.Add(g.leeway)
 	if c.NotBefore != 0 && time.Unix(c.NotBefore, 0).After(latest) {
-		return fmt.Errorf("%w: nbf is in the future", ErrNotYetValid)
+		return fmt.Errorf("%w: nbf is in the future", errNotYetValid)
 	}
 	if c.IssuedAt != 0 && time.Unix(c.IssuedAt, 0).After(latest) {
-		return fmt.Errorf("%w: iat is in the future", ErrNotYetValid)
+		return fmt.Errorf("%w: iat is in the future", errNotYetValid)
 	}
 	return nil
 }

@@ -111,12 +111,12 @@ func TestHandler_RefreshReusable(t *testing.T) {
 	}
 
 	f.clock.Advance(11 * time.Second) // past exp + leeway
-	if _, err := f.g.Verify(context.Background(), login.Token); !errors.Is(err, guard.ErrTokenExpired) {
-		t.Fatalf("Verify of the old JWT = %v, want ErrTokenExpired", err)
+	_, err := f.g.Verify(context.Background(), login.Token)
+	if !errors.Is(err, guard.ErrExpired) {
+		t.Fatalf("Verify of the old JWT = %v, want ErrExpired", err)
 	}
-	var expired *guard.TokenExpiredError
-	if _, err := f.g.Verify(context.Background(), login.Token); !errors.As(err, &expired) || expired.Expiry.Unix() != login.TokenExpirationInstant/1000 {
-		t.Fatalf("Verify error %v: want a *TokenExpiredError with the token's exp", err)
+	if exp := time.UnixMilli(login.TokenExpirationInstant).UTC().Format(time.RFC3339); !strings.Contains(err.Error(), exp) {
+		t.Fatalf("Verify error %v: want the token's exp, %s", err, exp)
 	}
 	rec := serve(h, request(login.Token, login.RefreshToken))
 	if rec.Code != http.StatusOK || rec.Body.String() != "cart of "+login.User.ID {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/latchid/latch/api"
@@ -64,72 +63,20 @@ func WithClaims(ctx context.Context, claims *api.Claims) context.Context {
 }
 
 // Handler returns middleware that lets a request through to next only with
-// a valid Latch JWT, and puts its claims in the request's context
-// (ClaimsFrom):
-//
-//   - "Authorization: Bearer <JWT>" (scheme case-insensitive) with a valid
-//     JWT: next runs at once. Latch is not called; the keys come from the
-//     cached JWKS (steps 6-8).
-//   - A DPoP-bound JWT (one with cnf.jkt, RFC 9449) is accepted only as
-//     "Authorization: DPoP <JWT>" with a "DPoP" proof header: a proof for
-//     this request's method and URL (Config.PublicURL), over this JWT
-//     (ath), signed by the key the JWT is bound to, fresh (iat within a
-//     minute, Config.Leeway ahead), never seen before, and with the
-//     current nonce when Config.DPoPNonces is set. A bound JWT presented
-//     as Bearer, with a proof by another key, replayed, stale, or made for
-//     another URL or method, or without one: 401 with a DPoP challenge
-//     (error invalid_token or invalid_dpop_proof; use_dpop_nonce and a
-//     DPoP-Nonce header when only the nonce is missing), whatever the
-//     refresh token. An unbound JWT in the DPoP scheme: 401 too. A proof
-//     sent along with an unbound Bearer JWT is ignored.
-//   - A valid JWT that expires within Config.RefreshWindow, with a
-//     "Refresh-Token" header: guard refreshes it early, as below, and
-//     hands the new tokens back; if that fails for any reason, next runs
-//     with the JWT the request carried.
-//   - The JWT expired, is invalid or is missing, and the request carries a
-//     "Refresh-Token" header: guard exchanges it at Latch's
-//     /api/jwt/refresh, verifies the new JWT, sets the "Access-Token"
-//     response header to it, and "Refresh-Token" to the new refresh token
-//     when Latch rotated it, then runs next (steps 9-12). For a bound
-//     session (the expired JWT has cnf.jkt, or comes in the DPoP scheme)
-//     the request must carry a valid proof for itself, by the JWT's key;
-//     guard sends the proof's key (dpopJkt) and Config.APIKey along, and
-//     Latch refreshes a bound refresh token for its own key only, so a
-//     stolen refresh token is no use without the device's key (step 19).
-//     Concurrent requests with one refresh token (and key) make one call
-//     to Latch and get the same tokens, as do requests presenting it up to
-//     ReuseWindow later (unless Forget or a revocation event dropped it).
-//   - Otherwise, or when Latch refuses the refresh token (any 4xx but
-//     429): 401 with "WWW-Authenticate: Bearer error="invalid_token""
-//     (just "Bearer" when the request had no credentials at all), or a DPoP
-//     challenge for a token in the DPoP scheme, and a JSON body
-//     {"error","error_description"}; next does not run (steps 13-16).
-//     A Bearer challenge comes with a second one, DPoP algs="...", which
-//     tells apps that DPoP is supported (RFC 9449 §7.1).
-//   - Latch is unreachable or answers 5xx or 429 when a refresh is needed,
-//     the key set cannot be fetched, the DPoP replay cache fails, or
-//     whether the JWT was revoked cannot be known (the RevocationStore
-//     fails, or Config.CatchUp has not caught up yet): 503 with
-//     Retry-After and a JSON body. With a Refresh-Token, the latter is
-//     refreshed instead, as an invalid JWT is. When the replay cache is
-//     full for this client only (dpop.ErrTooManyProofs), 429 with
-//     Retry-After: the proof of a valid bound JWT is charged to its key,
-//     any other proof to the client's address (Config.ClientAddress), so
-//     that one client's flood of proofs is refused and everyone else
-//     served.
-//
-// A JWT that a revocation event covers (see Events) is refused like an
-// invalid one: refreshed when the request carries a refresh token (Latch
-// refuses a revoked one, so the answer is 401), else 401 with
-// error_description "The access token has been revoked.".
+// a valid Latch JWT, or one it refreshed through Latch, and puts its
+// claims and tokens in the request's context (ClaimsFrom, TokensFrom);
+// otherwise it answers 401, 429 or 503 with a JSON body and a
+// WWW-Authenticate challenge. The package documentation (Handler)
+// specifies each case.
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		presented := r.Header.Get(api.HeaderRefreshToken)
 		scheme, raw, err := authorization(r)
+		var tok *parsedToken // raw as parsed, once: what a refusal reads its binding from
 		if err == nil {
 			var claims *api.Claims
-			if claims, err = g.Verify(ctx, raw); err == nil {
+			if claims, tok, err = g.verify(ctx, raw, false); err == nil {
 				proof, err := g.checkBinding(ctx, r, scheme, raw, claims)
 				if err != nil {
 					g.log.Debug("guard: request refused", "err", err)
@@ -150,7 +97,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			g.deny(w, scheme, err)
 			return
 		}
-		jkt, kerr := g.refreshKey(ctx, r, scheme, raw)
+		jkt, kerr := g.refreshKey(ctx, r, scheme, raw, tok)
 		if kerr != nil {
 			g.log.Debug("guard: refresh refused", "reason", err, "err", kerr)
 			g.deny(w, scheme, kerr)
@@ -209,8 +156,8 @@ func (g *Guard) refreshEarly(ctx context.Context, w http.ResponseWriter, client,
 // another reason) carries cnf.jkt, or comes in the DPoP scheme, or when no
 // JWT comes and a proof does. A bound session needs a valid proof for
 // this request, by the JWT's key, and Config.APIKey.
-func (g *Guard) refreshKey(ctx context.Context, r *http.Request, scheme, raw string) (string, error) {
-	jkt := boundJKT(raw)
+func (g *Guard) refreshKey(ctx context.Context, r *http.Request, scheme, raw string, tok *parsedToken) (string, error) {
+	jkt := tok.boundJKT()
 	switch {
 	case jkt != "" && scheme != schemeDPoP:
 		return "", errBoundAsBearer
@@ -240,25 +187,32 @@ func (g *Guard) refreshKey(ctx context.Context, r *http.Request, scheme, raw str
 // (Latch leaves an unbound session unbound, even for a request with a
 // proof.)
 func (g *Guard) verifyRefreshed(ctx context.Context, res *refreshed, jkt string) (*api.Claims, error) {
-	claims, err := g.verify(ctx, res.resp.Token, true)
+	err := res.parseErr
+	if err == nil {
+		err = g.verifyParsed(ctx, res.tok, true)
+	}
 	if err != nil {
-		if errors.Is(err, ErrUnknownKey) {
+		if errors.Is(err, errUnknownKey) {
 			// Latch signed with a key its JWKS did not show us yet (a
 			// rotation, or another node): worth a retry, which the
 			// refresh cache answers with these same tokens.
-			err = fmt.Errorf("%w: %w", ErrKeySetUnavailable, err)
+			err = fmt.Errorf("%w: %w", errKeySetUnavailable, err)
 		}
 		switch {
 		case ctx.Err() != nil:
 		case errors.Is(err, ErrRevoked):
 			g.log.Info("guard: the refreshed JWT belongs to revoked tokens", "err", err)
-		case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, ErrRevocationsUnavailable):
+		case errors.Is(err, errKeySetUnavailable), errors.Is(err, errRevocationsUnavailable):
 			g.log.Warn("guard: the JWT Latch issued cannot be checked yet", "err", err)
 		default:
 			g.log.Error("guard: the JWT Latch issued does not verify; check Issuer and Audience", "err", err)
 		}
 		return nil, err
 	}
+	// Requests that share one refresh share its parsed token: each gets
+	// claims of its own.
+	c := *res.tok.claims
+	claims := &c
 	if bound(claims) && claims.Confirmation.JKT != jkt {
 		g.log.Error("guard: Latch issued a JWT bound to another DPoP key than the request proved", "proved", jkt != "")
 		return nil, errRefreshedBinding
@@ -311,59 +265,30 @@ func (g *Guard) logRefreshError(err error) {
 	}
 }
 
-// deny answers a request that cannot be served: 503 when Latch, its keys
-// or the DPoP replay cache could not be reached, 429 when the replay cache
-// refuses this client more proofs, else 401 (RFC 6750 §3, RFC 9449 §7.1)
-// with a challenge for the scheme the token came in.
+// deny answers a request that cannot be served, as refusal describes
+// it: 503 when Latch, its keys, the revocations or the DPoP replay cache
+// could not be reached, 429 when the replay cache refuses this client
+// more proofs, else 401 (RFC 6750 §3, RFC 9449 §7.1) with a challenge for
+// the scheme the token came in.
 func (g *Guard) deny(w http.ResponseWriter, scheme string, err error) {
-	var de *dpopError
+	e := g.refusal(err)
+	h := w.Header()
+	if e.nonce != "" {
+		h.Set(dpop.NonceHeader, e.nonce)
+	}
+	if e.retryAfter != "" {
+		h.Set("Retry-After", e.retryAfter)
+	}
 	switch {
-	case errors.As(err, &de):
-		if de.nonce != "" {
-			w.Header().Set(dpop.NonceHeader, de.nonce)
-		}
-		writeError(w, http.StatusUnauthorized, de.code, de.desc, g.dpopChallenge(de.code))
-		return
-	case errors.Is(err, errLatchUnavailable):
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The identity service is unavailable; try again later.")
-		return
-	case errors.Is(err, dpop.ErrTooManyProofs):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "temporarily_unavailable", "This client sends DPoP proofs faster than it may; try again later.")
-		return
-	case errors.Is(err, ErrDPoPReplayUnavailable):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The DPoP proof cannot be checked now; try again later.")
-		return
-	case errors.Is(err, ErrKeySetUnavailable), errors.Is(err, ErrRevocationsUnavailable),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(g.floor.Round(time.Second), time.Second)/time.Second)))
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The token cannot be checked now; try again later.")
-		return
-	case errors.Is(err, ErrNoToken):
-		const desc = "The request carries no access token."
-		writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, desc, schemeBearer, g.dpopChallenge(""))
-		return
+	case e.status != http.StatusUnauthorized:
+		writeError(w, e.status, e.Code, e.Description)
+	case e.dpop, scheme == schemeDPoP:
+		writeError(w, e.status, e.Code, e.Description, g.dpopChallenge(e.Code))
+	case e.Kind == ErrNoToken:
+		writeError(w, e.status, e.Code, e.Description, schemeBearer, g.dpopChallenge(""))
+	default:
+		writeError(w, e.status, e.Code, e.Description, challenge(e.Code, e.Description), g.dpopChallenge(""))
 	}
-	desc := "The access token is invalid."
-	switch {
-	case errors.Is(err, errRefreshRefused):
-		desc = "The refresh token is invalid, expired or revoked; log in again."
-	case errors.Is(err, ErrTokenExpired):
-		desc = "The access token expired."
-	case errors.Is(err, ErrRevoked):
-		desc = "The access token has been revoked."
-	case errors.Is(err, ErrNotYetValid):
-		desc = "The access token is not valid yet."
-	case errors.Is(err, ErrIssuer), errors.Is(err, ErrAudience):
-		desc = "The access token was not issued for this service."
-	}
-	if scheme == schemeDPoP {
-		writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, desc, g.dpopChallenge(api.OAuthInvalidToken))
-		return
-	}
-	writeError(w, http.StatusUnauthorized, api.OAuthInvalidToken, desc, challenge(api.OAuthInvalidToken, desc), g.dpopChallenge(""))
 }
 
 // challenge is a Bearer WWW-Authenticate value with an error (RFC 6750

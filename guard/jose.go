@@ -1,27 +1,45 @@
 package guard
 
 import (
+	"encoding/json"
 	"fmt"
 
+	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/jws"
 )
 
-// MaxTokenSize is the largest serialized JWT Verify reads, in bytes.
-const MaxTokenSize = 16 << 10
-
-// refusedHeaders are header parameters that are never accepted: jku, x5u,
-// jwk and x5c let a token name or carry its own key (RFC 8725 §3.10); crit
-// would oblige us to understand extensions, and we understand none; b64
-// (RFC 7797) changes the signing input.
-var refusedHeaders = [...]string{"jku", "x5u", "jwk", "x5c", "crit", "b64"}
+// maxTokenSize is the largest serialized JWT Verify reads, in bytes.
+const maxTokenSize = 16 << 10
 
 // parsedToken is a compact JWS split and decoded, before its signature is
-// checked.
+// checked: a token is parsed once, and this is what every later step of
+// guard reads.
 type parsedToken struct {
+	jws      jws.JWS
 	alg, kid string
 	typ      string // "" when the header has none
-	payload  []byte
-	sig      []byte
+
+	// Of an access token (parseAccessToken): the payload decoded, or why
+	// it did not decode. A parsedToken is not modified once parsed, so
+	// that one refresh's token serves the requests that share it.
+	claims    *api.Claims
+	claimsErr error
+}
+
+// parseAccessToken is parseJWS, and the payload decoded as claims (an
+// error there is kept in claimsErr, for verify to report in its turn).
+func parseAccessToken(raw string) (*parsedToken, error) {
+	t, err := parseJWS(raw)
+	if err != nil {
+		return nil, err
+	}
+	claims := new(api.Claims)
+	if err := json.Unmarshal(t.jws.Payload, claims); err != nil {
+		t.claimsErr = fmt.Errorf("%w: claims: %v", errMalformed, err)
+	} else {
+		t.claims = claims
+	}
+	return t, nil
 }
 
 // accessToken reports whether the token is typed as an access token
@@ -33,22 +51,24 @@ func (t *parsedToken) accessToken() bool {
 }
 
 // parseJWS splits a compact JWS, decodes its header strictly and its
-// payload (package jws), and applies the header rules that need no key.
+// payload (package jws: the one parser of Latch's verifiers, and its one
+// list of refused header parameters), and applies the header rules that
+// need no key.
 func parseJWS(raw string) (*parsedToken, error) {
 	if raw == "" {
-		return nil, fmt.Errorf("%w: empty token", ErrMalformed)
+		return nil, fmt.Errorf("%w: empty token", errMalformed)
 	}
-	if len(raw) > MaxTokenSize {
-		return nil, fmt.Errorf("%w: token exceeds %d bytes", ErrMalformed, MaxTokenSize)
+	if len(raw) > maxTokenSize {
+		return nil, fmt.Errorf("%w: token exceeds %d bytes", errMalformed, maxTokenSize)
 	}
 	j, err := jws.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
-	if name, refused := j.Header.FirstOf(refusedHeaders[:]...); refused {
-		return nil, fmt.Errorf("%w: %q header present", ErrHeader, name)
+	if name, refused := j.Refused(false); refused {
+		return nil, fmt.Errorf("%w: %q header present", errHeader, name)
 	}
-	t := &parsedToken{payload: j.Payload, sig: j.Signature}
+	t := &parsedToken{jws: j}
 	if err := stringParam(j.Header, "alg", &t.alg); err != nil {
 		return nil, err
 	}
@@ -61,10 +81,10 @@ func parseJWS(raw string) (*parsedToken, error) {
 	// Latch's access tokens are at+jwt (RFC 9068); its ID tokens and the
 	// signatures of its events are JWT. Verify takes only the first.
 	if _, hasTyp := j.Header["typ"]; hasTyp && !jws.TypeIs(t.typ, "JWT") && !t.accessToken() {
-		return nil, fmt.Errorf("%w: typ is not JWT or at+jwt", ErrHeader)
+		return nil, fmt.Errorf("%w: typ is not JWT or at+jwt", errHeader)
 	}
 	if t.kid == "" {
-		return nil, fmt.Errorf("%w: no kid", ErrHeader)
+		return nil, fmt.Errorf("%w: no kid", errHeader)
 	}
 	return t, nil
 }
@@ -74,8 +94,32 @@ func parseJWS(raw string) (*parsedToken, error) {
 func stringParam(h jws.Object, name string, dst *string) error {
 	s, _, err := h.StringOrNull(name)
 	if err != nil {
-		return fmt.Errorf("%w: header %q is not a string", ErrMalformed, name)
+		return fmt.Errorf("%w: header %q is not a string", errMalformed, name)
 	}
 	*dst = s
 	return nil
+}
+
+// boundJKT returns the cnf.jkt of a token that failed verification (an
+// expired one, typically), as parsed: the key it claims to be bound to.
+// It is only ever used to ask more of a request (a proof by that key),
+// never to trust it more; Latch holds the binding of the refresh token.
+func (t *parsedToken) boundJKT() string {
+	if t == nil {
+		return ""
+	}
+	if t.claims != nil {
+		if bound(t.claims) {
+			return t.claims.Confirmation.JKT
+		}
+		return ""
+	}
+	// Claims that did not decode (a claim of the wrong type): cnf alone.
+	var c struct {
+		Confirmation *api.Confirmation `json:"cnf"`
+	}
+	if json.Unmarshal(t.jws.Payload, &c) != nil || c.Confirmation == nil {
+		return ""
+	}
+	return c.Confirmation.JKT
 }

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	"github.com/latchid/latch/internal/jws"
 )
 
 // Key is one verification key: its kid, the one algorithm it verifies,
@@ -96,9 +96,9 @@ func (k Key) symmetric() bool {
 // itself (allowed algorithms, refused headers, the key's own algorithm),
 // so a KeySet only finds keys.
 type KeySet interface {
-	// Key returns the key whose ID is kid, or an error wrapping
-	// ErrUnknownKey when there is none, or ErrKeySetUnavailable when the
-	// set could not be loaded. It is called concurrently.
+	// Key returns the key whose ID is kid, or an error matching
+	// ErrInvalidToken when there is none, or ErrUnavailable when the set
+	// could not be loaded. It is called concurrently.
 	Key(ctx context.Context, kid string) (Key, error)
 }
 
@@ -113,14 +113,14 @@ func (s StaticKeySet) Key(_ context.Context, kid string) (Key, error) {
 			return k, nil
 		}
 	}
-	return Key{}, ErrUnknownKey
+	return Key{}, errUnknownKey
 }
 
-// Defaults of a RemoteKeySet.
+// Defaults of a remoteKeySet.
 const (
-	// DefaultMinJWKSRefetchInterval is the least time between two JWKS
+	// defaultMinJWKSRefetchInterval is the least time between two JWKS
 	// fetches, whatever kids tokens name.
-	DefaultMinJWKSRefetchInterval = 10 * time.Second
+	defaultMinJWKSRefetchInterval = 10 * time.Second
 	// jwksMaxAge is how long a fetched key set is used before one use
 	// refetches it in the background, so that a key Latch withdrew stops
 	// verifying even if no unknown kid ever comes along.
@@ -131,12 +131,12 @@ const (
 	maxJWKSBytes = 1 << 20
 )
 
-// RemoteKeySetConfig configures a RemoteKeySet.
-type RemoteKeySetConfig struct {
+// remoteKeySetConfig configures a remoteKeySet.
+type remoteKeySetConfig struct {
 	// HTTPClient fetches the JWKS; a client with a 10 s timeout when nil.
 	HTTPClient *http.Client
 	// MinRefetchInterval is the least time between two fetches;
-	// DefaultMinJWKSRefetchInterval when zero.
+	// defaultMinJWKSRefetchInterval when zero.
 	MinRefetchInterval time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -144,7 +144,7 @@ type RemoteKeySetConfig struct {
 	Logger *slog.Logger
 }
 
-// RemoteKeySet is a KeySet over a JWKS URL (RFC 7517), such as Latch's
+// remoteKeySet is a KeySet over a JWKS URL (RFC 7517), such as Latch's
 // /.well-known/jwks.json. It caches the set and fetches it again only when
 // a token names a kid it does not hold (a key rotation), or in the
 // background once the set is ten minutes old. All lookups that miss while
@@ -156,7 +156,7 @@ type RemoteKeySetConfig struct {
 // Only asymmetric keys with a kid and an alg that fits the key are taken
 // from the document; "oct" (HMAC) keys, keys for encryption and private
 // key material are skipped.
-type RemoteKeySet struct {
+type remoteKeySet struct {
 	url    string
 	client *http.Client
 	floor  time.Duration
@@ -179,7 +179,7 @@ type keySnapshot struct {
 }
 
 // lookup finds kid in the last good set.
-func (r *RemoteKeySet) lookup(kid string) (Key, time.Time, bool) {
+func (r *remoteKeySet) lookup(kid string) (Key, time.Time, bool) {
 	s := r.set.Load()
 	if s == nil {
 		return Key{}, time.Time{}, false
@@ -194,15 +194,15 @@ type keyFetch struct {
 	err  error
 }
 
-// NewRemoteKeySet returns a RemoteKeySet for the JWKS at jwksURL. It
+// newRemoteKeySet returns a remoteKeySet for the JWKS at jwksURL. It
 // fetches nothing until the first lookup.
-func NewRemoteKeySet(jwksURL string, cfg RemoteKeySetConfig) *RemoteKeySet {
-	r := &RemoteKeySet{url: jwksURL, client: cfg.HTTPClient, floor: cfg.MinRefetchInterval, now: cfg.Now, log: cfg.Logger}
+func newRemoteKeySet(jwksURL string, cfg remoteKeySetConfig) *remoteKeySet {
+	r := &remoteKeySet{url: jwksURL, client: cfg.HTTPClient, floor: cfg.MinRefetchInterval, now: cfg.Now, log: cfg.Logger}
 	if r.client == nil {
 		r.client = &http.Client{Timeout: fetchTimeout}
 	}
 	if r.floor <= 0 {
-		r.floor = DefaultMinJWKSRefetchInterval
+		r.floor = defaultMinJWKSRefetchInterval
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -215,7 +215,7 @@ func NewRemoteKeySet(jwksURL string, cfg RemoteKeySetConfig) *RemoteKeySet {
 
 // Key returns the key named kid, fetching the set when kid is not cached
 // and the last fetch is at least MinRefetchInterval old.
-func (r *RemoteKeySet) Key(ctx context.Context, kid string) (Key, error) {
+func (r *remoteKeySet) Key(ctx context.Context, kid string) (Key, error) {
 	if k, fetchedAt, ok := r.lookup(kid); ok {
 		if now := r.now(); now.Sub(fetchedAt) >= jwksMaxAge {
 			r.mu.Lock()
@@ -252,16 +252,16 @@ func (r *RemoteKeySet) Key(ctx context.Context, kid string) (Key, error) {
 
 // missErr is the error for a kid the set does not hold, given the outcome
 // of the fetch that should have brought it.
-func (r *RemoteKeySet) missErr(fetchErr error) error {
+func (r *remoteKeySet) missErr(fetchErr error) error {
 	if fetchErr != nil {
-		return fmt.Errorf("%w: %w", ErrKeySetUnavailable, fetchErr)
+		return fmt.Errorf("%w: %w", errKeySetUnavailable, fetchErr)
 	}
-	return ErrUnknownKey
+	return errUnknownKey
 }
 
 // startLocked returns the running fetch, or starts one unless the last
 // started less than the floor ago (then it returns nil). r.mu is held.
-func (r *RemoteKeySet) startLocked(now time.Time) *keyFetch {
+func (r *remoteKeySet) startLocked(now time.Time) *keyFetch {
 	if r.inflight != nil {
 		return r.inflight
 	}
@@ -276,7 +276,7 @@ func (r *RemoteKeySet) startLocked(now time.Time) *keyFetch {
 
 // run performs fetch f. It does not depend on any waiter's context, so one
 // waiter giving up does not fail the others.
-func (r *RemoteKeySet) run(f *keyFetch) {
+func (r *remoteKeySet) run(f *keyFetch) {
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	defer cancel()
 	keys, err := r.fetch(ctx)
@@ -294,7 +294,7 @@ func (r *RemoteKeySet) run(f *keyFetch) {
 }
 
 // fetch downloads and parses the JWKS.
-func (r *RemoteKeySet) fetch(ctx context.Context) (map[string]Key, error) {
+func (r *remoteKeySet) fetch(ctx context.Context) (map[string]Key, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, err
@@ -325,9 +325,11 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (map[string]Key, error) {
 	return keys, nil
 }
 
-// parseJWKS reads a JWK Set, keeping the asymmetric signature keys that
-// carry a kid and an alg that fits them. skipped says why others were left.
-// A document that is not a JWK Set, or that yields no usable key, is an error.
+// parseJWKS reads a JWK Set (with package jws, the one JOSE parser of
+// guard), keeping the asymmetric signature keys that carry a kid and an
+// alg that fits them; of a JWK that holds private material, only the
+// public key. skipped says why others were left. A document that is not a
+// JWK Set, or that yields no usable key, is an error.
 func parseJWKS(b []byte) (keys map[string]Key, skipped []error, err error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -337,34 +339,14 @@ func parseJWKS(b []byte) (keys map[string]Key, skipped []error, err error) {
 	}
 	keys = make(map[string]Key, len(doc.Keys))
 	for i, raw := range doc.Keys {
-		var jwk jose.JSONWebKey
-		if err := jwk.UnmarshalJSON(raw); err != nil {
-			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
-			continue
-		}
-		k := Key{ID: jwk.KeyID, Algorithm: jwk.Algorithm}
-		switch {
-		case jwk.Use != "" && jwk.Use != "sig":
-			err = fmt.Errorf("key %q: use is %q", jwk.KeyID, jwk.Use)
-		case !jwk.Valid():
-			err = fmt.Errorf("key %q: invalid", jwk.KeyID)
-		default:
-			// Public() drops private material and yields nothing for oct keys.
-			pub := jwk.Public()
-			if !pub.Valid() {
-				err = fmt.Errorf("key %q: not an asymmetric key", jwk.KeyID)
-				break
-			}
-			k.Key = pub.Key
-			err = k.check()
-		}
+		k, err := parseJWK(raw)
 		if err == nil {
 			if _, dup := keys[k.ID]; dup {
 				err = fmt.Errorf("key %q: duplicate kid", k.ID)
 			}
 		}
 		if err != nil {
-			skipped = append(skipped, err)
+			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
 			continue
 		}
 		keys[k.ID] = k
@@ -373,4 +355,29 @@ func parseJWKS(b []byte) (keys map[string]Key, skipped []error, err error) {
 		return nil, skipped, errors.New("JWKS holds no usable key")
 	}
 	return keys, skipped, nil
+}
+
+// parseJWK reads one key of a JWK Set: a signature key (use absent or
+// sig) with a kid, an alg, and a public key of that alg.
+func parseJWK(raw json.RawMessage) (Key, error) {
+	m, err := jws.DecodeObject(raw)
+	if err != nil {
+		return Key{}, err
+	}
+	var k Key
+	var errs [3]error
+	k.ID, _, errs[0] = m.String("kid")
+	k.Algorithm, _, errs[1] = m.String("alg")
+	var use string
+	use, _, errs[2] = m.String("use")
+	if err := errors.Join(errs[:]...); err != nil {
+		return Key{}, err
+	}
+	if use != "" && use != "sig" {
+		return Key{}, fmt.Errorf("key %q: use is %q", k.ID, use)
+	}
+	if k.Key, err = m.PublicKey(); err != nil {
+		return Key{}, fmt.Errorf("key %q: %w", k.ID, err)
+	}
+	return k, k.check()
 }

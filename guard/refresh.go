@@ -48,8 +48,13 @@ type refreshed struct {
 	resp    api.JWTRefreshResponse
 	expires time.Time // end of its use for later requests
 
-	// What the new JWT says (unverified: Handler verifies it for each
-	// request), so that a revocation event can drop the entry.
+	// The new JWT as parsed, once (or why it did not parse), which
+	// Handler verifies for each request.
+	tok      *parsedToken
+	parseErr error
+
+	// What the new JWT says (unverified), so that a revocation event can
+	// drop the entry.
 	sid, sub string
 	apps     []string // aud and applicationId
 	iat      int64
@@ -70,14 +75,15 @@ func (g *Guard) refresh(ctx context.Context, refreshToken, jkt, client string) (
 	}
 	h := tokenHash(sha256.Sum256([]byte(refreshToken)))
 	if g.isForgotten(h) {
-		// Given up lately (a logout): Latch decides, on its own.
+		// A token given up lately (a logout) skips the cache: its refresh
+		// is Latch's to answer, each time.
 		fctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 		defer cancel()
 		resp, err := g.callRefresh(fctx, refreshToken, jkt, client)
 		if err != nil {
 			return nil, err
 		}
-		return &refreshed{resp: resp}, nil
+		return newRefreshed(resp, time.Time{}), nil // never cached
 	}
 	if r := g.cached(h, jkt); r != nil {
 		return r, nil
@@ -114,14 +120,13 @@ func (g *Guard) refresh(ctx context.Context, refreshToken, jkt, client string) (
 // newRefreshed is the cache entry of a refresh response.
 func newRefreshed(resp api.JWTRefreshResponse, expires time.Time) *refreshed {
 	r := &refreshed{resp: resp, expires: expires}
-	if t, err := parseJWS(resp.Token); err == nil {
-		var c api.Claims
-		if json.Unmarshal(t.payload, &c) == nil {
-			r.sid, r.sub, r.iat = c.SessionID, c.Subject, c.IssuedAt
-			r.apps = append([]string(nil), c.Audience...)
-			if c.ApplicationID != "" {
-				r.apps = append(r.apps, c.ApplicationID)
-			}
+	r.tok, r.parseErr = parseAccessToken(resp.Token)
+	if r.parseErr == nil && r.tok.claims != nil {
+		c := r.tok.claims
+		r.sid, r.sub, r.iat = c.SessionID, c.Subject, c.IssuedAt
+		r.apps = append([]string(nil), c.Audience...)
+		if c.ApplicationID != "" {
+			r.apps = append(r.apps, c.ApplicationID)
 		}
 	}
 	return r

@@ -2,23 +2,17 @@ package guard
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
 
-// DefaultMaxRevocations is how many records (revocations and remembered
+// defaultMaxRevocations is how many records (revocations and remembered
 // event ids together) a MemoryRevocationStore holds at most by default.
-const DefaultMaxRevocations = 100_000
+const defaultMaxRevocations = 100_000
 
 // DefaultRevocationTTL is how long a revocation is kept when its event
 // names no access-token lifetime (applicationTimeToLiveInSeconds).
 const DefaultRevocationTTL = 24 * time.Hour
-
-// ErrRevocationStoreFull: a MemoryRevocationStore holds its maximum of
-// records in force. The events handler answers 503, so Latch delivers the
-// event again later, when older records have expired.
-var ErrRevocationStoreFull = errors.New("guard: revocation store full")
 
 // Scope is what a revocation covers: exactly one session (SessionID, the
 // JWT's sid), all of a user (UserID), all of an application
@@ -72,7 +66,7 @@ type RevocationStore interface {
 
 // MemoryRevocationStoreConfig configures a MemoryRevocationStore.
 type MemoryRevocationStoreConfig struct {
-	// MaxEntries bounds the records held; DefaultMaxRevocations when zero.
+	// MaxEntries bounds the records held; defaultMaxRevocations when zero.
 	MaxEntries int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -80,7 +74,7 @@ type MemoryRevocationStoreConfig struct {
 
 // MemoryRevocationStore is a RevocationStore in this process's memory,
 // bounded: records are dropped once expired, and when MaxEntries records
-// are in force, Add and MarkSeen fail with ErrRevocationStoreFull rather
+// are in force, Add and MarkSeen fail with an error of kind ErrUnavailable rather
 // than forget a revocation early. It is safe for concurrent use.
 type MemoryRevocationStore struct {
 	max int
@@ -101,7 +95,7 @@ const sweepEvery = time.Minute
 // NewMemoryRevocationStore returns an empty MemoryRevocationStore.
 func NewMemoryRevocationStore(cfg MemoryRevocationStoreConfig) *MemoryRevocationStore {
 	if cfg.MaxEntries <= 0 {
-		cfg.MaxEntries = DefaultMaxRevocations
+		cfg.MaxEntries = defaultMaxRevocations
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -118,7 +112,7 @@ func (m *MemoryRevocationStore) Len() int {
 
 // roomLocked makes room for one more record: it drops the expired records
 // when the store is full or was not swept for a while, and reports
-// ErrRevocationStoreFull when it is still full. m.mu is held.
+// errRevocationStoreFull when it is still full. m.mu is held.
 func (m *MemoryRevocationStore) roomLocked() error {
 	now := m.now()
 	full := len(m.revs)+len(m.seen) >= m.max
@@ -136,7 +130,7 @@ func (m *MemoryRevocationStore) roomLocked() error {
 		m.sweptAt = now
 	}
 	if len(m.revs)+len(m.seen) >= m.max {
-		return ErrRevocationStoreFull
+		return errRevocationStoreFull
 	}
 	return nil
 }

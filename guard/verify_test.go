@@ -61,7 +61,7 @@ func staticGuard(t testing.TB, change ...func(*guard.Config)) *guard.Guard {
 	t.Helper()
 	cfg := guard.Config{
 		Issuer: testIssuer, Audience: testAudience, LatchURL: testIssuer,
-		KeySet: staticKeys(), Now: func() time.Time { return epoch },
+		Keys: guard.KeyOptions{Set: staticKeys()}, Now: func() time.Time { return epoch },
 	}
 	for _, c := range change {
 		c(&cfg)
@@ -126,6 +126,8 @@ func TestVerify(t *testing.T) {
 		{"empty kid", signToken(t, es, hdr("ES256", ""), goodClaims()), guard.ErrHeader},
 		{"jku", signToken(t, es, hdr("ES256", "ec", "jku", "https://evil.example/jwks"), goodClaims()), guard.ErrHeader},
 		{"x5u", signToken(t, es, hdr("ES256", "ec", "x5u", "https://evil.example/cert"), goodClaims()), guard.ErrHeader},
+		{"x5t", signToken(t, es, hdr("ES256", "ec", "x5t", "abc"), goodClaims()), guard.ErrHeader},
+		{"x5t#S256", signToken(t, es, hdr("ES256", "ec", "x5t#S256", "abc"), goodClaims()), guard.ErrHeader},
 		{"jwk", signToken(t, es, hdr("ES256", "ec", "jwk", map[string]any{"kty": "EC"}), goodClaims()), guard.ErrHeader},
 		{"x5c", signToken(t, es, hdr("ES256", "ec", "x5c", []string{"MIIB"}), goodClaims()), guard.ErrHeader},
 		{"crit", signToken(t, es, hdr("ES256", "ec", "crit", []string{"exp"}), goodClaims()), guard.ErrHeader},
@@ -148,7 +150,7 @@ func TestVerify(t *testing.T) {
 		{"no exp", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "exp", nil)), guard.ErrMalformed},
 		{"no sub", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "sub", nil)), guard.ErrMalformed},
 		{"exp a string", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "exp", "tomorrow")), guard.ErrMalformed},
-		{"expired beyond the leeway", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "exp", now-30)), guard.ErrTokenExpired},
+		{"expired beyond the leeway", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "exp", now-30)), guard.ErrExpired},
 		{"expired within the leeway", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "exp", now-29)), nil},
 		{"nbf beyond the leeway", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "nbf", now+31)), guard.ErrNotYetValid},
 		{"nbf within the leeway", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "nbf", now+30)), nil},
@@ -181,7 +183,34 @@ func TestVerify(t *testing.T) {
 			if claims != nil {
 				t.Errorf("claims returned with an error")
 			}
+			checkRefusal(t, err)
 		})
+	}
+}
+
+// checkRefusal fails t unless err is an *guard.Error of exactly one of the
+// five kinds, with its Kind that one, and the code of its answer.
+func checkRefusal(t *testing.T, err error) {
+	t.Helper()
+	var e *guard.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%v (%T) is no *guard.Error", err, err)
+	}
+	var kinds []error
+	for _, k := range []error{guard.ErrNoToken, guard.ErrInvalidToken, guard.ErrExpired, guard.ErrRevoked, guard.ErrUnavailable} {
+		if errors.Is(err, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) != 1 || kinds[0] != e.Kind {
+		t.Errorf("%v: kinds %v, Kind %v", err, kinds, e.Kind)
+	}
+	wantCode := "invalid_token"
+	if e.Kind == guard.ErrUnavailable {
+		wantCode = "temporarily_unavailable"
+	}
+	if e.Code != wantCode || e.Description == "" {
+		t.Errorf("%v: code %q, description %q", err, e.Code, e.Description)
 	}
 }
 
@@ -222,17 +251,21 @@ func TestVerify_Claims(t *testing.T) {
 	}
 }
 
-// An expired token's error carries its expiry.
-func TestVerify_TokenExpiredError(t *testing.T) {
+// An expired token's error is an *Error of kind ErrExpired, with the
+// answer Handler gives, and names its expiry.
+func TestVerify_Expired(t *testing.T) {
 	t.Parallel()
 	exp := epoch.Add(-time.Hour).Unix()
 	_, err := staticGuard(t).Verify(context.Background(), signToken(t, es256Key(testKeys.ec), hdr("ES256", "ec"), with(goodClaims(), "exp", exp)))
-	var te *guard.TokenExpiredError
-	if !errors.As(err, &te) || !te.Expiry.Equal(time.Unix(exp, 0)) {
-		t.Fatalf("Verify = %v, want a *TokenExpiredError at %d", err, exp)
+	var e *guard.Error
+	if !errors.As(err, &e) || e.Kind != guard.ErrExpired || e.Code != "invalid_token" || e.Description != "The access token expired." {
+		t.Fatalf("Verify = %#v, want an *Error of kind ErrExpired", err)
 	}
-	if !errors.Is(err, guard.ErrTokenExpired) {
-		t.Errorf("errors.Is(%v, ErrTokenExpired) is false", err)
+	if !errors.Is(err, guard.ErrExpired) || errors.Is(err, guard.ErrInvalidToken) {
+		t.Errorf("errors.Is(%v, ErrExpired) is false, or it is ErrInvalidToken too", err)
+	}
+	if want := time.Unix(exp, 0).UTC().Format(time.RFC3339); !strings.Contains(err.Error(), want) {
+		t.Errorf("Verify = %v, want the expiry %s in it", err, want)
 	}
 }
 
@@ -242,7 +275,7 @@ func TestVerify_TokenExpiredError(t *testing.T) {
 // a second one. The twins are real signatures: plain ECDSA accepts them.
 func TestVerify_HighS(t *testing.T) {
 	t.Parallel()
-	g := staticGuard(t, func(c *guard.Config) { c.Algorithms = []string{"ES256", "ES384"} })
+	g := staticGuard(t, func(c *guard.Config) { c.Keys.Algorithms = []string{"ES256", "ES384"} })
 	for _, tc := range []struct {
 		alg, kid string
 		sign     signFunc
@@ -280,8 +313,8 @@ func TestVerify_HMAC(t *testing.T) {
 	t.Parallel()
 	ks := append(staticKeys(), guard.Key{ID: "hmac", Algorithm: "HS256", Key: testKeys.secret})
 	g := staticGuard(t, func(c *guard.Config) {
-		c.KeySet = ks
-		c.Algorithms = []string{"ES256", "HS256"}
+		c.Keys.Set = ks
+		c.Keys.Algorithms = []string{"ES256", "HS256"}
 	})
 	ctx := context.Background()
 	if _, err := g.Verify(ctx, signToken(t, hs256Key(testKeys.secret), hdr("HS256", "hmac"), goodClaims())); err != nil {
@@ -295,7 +328,7 @@ func TestVerify_HMAC(t *testing.T) {
 		t.Errorf("ES256 naming the HMAC key: %v, want ErrAlgorithm", err)
 	}
 	// Without HS256 in Algorithms, the HMAC key is never used.
-	g2 := staticGuard(t, func(c *guard.Config) { c.KeySet = ks })
+	g2 := staticGuard(t, func(c *guard.Config) { c.Keys.Set = ks })
 	if _, err := g2.Verify(ctx, signToken(t, hs256Key(testKeys.secret), hdr("HS256", "hmac"), goodClaims())); !errors.Is(err, guard.ErrAlgorithm) {
 		t.Errorf("HS256 not configured: %v, want ErrAlgorithm", err)
 	}
@@ -319,28 +352,28 @@ func TestNew_Config(t *testing.T) {
 		{"no audience", func(c *guard.Config) { c.Audience = "" }, "Audience"},
 		{"no Latch URL", func(c *guard.Config) { c.LatchURL = "" }, "LatchURL"},
 		{"relative Latch URL", func(c *guard.Config) { c.LatchURL = "latch:9011" }, "LatchURL"},
-		{"bad JWKS URL", func(c *guard.Config) { c.JWKSURL = "/jwks.json" }, "JWKSURL"},
-		{"JWKS URL and key set", func(c *guard.Config) { c.JWKSURL = testIssuer + "/jwks"; c.KeySet = staticKeys() }, "mutually exclusive"},
-		{"alg none", func(c *guard.Config) { c.Algorithms = []string{"none"} }, `"none" is not supported`},
-		{"unknown alg", func(c *guard.Config) { c.Algorithms = []string{"ES256K"} }, "not supported"},
-		{"HS256 with remote keys", func(c *guard.Config) { c.Algorithms = []string{"HS256"} }, "HS256 needs a StaticKeySet"},
-		{"HS256 with static asymmetric keys", func(c *guard.Config) { c.Algorithms = []string{"HS256"}; c.KeySet = staticKeys() }, "HS256 needs"},
-		{"HS256 with a static HMAC key", func(c *guard.Config) { c.Algorithms = []string{"HS256"}; c.KeySet = hmacSet }, ""},
+		{"bad JWKS URL", func(c *guard.Config) { c.Keys.JWKSURL = "/jwks.json" }, "Keys.JWKSURL"},
+		{"JWKS URL and key set", func(c *guard.Config) { c.Keys.JWKSURL = testIssuer + "/jwks"; c.Keys.Set = staticKeys() }, "mutually exclusive"},
+		{"alg none", func(c *guard.Config) { c.Keys.Algorithms = []string{"none"} }, `"none" is not supported`},
+		{"unknown alg", func(c *guard.Config) { c.Keys.Algorithms = []string{"ES256K"} }, "not supported"},
+		{"HS256 with remote keys", func(c *guard.Config) { c.Keys.Algorithms = []string{"HS256"} }, "HS256 needs a StaticKeySet"},
+		{"HS256 with static asymmetric keys", func(c *guard.Config) { c.Keys.Algorithms = []string{"HS256"}; c.Keys.Set = staticKeys() }, "HS256 needs"},
+		{"HS256 with a static HMAC key", func(c *guard.Config) { c.Keys.Algorithms = []string{"HS256"}; c.Keys.Set = hmacSet }, ""},
 		{"short HMAC key", func(c *guard.Config) {
-			c.KeySet = guard.StaticKeySet{{ID: "h", Algorithm: "HS256", Key: []byte("short")}}
+			c.Keys.Set = guard.StaticKeySet{{ID: "h", Algorithm: "HS256", Key: []byte("short")}}
 		}, "not a usable HS256 key"},
 		{"key of the wrong type", func(c *guard.Config) {
-			c.KeySet = guard.StaticKeySet{{ID: "k", Algorithm: "RS256", Key: &testKeys.ec.PublicKey}}
+			c.Keys.Set = guard.StaticKeySet{{ID: "k", Algorithm: "RS256", Key: &testKeys.ec.PublicKey}}
 		}, "not a usable RS256 key"},
 		{"key without kid", func(c *guard.Config) {
-			c.KeySet = guard.StaticKeySet{{Algorithm: "ES256", Key: &testKeys.ec.PublicKey}}
+			c.Keys.Set = guard.StaticKeySet{{Algorithm: "ES256", Key: &testKeys.ec.PublicKey}}
 		}, "no kid"},
 		{"P-384 key for ES256", func(c *guard.Config) {
-			c.KeySet = guard.StaticKeySet{{ID: "k", Algorithm: "ES256", Key: &testKeys.ec384.PublicKey}}
+			c.Keys.Set = guard.StaticKeySet{{ID: "k", Algorithm: "ES256", Key: &testKeys.ec384.PublicKey}}
 		}, "not a usable ES256 key"},
 		{"negative leeway", func(c *guard.Config) { c.Leeway = -time.Second }, "Leeway is negative"},
 		{"huge leeway", func(c *guard.Config) { c.Leeway = time.Hour }, "exceeds"},
-		{"negative floor", func(c *guard.Config) { c.MinJWKSRefetchInterval = -1 }, "MinJWKSRefetchInterval"},
+		{"negative floor", func(c *guard.Config) { c.Keys.MinRefetchInterval = -1 }, "Keys.MinRefetchInterval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := base()

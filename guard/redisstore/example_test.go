@@ -24,9 +24,8 @@ func Example() {
 		Issuer:      "https://latch.example.com",
 		Audience:    "3c219e58-ed0e-4b18-ad48-f4f92793ae32", // the Latch application id
 		LatchURL:    "https://latch.example.com",
-		PublicURL:   "https://shop.example.com", // behind a load balancer, for DPoP
-		Revocations: store,
-		DPoPReplay:  store,
+		DPoP:        guard.DPoPOptions{PublicURL: "https://shop.example.com", Replay: store}, // behind a load balancer
+		Revocations: guard.RevocationOptions{Store: store},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -34,12 +34,13 @@ var tokenSecret = bytes.Repeat([]byte("k"), 32)
 func newGuard(t *testing.T, store *redisstore.Store) *guard.Guard {
 	t.Helper()
 	g, err := guard.New(guard.Config{
-		Issuer: testIssuer, Audience: testApp, LatchURL: testIssuer, PublicURL: testPublic,
-		KeySet:               guard.StaticKeySet{{ID: "k", Algorithm: "HS256", Key: tokenSecret}},
-		Algorithms:           []string{"HS256"},
-		AcceptUnsignedEvents: true,
-		Revocations:          store,
-		DPoPReplay:           store,
+		Issuer: testIssuer, Audience: testApp, LatchURL: testIssuer,
+		Keys: guard.KeyOptions{
+			Set:        guard.StaticKeySet{{ID: "k", Algorithm: "HS256", Key: tokenSecret}},
+			Algorithms: []string{"HS256"},
+		},
+		DPoP:        guard.DPoPOptions{PublicURL: testPublic, Replay: store},
+		Revocations: guard.RevocationOptions{Store: store, AcceptUnsigned: true},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +171,7 @@ func TestGuard_FailsClosed(t *testing.T) {
 	rdb := unreachable(t)
 	g := newGuard(t, redisstore.New(rdb, redisstore.Config{}))
 	tok := token(t, "s1", "")
-	if _, err := g.Verify(t.Context(), tok); !errors.Is(err, guard.ErrRevocationsUnavailable) {
+	if _, err := g.Verify(t.Context(), tok); !errors.Is(err, guard.ErrUnavailable) {
 		t.Errorf("Verify: %v, want ErrRevocationsUnavailable", err)
 	}
 	r := httptest.NewRequest(http.MethodGet, testPublic+"/api/cart", nil)

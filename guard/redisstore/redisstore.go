@@ -9,7 +9,10 @@
 //
 //	rdb := redis.NewClient(redisstore.TuneOptions(&redis.Options{Addr: "redis:6379"}))
 //	store := redisstore.New(rdb, redisstore.Config{})
-//	g, err := guard.New(guard.Config{..., Revocations: store, DPoPReplay: store})
+//	g, err := guard.New(guard.Config{...,
+//		Revocations: guard.RevocationOptions{Store: store},
+//		DPoP:        guard.DPoPOptions{Replay: store},
+//	})
 //
 // The client is a redis.UniversalClient: a single node (redis.NewClient),
 // Sentinel (redis.NewFailoverClient) or Cluster (redis.NewClusterClient)
@@ -63,10 +66,10 @@
 //
 // Every error of Redis (unreachable, timeout, a record that does not
 // parse) is returned, wrapped, and guard then fails closed: Verify and
-// Handler refuse the token with guard.ErrRevocationsUnavailable (503, with
+// Handler refuse the token with guard.ErrUnavailable (503, with
 // Retry-After) rather than accept a token that may be revoked; the Events
 // handler answers 503 so that Latch delivers the event again later; and a
-// DPoP proof is refused with guard.ErrDPoPReplayUnavailable (503), as
+// DPoP proof is refused with guard.ErrUnavailable (503) too, as
 // dpop.Verifier refuses any proof when its ReplayCache fails. Use reports
 // fresh false with every error.
 package redisstore

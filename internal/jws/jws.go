@@ -1,16 +1,19 @@
-// Package jws parses JSON Web Signatures in compact serialization (RFC
-// 7515 §7.1) strictly, for guard and dpop, which verify JWTs and DPoP
-// proofs: one copy of the splitting, the base64url decoding and the JSON
-// decoding that refuses duplicate member names, so that the two verifiers
-// cannot come to disagree on what a JWS is.
+// Package jws is the one JOSE path of Latch's verifiers: Latch's own
+// (internal/token), guard's and dpop's. It parses JSON Web Signatures in
+// compact serialization (RFC 7515 §7.1) strictly (Parse: one copy of the
+// splitting, the base64url decoding and the JSON decoding that refuses
+// duplicate member names), holds the one list of refused header
+// parameters (JWS.Refused), decodes JWK public keys (Object.PublicKey) and
+// checks signatures (Verify), so that no two verifiers can come to
+// disagree on what a JWS is or which one is acceptable.
 //
-// It checks the form of a JWS only: which header parameters are
-// acceptable, and the signature, are the caller's to check. The form
-// includes that of an ECDSA signature: HighS tells the low-S one, the only
-// one Latch makes and accepts for its tokens, from its twin, and LowS
-// turns one into the other. It depends on
-// the standard library alone (its TestDeps keeps it so), as guard and
-// dpop, which apps import, must.
+// Which algorithms and keys a verifier accepts, and the claims, are the
+// caller's to check. Verify refuses the high-S twin of an ECDSA
+// signature: HighS tells the low-S one, the only one Latch makes and
+// accepts for its tokens, from its twin, and LowS turns one into the
+// other. It depends on the standard library alone (its TestDeps keeps it
+// so), as guard, dpop and the client SDK, which apps import and gomobile
+// binds, must: that is why it is not a JOSE library.
 package jws
 
 import (

@@ -95,8 +95,8 @@
 // they expire (the article's step 21). With Config.RegisterWebhook the
 // storefront registers that route at Latch itself when it opens. With an
 // API key, guard also catches up on the revocations it missed
-// (guard.Config.CatchUp): a storefront that restarted after "log out
-// everywhere", or that was down while Latch sent the event, reads them
+// (guard.RevocationOptions.CatchUp): a storefront that restarted after
+// "log out everywhere", or that was down while Latch sent the event, reads them
 // from Latch's webhook event log before it trusts a JWT issued before it
 // started (503 until it could, unless the request carries a refresh
 // token, which Latch refreshes only for a live session).

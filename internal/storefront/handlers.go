@@ -1,7 +1,6 @@
 package storefront
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -210,7 +209,7 @@ func (s *Server) loginProof(w http.ResponseWriter, r *http.Request) (jkt string,
 	case errors.As(err, &nonceErr):
 		w.Header().Set(dpop.NonceHeader, nonceErr.Nonce)
 		writeError(w, http.StatusBadRequest, CodeUseDPoPNonce, "The DPoP proof must carry the nonce of the DPoP-Nonce header.")
-	case errors.Is(err, guard.ErrDPoPReplayUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, guard.ErrUnavailable):
 		s.log.Warn("storefront: login: the DPoP proof cannot be checked", "err", err)
 		unavailable(w)
 	default:

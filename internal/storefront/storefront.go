@@ -73,10 +73,10 @@ type Config struct {
 	// APIKey is sent to Latch as the Authorization header of logins (which
 	// Latch requires by default), of revocations on logout when the app
 	// sent no refresh token, and of guard's catch-up on revocations
-	// (guard.Config.CatchUp, on whenever APIKey is set): Latch must permit
-	// it to POST /api/system/webhook-event-log/search, or the JWTs issued
-	// before the storefront started are refused with 503 unless a refresh
-	// token comes along (and the log says so).
+	// (guard.RevocationOptions.CatchUp, on whenever APIKey is set): Latch
+	// must permit it to POST /api/system/webhook-event-log/search, or the
+	// JWTs issued before the storefront started are refused with 503
+	// unless a refresh token comes along (and the log says so).
 	//
 	// Open checks ApplicationID and APIKey at Latch before it returns: it
 	// reads the application with the key (GET /api/application/{id}, which
@@ -417,15 +417,15 @@ func (s *Server) newGuard(issuer string) (*guard.Guard, error) {
 		HTTPClient: s.cfg.HTTPClient,
 		Now:        s.now,
 		Logger:     s.log,
-		PublicURL:  s.publicURL,
 		APIKey:     s.cfg.APIKey,
+		DPoP:       guard.DPoPOptions{PublicURL: s.publicURL},
 		// A restart forgets the revocations held in memory, and an
 		// instance that was down missed those sent meanwhile: catch up
 		// on them at Latch before trusting an older JWT.
-		CatchUp: s.cfg.APIKey != "",
+		Revocations: guard.RevocationOptions{CatchUp: s.cfg.APIKey != ""},
 	}
 	if s.shared != nil { // never a nil *Store in the interfaces
-		cfg.Revocations, cfg.DPoPReplay = s.shared, s.shared
+		cfg.Revocations.Store, cfg.DPoP.Replay = s.shared, s.shared
 	}
 	g, err := guard.New(cfg)
 	if err != nil {

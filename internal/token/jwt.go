@@ -30,7 +30,7 @@ var (
 	// the algorithm of the key named by "kid".
 	ErrAlgorithm = errors.New("token: signature algorithm not allowed")
 	// ErrHeader: the header carries a parameter Latch refuses (jku, x5u, x5c,
-	// jwk, crit, b64) or a "typ" other than the one the caller asked for
+	// x5t, x5t#S256, jwk, crit, b64: jws.Refused's one list) or a "typ" other than the one the caller asked for
 	// (an ID token presented as an access token, for one).
 	ErrHeader = errors.New("token: header not allowed")
 	// ErrSignature: the signature does not verify, or is the high-S twin
@@ -49,12 +49,6 @@ const (
 	// and the signatures of webhook deliveries.
 	TypeJWT = "JWT"
 )
-
-// forbiddenHeaders are header parameters Verify refuses outright: the first
-// four let a token name or carry its own verification key (RFC 8725 §3.10),
-// crit would oblige us to understand extensions (we understand none), and b64
-// (RFC 7797) changes the signing input.
-var forbiddenHeaders = []string{"jku", "x5u", "x5c", "jwk", "crit", "b64"}
 
 // KeySet resolves verification keys by kid.
 type KeySet interface {
@@ -150,14 +144,15 @@ func lowS(alg, compact string) (string, error) {
 //   - an "alg" other than exactly the key's algorithm is ErrAlgorithm, so
 //     "none", HS256 presented with an RSA or EC key, and RS256 presented
 //     with an ES256 key all fail;
-//   - jku, x5u, x5c, jwk, crit and b64 headers are ErrHeader, as is a "typ"
+//   - jku, x5u, x5c, x5t, x5t#S256, jwk, crit and b64 headers (the one
+//     list of package jws) are ErrHeader, as is a "typ"
 //     that does not name typ (case-insensitive, optional "application/"
 //     prefix, jws.TypeIs). A token without typ is a plain JWT (RFC 7519
 //     §5.1), never an access token (RFC 9068 §2.1): an ID token, or any
 //     other JWT, presented as an access token is ErrHeader;
-//   - a signature that does not verify is ErrSignature, and so is the
-//     high-S twin of an ES256 signature (jws.HighS), which Sign never
-//     makes: the same token with s replaced by n−s would verify too, and
+//   - a signature that does not verify (jws.Verify, the one signature
+//     check of Latch's verifiers) is ErrSignature, and so is the high-S
+//     twin of an ES256 signature (jws.HighS), which Sign never makes: the same token with s replaced by n−s would verify too, and
 //     would be a second string for one token.
 //
 // When a token has several faults, the first check to fail decides the
@@ -179,7 +174,7 @@ func Verify(raw string, keys KeySet, typ string) (payload []byte, kid string, er
 	if err != nil {
 		return nil, "", err
 	}
-	if name, refused := j.Header.FirstOf(forbiddenHeaders...); refused {
+	if name, refused := j.Refused(false); refused {
 		return nil, "", fmt.Errorf("%w: %q header present", ErrHeader, name)
 	}
 	if !supportedAlgorithm(h.alg) {
@@ -204,18 +199,10 @@ func Verify(raw string, keys KeySet, typ string) (payload []byte, kid string, er
 	if h.alg != key.Algorithm {
 		return nil, "", fmt.Errorf("%w: alg does not match key %q", ErrAlgorithm, key.ID)
 	}
-	if jws.HighS(key.Algorithm, j.Signature) {
-		return nil, "", fmt.Errorf("%w: high-S ECDSA signature", ErrSignature)
+	if err := jws.Verify(key.Algorithm, key.verificationKey(), &j); err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrSignature, err)
 	}
-	signed, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(key.Algorithm)})
-	if err != nil {
-		// Unreachable in practice: everything go-jose checks was checked above.
-		return nil, "", fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	payload, err = signed.Verify(key.verificationKey())
-	if err != nil {
-		return nil, "", ErrSignature
-	}
+	payload = j.Payload
 	if !isJSONObject(payload) {
 		return nil, "", fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}

@@ -409,6 +409,8 @@ func TestVerifyAttacks(t *testing.T) {
 		// headers that bring their own key or extensions
 		{"jku", signRaw(t, evil, ES256, hdr(ES256, es.ID, `"jku":"https://evil.example/jwks"`), payload), set, ErrHeader},
 		{"x5u", signRaw(t, evil, ES256, hdr(ES256, es.ID, `"x5u":"https://evil.example/cert"`), payload), set, ErrHeader},
+		{"x5t", signRaw(t, es, ES256, hdr(ES256, es.ID, `"x5t":"abc"`), payload), set, ErrHeader},
+		{"x5t#S256", signRaw(t, es, ES256, hdr(ES256, es.ID, `"x5t#S256":"abc"`), payload), set, ErrHeader},
 		{"jwk", signRaw(t, evil, ES256, hdr(ES256, es.ID, `"jwk":`+string(evilJWKJSON)), payload), set, ErrHeader},
 		{"jwk without kid", signRaw(t, evil, ES256, `{"alg":"ES256","jwk":`+string(evilJWKJSON)+`}`, payload), set, ErrHeader},
 		{"x5c", signRaw(t, evil, ES256, hdr(ES256, es.ID, `"x5c":["`+base64.StdEncoding.EncodeToString(evilCertDER)+`"]`), payload), set, ErrHeader},

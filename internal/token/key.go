@@ -214,7 +214,7 @@ func (k *Key) public() crypto.PublicKey {
 	return nil
 }
 
-// verificationKey returns what go-jose verifies k's signatures with.
+// verificationKey returns what jws.Verify verifies k's signatures with.
 func (k *Key) verificationKey() any {
 	if secret, ok := k.private.([]byte); ok {
 		return secret
