@@ -58,6 +58,12 @@ func TestOutage_BackgroundWorkQuiet(t *testing.T) {
 		return passes.Load()-from >= 12
 	})
 	p.Revive(t)
+	// The background work finds nothing to write, which proves reads
+	// only; the status endpoint's probe is a write, and ends the outage.
+	waitUntil(t, 30*time.Second, "GET /api/status answers 200", func() bool {
+		code, _ := l.Call(t, "", "GET", "/api/status", nil)
+		return code == 200
+	})
 	logs := waitLog(t, l.Logs, "storage available again")
 	m := regexp.MustCompile(`storage available again.* failedCalls=(\d+)`).FindStringSubmatch(logs)
 	if m == nil {
