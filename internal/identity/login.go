@@ -114,7 +114,8 @@ type loginSessions interface {
 	create(ctx context.Context, t api.Tenant, app api.Application, u storage.User, authType string, scopes []string, c Client) (*storage.Session, string, error)
 }
 
-// loginEvents records user.login.success and user.login.failed (events.go).
+// loginEvents records user.login.success and user.login.failed: the
+// events type (events.go).
 type loginEvents interface {
 	emitLogin(ctx context.Context, t api.Tenant, u storage.User, appID string, failed bool, at time.Time) error
 }
@@ -123,7 +124,7 @@ type loginEvents interface {
 // is in one.
 func (s *Service) logins() logins {
 	return logins{store: s.store, now: s.clock, log: s.log, hashing: s.hashing, checks: s.checks, mac: s.sealer.MAC,
-		tenants: s, sessions: s.sessions(), tokens: s, events: s,
+		tenants: s, sessions: s.sessions(), tokens: s, events: s.events(),
 		tx: func(ctx context.Context, fn func(logins) error) error {
 			return s.Tx(ctx, func(tx *Service) error { return fn(tx.logins()) })
 		}}
