@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -292,5 +293,74 @@ func TestLogins_Events(t *testing.T) {
 	if len(success) != 2 || success[0].User == nil || success[0].User.ID != ana.ID || success[0].ApplicationID != e.app.ID ||
 		success[1].User == nil || success[1].User.ID != bob.ID || success[1].ApplicationID != "" {
 		t.Errorf("user.login.success events: %+v", success)
+	}
+}
+
+// fixedTenants is a loginTenants that knows one tenant (or fails with
+// tenantErr) and the applications in apps.
+type fixedTenants struct {
+	tenant    api.Tenant
+	tenantErr error
+	apps      map[string]storage.Application
+	appErr    error
+}
+
+func (f fixedTenants) application(_ context.Context, _, id string) (storage.Application, error) {
+	if f.appErr != nil {
+		return storage.Application{}, f.appErr
+	}
+	a, ok := f.apps[id]
+	if !ok {
+		return storage.Application{}, notFound("application", id)
+	}
+	return a, nil
+}
+
+func (f fixedTenants) resolveTenant(context.Context, string) (api.Tenant, error) {
+	return f.tenant, f.tenantErr
+}
+
+// TestLogins_NeedsAPIKey is the rule of LoginNeedsAPIKey: a login naming
+// an application needs a key when that application requires one, or does
+// not exist; a login naming none needs one when its tenant requires it, or when no
+// tenant can be resolved. Store failures are errors.
+func TestLogins_NeedsAPIKey(t *testing.T) {
+	app := func(require bool) storage.Application {
+		var a storage.Application
+		a.LoginConfiguration.RequireAuthentication = require
+		return a
+	}
+	tenant := func(require bool) api.Tenant {
+		var tn api.Tenant
+		tn.LoginConfiguration.RequireAuthentication = require
+		return tn
+	}
+	down := errors.New("store down")
+	apps := map[string]storage.Application{"open": app(false), "closed": app(true)}
+	for _, c := range []struct {
+		name    string
+		tenants fixedTenants
+		appID   string
+		want    bool
+		wantErr error
+	}{
+		{"ApplicationRequires", fixedTenants{apps: apps, tenant: tenant(false)}, "closed", true, nil},
+		{"ApplicationDoesNot", fixedTenants{apps: apps, tenant: tenant(true)}, "open", false, nil},
+		{"ApplicationUnknown", fixedTenants{apps: apps, tenant: tenant(false)}, "unknown", true, nil},
+		{"ApplicationStoreDown", fixedTenants{appErr: down}, "open", false, down},
+		{"TenantRequires", fixedTenants{apps: apps, tenant: tenant(true)}, "", true, nil},
+		{"TenantDoesNot", fixedTenants{apps: apps, tenant: tenant(false)}, "", false, nil},
+		{"TenantUnresolved", fixedTenants{tenantErr: api.GeneralError("[TenantIdRequired]", "A Tenant Id is required.")}, "", true, nil},
+		{"TenantStoreDown", fixedTenants{tenantErr: down}, "", false, down},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := logins{tenants: c.tenants}.needsAPIKey(t.Context(), "", c.appID)
+			if !errors.Is(err, c.wantErr) || (c.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, c.wantErr)
+			}
+			if c.wantErr == nil && got != c.want {
+				t.Errorf("needs an API key: %v, want %v", got, c.want)
+			}
+		})
 	}
 }
