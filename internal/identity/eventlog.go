@@ -74,9 +74,9 @@ var eventLogOrders = map[string]storage.EventOrder{
 // eventLogQuery checks search criteria and turns them into a store query
 // for the tenant ("" for every tenant's events). none reports criteria
 // that no event can meet (eventResult Failed).
-func (s *Service) eventLogQuery(tenantID string, c api.WebhookEventLogSearchCriteria) (q storage.EventQuery, none bool, err error) {
+func (es events) eventLogQuery(tenantID string, c api.WebhookEventLogSearchCriteria) (q storage.EventQuery, none bool, err error) {
 	errs := new(api.Errors)
-	now := s.clock()
+	now := es.now()
 	q = storage.EventQuery{TenantID: tenantID, Type: c.EventType, Order: storage.EventsByCreated, Descending: true,
 		Offset: c.StartRow, Limit: c.NumberOfResults}
 	if c.EventType != "" && !KnownEventType(c.EventType) {
@@ -143,11 +143,16 @@ func (s *Service) eventLogQuery(tenantID string, c api.WebhookEventLogSearchCrit
 // tenant ("" for every tenant's), newest first unless the criteria order
 // otherwise, and how many they select.
 func (s *Service) SearchEventLog(ctx context.Context, tenantID string, c api.WebhookEventLogSearchCriteria) (api.WebhookEventLogSearchResponse, error) {
-	q, none, err := s.eventLogQuery(tenantID, c)
+	return s.events().searchEventLog(ctx, tenantID, c)
+}
+
+// searchEventLog is Service.SearchEventLog.
+func (es events) searchEventLog(ctx context.Context, tenantID string, c api.WebhookEventLogSearchCriteria) (api.WebhookEventLogSearchResponse, error) {
+	q, none, err := es.eventLogQuery(tenantID, c)
 	if err != nil || none {
 		return api.WebhookEventLogSearchResponse{WebhookEventLogs: []api.WebhookEventLog{}}, err
 	}
-	found, total, err := s.store.SearchEvents(ctx, q)
+	found, total, err := es.store.SearchEvents(ctx, q)
 	if err != nil {
 		return api.WebhookEventLogSearchResponse{}, err
 	}
@@ -165,17 +170,22 @@ func (s *Service) SearchEventLog(ctx context.Context, tenantID string, c api.Web
 // GetEventLog returns the event with the id, of the tenant when tenantID
 // is set. ErrNotFound if there is none (or it is another tenant's).
 func (s *Service) GetEventLog(ctx context.Context, tenantID, id string) (api.WebhookEventLog, error) {
+	return s.events().getEventLog(ctx, tenantID, id)
+}
+
+// getEventLog is Service.GetEventLog.
+func (es events) getEventLog(ctx context.Context, tenantID, id string) (api.WebhookEventLog, error) {
 	if !ValidID(id) {
 		return api.WebhookEventLog{}, fmt.Errorf("event %q: %w", id, storage.ErrNotFound)
 	}
-	e, err := s.store.GetEvent(ctx, id)
+	e, err := es.store.GetEvent(ctx, id)
 	if err != nil {
 		return api.WebhookEventLog{}, err
 	}
 	if tenantID != "" && e.TenantID != tenantID {
 		return api.WebhookEventLog{}, fmt.Errorf("event %s of another tenant: %w", id, storage.ErrNotFound)
 	}
-	ds, err := s.store.ListDeliveries(ctx, id)
+	ds, err := es.store.ListDeliveries(ctx, id)
 	if err != nil {
 		return api.WebhookEventLog{}, err
 	}

@@ -15,7 +15,7 @@ import (
 // millisecond instants that cover their whole millisecond, the tenant.
 func TestEventLogQuery(t *testing.T) {
 	now := time.Date(2026, 1, 1, 9, 30, 15, 123456000, time.UTC)
-	s := &Service{now: func() time.Time { return now }}
+	s := events{now: func() time.Time { return now }}
 	minute := now.Truncate(time.Minute)
 	ms := func(t time.Time) int64 { return t.UnixMilli() }
 	for _, c := range []struct {

@@ -20,6 +20,62 @@ import (
 // event is written only when its tenant enables the type
 // (eventConfiguration.events) and at least one webhook takes it.
 
+// events holds the rules of events and webhooks: writing events to the
+// outbox (this file), the webhooks that take them (webhook.go), and the
+// webhook event log, the outbox seen from outside (eventlog.go). The
+// Service's webhook and event log methods delegate to it, and so do the
+// sessions and logins rules for the events of their changes. What it
+// needs of the rest of the Service is named here: a part of the store,
+// the waking of the dispatcher, the user views events carry, and the
+// keys that sign webhook deliveries.
+type events struct {
+	store eventStore
+	now   func() time.Time // UTC, to the microsecond
+	// enqueued notes that an event was written (Service.enqueuedEvent):
+	// the dispatcher is woken at once, or when the transaction commits.
+	enqueued func()
+	users    eventUsers
+	keys     webhookKeys
+}
+
+// eventStore is the part of storage.Store that events read and write.
+type eventStore interface {
+	// The outbox.
+	EnqueueEvent(ctx context.Context, e storage.Event, webhookIDs []string) error
+	GetEvent(ctx context.Context, id string) (storage.Event, error)
+	SearchEvents(ctx context.Context, q storage.EventQuery) ([]storage.LoggedEvent, int, error)
+	ListDeliveries(ctx context.Context, eventID string) ([]storage.Delivery, error)
+	// The webhooks.
+	CreateWebhook(ctx context.Context, w api.Webhook) error
+	GetWebhook(ctx context.Context, id string) (api.Webhook, error)
+	ListWebhooks(ctx context.Context) ([]api.Webhook, error)
+	UpdateWebhook(ctx context.Context, w api.Webhook) error
+	DeleteWebhook(ctx context.Context, id string) error
+	// What the events describe.
+	RevokeSessions(ctx context.Context, f storage.SessionFilter, at time.Time, reason string) ([]storage.Session, error)
+	GetTenant(ctx context.Context, id string) (api.Tenant, error)
+	GetApplication(ctx context.Context, id string) (storage.Application, error)
+	GetUser(ctx context.Context, id string) (storage.User, error)
+	ListRegistrations(ctx context.Context, userID string) ([]storage.Registration, error)
+}
+
+// eventUsers makes the user views that revocation events carry (user.go).
+type eventUsers interface {
+	view(ctx context.Context, u storage.User, withScheme bool) (api.User, error)
+}
+
+// webhookKeys finds the key a webhook's deliveries are signed with
+// (keys.go).
+type webhookKeys interface {
+	GetKey(ctx context.Context, tenantID, id string) (api.Key, error)
+}
+
+// events returns the event rules over s's store, in s's transaction if it
+// is in one.
+func (s *Service) events() events {
+	return events{store: s.store, now: s.clock, enqueued: s.enqueuedEvent, users: s, keys: s}
+}
+
 // eventInfoKey is the context key of the EventInfo of the request.
 type eventInfoKey struct{}
 
@@ -89,11 +145,11 @@ func BearerSafeURL(raw string) bool {
 // for every webhook that takes it; build makes the event from its base
 // members and those webhooks. Nothing is written, and build is not called,
 // when the tenant does not enable the type or no webhook takes it.
-func (s *Service) emit(ctx context.Context, t api.Tenant, typ string, at time.Time, build func(api.BaseEvent, []api.Webhook) any) error {
+func (es events) emit(ctx context.Context, t api.Tenant, typ string, at time.Time, build func(api.BaseEvent, []api.Webhook) any) error {
 	if !t.EventConfiguration.Enabled(typ) {
 		return nil
 	}
-	all, err := s.store.ListWebhooks(ctx)
+	all, err := es.store.ListWebhooks(ctx)
 	if err != nil {
 		return err
 	}
@@ -114,12 +170,12 @@ func (s *Service) emit(ctx context.Context, t api.Tenant, typ string, at time.Ti
 	if err != nil {
 		return err
 	}
-	err = s.store.EnqueueEvent(ctx, storage.Event{ID: base.ID, TenantID: t.ID, Type: typ, Payload: payload, Created: at,
+	err = es.store.EnqueueEvent(ctx, storage.Event{ID: base.ID, TenantID: t.ID, Type: typ, Payload: payload, Created: at,
 		KeepUntil: keepUntil(ev, at)}, ids)
 	if err != nil {
 		return err
 	}
-	s.enqueuedEvent()
+	es.enqueued()
 	return nil
 }
 
@@ -152,7 +208,7 @@ func liveAt(sessions []storage.Session, at time.Time) []storage.Session {
 // nothing is written, as FusionAuth sends the all-of-a-user event only
 // when the user had a valid token. Call it in the transaction that revoked
 // them, before the user or application is deleted.
-func (s *Service) emitRevoked(ctx context.Context, scope revokeScope, sessions []storage.Session, at time.Time, reason, userID, appID string) error {
+func (es events) emitRevoked(ctx context.Context, scope revokeScope, sessions []storage.Session, at time.Time, reason, userID, appID string) error {
 	sessions = liveAt(sessions, at)
 	if len(sessions) == 0 {
 		return nil
@@ -162,7 +218,7 @@ func (s *Service) emitRevoked(ctx context.Context, scope revokeScope, sessions [
 		if t, ok := tenants[id]; ok {
 			return t, nil
 		}
-		t, err := s.store.GetTenant(ctx, id)
+		t, err := es.store.GetTenant(ctx, id)
 		if err == nil {
 			tenants[id] = t
 		}
@@ -173,7 +229,7 @@ func (s *Service) emitRevoked(ctx context.Context, scope revokeScope, sessions [
 		if v, ok := ttls[appID]; ok {
 			return v, nil
 		}
-		app, err := s.store.GetApplication(ctx, appID)
+		app, err := es.store.GetApplication(ctx, appID)
 		var v int
 		switch {
 		case err == nil:
@@ -191,13 +247,13 @@ func (s *Service) emitRevoked(ctx context.Context, scope revokeScope, sessions [
 		if user != nil || id == "" {
 			return user, nil
 		}
-		u, err := s.store.GetUser(ctx, id)
+		u, err := es.store.GetUser(ctx, id)
 		if isNotFound(err) {
 			return nil, nil
 		} else if err != nil {
 			return nil, err
 		}
-		v, err := s.view(ctx, u, false)
+		v, err := es.users.view(ctx, u, false)
 		if err != nil {
 			return nil, err
 		}
@@ -230,7 +286,7 @@ func (s *Service) emitRevoked(ctx context.Context, scope revokeScope, sessions [
 			}
 			rt := sessionView(x)
 			ev.RefreshToken = &rt
-			err = s.emit(ctx, t, api.EventJWTRefreshTokenRevoke, at, func(b api.BaseEvent, _ []api.Webhook) any {
+			err = es.emit(ctx, t, api.EventJWTRefreshTokenRevoke, at, func(b api.BaseEvent, _ []api.Webhook) any {
 				ev.BaseEvent = b
 				return ev
 			})
@@ -281,7 +337,7 @@ func (s *Service) emitRevoked(ctx context.Context, scope revokeScope, sessions [
 				return err
 			}
 		}
-		err = s.emit(ctx, t, api.EventJWTRefreshTokenRevoke, at, func(b api.BaseEvent, _ []api.Webhook) any {
+		err = es.emit(ctx, t, api.EventJWTRefreshTokenRevoke, at, func(b api.BaseEvent, _ []api.Webhook) any {
 			ev.BaseEvent = b
 			return ev
 		})
@@ -292,15 +348,21 @@ func (s *Service) emitRevoked(ctx context.Context, scope revokeScope, sessions [
 	return nil
 }
 
+// revokeAndEmit is events.revokeAndEmit, for the rules of users and
+// applications, which revoke sessions as they change.
+func (s *Service) revokeAndEmit(ctx context.Context, scope revokeScope, f storage.SessionFilter, at time.Time, reason string) ([]storage.Session, error) {
+	return s.events().revokeAndEmit(ctx, scope, f, at, reason)
+}
+
 // revokeAndEmit revokes the sessions f selects at `at` for reason and
 // writes their event; it returns those it revoked that were live. Call it
 // in a transaction.
-func (s *Service) revokeAndEmit(ctx context.Context, scope revokeScope, f storage.SessionFilter, at time.Time, reason string) ([]storage.Session, error) {
-	revoked, err := s.store.RevokeSessions(ctx, f, at, reason)
+func (es events) revokeAndEmit(ctx context.Context, scope revokeScope, f storage.SessionFilter, at time.Time, reason string) ([]storage.Session, error) {
+	revoked, err := es.store.RevokeSessions(ctx, f, at, reason)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.emitRevoked(ctx, scope, revoked, at, reason, f.UserID, f.ApplicationID); err != nil {
+	if err := es.emitRevoked(ctx, scope, revoked, at, reason, f.UserID, f.ApplicationID); err != nil {
 		return nil, err
 	}
 	return liveAt(revoked, at), nil
@@ -310,7 +372,7 @@ func (s *Service) revokeAndEmit(ctx context.Context, scope revokeScope, f storag
 // "credentials" when failed, for a password login of u. appID is the
 // application the login named, reported only when the user is registered
 // for it.
-func (s *Service) emitLogin(ctx context.Context, t api.Tenant, u storage.User, appID string, failed bool, at time.Time) error {
+func (es events) emitLogin(ctx context.Context, t api.Tenant, u storage.User, appID string, failed bool, at time.Time) error {
 	typ := api.EventUserLoginSuccess
 	if failed {
 		typ = api.EventUserLoginFailed
@@ -318,7 +380,7 @@ func (s *Service) emitLogin(ctx context.Context, t api.Tenant, u storage.User, a
 	if !t.EventConfiguration.Enabled(typ) {
 		return nil
 	}
-	regs, err := s.store.ListRegistrations(ctx, u.ID)
+	regs, err := es.store.ListRegistrations(ctx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -327,7 +389,7 @@ func (s *Service) emitLogin(ctx context.Context, t api.Tenant, u storage.User, a
 		appID = ""
 	}
 	view := userView(u, regs, false)
-	return s.emit(ctx, t, typ, at, func(b api.BaseEvent, _ []api.Webhook) any {
+	return es.emit(ctx, t, typ, at, func(b api.BaseEvent, _ []api.Webhook) any {
 		if failed {
 			return api.UserLoginFailedEvent{BaseEvent: b, ApplicationID: appID, AuthenticationType: api.AuthPassword,
 				User: view, Reason: &api.UserLoginFailedReason{Code: "credentials"}}
@@ -341,8 +403,8 @@ func (s *Service) emitLogin(ctx context.Context, t api.Tenant, u storage.User, a
 // it) go only to webhooks with a BearerSafeURL: the event keeps them only
 // when one of its webhooks has one, and the dispatcher leaves them out of
 // the deliveries to the others.
-func (s *Service) emitRefresh(ctx context.Context, t api.Tenant, sess storage.Session, tok, original string, at time.Time) error {
-	return s.emit(ctx, t, api.EventJWTRefresh, at, func(b api.BaseEvent, hooks []api.Webhook) any {
+func (es events) emitRefresh(ctx context.Context, t api.Tenant, sess storage.Session, tok, original string, at time.Time) error {
+	return es.emit(ctx, t, api.EventJWTRefresh, at, func(b api.BaseEvent, hooks []api.Webhook) any {
 		ev := api.JWTRefreshEvent{BaseEvent: b, ApplicationID: sess.ApplicationID, UserID: sess.UserID, RefreshToken: sess.ID}
 		if slices.ContainsFunc(hooks, func(h api.Webhook) bool { return BearerSafeURL(h.URL) }) {
 			ev.Token, ev.Original = tok, original

@@ -4,6 +4,29 @@
 // and the signing-key ring. It knows nothing of HTTP or SQL: httpapi calls
 // it with FusionAuth's wire types, and it keeps its state in a
 // storage.Store.
+//
+// Service is the one entry point. The rules that matter most are types of
+// their own, each naming what it needs of the rest (a narrow part of the
+// store, the minting of tokens, the events), with the Service's methods
+// delegating to them; each can be called, and tested, on its own:
+//   - logins (login.go): the Login API and the OAuth password grant: the
+//     request's checks, the lockout of a login ID (package lockout), the
+//     password check through the hashing gate and the rehash on login
+//     (package password), FusionAuth's login outcomes, the tokens issued;
+//   - sessions (session.go, refresh.go): refresh-token sessions: making,
+//     refreshing under the rotation rule (package rotation) with reuse
+//     detection, describing, listing, revoking, logging out;
+//   - events (events.go, webhook.go, eventlog.go): writing events to the
+//     outbox in the transaction of their change, the webhooks that take
+//     them, and the webhook event log.
+//
+// The rest are Service methods, by file: tenants (tenant.go),
+// applications and their OAuth settings (application.go), roles
+// (role.go), users and registrations (user.go), API keys (apikey.go), the
+// signing keys, JWKS and rotation of keys (keys.go), access and ID tokens
+// (jwt.go), OAuth client authentication, introspection, revocation and
+// UserInfo (oauth.go), DPoP replay (dpop.go), the first start
+// (bootstrap.go).
 package identity
 
 import (

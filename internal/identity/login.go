@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchid/latch/api"
@@ -58,17 +60,92 @@ type LoginResult struct {
 	IDToken string
 }
 
+// logins holds the password login rules: the request's checks, the
+// lockout of a login ID (package lockout, over the LoginAttempts
+// records), the password check through the hashing gate (package
+// password), the rehash of a password on login, FusionAuth's login
+// outcomes, and the tokens a login issues. The Login API and the OAuth
+// password grant both go through it (LoginInput.OAuth). The Service's
+// login methods delegate to it, and what it needs of the rest of the
+// Service is named here: a part of the store, the tenant and application
+// lookups, the keyed hash of login IDs, the sessions a login starts, the
+// minting of tokens, and the login events.
+type logins struct {
+	store   loginStore
+	now     func() time.Time // UTC, to the microsecond
+	log     *slog.Logger
+	hashing *password.Gate
+	// checks counts the passwords checked (Service.PasswordChecks).
+	checks *atomic.Uint64
+	// mac is the keyed hash of login IDs (token.Sealer.MAC).
+	mac      func(label string, data []byte) []byte
+	tenants  loginTenants
+	sessions loginSessions
+	tokens   accessTokens
+	events   loginEvents
+	// tx runs fn with logins whose writes commit together, or not at all.
+	tx func(ctx context.Context, fn func(logins) error) error
+}
+
+// loginStore is the part of storage.Store that logins read and write.
+type loginStore interface {
+	GetTenant(ctx context.Context, id string) (api.Tenant, error)
+	GetLoginAttempts(ctx context.Context, tenantID, key string) (storage.LoginAttempts, error)
+	UpdateLoginAttempts(ctx context.Context, tenantID, key string, update func(storage.LoginAttempts) (storage.LoginAttempts, error)) (storage.LoginAttempts, error)
+	DeleteLoginAttempts(ctx context.Context, tenantID, key string) error
+	GetUserByEmail(ctx context.Context, tenantID, email string) (storage.User, error)
+	GetUserByUsername(ctx context.Context, tenantID, username string) (storage.User, error)
+	GetUser(ctx context.Context, id string) (storage.User, error)
+	UpdateUser(ctx context.Context, u storage.User) error
+	ListRegistrations(ctx context.Context, userID string) ([]storage.Registration, error)
+	GetRegistration(ctx context.Context, userID, applicationID string) (storage.Registration, error)
+	UpdateRegistration(ctx context.Context, r storage.Registration) error
+}
+
+// loginTenants finds the tenant and the application a login names
+// (tenant.go, application.go).
+type loginTenants interface {
+	application(ctx context.Context, tenantID, id string) (storage.Application, error)
+	resolveTenant(ctx context.Context, pinned string) (api.Tenant, error)
+}
+
+// loginSessions starts the refresh-token session of a login (session.go).
+type loginSessions interface {
+	create(ctx context.Context, t api.Tenant, app api.Application, u storage.User, authType string, scopes []string, c Client) (*storage.Session, string, error)
+}
+
+// loginEvents records user.login.success and user.login.failed: the
+// events type (events.go).
+type loginEvents interface {
+	emitLogin(ctx context.Context, t api.Tenant, u storage.User, appID string, failed bool, at time.Time) error
+}
+
+// logins returns the login rules over s's store, in s's transaction if it
+// is in one.
+func (s *Service) logins() logins {
+	return logins{store: s.store, now: s.clock, log: s.log, hashing: s.hashing, checks: s.checks, mac: s.sealer.MAC,
+		tenants: s, sessions: s.sessions(), tokens: s, events: s.events(),
+		tx: func(ctx context.Context, fn func(logins) error) error {
+			return s.Tx(ctx, func(tx *Service) error { return fn(tx.logins()) })
+		}}
+}
+
 // LoginNeedsAPIKey reports whether the Login API needs an API key for a
 // login naming applicationID ("" for none) in the pinned tenant.
 func (s *Service) LoginNeedsAPIKey(ctx context.Context, tenantID, applicationID string) (bool, error) {
+	return s.logins().needsAPIKey(ctx, tenantID, applicationID)
+}
+
+// needsAPIKey is Service.LoginNeedsAPIKey.
+func (ls logins) needsAPIKey(ctx context.Context, tenantID, applicationID string) (bool, error) {
 	if applicationID != "" {
-		app, err := s.application(ctx, tenantID, applicationID)
+		app, err := ls.tenants.application(ctx, tenantID, applicationID)
 		if errors.Is(err, storage.ErrNotFound) {
 			return true, nil
 		}
 		return app.LoginConfiguration.RequireAuthentication, err
 	}
-	t, err := s.resolveTenant(ctx, tenantID)
+	t, err := ls.tenants.resolveTenant(ctx, tenantID)
 	var ae *api.Errors
 	if errors.As(err, &ae) {
 		return true, nil
@@ -83,6 +160,11 @@ func (s *Service) LoginNeedsAPIKey(ctx context.Context, tenantID, applicationID 
 // is expired or inactive is revealed only to the right password. ErrBusy
 // when too many passwords are being hashed.
 func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
+	return s.logins().login(ctx, in)
+}
+
+// login is Service.Login.
+func (ls logins) login(ctx context.Context, in LoginInput) (LoginResult, error) {
 	req := in.Request
 	errs := new(api.Errors)
 	if req.LoginID == "" {
@@ -104,7 +186,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	var t api.Tenant
 	var err error
 	if req.ApplicationID != "" {
-		a, err := s.application(ctx, in.TenantID, req.ApplicationID)
+		a, err := ls.tenants.application(ctx, in.TenantID, req.ApplicationID)
 		if errors.Is(err, storage.ErrNotFound) {
 			return LoginResult{}, api.FieldError("applicationId", "invalid", fmt.Sprintf("No Application with Id [%s] exists.", req.ApplicationID))
 		} else if err != nil {
@@ -114,38 +196,38 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 			return LoginResult{}, api.FieldError("applicationId", "inactive", fmt.Sprintf("The Application with Id [%s] is not active.", req.ApplicationID))
 		}
 		app = &a
-		if t, err = s.store.GetTenant(ctx, a.TenantID); err != nil {
+		if t, err = ls.store.GetTenant(ctx, a.TenantID); err != nil {
 			return LoginResult{}, err
 		}
-	} else if t, err = s.resolveTenant(ctx, in.TenantID); err != nil {
+	} else if t, err = ls.tenants.resolveTenant(ctx, in.TenantID); err != nil {
 		return LoginResult{}, err
 	}
 
-	return s.checkLogin(ctx, in, t, app)
+	return ls.check(ctx, in, t, app)
 }
 
-// checkLogin checks the password of a login whose request is valid, under
+// check checks the password of a login whose request is valid, under
 // the tenant's lockout (see package lockout): refused at once while the
 // login ID is locked; otherwise a check reserved (counted), a hashing slot
 // taken (ErrBusy, and the reservation given back, when there is none), the
 // check made at the same cost whether or not a user has the ID, then
 // recorded as a failure or completed, each in one write, so that an
 // unknown ID and a wrong password look alike in status, body and time.
-func (s *Service) checkLogin(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application) (LoginResult, error) {
+func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application) (LoginResult, error) {
 	req := in.Request
 	policy := lockoutPolicy(t)
-	key := s.loginKey(req.LoginID)
-	if a, err := s.store.GetLoginAttempts(ctx, t.ID, key); err == nil && policy.Locked(a, s.clock()) {
+	key := ls.key(req.LoginID)
+	if a, err := ls.store.GetLoginAttempts(ctx, t.ID, key); err == nil && policy.Locked(a, ls.now()) {
 		return prevented(a), nil // the cheap way out for a flood against a locked ID
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return LoginResult{}, err
 	}
-	if s.Busy() {
+	if ls.hashing.Full() { // Service.Busy
 		return LoginResult{}, ErrBusy // before the reservation, which would be given back
 	}
 	granted := false
-	reserved, err := s.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-		a, granted = policy.Reserve(a, s.clock())
+	reserved, err := ls.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+		a, granted = policy.Reserve(a, ls.now())
 		return a, nil
 	})
 	if err != nil {
@@ -154,11 +236,11 @@ func (s *Service) checkLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 	if !granted {
 		return prevented(reserved), nil
 	}
-	release, err := s.hashing.Enter(ctx)
+	release, err := ls.hashing.Enter(ctx)
 	if err != nil {
 		// No check ran: give the reservation back, so that a busy server
 		// does not count an honest user's attempt as a failure.
-		_, rerr := s.store.UpdateLoginAttempts(context.WithoutCancel(ctx), t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+		_, rerr := ls.store.UpdateLoginAttempts(context.WithoutCancel(ctx), t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
 			return policy.Release(a, reserved), nil
 		})
 		// A full queue, or a wait the request's deadline cut short: busy.
@@ -166,7 +248,7 @@ func (s *Service) checkLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 	}
 	defer release()
 
-	u, err := s.findLogin(ctx, t.ID, req.LoginID, req.LoginIDTypes)
+	u, err := ls.find(ctx, t.ID, req.LoginID, req.LoginIDTypes)
 	var stored *password.Stored
 	switch {
 	case err == nil && u.Password.Hash != "":
@@ -177,10 +259,10 @@ func (s *Service) checkLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 	default:
 		return LoginResult{}, err
 	}
-	s.checks.Add(1)
+	ls.checks.Add(1)
 	ok, err := password.Check(req.Password, stored)
 	if err != nil {
-		s.log.Error("verify password", "user", u.ID, "scheme", u.Password.Scheme, "err", err)
+		ls.log.Error("verify password", "user", u.ID, "scheme", u.Password.Scheme, "err", err)
 	}
 	var rehashed *storage.PasswordHash
 	if ok && password.NeedsRehash(*stored) {
@@ -190,19 +272,19 @@ func (s *Service) checkLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 	}
 	release() // the hashing is done; the writes need no slot
 	if !ok {
-		if err := s.loginFailed(ctx, t, app, key, policy, u); err != nil {
+		if err := ls.failed(ctx, t, app, key, policy, u); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrBadCredentials
 	}
-	return s.completeLogin(ctx, in, t, app, u, key, rehashed)
+	return ls.complete(ctx, in, t, app, u, key, rehashed)
 }
 
-// loginKey is the key of a login ID's attempts: a keyed hash of the login
+// key is the key of a login ID's attempts: a keyed hash of the login
 // ID as the store folds it (lower case), so that the table never holds
 // what anyone typed (a password typed in the wrong field, say).
-func (s *Service) loginKey(loginID string) string {
-	return hex.EncodeToString(s.sealer.MAC("login-id", []byte(strings.ToLower(loginID))))
+func (ls logins) key(loginID string) string {
+	return hex.EncodeToString(ls.mac("login-id", []byte(strings.ToLower(loginID))))
 }
 
 // lockoutPolicy is a tenant's failedAuthenticationConfiguration as a
@@ -229,29 +311,29 @@ func prevented(a storage.LoginAttempts) LoginResult {
 	}}}}
 }
 
-// loginFailed records a failed check of a login ID, and announces it with
+// failed records a failed check of a login ID, and announces it with
 // user.login.failed when a user has the ID, in one transaction. The same
 // write happens whether or not a user has the ID.
-func (s *Service) loginFailed(ctx context.Context, t api.Tenant, app *storage.Application, key string, policy lockout.Policy, u storage.User) error {
+func (ls logins) failed(ctx context.Context, t api.Tenant, app *storage.Application, key string, policy lockout.Policy, u storage.User) error {
 	var appID string
 	if app != nil {
 		appID = app.ID
 	}
-	return s.Tx(ctx, func(s *Service) error {
-		now := s.clock()
-		_, err := s.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+	return ls.tx(ctx, func(tx logins) error {
+		now := tx.now()
+		_, err := tx.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
 			return policy.Fail(a, now), nil
 		})
 		if err != nil || u.ID == "" {
 			return err
 		}
-		return s.emitLogin(ctx, t, u, appID, true, now)
+		return tx.events.emitLogin(ctx, t, u, appID, true, now)
 	})
 }
 
-// findLogin looks a login id up in the order its types name (email, then
+// find looks a login id up in the order its types name (email, then
 // username by default). The login id is used exactly as given.
-func (s *Service) findLogin(ctx context.Context, tenantID, loginID string, types []string) (storage.User, error) {
+func (ls logins) find(ctx context.Context, tenantID, loginID string, types []string) (storage.User, error) {
 	if len(types) == 0 {
 		types = []string{"email", "username"}
 	}
@@ -259,9 +341,9 @@ func (s *Service) findLogin(ctx context.Context, tenantID, loginID string, types
 		var u storage.User
 		var err error
 		if typ == "email" {
-			u, err = s.store.GetUserByEmail(ctx, tenantID, loginID)
+			u, err = ls.store.GetUserByEmail(ctx, tenantID, loginID)
 		} else {
-			u, err = s.store.GetUserByUsername(ctx, tenantID, loginID)
+			u, err = ls.store.GetUserByUsername(ctx, tenantID, loginID)
 		}
 		if !errors.Is(err, storage.ErrNotFound) {
 			return u, err
@@ -270,12 +352,12 @@ func (s *Service) findLogin(ctx context.Context, tenantID, loginID string, types
 	return storage.User{}, notFound("user", "")
 }
 
-// completeLogin runs once the password is right: an expired or
+// complete runs once the password is right: an expired or
 // deactivated account is told so (its check stays counted), any other
 // login clears the login ID's attempts. rehashed, when set, replaces the
 // stored password hash.
-func (s *Service) completeLogin(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string, rehashed *storage.PasswordHash) (LoginResult, error) {
-	now := s.clock()
+func (ls logins) complete(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string, rehashed *storage.PasswordHash) (LoginResult, error) {
+	now := ls.now()
 	switch {
 	case !u.Expiry.IsZero() && !now.Before(u.Expiry):
 		return LoginResult{Outcome: LoginExpired}, nil
@@ -287,8 +369,8 @@ func (s *Service) completeLogin(ctx context.Context, in LoginInput, t api.Tenant
 	}
 
 	var res LoginResult
-	err := s.Tx(ctx, func(s *Service) error {
-		u, err := s.store.GetUser(ctx, u.ID) // re-read inside the transaction
+	err := ls.tx(ctx, func(tx logins) error {
+		u, err := tx.store.GetUser(ctx, u.ID) // re-read inside the transaction
 		if err != nil {
 			return err
 		}
@@ -296,19 +378,19 @@ func (s *Service) completeLogin(ctx context.Context, in LoginInput, t api.Tenant
 			u.Password = *rehashed
 		}
 		u.LastLogin = now
-		if err := s.store.UpdateUser(ctx, u); err != nil {
+		if err := tx.store.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		if err := s.store.DeleteLoginAttempts(ctx, t.ID, key); err != nil {
+		if err := tx.store.DeleteLoginAttempts(ctx, t.ID, key); err != nil {
 			return err
 		}
 		var reg *storage.Registration
 		if app != nil {
-			r, err := s.store.GetRegistration(ctx, u.ID, app.ID)
+			r, err := tx.store.GetRegistration(ctx, u.ID, app.ID)
 			switch {
 			case err == nil:
 				r.LastLogin = now
-				if err := s.store.UpdateRegistration(ctx, r); err != nil {
+				if err := tx.store.UpdateRegistration(ctx, r); err != nil {
 					return err
 				}
 				reg = &r
@@ -316,7 +398,7 @@ func (s *Service) completeLogin(ctx context.Context, in LoginInput, t api.Tenant
 				return err
 			}
 		}
-		if res, err = s.issueLogin(ctx, in, t, app, u, reg); err != nil {
+		if res, err = tx.issue(ctx, in, t, app, u, reg); err != nil {
 			return err
 		}
 		if res.Outcome != LoginOK && res.Outcome != LoginNotRegistered {
@@ -326,15 +408,15 @@ func (s *Service) completeLogin(ctx context.Context, in LoginInput, t api.Tenant
 		if app != nil {
 			appID = app.ID
 		}
-		return s.emitLogin(ctx, t, u, appID, false, now)
+		return tx.events.emitLogin(ctx, t, u, appID, false, now)
 	})
 	return res, err
 }
 
-// issueLogin builds the login response: the outcome and, unless noJWT or
+// issue builds the login response: the outcome and, unless noJWT or
 // a password change is due, the tokens.
-func (s *Service) issueLogin(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, reg *storage.Registration) (LoginResult, error) {
-	regs, err := s.store.ListRegistrations(ctx, u.ID)
+func (ls logins) issue(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, reg *storage.Registration) (LoginResult, error) {
+	regs, err := ls.store.ListRegistrations(ctx, u.ID)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -357,7 +439,7 @@ func (s *Service) issueLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 	var sess *storage.Session
 	if reg != nil && wantsRefreshToken(in, app.Application) {
 		var raw string
-		if sess, raw, err = s.newSession(ctx, t, app.Application, u, api.AuthPassword, in.Client.Scopes, in.Client); err != nil {
+		if sess, raw, err = ls.sessions.create(ctx, t, app.Application, u, api.AuthPassword, in.Client.Scopes, in.Client); err != nil {
 			return LoginResult{}, err
 		}
 		res.Response.RefreshToken, res.Response.RefreshTokenID = raw, sess.ID
@@ -365,18 +447,18 @@ func (s *Service) issueLogin(ctx context.Context, in LoginInput, t api.Tenant, a
 	if reg == nil {
 		appDoc = nil // not registered: a token without application claims
 	}
-	now := s.clock()
+	now := ls.now()
 	mint := mintInput{
 		tenant: t, app: appDoc, user: u, reg: reg, session: sess, scopes: in.Client.Scopes,
 		authType: api.AuthPassword, authTime: now, jkt: in.Client.DPoPJKT,
 	}
-	tok, exp, err := s.mintAccessToken(ctx, mint)
+	tok, exp, err := ls.tokens.mintAccessToken(ctx, mint)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	res.Response.Token, res.Response.TokenExpirationInstant = tok, exp
 	if in.OAuth && reg != nil && slices.Contains(in.Client.Scopes, ScopeOpenID) {
-		if res.IDToken, err = s.mintIDToken(ctx, mint, tok, exp); err != nil {
+		if res.IDToken, err = ls.tokens.mintIDToken(ctx, mint, tok, exp); err != nil {
 			return LoginResult{}, err
 		}
 	}

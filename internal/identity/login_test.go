@@ -138,7 +138,7 @@ func TestLogin_LockoutKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := e.store.GetLoginAttempts(e.ctx, tenant[0].ID, e.loginKey("ana@example.org"))
+	a, err := e.store.GetLoginAttempts(e.ctx, tenant[0].ID, e.logins().key("ana@example.org"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestLogin_FailuresLookAlike(t *testing.T) {
 		if n := e.PasswordChecks() - before; n != 1 {
 			t.Errorf("%s: %d passwords checked, want 1", id, n)
 		}
-		a, err := e.store.GetLoginAttempts(e.ctx, tenants[0].ID, e.loginKey(id))
+		a, err := e.store.GetLoginAttempts(e.ctx, tenants[0].ID, e.logins().key(id))
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}
@@ -272,7 +272,7 @@ func TestLogin_Busy(t *testing.T) {
 				t.Fatalf("login with no hashing slot: %v, want ErrBusy", err)
 			}
 			tenants, _ := e.store.ListTenants(e.ctx)
-			a, err := e.store.GetLoginAttempts(e.ctx, tenants[0].ID, e.loginKey("ana@example.org"))
+			a, err := e.store.GetLoginAttempts(e.ctx, tenants[0].ID, e.logins().key("ana@example.org"))
 			if (err != nil && !errors.Is(err, storage.ErrNotFound)) || a.Count != 0 || !a.LockedUntil.IsZero() {
 				t.Errorf("a refused login counted an attempt: %+v, %v", a, err)
 			}

@@ -153,7 +153,7 @@ func (s *Service) RevokeForClient(ctx context.Context, clientID, raw, hint strin
 // revokeSession revokes one session for RFC 7009 and writes its event.
 func (s *Service) revokeSession(ctx context.Context, id string) error {
 	return s.Tx(ctx, func(s *Service) error {
-		_, err := s.revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: id}, s.clock(), ReasonRevoked)
+		_, err := s.events().revokeAndEmit(ctx, scopeToken, storage.SessionFilter{ID: id}, s.clock(), ReasonRevoked)
 		return err
 	})
 }

@@ -77,7 +77,7 @@ type accessTokens interface {
 }
 
 // sessionEvents revokes sessions with their jwt.refresh-token.revoke
-// events, and records jwt.refresh events (events.go).
+// events, and records jwt.refresh events: the events type (events.go).
 type sessionEvents interface {
 	revokeAndEmit(ctx context.Context, scope revokeScope, f storage.SessionFilter, at time.Time, reason string) ([]storage.Session, error)
 	emitRefresh(ctx context.Context, t api.Tenant, sess storage.Session, tok, original string, at time.Time) error
@@ -86,7 +86,7 @@ type sessionEvents interface {
 // sessions returns the session rules over s's store, in s's transaction
 // if it is in one.
 func (s *Service) sessions() sessions {
-	return sessions{store: s.store, now: s.clock, log: s.log, tokens: s, events: s,
+	return sessions{store: s.store, now: s.clock, log: s.log, tokens: s, events: s.events(),
 		tx: func(ctx context.Context, fn func(sessions) error) error {
 			return s.Tx(ctx, func(tx *Service) error { return fn(tx.sessions()) })
 		}}

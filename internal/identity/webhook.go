@@ -73,6 +73,11 @@ func validateEventConfiguration(errs *api.Errors, c *api.EventConfiguration) {
 
 // CreateWebhook validates and stores a webhook; id "" makes one.
 func (s *Service) CreateWebhook(ctx context.Context, id string, w api.Webhook) (api.Webhook, error) {
+	return s.events().createWebhook(ctx, id, w)
+}
+
+// createWebhook is Service.CreateWebhook.
+func (es events) createWebhook(ctx context.Context, id string, w api.Webhook) (api.Webhook, error) {
 	errs := new(api.Errors)
 	checkID(errs, "webhookId", id)
 	if err := errs.Err(); err != nil {
@@ -82,13 +87,13 @@ func (s *Service) CreateWebhook(ctx context.Context, id string, w api.Webhook) (
 		id = NewID()
 	}
 	w.ID = id
-	s.validateWebhook(ctx, errs, &w)
+	es.validateWebhook(ctx, errs, &w)
 	if err := errs.Err(); err != nil {
 		return api.Webhook{}, err
 	}
-	now := millis(s.clock())
+	now := millis(es.now())
 	w.InsertInstant, w.LastUpdateInstant = now, now
-	if err := s.store.CreateWebhook(ctx, w); err != nil {
+	if err := es.store.CreateWebhook(ctx, w); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return api.Webhook{}, api.FieldError("webhookId", "duplicate", fmt.Sprintf("A Webhook with Id [%s] already exists.", id))
 		}
@@ -99,32 +104,47 @@ func (s *Service) CreateWebhook(ctx context.Context, id string, w api.Webhook) (
 
 // GetWebhook returns a webhook.
 func (s *Service) GetWebhook(ctx context.Context, id string) (api.Webhook, error) {
+	return s.events().getWebhook(ctx, id)
+}
+
+// getWebhook is Service.GetWebhook.
+func (es events) getWebhook(ctx context.Context, id string) (api.Webhook, error) {
 	if !ValidID(id) {
 		return api.Webhook{}, notFound("webhook", id)
 	}
-	return s.store.GetWebhook(ctx, id)
+	return es.store.GetWebhook(ctx, id)
 }
 
 // ListWebhooks returns every webhook.
 func (s *Service) ListWebhooks(ctx context.Context) ([]api.Webhook, error) {
-	return s.store.ListWebhooks(ctx)
+	return s.events().listWebhooks(ctx)
+}
+
+// listWebhooks is Service.ListWebhooks.
+func (es events) listWebhooks(ctx context.Context) ([]api.Webhook, error) {
+	return es.store.ListWebhooks(ctx)
 }
 
 // UpdateWebhook validates and replaces a webhook.
 func (s *Service) UpdateWebhook(ctx context.Context, id string, w api.Webhook) (api.Webhook, error) {
-	old, err := s.GetWebhook(ctx, id)
+	return s.events().updateWebhook(ctx, id, w)
+}
+
+// updateWebhook is Service.UpdateWebhook.
+func (es events) updateWebhook(ctx context.Context, id string, w api.Webhook) (api.Webhook, error) {
+	old, err := es.getWebhook(ctx, id)
 	if err != nil {
 		return api.Webhook{}, err
 	}
 	w.ID = id
 	errs := new(api.Errors)
-	s.validateWebhook(ctx, errs, &w)
+	es.validateWebhook(ctx, errs, &w)
 	if err := errs.Err(); err != nil {
 		return api.Webhook{}, err
 	}
 	w.InsertInstant = old.InsertInstant
-	w.LastUpdateInstant = millis(s.clock())
-	if err := s.store.UpdateWebhook(ctx, w); err != nil {
+	w.LastUpdateInstant = millis(es.now())
+	if err := es.store.UpdateWebhook(ctx, w); err != nil {
 		return api.Webhook{}, err
 	}
 	return w, nil
@@ -132,14 +152,19 @@ func (s *Service) UpdateWebhook(ctx context.Context, id string, w api.Webhook) (
 
 // DeleteWebhook deletes a webhook; its undelivered events are dropped.
 func (s *Service) DeleteWebhook(ctx context.Context, id string) error {
+	return s.events().deleteWebhook(ctx, id)
+}
+
+// deleteWebhook is Service.DeleteWebhook.
+func (es events) deleteWebhook(ctx context.Context, id string) error {
 	if !ValidID(id) {
 		return notFound("webhook", id)
 	}
-	return s.store.DeleteWebhook(ctx, id)
+	return es.store.DeleteWebhook(ctx, id)
 }
 
 // validateWebhook checks a webhook and fills in the default timeouts.
-func (s *Service) validateWebhook(ctx context.Context, errs *api.Errors, w *api.Webhook) {
+func (es events) validateWebhook(ctx context.Context, errs *api.Errors, w *api.Webhook) {
 	switch u, err := url.Parse(w.URL); {
 	case w.URL == "":
 		errs.Field("webhook.url", "blank", "You must specify the [webhook.url] property.")
@@ -174,7 +199,7 @@ func (s *Service) validateWebhook(ctx context.Context, errs *api.Errors, w *api.
 	for _, tid := range w.TenantIDs {
 		if !ValidID(tid) {
 			errs.Field("webhook.tenantIds", "invalid", fmt.Sprintf("The tenant id [%s] is not a valid UUID.", tid))
-		} else if _, err := s.store.GetTenant(ctx, tid); err != nil {
+		} else if _, err := es.store.GetTenant(ctx, tid); err != nil {
 			errs.Field("webhook.tenantIds", "invalid", fmt.Sprintf("The tenant [%s] does not exist.", tid))
 		}
 	}
@@ -184,7 +209,7 @@ func (s *Service) validateWebhook(ctx context.Context, errs *api.Errors, w *api.
 		errs.Field("webhook.signatureConfiguration.signingKeyId", "blank",
 			"You must specify the [webhook.signatureConfiguration.signingKeyId] property when signing is enabled.")
 	case sc.SigningKeyID != "":
-		k, err := s.GetKey(ctx, "", sc.SigningKeyID)
+		k, err := es.keys.GetKey(ctx, "", sc.SigningKeyID)
 		if err != nil || !slices.Contains(token.SupportedAlgorithms(), k.Algorithm) {
 			errs.Field("webhook.signatureConfiguration.signingKeyId", "invalid",
 				fmt.Sprintf("The key [%s] does not exist.", sc.SigningKeyID))
