@@ -81,7 +81,7 @@ func TestLogin_OK(t *testing.T) {
 
 func TestLogin_NotRegistered(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	appID := e.mustAppWithRoles(t)
 	userID, email := e.mustUser(t, "")
 
@@ -148,7 +148,7 @@ func TestLogin_PasswordChangeRequired(t *testing.T) {
 
 func TestLogin_BadRequest(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	_, email := e.mustUser(t, e.appID)
 	for _, tc := range []struct {
 		name  string
@@ -171,7 +171,7 @@ func TestLogin_BadRequest(t *testing.T) {
 
 func TestLogin_APIKey(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	appID := e.mustAppWithRoles(t) // requireAuthentication defaults to true
 	_, email := e.mustUser(t, appID)
 	body := map[string]any{"loginId": email, "password": testPassword, "applicationId": appID}
@@ -195,10 +195,11 @@ func TestLogin_APIKey(t *testing.T) {
 
 func TestLogin_UnknownUserAndWrongPasswordLookAlike(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	_, email := e.mustUser(t, e.appID)
 
-	unknown := e.login(t, map[string]any{"loginId": "nobody@example.org", "password": testPassword, "applicationId": e.appID})
+	nobody := "nobody-" + randomSuffix() + "@example.org" // a login ID of its own: the server is shared
+	unknown := e.login(t, map[string]any{"loginId": nobody, "password": testPassword, "applicationId": e.appID})
 	wrong := e.login(t, map[string]any{"loginId": email, "password": "wrong password", "applicationId": e.appID})
 	unknown.wantEmpty(t, 404)
 	wrong.wantEmpty(t, 404)
@@ -298,7 +299,7 @@ func TestLogin_Expired(t *testing.T) {
 
 func TestLogin_Deactivated(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	userID, email := e.mustUser(t, e.appID)
 	first := e.mustLogin(t, email, e.appID)
 
@@ -310,7 +311,7 @@ func TestLogin_Deactivated(t *testing.T) {
 
 func TestLogin_NoJWT(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	userID, email := e.mustUser(t, e.appID)
 	var list api.RefreshTokensResponse
 	e.do(t, "GET", "/api/jwt/refresh?userId="+userID, withKey(e.key)).wantJSON(t, 200, &list)
@@ -335,7 +336,7 @@ func TestLogin_NoJWT(t *testing.T) {
 
 func TestLogin_MetaDataDevice(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	_, email := e.mustUser(t, e.appID)
 	var res api.LoginResponse
 	e.login(t, map[string]any{
@@ -357,7 +358,7 @@ func TestLogin_MetaDataDevice(t *testing.T) {
 // The Go client's zero values: every boolean, and empty nested objects.
 func TestLogin_GoClientZeroValues(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	_, email := e.mustUser(t, e.appID)
 	body := `{"loginId":"` + email + `","password":"` + testPassword + `","applicationId":"` + e.appID + `",` +
 		`"noJWT":false,"newDevice":false,"metaData":{"device":{}},"eventInfo":{"location":{}},"ipAddress":"","twoFactorTrustId":""}`
@@ -488,7 +489,7 @@ func assertNoSecrets(t testing.TB, body []byte, noScheme bool) {
 
 func TestLogin_RegisteredWithoutRoles(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	_, email := e.mustUser(t, e.appID)
 	login := e.mustLogin(t, email, e.appID)
 	roles, ok := claimsOf(t, login.Token)["roles"]

@@ -175,7 +175,7 @@ func TestRegistration_GoClientZeroUser(t *testing.T) {
 // application only.
 func TestRegistration_Delete(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	appA, appB := e.mustAppWithRoles(t), e.mustAppWithRoles(t)
 	userID, email := e.mustUser(t, appA)
 	e.mustRegister(t, userID, appB)

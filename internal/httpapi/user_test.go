@@ -144,7 +144,7 @@ func TestUser_UpdatePatch(t *testing.T) {
 // A password change revokes the user's refresh tokens (onPasswordChanged).
 func TestUser_PasswordChangeRevokesRefreshTokens(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	userID, email := e.mustUser(t, e.appID)
 	login := e.mustLogin(t, email, e.appID)
 	// A profile change without a password revokes nothing.
@@ -160,7 +160,7 @@ func TestUser_PasswordChangeRevokesRefreshTokens(t *testing.T) {
 
 func TestUser_Delete(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	userID, email := e.mustUser(t, e.appID)
 	login := e.mustLogin(t, email, e.appID)
 
