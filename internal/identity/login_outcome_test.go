@@ -153,6 +153,8 @@ func TestLogin_Requests(t *testing.T) {
 		{"email", api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: e.app.ID}, nil, LoginOK},
 		{"email in another case", api.LoginRequest{LoginID: "ANA@Example.ORG", Password: testPassword, ApplicationID: e.app.ID}, nil, LoginOK},
 		{"username", api.LoginRequest{LoginID: "ana", Password: testPassword, ApplicationID: e.app.ID}, nil, LoginOK},
+		{"username in another case", api.LoginRequest{LoginID: "ANA", Password: testPassword, ApplicationID: e.app.ID}, nil, LoginOK},
+		{"untrimmed", api.LoginRequest{LoginID: " ana@example.org", Password: testPassword, ApplicationID: e.app.ID}, nil, 0},
 		{"username only", api.LoginRequest{LoginID: "ana", Password: testPassword, ApplicationID: e.app.ID, LoginIDTypes: []string{"username"}}, nil, LoginOK},
 		{"an email as a username", api.LoginRequest{LoginID: "bob@example.org", Password: testPassword, ApplicationID: e.app.ID}, nil, LoginOK},
 		{"email only, given a username", api.LoginRequest{LoginID: "ana", Password: testPassword, ApplicationID: e.app.ID, LoginIDTypes: []string{"email"}}, nil, 0},
