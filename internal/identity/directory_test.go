@@ -148,6 +148,7 @@ func TestUser_CreateRules(t *testing.T) {
 		{"email taken", "", "", api.UserRequest{User: api.User{Email: "ana@example.org"}, SendSetPasswordEmail: true}, []string{"[duplicate]user.email"}},
 		{"email taken, another case", "", "", api.UserRequest{User: api.User{Email: "Ana@Example.org"}, SendSetPasswordEmail: true}, []string{"[duplicate]user.email"}},
 		{"username taken", "", "", api.UserRequest{User: api.User{Username: "ana"}, SendSetPasswordEmail: true}, []string{"[duplicate]user.username"}},
+		{"username taken, another case", "", "", api.UserRequest{User: api.User{Username: "ANA"}, SendSetPasswordEmail: true}, []string{"[duplicate]user.username"}},
 		{"both taken", "", "", api.UserRequest{User: api.User{Email: "ana@example.org", Username: "ana"}, SendSetPasswordEmail: true}, []string{"[duplicate]user.email", "[duplicate]user.username"}},
 		{"taken in another tenant only", strict.ID, "", api.UserRequest{User: api.User{Email: "ana@example.org", Username: "ana"}, SendSetPasswordEmail: true}, nil},
 		{"id not a UUID", "", "ana", api.UserRequest{User: api.User{Email: "x@example.org"}, SendSetPasswordEmail: true}, []string{"[couldNotConvert]userId"}},
