@@ -130,11 +130,12 @@ func TestLogin_WithoutApplication(t *testing.T) {
 
 func TestLogin_PasswordChangeRequired(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	u := e.mustCreateUser(t, "change@example.org", map[string]any{"passwordChangeRequired": true})
+	e := sharedEnv(t)
+	email := "change-" + randomSuffix() + "@example.org" // the server is shared
+	u := e.mustCreateUser(t, email, map[string]any{"passwordChangeRequired": true})
 	e.mustRegister(t, u.ID, e.appID)
 
-	r := e.login(t, map[string]any{"loginId": "change@example.org", "password": testPassword, "applicationId": e.appID})
+	r := e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": e.appID})
 	var res api.LoginResponse
 	r.wantJSON(t, 203, &res)
 	if res.ChangePasswordID == "" || res.ChangePasswordReason != "Administrative" {
@@ -144,7 +145,7 @@ func TestLogin_PasswordChangeRequired(t *testing.T) {
 		t.Errorf("203 carries tokens: %s", r.Body)
 	}
 	// A wrong password reveals nothing.
-	e.login(t, map[string]any{"loginId": "change@example.org", "password": "wrong password", "applicationId": e.appID}).wantEmpty(t, 404)
+	e.login(t, map[string]any{"loginId": email, "password": "wrong password", "applicationId": e.appID}).wantEmpty(t, 404)
 }
 
 func TestLogin_BadRequest(t *testing.T) {
