@@ -232,7 +232,7 @@ func TestUser_Import(t *testing.T) {
 	// Each scheme's logins are internal/identity's TestImportUsers_Schemes;
 	// here, an imported user logs in on the wire.
 	e.login(t, map[string]any{"loginId": "sha@example.org", "password": "sha256 password", "applicationId": e.appID}).wantJSON(t, 200, nil)
-	e.login(t, map[string]any{"loginId": "bcrypt@example.org", "password": "testx", "applicationId": e.appID}).wantEmpty(t, 404)
+	e.login(t, map[string]any{"loginId": "sha@example.org", "password": "sha256 passwordx", "applicationId": e.appID}).wantEmpty(t, 404)
 	// A user without a password cannot log in.
 	e.login(t, map[string]any{"loginId": "nopw", "password": "", "applicationId": e.appID}).wantErrors(t, "[blank]password")
 	e.login(t, map[string]any{"loginId": "nopw", "password": "anything at all", "applicationId": e.appID}).wantEmpty(t, 404)
