@@ -194,6 +194,7 @@ func TestLogin_Tenants(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mustImport(t, other.ID, api.User{Email: "ana@example.org", Registrations: registered(otherApp.ID)})
+	e.mustImport(t, e.app.TenantID, api.User{Email: "solo@example.org", Registrations: registered(e.app.ID)})
 	const unknownTenant = "5d1f8c1e-0b7a-4c8e-8f54-2a4c1b9e7d00"
 
 	for _, tc := range []struct {
@@ -222,6 +223,9 @@ func TestLogin_Tenants(t *testing.T) {
 			}
 		})
 	}
+	// A user of another tenant is no user of the pinned one.
+	res, err := e.Login(e.ctx, LoginInput{TenantID: other.ID, Request: api.LoginRequest{LoginID: "solo@example.org", Password: testPassword}})
+	wantOutcome(t, "a user of another tenant", res, err, 0)
 }
 
 // TestLoginNeedsAPIKey: the Login API needs an API key unless the
