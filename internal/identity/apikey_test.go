@@ -12,6 +12,7 @@ import (
 // as the route names it (a trailing slash aside), must be listed with the
 // method.
 func TestPermits(t *testing.T) {
+	t.Parallel()
 	user := map[string][]string{"/api/user": {"GET", "POST"}, "/api/application/": {"GET"}}
 	for _, tc := range []struct {
 		endpoints        map[string][]string
@@ -39,6 +40,7 @@ func TestPermits(t *testing.T) {
 // is stored; it authenticates for what its permissions allow, locked to
 // its tenant when it names one; a deleted key authenticates nothing.
 func TestAPIKey_Rules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	other := e.mustTenant(t, "Other", nil)
 	for _, tc := range []struct {

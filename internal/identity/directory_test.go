@@ -13,6 +13,7 @@ const nilID = "00000000-0000-0000-0000-000000000000"
 // TestTenant_Validation: a tenant's settings are checked with FusionAuth's
 // codes, on create and update alike; absent policies get their defaults.
 func TestTenant_Validation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	def := e.defaultTenant(t)
 	for _, tc := range []struct {
@@ -89,6 +90,7 @@ func TestTenant_Validation(t *testing.T) {
 // request that names no tenant gets the only one, or, with several,
 // [TenantIdRequired].
 func TestTenant_IDsAndDeletion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	def := e.defaultTenant(t)
 	if _, err := e.CreateTenant(e.ctx, "not-a-uuid", DefaultTenant()); err == nil {
@@ -130,6 +132,7 @@ func TestTenant_IDsAndDeletion(t *testing.T) {
 // is a duplicate in its own tenant and merely unusable (naming no owner)
 // when another tenant's user has it or it is the nil UUID.
 func TestUser_CreateRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ana := e.mustImport(t, "", api.User{Email: "ana@example.org", Username: "ana"})
 	strict := e.mustTenant(t, "Strict", func(tn *api.Tenant) {
@@ -185,6 +188,7 @@ func TestUser_CreateRules(t *testing.T) {
 // own email and username free for it, and refuses another's; users and
 // their registrations are invisible across tenants.
 func TestUser_Update(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ana := e.mustImport(t, "", api.User{Email: "ana@example.org", Username: "ana", Registrations: registered(e.app.ID)})
 	e.mustImport(t, "", api.User{Email: "bob@example.org", Username: "bob"})
@@ -227,6 +231,7 @@ func TestUser_Update(t *testing.T) {
 // password gets LoginInactive) and ends its sessions; reactivation lets it
 // log in again; a hard delete removes it and its registrations.
 func TestUser_Deactivation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := e.mustImport(t, "", api.User{Email: "ana@example.org", Registrations: registered(e.app.ID)})
 	before, err := e.login("ana@example.org", testPassword)
@@ -267,6 +272,7 @@ func TestUser_Deactivation(t *testing.T) {
 // when none are given), kept sorted and once each; deleting it ends the
 // user's sessions for that application only.
 func TestRegistration_Rules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	shop, err := e.CreateApplication(e.ctx, "", "", api.Application{Name: "Shop",
 		Roles: []api.ApplicationRole{{Name: "admin"}, {Name: "user", IsDefault: true}, {Name: "viewer", IsDefault: true}}})
@@ -349,6 +355,7 @@ func TestRegistration_Rules(t *testing.T) {
 // deactivates it (logins to it are refused) and ends its sessions, and
 // reactivation restores it.
 func TestApplication_Rules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	other := e.mustTenant(t, "Other", nil)
 	for _, tc := range []struct {

@@ -11,6 +11,7 @@ import (
 // name or the JWS one), with a kid and a public key; an HMAC key shows no
 // public part and no hasPrivateKey; anything else is refused.
 func TestKey_Generate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct {
 		alg, want, typ string
@@ -51,6 +52,7 @@ func TestKey_Generate(t *testing.T) {
 // its tenant's tokens are signed with and no other; a key in use cannot
 // be deleted, an unused one can.
 func TestKey_TenantsAndDeletion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	def := e.defaultTenant(t)
 	signing := def.JWTConfiguration.AccessTokenKeyID
@@ -114,6 +116,7 @@ func TestKey_TenantsAndDeletion(t *testing.T) {
 // algorithm, which signs at once; the old key signs no more, and verifies
 // until the longest access token it may have signed expires, plus a minute.
 func TestKey_Rotate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.mustImport(t, "", api.User{Email: "ana@example.org", Registrations: registered(e.app.ID)})
 	def := e.defaultTenant(t)

@@ -14,6 +14,7 @@ import (
 // a threshold or a duration of zero never locks. Each case has a tenant of
 // its own, and the lock of one tenant is not another's.
 func TestLogin_LockoutPolicy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.mustImport(t, "", api.User{Email: "ana@example.org"})
 	type step struct {

@@ -15,6 +15,7 @@ import (
 // deactivated account, or one that must change its password, is told
 // apart only by its password.
 func TestLogin_Outcomes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	other, err := e.CreateApplication(e.ctx, "", "", api.Application{Name: "Other"})
 	if err != nil {
@@ -92,6 +93,7 @@ func TestLogin_Outcomes(t *testing.T) {
 // the registration's last login and forgets the login ID's failures; an
 // expired account's right password does not (its check stays counted).
 func TestLogin_CompletedRecords(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := e.mustImport(t, "", api.User{Email: "ana@example.org", Registrations: registered(e.app.ID)})
 	res, err := e.login("ana@example.org", "wrong password")
@@ -127,6 +129,7 @@ func TestLogin_CompletedRecords(t *testing.T) {
 // login ID is an email (any case) or a username, in the order its types
 // name; noJWT gives the outcome without tokens.
 func TestLogin_Requests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.mustImport(t, "", api.User{Email: "ana@example.org", Username: "ana", Registrations: registered(e.app.ID)})
 	e.mustImport(t, "", api.User{Username: "bob@example.org", Registrations: registered(e.app.ID)})
@@ -186,6 +189,7 @@ func TestLogin_Requests(t *testing.T) {
 // pinned (an API key's), the application's, or the only one; with several
 // tenants and none of these it names none and is refused.
 func TestLogin_Tenants(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.mustImport(t, "", api.User{Email: "ana@example.org", Registrations: registered(e.app.ID)})
 	other := e.mustTenant(t, "Other", nil)
@@ -232,6 +236,7 @@ func TestLogin_Tenants(t *testing.T) {
 // application named (or, naming none, the tenant) turns
 // requireAuthentication off; an application that does not exist needs one.
 func TestLoginNeedsAPIKey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	open := DefaultApplication()
 	open.Name, open.LoginConfiguration.RequireAuthentication = "Open", false
@@ -260,6 +265,7 @@ func TestLoginNeedsAPIKey(t *testing.T) {
 // application (unauthorized_client, after the password check, otherwise),
 // and gives a refresh token only for the offline_access scope.
 func TestLogin_OAuth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.mustImport(t, "", api.User{Email: "ana@example.org", Registrations: registered(e.app.ID)})
 	noGrant, err := e.CreateApplication(e.ctx, "", "", api.Application{Name: "No grant"})

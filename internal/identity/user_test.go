@@ -128,6 +128,7 @@ func TestImportUsers(t *testing.T) {
 // first login rehashes it to argon2id, after which the same password
 // still works.
 func TestImportUsers_Schemes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	pbSalt := []byte("pbkdf2-salt-0001")
 	pbKey, err := pbkdf2.Key(sha256.New, "pbkdf2 password", pbSalt, 24000, 32)

@@ -11,6 +11,7 @@ import (
 // none; a key that signs a webhook cannot be deleted, and a rotation
 // moves the webhook to the new key.
 func TestWebhook_Rules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	key, err := e.GenerateKey(e.ctx, "", api.Key{Algorithm: "HS256"})
 	if err != nil {
@@ -107,6 +108,7 @@ func TestWebhook_Rules(t *testing.T) {
 // TestTenant_EventConfiguration: a tenant enables known event types only,
 // with a known transactionType, None when it names none.
 func TestTenant_EventConfiguration(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct {
 		name   string
