@@ -167,7 +167,7 @@ func TestAPIKey_TenantLockedCrossTenant(t *testing.T) {
 	login := e.mustLogin(t, "victim@example.org", e.appID)
 	victimKey := e.mustGenerateKey(t, "ES256") // signs the victim tenant's application only
 	e.mustJWTConfig(t, e.appID, map[string]any{"accessTokenKeyId": victimKey.ID})
-	unused := e.mustGenerateKey(t, "RS256") // signs nothing
+	unused := e.mustGenerateKey(t, "ES256") // signs nothing
 
 	other := e.mustCreateTenant(t, "Other")
 	ownKey := e.mustGenerateKey(t, "EdDSA")

@@ -108,7 +108,7 @@ func TestApplication_CreateWithID(t *testing.T) {
 
 func TestApplication_Delete(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	appID := e.mustAppWithRoles(t)
 	userID, email := e.mustUser(t, appID)
 	login := e.mustLogin(t, email, appID)

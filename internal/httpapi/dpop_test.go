@@ -526,7 +526,7 @@ func tokenCNF(claims map[string]any) string {
 
 func TestDPoP_Discovery(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	var doc map[string]any
 	e.do(t, "GET", "/.well-known/openid-configuration").wantJSON(t, 200, &doc)
 	if !jsonEqual(doc["dpop_signing_alg_values_supported"], dpop.DefaultAlgorithms()) {
@@ -610,7 +610,7 @@ func TestDPoP_ReplayCacheFull(t *testing.T) {
 // the same 200, and nothing ends.
 func TestDPoP_Logout(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	_, email := e.mustUser(t, e.appID)
 	dev, thief := newDeviceKey(t), newDeviceKey(t)
 	login := func() api.LoginResponse {

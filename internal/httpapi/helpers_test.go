@@ -21,6 +21,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/latchtest"
+	"github.com/latchid/latch/internal/password"
 	"github.com/latchid/latch/internal/server"
 )
 
@@ -336,7 +337,15 @@ func (e *env) mustJWTConfig(t testing.TB, appID string, cfg map[string]any) api.
 	return e.mustPatchApp(t, appID, map[string]any{"jwtConfiguration": full})
 }
 
-// mustCreateUser creates a user with an email and testPassword.
+// testPasswordHash is testPassword's argon2id hash with the current
+// parameters, made once for the test binary.
+var testPasswordHash = sync.OnceValues(func() (password.Stored, error) { return password.Hash(testPassword) })
+
+// mustCreateUser makes a user with an email and testPassword, active and
+// verified, as POST /api/user does, and returns it. Unless extra sets a
+// password of its own, the user is imported with testPasswordHash, so that
+// a user a test merely needs costs no password hashing (POST /api/user's
+// own wire is TestUser_CreateRetrieve's).
 func (e *env) mustCreateUser(t testing.TB, email string, extra ...map[string]any) api.User {
 	t.Helper()
 	u := map[string]any{"email": email, "password": testPassword}
@@ -346,7 +355,18 @@ func (e *env) mustCreateUser(t testing.TB, email string, extra ...map[string]any
 		}
 	}
 	var res api.UserResponse
-	e.do(t, "POST", "/api/user", withKey(e.key), withJSON(map[string]any{"user": u})).wantJSON(t, 200, &res)
+	if u["password"] != testPassword {
+		e.do(t, "POST", "/api/user", withKey(e.key), withJSON(map[string]any{"user": u})).wantJSON(t, 200, &res)
+		return *res.User
+	}
+	h, err := testPasswordHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u["password"], u["encryptionScheme"], u["active"], u["verified"] = h.Hash, h.Scheme, true, true
+	e.do(t, "POST", "/api/user/import", withKey(e.key), withJSON(map[string]any{"users": []any{u}})).wantEmpty(t, 200)
+	e.do(t, "GET", "/api/user?email="+url.QueryEscape(email), withKey(e.key)).wantJSON(t, 200, &res)
+	res.User.EncryptionScheme = "" // as POST /api/user answers
 	return *res.User
 }
 

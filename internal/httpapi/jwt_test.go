@@ -307,7 +307,7 @@ func TestRevokeRefreshTokens_WithJWT(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 
 	t.Run("TS client query form", func(t *testing.T) {
 		t.Parallel()

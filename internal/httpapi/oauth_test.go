@@ -157,7 +157,7 @@ func TestToken_PasswordGrant(t *testing.T) {
 
 func TestToken_PasswordGrantPolicies(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 
 	t.Run("grant not enabled", func(t *testing.T) {
 		a := e.mustOAuthApp(t, map[string]any{"enabledGrants": []string{"refresh_token"}})
@@ -268,7 +268,7 @@ func TestToken_RefreshGrant(t *testing.T) {
 
 func TestToken_BadRequests(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	a := e.mustOAuthApp(t, nil)
 	e.token(t, url.Values{"grant_type": {"client_credentials"}}, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "unsupported_grant_type")
 	e.token(t, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "unsupported_grant_type")
@@ -340,7 +340,7 @@ func TestIntrospect(t *testing.T) {
 
 func TestRevoke(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	a := e.mustOAuthApp(t, nil)
 	b := e.mustOAuthApp(t, nil)
 	login := func(app oauthApp) api.AccessTokenResponse {

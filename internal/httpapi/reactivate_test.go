@@ -11,7 +11,7 @@ import (
 // reactivating what is active changes nothing; an unknown id is 404.
 func TestReactivate(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	userID, email := e.mustUser(t, e.appID)
 	appID := e.mustCreateApp(t, map[string]any{}).ID
 	const unknown = "00000000-0000-4000-8000-00000000abcd"

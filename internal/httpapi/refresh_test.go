@@ -342,7 +342,7 @@ func TestRefresh_TimeToLiveInSeconds(t *testing.T) {
 
 func TestRefresh_AllowTokenRefreshFalse(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	appID, email := e.policyApp(t, nil)
 	login := e.mustLogin(t, email, appID)
 	e.mustPatchApp(t, appID, map[string]any{"loginConfiguration": map[string]any{"allowTokenRefresh": false}})
@@ -353,7 +353,7 @@ func TestRefresh_AllowTokenRefreshFalse(t *testing.T) {
 
 func TestRefresh_GenerateRefreshTokensFalse(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	appID, email := e.policyApp(t, nil)
 	e.mustPatchApp(t, appID, map[string]any{"loginConfiguration": map[string]any{"generateRefreshTokens": false}})
 	var res api.LoginResponse
@@ -381,7 +381,7 @@ func TestRefresh_CookieWinsOverBody(t *testing.T) {
 
 func TestRefresh_RegistrationRemoved(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	userID, email := e.mustUser(t, e.appID)
 	login := e.mustLogin(t, email, e.appID)
 	e.do(t, "DELETE", "/api/user/registration/"+userID+"/"+e.appID, withKey(e.key)).wantEmpty(t, 200)
@@ -404,7 +404,7 @@ func TestRefresh_TenantHeader(t *testing.T) {
 // session goes on with it.
 func TestRefresh_OneTimeUseConcurrent(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	appID, email := e.policyApp(t, map[string]any{
 		"refreshTokenUsagePolicy":             "OneTimeUse",
 		"refreshTokenOneTimeUseConfiguration": map[string]any{"gracePeriodInSeconds": 30},

@@ -75,9 +75,10 @@ func TestRegistration_Combined(t *testing.T) {
 
 func TestRegistration_ExistingUser(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
+	email := "existing-" + randomSuffix() + "@example.org" // the server is shared
 	appID := e.mustAppWithRoles(t)
-	u := e.mustCreateUser(t, "existing@example.org")
+	u := e.mustCreateUser(t, email)
 
 	var res api.RegistrationResponse
 	e.do(t, "POST", "/api/user/registration/"+u.ID, withKey(e.key), withJSON(map[string]any{
@@ -118,7 +119,7 @@ func TestRegistration_ExistingUser(t *testing.T) {
 	}
 	e.do(t, "PUT", "/api/user/registration/"+u.ID+"/"+appID, withKey(e.key), withJSON(map[string]any{"registration": map[string]any{"roles": []string{"root"}}})).
 		wantErrors(t, "[invalid]registration.roles")
-	if c := claimsOf(t, e.mustLogin(t, "existing@example.org", appID).Token); !cmp.Equal(c["roles"], []any{"user"}) {
+	if c := claimsOf(t, e.mustLogin(t, email, appID).Token); !cmp.Equal(c["roles"], []any{"user"}) {
 		t.Errorf("roles claim after the update = %v", c["roles"])
 	}
 
@@ -135,10 +136,11 @@ func TestRegistration_ExistingUser(t *testing.T) {
 // application.
 func TestRegistration_ApplicationInURL(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
+	email := "url-" + randomSuffix() + "@example.org" // the server is shared
 	appID := e.mustAppWithRoles(t)
 	other := e.mustAppWithRoles(t)
-	u := e.mustCreateUser(t, "url@example.org")
+	u := e.mustCreateUser(t, email)
 	var res api.RegistrationResponse
 	e.do(t, "POST", "/api/user/registration/"+u.ID+"/"+appID, withKey(e.key),
 		withJSON(map[string]any{"registration": map[string]any{"applicationId": other, "roles": []string{"admin"}}})).wantJSON(t, 200, &res)
@@ -152,9 +154,10 @@ func TestRegistration_ApplicationInURL(t *testing.T) {
 // user id in the URL that is the existing-user flavour.
 func TestRegistration_GoClientZeroUser(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
+	email := "gozero-" + randomSuffix() + "@example.org" // the server is shared
 	appID := e.mustAppWithRoles(t)
-	u := e.mustCreateUser(t, "gozero@example.org")
+	u := e.mustCreateUser(t, email)
 	body := `{"registration":{"applicationId":"` + appID + `","verified":false,"roles":["admin"]},` +
 		`"user":{"active":false,"passwordChangeRequired":false,"verified":false,"twoFactor":{},"breachedPasswordLastCheckedInstant":0},` +
 		`"generateAuthenticationToken":false,"sendSetPasswordEmail":false,"skipRegistrationVerification":false,"skipVerification":false,"disableDomainBlock":false}`
@@ -165,17 +168,17 @@ func TestRegistration_GoClientZeroUser(t *testing.T) {
 	}
 	var got api.UserResponse
 	e.do(t, "GET", "/api/user/"+u.ID, withKey(e.key)).wantJSON(t, 200, &got)
-	if !got.User.Active || got.User.Email != "gozero@example.org" || len(got.User.Registrations) != 1 {
+	if !got.User.Active || got.User.Email != email || len(got.User.Registrations) != 1 {
 		t.Errorf("user after the registration = %+v", got.User)
 	}
-	e.mustLogin(t, "gozero@example.org", appID)
+	e.mustLogin(t, email, appID)
 }
 
 // Deleting a registration revokes the user's refresh tokens for that
 // application only.
 func TestRegistration_Delete(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	appA, appB := e.mustAppWithRoles(t), e.mustAppWithRoles(t)
 	userID, email := e.mustUser(t, appA)
 	e.mustRegister(t, userID, appB)

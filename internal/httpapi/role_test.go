@@ -47,7 +47,7 @@ func (e *env) registeredRoles(t *testing.T, userID, appID string) []string {
 // roles alone, whatever they say of them: only the Role API changes them.
 func TestRole_KeptByUpdates(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	appID := e.mustAppWithRoles(t)
 	userID, _ := e.mustUser(t, appID, "admin")
 	for _, c := range []struct {

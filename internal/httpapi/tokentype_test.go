@@ -30,7 +30,7 @@ func highSTwin(t *testing.T, raw string) string {
 // accepted there. An ID token revokes nothing either.
 func TestIDTokenIsNoAccessToken(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	a := e.mustOAuthApp(t, nil)
 	grant := func(t *testing.T) api.AccessTokenResponse {
 		t.Helper()
@@ -122,7 +122,7 @@ func TestIDTokenIsNoAccessToken(t *testing.T) {
 // one string. Latch's own signatures are low-S (token.TestSignLowS).
 func TestHighSTwinRefused(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := sharedEnv(t)
 	a := e.mustOAuthApp(t, nil)
 	res := e.mustToken(t, url.Values{"grant_type": {"password"}, "username": {a.email}, "password": {testPassword}, "scope": {"offline_access"}},
 		withBasic(a.id, a.secret))

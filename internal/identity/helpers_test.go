@@ -3,8 +3,11 @@ package identity
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,3 +86,101 @@ func (e *env) login(loginID, pw string) (LoginResult, error) {
 
 // withHashing gives the Service a hashing gate of its own.
 func withHashing(g *password.Gate) envOption { return func(c *Config) { c.Hashing = g } }
+
+// hashedPassword is testPassword's argon2id hash with the current
+// parameters, made once for the test binary: a user imported with it
+// costs no hashing, and its login costs one verification and no rehash.
+var hashedPassword = sync.OnceValues(func() (password.Stored, error) { return password.Hash(testPassword) })
+
+// mustImport stores u (active, with testPassword unless u brings a
+// password of its own) in the tenant ("" for the only one) without
+// hashing a password, and returns its id.
+func (e *env) mustImport(t *testing.T, tenantID string, u api.User) string {
+	t.Helper()
+	if u.ID == "" {
+		u.ID = NewID()
+	}
+	if u.Password == "" {
+		h, err := hashedPassword()
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.EncryptionScheme, u.Password = h.Scheme, h.Hash
+	}
+	u.Active = true
+	if err := e.ImportUsers(e.ctx, tenantID, api.ImportRequest{Users: []api.User{u}}); err != nil {
+		t.Fatalf("import %s%s: %v", u.Email, u.Username, err)
+	}
+	return u.ID
+}
+
+// registered is a registration for an application, as an import takes it.
+func registered(appID string, roles ...string) []api.UserRegistration {
+	return []api.UserRegistration{{ApplicationID: appID, Roles: roles}}
+}
+
+// mustTenant creates a tenant that signs with the default tenant's key,
+// changed by edit when it is not nil, and returns it.
+func (e *env) mustTenant(t *testing.T, name string, edit func(*api.Tenant)) api.Tenant {
+	t.Helper()
+	def := e.defaultTenant(t)
+	tn := DefaultTenant()
+	tn.Name = name
+	tn.JWTConfiguration.AccessTokenKeyID = def.JWTConfiguration.AccessTokenKeyID
+	tn.JWTConfiguration.IDTokenKeyID = def.JWTConfiguration.IDTokenKeyID
+	if edit != nil {
+		edit(&tn)
+	}
+	tn, err := e.CreateTenant(e.ctx, "", tn)
+	if err != nil {
+		t.Fatalf("create tenant %s: %v", name, err)
+	}
+	return tn
+}
+
+// defaultTenant returns the tenant Bootstrap made.
+func (e *env) defaultTenant(t *testing.T) api.Tenant {
+	t.Helper()
+	tn, err := e.GetTenant(e.ctx, e.app.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
+// editTenant changes the default tenant with edit and stores it.
+func (e *env) editTenant(t *testing.T, edit func(*api.Tenant)) {
+	t.Helper()
+	tn := e.defaultTenant(t)
+	edit(&tn)
+	if _, err := e.UpdateTenant(e.ctx, tn.ID, tn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantCodes checks that err is an *api.Errors holding exactly the codes
+// (field and general errors together; none for a nil err).
+func wantCodes(t *testing.T, what string, err error, codes ...string) {
+	t.Helper()
+	var got []string
+	if err != nil {
+		var ae *api.Errors
+		if !errors.As(err, &ae) {
+			t.Fatalf("%s: %v, want *api.Errors %v", what, err, codes)
+		}
+		got = errorCodes(ae)
+	}
+	want := slices.Clone(codes)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: codes %v, want %v", what, got, want)
+	}
+}
+
+// wantNotFound checks that err is storage.ErrNotFound.
+func wantNotFound(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("%s: %v, want storage.ErrNotFound", what, err)
+	}
+}

@@ -1,6 +1,9 @@
 package identity
 
 import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/base64"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +119,56 @@ func TestImportUsers(t *testing.T) {
 			if tc.want == LoginOK && res.Response.User != nil && res.Response.User.Verified != tc.verified {
 				t.Errorf("login answer's user verified %v, want %v", res.Response.User.Verified, tc.verified)
 			}
+		})
+	}
+}
+
+// TestImportUsers_Schemes: a user imported with FusionAuth's hash of any
+// supported scheme logs in with its password, and not with another; its
+// first login rehashes it to argon2id, after which the same password
+// still works.
+func TestImportUsers_Schemes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pbSalt := []byte("pbkdf2-salt-0001")
+	pbKey, err := pbkdf2.Key(sha256.New, "pbkdf2 password", pbSalt, 24000, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shaSalt := []byte("sha-salt")
+	sum := sha256.Sum256(append([]byte("sha256 password"), shaSalt...))
+	for i := 1; i < 3; i++ {
+		sum = sha256.Sum256(sum[:])
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	reg := registered(e.app.ID)
+	if err := e.ImportUsers(e.ctx, "", api.ImportRequest{Users: []api.User{
+		{Email: "pbkdf2@example.org", Password: b64(pbKey), Salt: b64(pbSalt), Factor: 24000, EncryptionScheme: "salted-pbkdf2-hmac-sha256", Active: true, Registrations: reg},
+		// bcrypt "$2y$10$wisIVhmjWjm/lkujDJVAXuuYDXiGU/c9HK3mMzqFbfk45PXA527ui" for "test", split as FusionAuth does.
+		{Email: "bcrypt@example.org", Password: "uYDXiGU/c9HK3mMzqFbfk45PXA527ui", Salt: "wisIVhmjWjm/lkujDJVAXu", Factor: 10, EncryptionScheme: "bcrypt", Active: true, Registrations: reg},
+		{Email: "sha@example.org", Password: b64(sum[:]), Salt: b64(shaSalt), Factor: 3, EncryptionScheme: "salted-sha256", Active: true, Registrations: reg},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ email, password, scheme string }{
+		{"pbkdf2@example.org", "pbkdf2 password", "salted-pbkdf2-hmac-sha256"},
+		{"bcrypt@example.org", "test", "bcrypt"},
+		{"sha@example.org", "sha256 password", "salted-sha256"},
+	} {
+		t.Run(tc.scheme, func(t *testing.T) {
+			res, err := e.login(tc.email, tc.password+"x")
+			wantOutcome(t, "another password", res, err, 0)
+			u, err := e.FindUser(e.ctx, "", tc.email, "")
+			if err != nil || u.EncryptionScheme != tc.scheme {
+				t.Fatalf("before a login: scheme %q, %v; want %s", u.EncryptionScheme, err, tc.scheme)
+			}
+			res, err = e.login(tc.email, tc.password)
+			wantOutcome(t, "its password", res, err, LoginOK)
+			if u, err = e.FindUser(e.ctx, "", tc.email, ""); err != nil || u.EncryptionScheme != "argon2id" {
+				t.Errorf("after a login: scheme %q, %v; want argon2id", u.EncryptionScheme, err)
+			}
+			res, err = e.login(tc.email, tc.password)
+			wantOutcome(t, "its password, rehashed", res, err, LoginOK)
 		})
 	}
 }
