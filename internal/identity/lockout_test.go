@@ -70,7 +70,7 @@ func TestLogin_LockoutPolicy(t *testing.T) {
 					}
 				}
 			}
-			a, err := e.store.GetLoginAttempts(e.ctx, tn.ID, e.loginKey("ana@example.org"))
+			a, err := e.store.GetLoginAttempts(e.ctx, tn.ID, e.logins().key("ana@example.org"))
 			if tc.steps[len(tc.steps)-1].pw == wrong {
 				if err != nil || a.LockedUntil.Sub(lockStart) != tc.lockedFor {
 					t.Errorf("attempts %+v, %v: want locked for %v", a, err, tc.lockedFor)

@@ -101,7 +101,7 @@ func TestLogin_CompletedRecords(t *testing.T) {
 	e.clock.Advance(time.Second)
 	res, err = e.login("ana@example.org", testPassword)
 	wantOutcome(t, "right password", res, err, LoginOK)
-	if _, err := e.store.GetLoginAttempts(e.ctx, e.app.TenantID, e.loginKey("ana@example.org")); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := e.store.GetLoginAttempts(e.ctx, e.app.TenantID, e.logins().key("ana@example.org")); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("attempts after a login: %v, want none", err)
 	}
 	u, err := e.GetUser(e.ctx, "", id, false)
@@ -118,7 +118,7 @@ func TestLogin_CompletedRecords(t *testing.T) {
 		res, err = e.login("old@example.org", testPassword)
 		wantOutcome(t, "expired, right password", res, err, LoginExpired)
 	}
-	a, err := e.store.GetLoginAttempts(e.ctx, e.app.TenantID, e.loginKey("old@example.org"))
+	a, err := e.store.GetLoginAttempts(e.ctx, e.app.TenantID, e.logins().key("old@example.org"))
 	if err != nil || a.Count != 2 {
 		t.Errorf("attempts of an expired account: %+v, %v; want 2 counted", a, err)
 	}
