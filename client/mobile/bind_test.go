@@ -282,7 +282,7 @@ func TestBindable(t *testing.T) {
 	for _, p := range bindProblems(fset, pkg) {
 		t.Errorf("gomobile cannot bind %s", p)
 	}
-	// The API the documentation and the README promise.
+	// The API the documentation and docs/client.md promise.
 	for _, name := range []string{"NewSession", "Session", "User", "Response", "LoginRequiredHandler", "StatusOf", "CodeOf", "MessageOf", "IsLoginRequired"} {
 		if pkg.Scope().Lookup(name) == nil {
 			t.Errorf("%s is missing", name)

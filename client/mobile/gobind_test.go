@@ -14,7 +14,7 @@ import (
 // neither the Android SDK nor Xcode, and checks that it succeeds, skips
 // nothing (gobind leaves a "// skipped ..." comment where it cannot
 // carry an export, and carries on) and names the classes, methods and
-// functions as the package documentation and the README say.
+// functions as the package documentation and docs/client.md say.
 func TestGobind(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds gobind; skipped with -short")

@@ -49,7 +49,7 @@ func (r *response) wantStatusJSON(t testing.TB, code int) api.Errors {
 
 func TestDefaultRateLimits(t *testing.T) {
 	if got := httpapi.DefaultRateLimits(); got.Login != 60 || got.Token != 120 || got.Refresh != 60 {
-		t.Errorf("DefaultRateLimits() = %+v, want Login 60, Token 120, Refresh 60 (README)", got)
+		t.Errorf("DefaultRateLimits() = %+v, want Login 60, Token 120, Refresh 60 (docs/configuration.md)", got)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // (https://fusionauth.io/docs/apis/tenants) documents no default for the
 // two lifetimes, and the others as these are, but for the grace period
 // (FusionAuth: 0) and onOneTimeTokenReuse (FusionAuth: false; see
-// DefaultTenant): Latch's deliberate differences, listed in the README.
+// DefaultTenant): Latch's deliberate differences, listed in docs/compatibility.md.
 const (
 	DefaultAccessTokenTTLSeconds  = 900
 	DefaultRefreshTokenTTLMinutes = 43200

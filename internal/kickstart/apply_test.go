@@ -57,7 +57,7 @@ const (
 	issuer       = "https://auth.example.org"
 )
 
-// storeKickstart sets up what the README's kickstart does, and more: an
+// storeKickstart sets up what docs/kickstart.md's kickstart does, and more: an
 // application with roles, a JWT and an OAuth configuration; a user
 // registered for it; the default tenant's issuer.
 const storeKickstart = `{
