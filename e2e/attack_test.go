@@ -19,6 +19,7 @@ import (
 	"github.com/latchid/latch/client"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/demo"
+	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/storefront"
 )
 
@@ -252,7 +253,7 @@ func (rv *revocations) of(sid string) []api.JWTRefreshTokenRevokeEvent {
 // and checks its reason.
 func (rv *revocations) wait(t *testing.T, sid, reason string) {
 	t.Helper()
-	waitUntil(t, 10*time.Second, "a jwt.refresh-token.revoke event for session "+sid, func() bool { return len(rv.of(sid)) > 0 })
+	latchtest.WaitUntil(t, 10*time.Second, "a jwt.refresh-token.revoke event for session "+sid, func() bool { return len(rv.of(sid)) > 0 })
 	if evs := rv.of(sid); evs[0].Reason != reason {
 		t.Errorf("session %s was revoked for %q, want %q", sid, evs[0].Reason, reason)
 	}
@@ -279,7 +280,7 @@ func settled(t *testing.T, ctx context.Context, env *demo.Env) {
 		Start: 1, End: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), EventResult: api.WebhookEventRunning, NumberOfResults: 1,
 	}}
 	var res api.WebhookEventLogSearchResponse
-	waitUntil(t, 15*time.Second, "Latch's outbox to settle", func() bool {
+	latchtest.WaitUntil(t, 15*time.Second, "Latch's outbox to settle", func() bool {
 		admin(t, ctx, env, "POST", "/api/system/webhook-event-log/search", search, &res)
 		return res.Total == 0
 	})

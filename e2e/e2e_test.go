@@ -800,34 +800,10 @@ func (p *process) listening(t *testing.T, msg string) string {
 	t.Helper()
 	re := regexp.MustCompile(`msg="` + regexp.QuoteMeta(msg) + `" addr=(127\.0\.0\.1:\d+)`)
 	var m []string
-	if !poll(20*time.Second, func() bool { m = re.FindStringSubmatch(p.log.String()); return m != nil }) {
+	if !latchtest.Poll(20*time.Second, func() bool { m = re.FindStringSubmatch(p.log.String()); return m != nil }) {
 		t.Fatalf("no %q in the log within 20s:\n%s", msg, p.log.String())
 	}
 	return m[1]
-}
-
-// poll reports whether cond holds within timeout, checking it every few
-// milliseconds.
-func poll(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
-
-// waitUntil waits until cond holds, and fails the test with what when it
-// does not within timeout.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !poll(timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", timeout, what)
-	}
 }
 
 func TestRealBinaries(t *testing.T) {

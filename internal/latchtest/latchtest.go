@@ -3,8 +3,9 @@
 // (BootstrapKey), JSON requests to Latch's API (Call, Do), a JWT's claims
 // unverified (Claims), a clock that moves only when a test advances it
 // (Clock), a log sink that the servers' goroutines may write to
-// (LogBuffer), a transport that counts a Latch client's calls (Counter)
-// and self-signed TLS certificates (TLSCert).
+// (LogBuffer), a transport that counts a Latch client's calls (Counter),
+// self-signed TLS certificates (TLSCert), and waits with a deadline for a
+// condition nothing signals (Poll, WaitUntil).
 //
 // It is for tests only. In-package tests of the packages internal/server
 // depends on cannot import it; external test packages (package foo_test)

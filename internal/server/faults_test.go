@@ -28,7 +28,7 @@ func errorLines(logs string) []string {
 // waitLog waits until the log holds s.
 func waitLog(t *testing.T, logs *latchtest.LogBuffer, s string) string {
 	t.Helper()
-	if !poll(30*time.Second, func() bool { return strings.Contains(logs.String(), s) }) {
+	if !latchtest.Poll(30*time.Second, func() bool { return strings.Contains(logs.String(), s) }) {
 		t.Fatalf("the log never said %q:\n%s", s, logs)
 	}
 	return logs.String()
@@ -54,13 +54,13 @@ func TestOutage_BackgroundWorkQuiet(t *testing.T) {
 	// which at most two (one each) are still in their store call; the end
 	// of the outage counts the failed calls.
 	from := passes.Load()
-	waitUntil(t, 30*time.Second, "12 passes of the background work during the outage", func() bool {
+	latchtest.WaitUntil(t, 30*time.Second, "12 passes of the background work during the outage", func() bool {
 		return passes.Load()-from >= 12
 	})
 	p.Revive(t)
 	// The background work finds nothing to write, which proves reads
 	// only; the status endpoint's probe is a write, and ends the outage.
-	waitUntil(t, 30*time.Second, "GET /api/status answers 200", func() bool {
+	latchtest.WaitUntil(t, 30*time.Second, "GET /api/status answers 200", func() bool {
 		code, _ := l.Call(t, "", "GET", "/api/status", nil)
 		return code == 200
 	})

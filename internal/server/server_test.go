@@ -57,30 +57,6 @@ func startLatch(t *testing.T, dir string, cfg server.Config) *testLatch {
 	return &testLatch{latchtest.Start(t, latchtest.Options{Config: cfg})}
 }
 
-// poll reports whether cond holds within timeout, checking it every few
-// milliseconds.
-func poll(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
-
-// waitUntil waits until cond holds, and fails the test with what when it
-// does not within timeout.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !poll(timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", timeout, what)
-	}
-}
-
 // kids returns the key ids of the JWKS, sorted.
 func (l *testLatch) kids(t *testing.T) []string {
 	t.Helper()
@@ -387,7 +363,7 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 		close(shutdown)
 	}()
 	// Shutdown closes the listener first, then waits for the request.
-	waitUntil(t, 10*time.Second, "Shutdown to stop accepting connections", func() bool {
+	latchtest.WaitUntil(t, 10*time.Second, "Shutdown to stop accepting connections", func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
@@ -491,7 +467,7 @@ func TestReaper(t *testing.T) {
 		}
 		return len(list)
 	}
-	waitUntil(t, 10*time.Second, "the reaper to delete a session expired over a day ago by the injected clock", func() bool {
+	latchtest.WaitUntil(t, 10*time.Second, "the reaper to delete a session expired over a day ago by the injected clock", func() bool {
 		return sessions(oldUser) == 0
 	})
 	if n := sessions(newUser); n != 1 {

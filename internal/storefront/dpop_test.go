@@ -361,7 +361,7 @@ func TestRegisterWebhook_Retry(t *testing.T) {
 		t.Fatal("registered while Latch answered 503")
 	}
 	up.Store(true)
-	waitUntil(t, 10*time.Second, "the webhook to be registered once Latch came back", func() bool { return sf.WebhookID() != "" })
+	latchtest.WaitUntil(t, 10*time.Second, "the webhook to be registered once Latch came back", func() bool { return sf.WebhookID() != "" })
 	var hook api.WebhookResponse
 	e.admin(t, "GET", "/api/webhook/"+sf.WebhookID(), nil, &hook)
 	if hook.Webhook == nil || hook.Webhook.URL != sf.PublicURL()+storefront.EventsPath {

@@ -59,28 +59,13 @@ func (e *env) settled(t *testing.T) {
 	running := api.WebhookEventLogSearchCriteria{
 		Start: 1, End: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), EventResult: api.WebhookEventRunning, NumberOfResults: 1,
 	}
-	waitUntil(t, 15*time.Second, "Latch's outbox to settle", func() bool {
+	latchtest.WaitUntil(t, 15*time.Second, "Latch's outbox to settle", func() bool {
 		res, err := e.latch.Server.Identity().SearchEventLog(t.Context(), "", running)
 		if err != nil {
 			t.Fatalf("search Latch's outbox: %v", err)
 		}
 		return res.Total == 0
 	})
-}
-
-// waitUntil waits until cond holds, checking it every few milliseconds,
-// and fails the test with what when it does not within timeout.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
 }
 
 // userSeq makes emails unique.
