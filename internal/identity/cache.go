@@ -195,3 +195,5 @@ func (st invalidating) DeleteKey(ctx context.Context, id string) error {
 	st.changed()
 	return st.Store.DeleteKey(ctx, id)
 }
+
+var _ storage.Store = invalidating{}
