@@ -90,22 +90,27 @@ func (r *keyRing) stale() bool {
 	return r.loaded.IsZero() || now.Before(r.loaded) || now.Sub(r.loaded) >= r.ttl
 }
 
+// fresh reads the ring again if it is stale: the store's error, if that
+// failed.
+func (r *keyRing) fresh(ctx context.Context, st storage.Store) error {
+	if !r.stale() {
+		return nil
+	}
+	r.reloading.Lock()
+	defer r.reloading.Unlock()
+	if !r.stale() {
+		return nil
+	}
+	return r.reload(ctx, st)
+}
+
 // lookup finds a key by kid or id, first reading the store again when
-// the ring is stale.
+// the ring is stale. When that fails it finds none (a stale ring might
+// hold a key deleted or retired elsewhere): a caller that must tell an
+// outage from an unknown key calls fresh first.
 func (r *keyRing) lookup(ctx context.Context, st storage.Store, kid, id string) (*ringKey, bool) {
-	if r.stale() {
-		r.reloading.Lock()
-		var err error
-		if r.stale() {
-			err = r.reload(ctx, st)
-		}
-		r.reloading.Unlock()
-		if err != nil {
-			// Fail closed: a stale ring might hold a key deleted or
-			// retired elsewhere.
-			r.s.log.Error("reload signing keys", "err", err)
-			return nil, false
-		}
+	if err := r.fresh(ctx, st); err != nil {
+		return nil, false
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
