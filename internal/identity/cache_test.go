@@ -73,7 +73,7 @@ func newNodes(t *testing.T, b int) *nodes {
 		t.Fatal(err)
 	}
 	err = n.a.ImportUsers(ctx, "", api.ImportRequest{Users: []api.User{{
-		Email: "ana@example.org", Active: true, Registrations: []api.UserRegistration{{ApplicationID: n.app.ID}},
+		Email: "ana@example.org", Password: testPassword, Active: true, Registrations: []api.UserRegistration{{ApplicationID: n.app.ID}},
 	}}})
 	if err != nil {
 		t.Fatal(err)
@@ -126,8 +126,8 @@ func kid(t *testing.T, jwt string) string {
 // not before.
 func TestCache_ChangeOnOneNode(t *testing.T) {
 	// Each case changes something on a; seen tells whether s, refreshing
-	// the value it is given, works under the change, and returns the value
-	// to use next.
+	// the value it is given (or logging in), works under the change, and
+	// returns the value to use next.
 	cases := []struct {
 		name   string
 		change func(t *testing.T, n *nodes)
@@ -150,6 +150,18 @@ func TestCache_ChangeOnOneNode(t *testing.T) {
 				if err != nil && !errors.Is(err, ErrRefreshTokenInvalid) {
 					t.Fatal(err)
 				}
+				return err != nil, value
+			},
+		},
+		{
+			name: "application deactivated",
+			change: func(t *testing.T, n *nodes) {
+				if err := n.a.DeleteApplication(n.ctx, "", n.app.ID, false); err != nil {
+					t.Fatal(err)
+				}
+			},
+			seen: func(t *testing.T, n *nodes, s *Service, value string) (bool, string) {
+				_, err := s.Login(n.ctx, LoginInput{Request: api.LoginRequest{LoginID: "ana@example.org", Password: testPassword, ApplicationID: n.app.ID}})
 				return err != nil, value
 			},
 		},
