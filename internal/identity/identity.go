@@ -82,6 +82,12 @@ type Config struct {
 	// Hashing bounds the password hashes computed at once (logins, new
 	// passwords); password.DefaultGate() when nil.
 	Hashing *password.Gate
+	// CacheTTL bounds how long a tenant, an application or the signing
+	// keys, read from the store, are used without reading them again: a
+	// change made on another node sharing the database is in force here
+	// within it (one made through this Service, at once).
+	// DefaultCacheTTL when zero.
+	CacheTTL time.Duration
 }
 
 // Service implements the identity rules over a store.
@@ -92,6 +98,7 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	keys   *keyRing
+	cache  *recordCache // tenants and applications, for refreshes and logins
 
 	onEnqueue func()
 	tx        *txState // set inside Tx
@@ -116,16 +123,31 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.keys = newKeyRing(s)
+	ttl := cfg.CacheTTL
+	if ttl <= 0 {
+		ttl = DefaultCacheTTL
+	}
+	s.keys = newKeyRing(s, ttl)
+	s.cache = newRecordCache(ttl, s.clock)
+	s.store = s.invalidating(cfg.Store)
 	return s, nil
 }
 
 // WithStore returns a copy of s that works on st, typically a transaction.
-// The copy shares the key cache.
+// The copy shares the caches, and its writes invalidate them.
 func (s *Service) WithStore(st storage.Store) *Service {
 	c := *s
-	c.store = st
+	c.store = s.invalidating(st)
 	return &c
+}
+
+// invalidating returns st with writes that invalidate s's caches, if it
+// does not invalidate them already.
+func (s *Service) invalidating(st storage.Store) storage.Store {
+	if _, ok := st.(invalidating); ok {
+		return st
+	}
+	return invalidating{Store: st, c: s.cache, k: s.keys}
 }
 
 // Tx runs fn with a Service whose every write commits together, or not at

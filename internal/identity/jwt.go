@@ -120,12 +120,18 @@ func (s *Service) mintIDToken(ctx context.Context, in mintInput, accessToken str
 }
 
 // ValidateToken verifies an access token's signature against the live keys
-// and its expiry, and returns its claims. Any failure is ErrTokenInvalid,
+// and its expiry, and returns its claims. Any fault of the token is ErrTokenInvalid,
 // wrapping the cause. Only a JWT typed at+jwt is an access token: an ID
 // token, signed by the same key for the same audience, is refused here,
 // and so by every endpoint that takes an access token (validate, userinfo,
 // introspection, revocation, the owner's revoke).
+//
+// A store that cannot be read when the keys are due to be read again is
+// its error, not ErrTokenInvalid: an outage, not a bad token.
 func (s *Service) ValidateToken(ctx context.Context, raw string) (map[string]any, error) {
+	if err := s.keys.fresh(ctx, s.store); err != nil {
+		return nil, err
+	}
 	payload, _, err := token.Verify(raw, verifier{s}, token.TypeAccessToken)
 	if err != nil {
 		return nil, errors.Join(ErrTokenInvalid, err)

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,18 +16,21 @@ import (
 	"github.com/latchid/latch/internal/token"
 )
 
-// keyReloadFloor bounds how often an unknown kid makes the ring re-read the
-// store (keys made by another node appear within it).
-const keyReloadFloor = 5 * time.Second
-
 // keyRing caches the decrypted signing keys. It implements token.KeySet
-// over the keys still able to verify a token.
+// over the keys still able to verify a token. It is read again from the
+// store once it is ttl old (measured on the Service's clock), so that a
+// key made, retired or deleted on another node is in force here within
+// ttl; a key write through this node invalidates it at once.
 type keyRing struct {
 	s      *Service
+	ttl    time.Duration
 	mu     sync.RWMutex
 	byKid  map[string]*ringKey
 	byID   map[string]*ringKey
-	loaded time.Time
+	loaded time.Time // when the read behind the maps began; zero: invalid
+	gen    uint64    // bumped by every invalidation
+	// reloading serialises reloads, so that a stale ring is read once.
+	reloading sync.Mutex
 }
 
 type ringKey struct {
@@ -34,12 +38,26 @@ type ringKey struct {
 	key *token.Key
 }
 
-func newKeyRing(s *Service) *keyRing {
-	return &keyRing{s: s, byKid: map[string]*ringKey{}, byID: map[string]*ringKey{}}
+func newKeyRing(s *Service, ttl time.Duration) *keyRing {
+	return &keyRing{s: s, ttl: ttl, byKid: map[string]*ringKey{}, byID: map[string]*ringKey{}}
 }
 
-// reload re-reads every key from the store.
+// invalidate makes the next lookup read the store again, and keeps out
+// the result of a reload begun before.
+func (r *keyRing) invalidate() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	r.loaded = time.Time{}
+}
+
+// reload re-reads every key from the store. A key already open whose
+// record has not changed is kept as it is, not opened again.
 func (r *keyRing) reload(ctx context.Context, st storage.Store) error {
+	r.mu.RLock()
+	gen, old := r.gen, r.byID
+	r.mu.RUnlock()
+	start := r.s.clock()
 	recs, err := st.ListKeys(ctx)
 	if err != nil {
 		return err
@@ -47,54 +65,61 @@ func (r *keyRing) reload(ctx context.Context, st storage.Store) error {
 	byKid := make(map[string]*ringKey, len(recs))
 	byID := make(map[string]*ringKey, len(recs))
 	for _, rec := range recs {
-		k, err := r.s.openKey(rec)
-		if err != nil {
+		var k *token.Key
+		if o, ok := old[rec.ID]; ok && o.rec.Kid == rec.Kid && o.rec.Algorithm == rec.Algorithm && bytes.Equal(o.rec.Private, rec.Private) {
+			k = o.key
+		} else if k, err = r.s.openKey(rec); err != nil {
 			return err
 		}
 		rk := &ringKey{rec: rec, key: k}
 		byKid[rec.Kid], byID[rec.ID] = rk, rk
 	}
 	r.mu.Lock()
-	r.byKid, r.byID, r.loaded = byKid, byID, time.Now()
+	if r.gen == gen {
+		r.byKid, r.byID, r.loaded = byKid, byID, start
+	}
 	r.mu.Unlock()
 	return nil
 }
 
-// lookup finds a key by kid or id, re-reading the store on a miss at most
-// once per keyReloadFloor.
-func (r *keyRing) lookup(ctx context.Context, st storage.Store, kid, id string) (*ringKey, bool) {
-	get := func() (*ringKey, bool) {
-		r.mu.RLock()
-		defer r.mu.RUnlock()
-		if kid != "" {
-			k, ok := r.byKid[kid]
-			return k, ok
-		}
-		k, ok := r.byID[id]
-		return k, ok
-	}
-	if k, ok := get(); ok {
-		return k, true
-	}
+// stale reports whether the ring must be read again before use.
+func (r *keyRing) stale() bool {
 	r.mu.RLock()
-	fresh := time.Since(r.loaded) < keyReloadFloor
-	r.mu.RUnlock()
-	if fresh {
-		return nil, false
-	}
-	if err := r.reload(ctx, st); err != nil {
-		r.s.log.Error("reload signing keys", "err", err)
-		return nil, false
-	}
-	return get()
+	defer r.mu.RUnlock()
+	now := r.s.clock()
+	return r.loaded.IsZero() || now.Before(r.loaded) || now.Sub(r.loaded) >= r.ttl
 }
 
-// add caches a key just made.
-func (r *keyRing) add(rec storage.SigningKey, k *token.Key) {
-	rk := &ringKey{rec: rec, key: k}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.byKid[rec.Kid], r.byID[rec.ID] = rk, rk
+// fresh reads the ring again if it is stale: the store's error, if that
+// failed.
+func (r *keyRing) fresh(ctx context.Context, st storage.Store) error {
+	if !r.stale() {
+		return nil
+	}
+	r.reloading.Lock()
+	defer r.reloading.Unlock()
+	if !r.stale() {
+		return nil
+	}
+	return r.reload(ctx, st)
+}
+
+// lookup finds a key by kid or id, first reading the store again when
+// the ring is stale. When that fails it finds none (a stale ring might
+// hold a key deleted or retired elsewhere): a caller that must tell an
+// outage from an unknown key calls fresh first.
+func (r *keyRing) lookup(ctx context.Context, st storage.Store, kid, id string) (*ringKey, bool) {
+	if err := r.fresh(ctx, st); err != nil {
+		return nil, false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if kid != "" {
+		k, ok := r.byKid[kid]
+		return k, ok
+	}
+	k, ok := r.byID[id]
+	return k, ok
 }
 
 // remove drops a deleted key from the cache.
@@ -167,11 +192,8 @@ func (s *Service) GenerateKey(ctx context.Context, id string, in api.Key) (api.K
 	if err != nil {
 		return api.Key{}, err
 	}
-	// Cache it now: the ring re-reads the store on an unknown kid only once
-	// per keyReloadFloor, so tokens of a new key would not verify at once.
-	if k, err := s.openKey(rec); err == nil {
-		s.keys.add(rec, k)
-	}
+	// Storing it invalidated the key ring (invalidating.CreateKey): the
+	// next lookup reads it.
 	return keyView(rec), nil
 }
 

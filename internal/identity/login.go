@@ -121,10 +121,13 @@ type loginEvents interface {
 }
 
 // logins returns the login rules over s's store, in s's transaction if it
-// is in one.
+// is in one; outside one, tenants and applications are read through the
+// cache (see recordCache).
 func (s *Service) logins() logins {
-	return logins{store: s.store, now: s.clock, log: s.log, hashing: s.hashing, checks: s.checks, mac: s.sealer.MAC,
-		tenants: s, sessions: s.sessions(), tokens: s, events: s.events(),
+	reads := *s
+	reads.store = s.reads()
+	return logins{store: reads.store, now: s.clock, log: s.log, hashing: s.hashing, checks: s.checks, mac: s.sealer.MAC,
+		tenants: &reads, sessions: s.sessions(), tokens: s, events: s.events(),
 		tx: func(ctx context.Context, fn func(logins) error) error {
 			return s.Tx(ctx, func(tx *Service) error { return fn(tx.logins()) })
 		}}

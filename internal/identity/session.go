@@ -84,9 +84,10 @@ type sessionEvents interface {
 }
 
 // sessions returns the session rules over s's store, in s's transaction
-// if it is in one.
+// if it is in one; outside one, tenants and applications are read through
+// the cache (see recordCache).
 func (s *Service) sessions() sessions {
-	return sessions{store: s.store, now: s.clock, log: s.log, tokens: s, events: s.events(),
+	return sessions{store: s.reads(), now: s.clock, log: s.log, tokens: s, events: s.events(),
 		tx: func(ctx context.Context, fn func(sessions) error) error {
 			return s.Tx(ctx, func(tx *Service) error { return fn(tx.sessions()) })
 		}}
