@@ -26,6 +26,36 @@ func openSQLite(t *testing.T, path string) *sqlite.Store {
 	return s
 }
 
+// holdWriteLock has st take SQLite's write lock, as another process would,
+// and returns the function that releases it and waits for st's
+// transaction to commit.
+func holdWriteLock(t *testing.T, st storage.Store) (release func()) {
+	t.Helper()
+	locked, rel, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- st.Tx(context.Background(), func(tx storage.Store) error {
+			if err := tx.PutMeta(context.Background(), "other", "x"); err != nil {
+				return err
+			}
+			close(locked)
+			<-rel
+			return nil
+		})
+	}()
+	select {
+	case <-locked:
+	case err := <-done:
+		t.Fatalf("taking the write lock: %v", err)
+	}
+	return func() {
+		t.Helper()
+		close(rel)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // WithDeadlines changes nothing a call does in time: the conformance
 // suite passes through it.
 func TestWithDeadlines_Conformance(t *testing.T) {
@@ -48,19 +78,8 @@ func TestWithDeadlines_NoAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The other process takes the write lock and keeps it until released.
-	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
-	go func() {
-		done <- other.Tx(context.Background(), func(tx storage.Store) error {
-			if err := tx.PutMeta(context.Background(), "other", "x"); err != nil {
-				return err
-			}
-			close(locked)
-			<-release
-			return nil
-		})
-	}()
-	<-locked
+	// Another process takes the write lock and keeps it until released.
+	release := holdWriteLock(t, other)
 	for i, call := range []func() error{
 		func() error { return s.PutMeta(ctx, "blocked", "x") },
 		func() error {
@@ -84,10 +103,7 @@ func TestWithDeadlines_NoAnswer(t *testing.T) {
 	if !outage.Down() {
 		t.Error("the outage is not down")
 	}
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if err := s.PutMeta(ctx, "after", "x"); err != nil {
 		t.Fatalf("a write once the lock is released: %v", err)
 	}

@@ -1,7 +1,6 @@
 package storage_test
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -25,18 +24,8 @@ func TestWithDeadlines_NothingWrittenProvesNoWrite(t *testing.T) {
 	s := storage.WithDeadlines(openSQLite(t, path), 300*time.Millisecond, outage)
 	ctx := t.Context()
 
-	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
-	go func() {
-		done <- other.Tx(context.Background(), func(tx storage.Store) error {
-			if err := tx.PutMeta(context.Background(), "other", "x"); err != nil {
-				return err
-			}
-			close(locked)
-			<-release
-			return nil
-		})
-	}()
-	<-locked
+	// Another process takes the write lock and keeps it until released.
+	release := holdWriteLock(t, other)
 	if err := s.PutMeta(ctx, "blocked", "x"); !errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("a write with the write lock held elsewhere: %v, want ErrUnavailable", err)
 	}
@@ -59,10 +48,7 @@ func TestWithDeadlines_NothingWrittenProvesNoWrite(t *testing.T) {
 			t.Errorf("%s, which wrote nothing, ended the outage of writes", name)
 		}
 	}
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if err := s.PutMeta(ctx, "after", "x"); err != nil {
 		t.Fatalf("a write once the lock is released: %v", err)
 	}
