@@ -41,6 +41,15 @@ func sessionColsOf(alias string) string {
 	return strings.Join(fields, ", ")
 }
 
+// findSessionSQL finds a session by its current token hash (match 1), or
+// by a former one (2 for the previous one, 3 for an older one). Built once:
+// FindSession runs on every refresh.
+var findSessionSQL = "SELECT " + sessionCols + `, 1 AS how FROM sessions WHERE token_hash = ?1
+	UNION ALL
+	SELECT ` + sessionColsOf("s") + `, CASE WHEN s.previous_hash = f.token_hash THEN 2 ELSE 3 END
+	FROM session_former_tokens f JOIN sessions s ON s.id = f.session_id WHERE f.token_hash = ?1
+	ORDER BY how LIMIT 1`
+
 // scanSession reads sessionCols, then extra.
 func scanSession(r rowScanner, extra ...any) (storage.Session, error) {
 	var s storage.Session
@@ -94,11 +103,7 @@ func (s *Store) FindSession(ctx context.Context, tokenHash []byte) (storage.Sess
 		return storage.Session{}, 0, wrapf(storage.ErrNotFound, "find session")
 	}
 	var m storage.Match
-	x, err := scanSession(s.r().QueryRowContext(ctx, "SELECT "+sessionCols+`, 1 AS how FROM sessions WHERE token_hash = ?1
-		UNION ALL
-		SELECT `+sessionColsOf("s")+`, CASE WHEN s.previous_hash = f.token_hash THEN 2 ELSE 3 END
-		FROM session_former_tokens f JOIN sessions s ON s.id = f.session_id WHERE f.token_hash = ?1
-		ORDER BY how LIMIT 1`, tokenHash), &m)
+	x, err := scanSession(s.r().QueryRowContext(ctx, findSessionSQL, tokenHash), &m)
 	if err != nil {
 		return storage.Session{}, 0, wrapf(err, "find session")
 	}
