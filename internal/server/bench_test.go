@@ -34,6 +34,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/password"
+	"github.com/latchid/latch/internal/pgtest"
 	"github.com/latchid/latch/internal/server"
 	_ "github.com/latchid/latch/internal/storage/sqlite" // the floor's driver
 	"github.com/latchid/latch/internal/token"
@@ -49,10 +50,16 @@ type benchLatch struct {
 }
 
 func newBenchLatch(b *testing.B, policy string) *benchLatch {
+	return newBenchLatchOn(b, policy, "")
+}
+
+// newBenchLatchOn is newBenchLatch on the database at databaseURL (SQLite
+// in a temporary directory when "").
+func newBenchLatchOn(b *testing.B, policy, databaseURL string) *benchLatch {
 	b.Helper()
 	dir := b.TempDir()
 	srv, err := server.Open(context.Background(), server.Config{
-		Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Addr: "127.0.0.1:0", DataDir: dir, DatabaseURL: databaseURL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -160,40 +167,48 @@ const refreshClients = 64
 // and Latch's p50 and p99 latency.
 func BenchmarkRefresh(b *testing.B) {
 	for _, policy := range []string{api.RefreshReusable, api.RefreshOneTimeUse} {
-		b.Run(policy, func(b *testing.B) {
-			l := newBenchLatch(b, policy)
-			procs := runtime.GOMAXPROCS(0)
-			par := (refreshClients + procs - 1) / procs
-			goroutines := par * procs
-			tokens := make(chan string, goroutines)
-			for range goroutines {
-				tokens <- l.login(b).RefreshToken
-			}
-			fl := newRefreshFloor(b, goroutines)
-			b.SetParallelism(par)
-
-			b.ResetTimer()
-			floorDur, _ := timeParallel(b, func() func() {
-				row := fl.next.Add(1)
-				return func() { fl.refresh(b, row) }
-			})
-			fullDur, lat := timeParallel(b, func() func() {
-				rt := <-tokens
-				return func() {
-					var resp api.JWTRefreshResponse
-					l.post(b, "/api/jwt/refresh", map[string]any{"refreshToken": rt}, &resp)
-					rt = resp.RefreshToken
-				}
-			})
-			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(b.N)/floorDur.Seconds(), "floor-refreshes/s")
-			b.ReportMetric(float64(b.N)/fullDur.Seconds(), "refreshes/s")
-			b.ReportMetric(float64(floorDur)/float64(fullDur), "x-floor")
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-		})
+		b.Run(policy, func(b *testing.B) { benchRefresh(b, newBenchLatch(b, policy)) })
 	}
+}
+
+// BenchmarkRefreshPostgres is BenchmarkRefresh/OneTimeUse on PostgreSQL
+// (pgtest's database), against the same SQLite floor.
+func BenchmarkRefreshPostgres(b *testing.B) {
+	benchRefresh(b, newBenchLatchOn(b, api.RefreshOneTimeUse, pgtest.Schema(b)))
+}
+
+// benchRefresh is BenchmarkRefresh on l.
+func benchRefresh(b *testing.B, l *benchLatch) {
+	procs := runtime.GOMAXPROCS(0)
+	par := (refreshClients + procs - 1) / procs
+	goroutines := par * procs
+	tokens := make(chan string, goroutines)
+	for range goroutines {
+		tokens <- l.login(b).RefreshToken
+	}
+	fl := newRefreshFloor(b, goroutines)
+	b.SetParallelism(par)
+
+	b.ResetTimer()
+	floorDur, _ := timeParallel(b, func() func() {
+		row := fl.next.Add(1)
+		return func() { fl.refresh(b, row) }
+	})
+	fullDur, lat := timeParallel(b, func() func() {
+		rt := <-tokens
+		return func() {
+			var resp api.JWTRefreshResponse
+			l.post(b, "/api/jwt/refresh", map[string]any{"refreshToken": rt}, &resp)
+			rt = resp.RefreshToken
+		}
+	})
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/floorDur.Seconds(), "floor-refreshes/s")
+	b.ReportMetric(float64(b.N)/fullDur.Seconds(), "refreshes/s")
+	b.ReportMetric(float64(floorDur)/float64(fullDur), "x-floor")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
 
 // timeParallel runs b.N operations over b.RunParallel's goroutines, each
