@@ -202,7 +202,7 @@ func (c *committer) runOne(ctx context.Context, q querier, w *groupedWrite) erro
 	if _, err := q.ExecContext(ctx, savepointSQL); err != nil {
 		return abortErr(err)
 	}
-	err := w.fn(ctx, q)
+	err := runGuarded(ctx, q, w.fn)
 	if err == nil {
 		if _, err := q.ExecContext(ctx, releaseSQL); err != nil {
 			return abortErr(err)
@@ -210,7 +210,7 @@ func (c *committer) runOne(ctx context.Context, q querier, w *groupedWrite) erro
 		return nil
 	}
 	err = mapErr(err)
-	if errors.Is(err, storage.ErrUnavailable) {
+	if errors.Is(err, storage.ErrUnavailable) || errors.Is(err, errAborted) {
 		return err
 	}
 	if _, rerr := q.ExecContext(ctx, rollbackToSQL); rerr != nil {
@@ -220,6 +220,17 @@ func (c *committer) runOne(ctx context.Context, q querier, w *groupedWrite) erro
 		return abortErr(rerr)
 	}
 	return err
+}
+
+// runGuarded runs fn, a panic in it as an error that ends the group: the
+// committer serves every caller and must outlive one write's bug.
+func runGuarded(ctx context.Context, q querier, fn func(context.Context, querier) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: panic: %v", errAborted, p)
+		}
+	}()
+	return fn(ctx, q)
 }
 
 // abortErr is err, which left a group's transaction unusable, mapped.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -83,5 +84,25 @@ func TestGroupAfterClose(t *testing.T) {
 	err := s.CreateSession(t.Context(), storage.Session{ID: "s", TenantID: tenantID, UserID: userID, ApplicationID: appID, TokenHash: []byte("h")})
 	if err == nil {
 		t.Fatal("CreateSession after Close succeeded")
+	}
+}
+
+// TestGroupPanic: a write that panics fails its group with an error, and
+// the committer goes on to the next.
+func TestGroupPanic(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	err := s.group.do(ctx, func(context.Context, querier) error { panic("boom") })
+	if err == nil {
+		t.Fatal("a write that panicked succeeded")
+	}
+	if err := s.group.do(ctx, func(ctx context.Context, q querier) error {
+		_, err := q.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('after', 'x')")
+		return err
+	}); err != nil {
+		t.Fatalf("the write after the panic: %v", err)
+	}
+	if v, err := s.GetMeta(ctx, "after"); err != nil || v != "x" {
+		t.Errorf("GetMeta of the write after the panic: %q, %v", v, err)
 	}
 }
