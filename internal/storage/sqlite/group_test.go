@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,4 +107,39 @@ func TestGroupPanic(t *testing.T) {
 	if v, err := s.GetMeta(ctx, "after"); err != nil || v != "x" {
 		t.Errorf("GetMeta of the write after the panic: %q, %v", v, err)
 	}
+}
+
+// BenchmarkRotateSessionParallel rotates from 64 goroutines at once, each
+// its own session: what group commit is for. It reports rotations/s.
+func BenchmarkRotateSessionParallel(b *testing.B) {
+	s := openTemp(b)
+	ctx := b.Context()
+	tenantID, appID, userID := seed(b, s)
+	const clients = 64
+	procs := runtime.GOMAXPROCS(0)
+	par := (clients + procs - 1) / procs
+	for i := range par * procs {
+		if err := s.CreateSession(ctx, storage.Session{ID: fmt.Sprintf("s-%d", i), TenantID: tenantID, UserID: userID,
+			ApplicationID: appID, TokenHash: fmt.Appendf(nil, "s-%d/0", i), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	b.SetParallelism(par)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		id := fmt.Sprintf("s-%d", next.Add(1)-1)
+		cur := []byte(id + "/0")
+		for n := 1; pb.Next(); n++ {
+			nxt := fmt.Appendf(nil, "%s/%d", id, n)
+			now := time.Now()
+			if err := s.RotateSession(ctx, id, cur, storage.Rotation{TokenHash: nxt, SealedSuccessor: nxt,
+				RotatedAt: now, StartInstant: now, ExpiresAt: now.Add(time.Hour), LastUsed: now}); err != nil {
+				b.Error(err)
+				return
+			}
+			cur = nxt
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "rotations/s")
 }
