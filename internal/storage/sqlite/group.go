@@ -20,7 +20,8 @@ import (
 // result. A write that fails on its own (ErrStale, ErrNotFound,
 // ErrConflict, or any error that leaves the transaction usable) rolls back
 // to its savepoint, and only itself; one that finds the database unable to
-// write (ErrUnavailable) ends the group: the transaction rolls back and
+// write (ErrUnavailable), that leaves the transaction unusable (a failed
+// savepoint) or that panics ends the group: the transaction rolls back and
 // every write of the group is answered with that error, as is every write
 // of a group whose commit fails. A write is acknowledged only after the
 // commit that holds it, so what was acknowledged survives kill -9 and
