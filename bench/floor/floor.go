@@ -24,8 +24,8 @@ import (
 	_ "modernc.org/sqlite" // the driver Latch uses
 )
 
-// Server serves POST /issue (a new refresh token) and POST /refresh
-// (form field refresh_token: a JWT and the next refresh token).
+// Server serves POST /issue (a new refresh token), POST /refresh (form
+// field refresh_token: a JWT and the next refresh token) and GET /health.
 type Server struct {
 	db  *sql.DB
 	key *ecdsa.PrivateKey
@@ -68,6 +68,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /issue", s.issue)
 	mux.HandleFunc("POST /refresh", s.refresh)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {})
 	return mux
 }
 

@@ -20,6 +20,9 @@ type Result struct {
 	// Calls counts the calls that succeeded within the measured window;
 	// Errors counts those that failed.
 	Calls, Errors int
+	// AllCalls counts every call that succeeded, the warm-up's and the
+	// tail's included: what a server's CPU time over the whole run paid for.
+	AllCalls int
 	// Elapsed is the length of the measured window.
 	Elapsed time.Duration
 	// Latencies holds the latency of every successful call in the
@@ -66,6 +69,7 @@ func Run(ctx context.Context, workers []Call, warmup, measure time.Duration) Res
 	until := from.Add(measure)
 	type tally struct {
 		lat    []time.Duration
+		all    int
 		errs   int
 		first  error
 		lastAt time.Time
@@ -82,6 +86,9 @@ func Run(ctx context.Context, workers []Call, warmup, measure time.Duration) Res
 				}
 				err := call(ctx)
 				took := time.Since(began)
+				if err == nil {
+					t.all++
+				}
 				if began.Before(from) {
 					continue
 				}
@@ -101,6 +108,7 @@ func Run(ctx context.Context, workers []Call, warmup, measure time.Duration) Res
 	for _, t := range tallies {
 		r.Latencies = append(r.Latencies, t.lat...)
 		r.Errors += t.errs
+		r.AllCalls += t.all
 		if r.FirstError == nil {
 			r.FirstError = t.first
 		}

@@ -76,6 +76,9 @@ func TestRunClosedLoop(t *testing.T) {
 	if total := int(calls.Load()); r.Calls+r.Errors >= total {
 		t.Errorf("counted %d of %d calls: the warm-up's calls must not count", r.Calls+r.Errors, total)
 	}
+	if r.AllCalls <= r.Calls {
+		t.Errorf("AllCalls %d, Calls %d: the warm-up's successes must count in AllCalls", r.AllCalls, r.Calls)
+	}
 	if len(r.Latencies) != r.Calls {
 		t.Errorf("%d latencies for %d calls", len(r.Latencies), r.Calls)
 	}
