@@ -26,7 +26,7 @@ type latchSetup struct {
 	apiKey    string
 	appID     string
 	secret    string // the application's OAuth client secret
-	users     int // bench-0@example.org … bench-<users-1>@example.org
+	users     int    // bench-0@example.org … bench-<users-1>@example.org
 	password  string
 	masterKey string // hex; several nodes on one database share it
 }

@@ -215,12 +215,12 @@ func (t *target) row(c int) (report.Row, bool) {
 
 // Target names, used in the tables and the ratios.
 const (
-	tHydra       = "hydra-refresh"
-	tFloor       = "floor-refresh"
-	tLatch       = "latch-refresh"
-	tLatchOAuth  = "latch-oauth-refresh"
-	tLatchLogin  = "latch-login"
-	tHashBound   = "argon2id-bound"
+	tHydra      = "hydra-refresh"
+	tFloor      = "floor-refresh"
+	tLatch      = "latch-refresh"
+	tLatchOAuth = "latch-oauth-refresh"
+	tLatchLogin = "latch-login"
+	tHashBound  = "argon2id-bound"
 )
 
 // compare starts the servers asked for, gets each worker a refresh token
