@@ -32,6 +32,7 @@ type config struct {
 	nodes            []int
 	postgres         string
 	hydraJWT         bool
+	note             string
 	keep             bool
 }
 
@@ -72,6 +73,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
 		"postgres mode: a server to create (and drop) a database of the run's own in")
 	fs.BoolVar(&cfg.hydraJWT, "hydra-jwt", false, "Hydra issues JWT access tokens (RS256) instead of its default opaque ones")
+	fs.StringVar(&cfg.note, "note", "", "a sentence for the top of the report (how the machine was used while it ran)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (binaries, databases, server logs)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
