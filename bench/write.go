@@ -18,7 +18,7 @@ import (
 func (r *run) write(ctx context.Context, out string) error {
 	rep := report.Report{
 		Generated: time.Now(),
-		Command:   "go run . " + strings.Join(os.Args[1:], " "),
+		Command:   commandLine(os.Args[1:]),
 		Machine:   machine(),
 		Versions:  r.versionRows(ctx),
 		Notes:     r.notes,
@@ -131,4 +131,16 @@ func moduleVersion(ctx context.Context, dir, path string) string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// commandLine is the command that ran, each argument quoted if it needs it.
+func commandLine(args []string) string {
+	out := []string{"go", "run", "."}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t'\"$`\\") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, " ")
 }

@@ -134,8 +134,11 @@ func (r Report) WriteMarkdown(out io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("# Benchmarks\n\n")
 	p("Written by `%s` on %s.\n\n", r.Command, r.Generated.UTC().Format("2006-01-02 15:04 MST"))
-	for _, n := range r.Notes {
-		p("> %s\n>\n", n)
+	for i, n := range r.Notes {
+		if i > 0 {
+			p(">\n")
+		}
+		p("> %s\n", n)
 	}
 	if len(r.Notes) > 0 {
 		p("\n")
