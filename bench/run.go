@@ -101,8 +101,15 @@ func chains(ctx context.Context, n int, fresh func(ctx context.Context, worker i
 	g.SetLimit(4)
 	for i := range tokens {
 		g.Go(func() error {
-			t, err := fresh(gctx, i)
-			tokens[i] = t
+			// A few tries: a peer may drop a keep-alive connection
+			// under the burst of logins.
+			var err error
+			for try := range 3 {
+				if tokens[i], err = fresh(gctx, i); err == nil || gctx.Err() != nil {
+					return err
+				}
+				time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
+			}
 			return err
 		})
 	}
