@@ -96,9 +96,15 @@ func (r *run) maxC() int { return slices.Max(r.cfg.concurrencies) }
 // new chain on its next call, so a lost answer costs errors, not a worker.
 func chains(ctx context.Context, n int, fresh func(ctx context.Context, worker int) (string, error),
 	step func(context.Context, string) (string, error)) ([]load.Call, error) {
+	return chainsAtOnce(ctx, n, 4, fresh, step)
+}
+
+// chainsAtOnce is chains with at most parallel first tokens got at once.
+func chainsAtOnce(ctx context.Context, n, parallel int, fresh func(ctx context.Context, worker int) (string, error),
+	step func(context.Context, string) (string, error)) ([]load.Call, error) {
 	tokens := make([]string, n)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(parallel)
 	for i := range tokens {
 		g.Go(func() error {
 			// A few tries: a peer may drop a keep-alive connection
@@ -266,7 +272,9 @@ func (r *run) compare(ctx context.Context) error {
 		r.keep(h.child)
 		check = append(check, h.alive)
 		r.p.set("Hydra: %d authorization code flows", n)
-		calls, err := chains(ctx, n, func(ctx context.Context, i int) (string, error) { return h.token(ctx, fmt.Sprintf("bench-%d", i)) },
+		// One flow at a time: parallel flows make Hydra's SQLite answer
+		// "database is locked" after its busy timeout.
+		calls, err := chainsAtOnce(ctx, n, 1, func(ctx context.Context, i int) (string, error) { return h.token(ctx, fmt.Sprintf("bench-%d", i)) },
 			func(ctx context.Context, rt string) (string, error) { return h.refresh(ctx, hc, rt) })
 		if err != nil {
 			return fmt.Errorf("hydra: %w", err)
