@@ -71,10 +71,9 @@ func (r *run) state(ctx context.Context) error {
 			"Target: p50 flat within 20%% from the fewest to the most.", c),
 		Label: "stored sessions",
 	}
-	for i, t := range targets {
+	for _, t := range targets {
 		row, _ := t.row(c)
 		sec.Rows = append(sec.Rows, row)
-		_ = i
 	}
 	sec.Labels = labels
 	if n := len(sec.Rows); n > 1 {

@@ -92,16 +92,16 @@ func (r Report) Chart() Chart {
 	}
 	for _, t := range r.Targets {
 		s := Series{Name: t.Name}
-		any := false
+		has := false
 		for _, n := range cs {
 			if row, ok := r.find(t.Name, n); ok {
 				s.Values = append(s.Values, row.Throughput)
-				any = true
+				has = true
 			} else {
 				s.Values = append(s.Values, math.NaN())
 			}
 		}
-		if any {
+		if has {
 			c.Series = append(c.Series, s)
 		}
 	}
