@@ -17,16 +17,16 @@ type Call func(ctx context.Context) error
 
 // Result is what one run measured.
 type Result struct {
-	// Calls counts the calls that succeeded within the measured window;
-	// Errors counts those that failed.
+	// Calls counts the calls that succeeded and ended within the measured
+	// window; Errors counts those that failed.
 	Calls, Errors int
 	// AllCalls counts every call that succeeded, the warm-up's and the
 	// tail's included: what a server's CPU time over the whole run paid for.
 	AllCalls int
 	// Elapsed is the length of the measured window.
 	Elapsed time.Duration
-	// Latencies holds the latency of every successful call in the
-	// measured window, sorted ascending.
+	// Latencies holds the latency of every call Calls counts, sorted
+	// ascending.
 	Latencies []time.Duration
 	// FirstError is the first error seen, for the log.
 	FirstError error
@@ -58,21 +58,27 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[rank-1]
 }
 
-// Run runs one worker per element of workers for warmup plus measure:
-// calls that start during warmup are made but not counted, calls that start
-// after the measured window ends are not made. Each worker's calls follow
-// one another (a closed loop). Run returns once every worker's last call
-// has been answered.
+// Run runs one worker per element of workers for warmup plus measure.
+// A call counts when it ends within the measured window, wherever it
+// began: completions per second of window is the throughput a closed loop
+// sustains, and a call still in flight when the window ends (most of a
+// worker's last call) is made but not counted. No call starts after the
+// window. The context a call gets ends with the window: a call that must
+// not be cut short (a refresh whose answer carries the next token)
+// detaches from it with context.WithoutCancel; one that waits for a turn
+// can give up. Each worker's calls follow one another (a closed loop).
+// Run returns once every worker's last call has returned.
 func Run(ctx context.Context, workers []Call, warmup, measure time.Duration) Result {
 	start := time.Now()
 	from := start.Add(warmup)
 	until := from.Add(measure)
+	callCtx, cancel := context.WithDeadline(ctx, until)
+	defer cancel()
 	type tally struct {
-		lat    []time.Duration
-		all    int
-		errs   int
-		first  error
-		lastAt time.Time
+		lat   []time.Duration
+		all   int
+		errs  int
+		first error
 	}
 	tallies := make([]tally, len(workers))
 	var wg sync.WaitGroup
@@ -84,12 +90,12 @@ func Run(ctx context.Context, workers []Call, warmup, measure time.Duration) Res
 				if !began.Before(until) {
 					return
 				}
-				err := call(ctx)
-				took := time.Since(began)
+				err := call(callCtx)
+				ended := time.Now()
 				if err == nil {
 					t.all++
 				}
-				if began.Before(from) {
+				if ended.Before(from) || ended.After(until) {
 					continue
 				}
 				if err != nil {
@@ -99,7 +105,7 @@ func Run(ctx context.Context, workers []Call, warmup, measure time.Duration) Res
 					}
 					continue
 				}
-				t.lat = append(t.lat, took)
+				t.lat = append(t.lat, ended.Sub(began))
 			}
 		})
 	}
@@ -115,11 +121,12 @@ func Run(ctx context.Context, workers []Call, warmup, measure time.Duration) Res
 	}
 	r.Calls = len(r.Latencies)
 	slices.Sort(r.Latencies)
-	// The window is the time calls could start in; the tail (calls
-	// started before its end, answered after) is counted, which the
-	// closed loop makes at most one call per worker.
 	r.Elapsed = measure
-	if end := time.Now(); end.Before(until) { // cancelled early
+	if ctx.Err() != nil { // cancelled early
+		end := time.Now()
+		if end.After(until) {
+			end = until
+		}
 		r.Elapsed = max(end.Sub(from), 0)
 	}
 	return r

@@ -115,3 +115,56 @@ func TestRunCancelled(t *testing.T) {
 		t.Fatal("Run did not return after its context was cancelled")
 	}
 }
+
+func TestRunCountsCallsThatEndInTheWindow(t *testing.T) {
+	// One worker whose calls take 60 ms, in a 100 ms window after 30 ms of
+	// warm-up: the call begun in the warm-up ends at 60 ms (counted), the
+	// next at 120 ms (counted), the one begun at 120 ms ends at 180 ms,
+	// after the window (not counted, though it is made).
+	var made atomic.Int64
+	slow := func(ctx context.Context) error {
+		made.Add(1)
+		time.Sleep(60 * time.Millisecond)
+		return nil
+	}
+	r := Run(context.Background(), []Call{slow}, 30*time.Millisecond, 100*time.Millisecond)
+	if r.Calls != 2 {
+		t.Errorf("Calls = %d, want 2 (the calls that ended in the window)", r.Calls)
+	}
+	if int(made.Load()) != 3 || r.AllCalls != 3 {
+		t.Errorf("made %d calls, AllCalls %d; want 3", made.Load(), r.AllCalls)
+	}
+}
+
+func TestRunCallContextEndsWithTheWindow(t *testing.T) {
+	// A call that waits for a turn gives up when the window ends, and is
+	// not counted; a detached call runs on.
+	var gaveUp, detachedOK atomic.Bool
+	waiter := func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			gaveUp.Store(true)
+			return ctx.Err()
+		case <-time.After(10 * time.Second):
+			return nil
+		}
+	}
+	detached := func(ctx context.Context) error {
+		time.Sleep(80 * time.Millisecond)
+		if context.WithoutCancel(ctx).Err() == nil {
+			detachedOK.Store(true)
+		}
+		return nil
+	}
+	began := time.Now()
+	r := Run(context.Background(), []Call{waiter, detached}, 0, 50*time.Millisecond)
+	if took := time.Since(began); took > 5*time.Second {
+		t.Fatalf("Run took %v: the waiting call was not released at the window's end", took)
+	}
+	if !gaveUp.Load() || !detachedOK.Load() {
+		t.Errorf("waiter gave up %v, detached call ran on %v", gaveUp.Load(), detachedOK.Load())
+	}
+	if r.Errors != 0 {
+		t.Errorf("Errors = %d: a call that ended after the window must not count", r.Errors)
+	}
+}
