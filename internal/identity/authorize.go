@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -578,4 +580,23 @@ func (s *Service) redeem(ctx context.Context, c storage.AuthorizationCode, in Ex
 		}
 	}
 	return res, nil, nil
+}
+
+// IDTokenHintClient returns the client (aud) of an ID token that Latch
+// signed, expired or not, as /oauth2/logout's id_token_hint names it
+// (OpenID Connect RP-Initiated Logout §2). ErrTokenInvalid when Latch's
+// keys did not sign it as an ID token.
+func (s *Service) IDTokenHintClient(ctx context.Context, raw string) (string, error) {
+	if err := s.keys.fresh(ctx, s.store); err != nil {
+		return "", err
+	}
+	payload, _, err := token.Verify(raw, verifier{s}, token.TypeJWT)
+	if err != nil {
+		return "", errors.Join(ErrTokenInvalid, err)
+	}
+	var c api.Claims
+	if err := json.Unmarshal(payload, &c); err != nil || len(c.Audience) == 0 {
+		return "", errors.Join(ErrTokenInvalid, errors.New("an ID token without aud"))
+	}
+	return c.Audience[0], nil
 }
