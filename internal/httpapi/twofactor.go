@@ -168,15 +168,26 @@ func (s *Server) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request)
 }
 
 // twoFactorLogin serves POST /api/two-factor/login, the second step of a
-// login that answered 242: authenticated, limited and DPoP-bound as POST
-// /api/login is, and answered as it is; 404 for a twoFactorId that is
+// login that answered 242: limited and DPoP-bound as POST /api/login is,
+// and answered as it is; 404 for a twoFactorId that is
 // unknown, expired, spent or another client's; 421 for a wrong code.
 func (s *Server) twoFactorLogin(w http.ResponseWriter, r *http.Request) error {
 	var req api.TwoFactorLoginRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	r, tenantID, err := s.loginAuth(r, req.ApplicationID)
+	// No API key is required (FusionAuth's clients send none): the
+	// twoFactorId comes from a first step that was authenticated as the
+	// application requires, and is worthless without the code. A key that
+	// is sent is checked, and vouches for ipAddress and dpopJkt.
+	key, err := s.apiKey(r)
+	if err != nil {
+		return err
+	}
+	if key != nil {
+		r = withAPIKey(r, key)
+	}
+	tenantID, err := s.tenant(r)
 	if err != nil {
 		return err
 	}
