@@ -490,3 +490,31 @@ func (s *Service) twoFactorView(ctx context.Context, v *api.User) error {
 
 // hashTwoFactorID is the stored form of a twoFactorId or twoFactorTrustId.
 func hashTwoFactorID(raw string) []byte { return token.HashSecret(raw) }
+
+// validLoginPolicy reports whether p is a multi-factor login policy ("" is
+// unset).
+func validLoginPolicy(p string) bool {
+	switch p {
+	case "", api.MultiFactorEnabled, api.MultiFactorRequired, api.MultiFactorDisabled:
+		return true
+	}
+	return false
+}
+
+// validateTenantTwoFactor checks a tenant's two-factor settings.
+func validateTenantTwoFactor(errs *api.Errors, t *api.Tenant) {
+	if !validLoginPolicy(t.MultiFactorConfiguration.LoginPolicy) {
+		errs.Field("tenant.multiFactorConfiguration.loginPolicy", "invalid", "The [loginPolicy] must be Enabled, Required or Disabled.")
+	}
+	x := t.ExternalIdentifierConfiguration
+	if x.TwoFactorIDTimeToLiveInSeconds < 0 || x.TwoFactorTrustIDTimeToLiveInSeconds < 0 {
+		errs.Field("tenant.externalIdentifierConfiguration", "invalid", "The two-factor identifier lifetimes must not be negative.")
+	}
+}
+
+// validateApplicationTwoFactor checks an application's two-factor settings.
+func validateApplicationTwoFactor(errs *api.Errors, a *api.Application) {
+	if a.MultiFactorConfiguration != nil && !validLoginPolicy(a.MultiFactorConfiguration.LoginPolicy) {
+		errs.Field("application.multiFactorConfiguration.loginPolicy", "invalid", "The [loginPolicy] must be Enabled, Required or Disabled.")
+	}
+}

@@ -409,3 +409,29 @@ func TestTwoFactor_EventsAndRevocation(t *testing.T) {
 		t.Errorf("%d recovery codes after the last method went", n)
 	}
 }
+
+// TestTwoFactor_Validation: unknown policies and negative lifetimes are
+// refused with field errors.
+func TestTwoFactor_Validation(t *testing.T) {
+	t.Parallel()
+	e := newLoginsEnv(t)
+	tn := e.tenant
+	tn.MultiFactorConfiguration.LoginPolicy = "Sometimes"
+	tn.ExternalIdentifierConfiguration.TwoFactorIDTimeToLiveInSeconds = -1
+	_, err := e.UpdateTenant(e.ctx, tn.ID, tn)
+	wantCodes(t, "tenant", err, "[invalid]tenant.multiFactorConfiguration.loginPolicy", "[invalid]tenant.externalIdentifierConfiguration")
+	app := e.app.Application
+	app.MultiFactorConfiguration = &api.ApplicationMultiFactorConfiguration{LoginPolicy: "enabled"}
+	_, err = e.UpdateApplication(e.ctx, "", app.ID, app)
+	wantCodes(t, "application", err, "[invalid]application.multiFactorConfiguration.loginPolicy")
+	for _, bad := range []api.TwoFactorRequest{
+		{Method: "authenticator", Code: "123456", Secret: "c2hvcnQ="},
+		{Method: "authenticator", Code: "123456", SecretBase32Encoded: "not base32!"},
+	} {
+		_, err := e.EnableTwoFactor(e.ctx, "", NewID(), bad)
+		var ae *api.Errors
+		if !errors.As(err, &ae) {
+			t.Errorf("enable with %+v: %v, want a field error", bad, err)
+		}
+	}
+}
