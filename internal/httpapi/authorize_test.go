@@ -529,3 +529,67 @@ func TestAuthorize_LoginPageRateLimited(t *testing.T) {
 		t.Fatalf("three logins a minute past a limit of two: %v, want 401 first and 429 last", codes)
 	}
 }
+
+// TestAuthorize_TwoFactor: a user with an authenticator method is asked
+// for a code after the password; a wrong code asks again, a right one (or
+// a recovery code) completes the login with a code for the client.
+func TestAuthorize_TwoFactor(t *testing.T) {
+	t.Parallel()
+	e := sharedEnv(t)
+	app := e.codeApp(t)
+	userID, email := e.mustUser(t, app.ID)
+	now := e.clock.Now()
+	var sec api.SecretResponse
+	e.do(t, "GET", "/api/two-factor/secret?loginId="+url.QueryEscape(email), withKey(e.key)).wantJSON(t, 200, &sec)
+	var enabled api.TwoFactorResponse
+	e.do(t, "POST", "/api/user/two-factor/"+userID, withKey(e.key), withJSON(map[string]any{"method": "authenticator",
+		"code": rfc6238(t, sec.SecretBase32Encoded, now), "secretBase32Encoded": sec.SecretBase32Encoded})).wantJSON(t, 200, &enabled)
+
+	b := loginpagetest.NewBrowser(nil)
+	_, p, err := b.Authorize(t.Context(), e.authorizeURL(app, nil), email, testPassword)
+	if err == nil || p.Status != http.StatusOK || !strings.Contains(string(p.Body), `autocomplete="one-time-code"`) || strings.Contains(p.Header.Get("Set-Cookie"), "latch_sso=") {
+		t.Fatalf("the right password of a user with a method: %v %d, want the code page and no SSO session", err, p.Status)
+	}
+	form, err := loginpagetest.ParseForm(p.URL, strings.NewReader(string(p.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form.Fields.Get("two_factor_id") == "" {
+		t.Fatalf("the code form carries no two_factor_id: %v", form.Fields)
+	}
+	p, err = b.Submit(t.Context(), form, url.Values{"code": {"000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != http.StatusUnauthorized || !strings.Contains(string(p.Body), "Invalid code.") || p.Header.Get("Location") != "" {
+		t.Fatalf("a wrong code: %d %s", p.Status, p.Body)
+	}
+	// Another browser cannot finish this login with the form's fields.
+	other := loginpagetest.NewBrowser(nil)
+	if p, err = other.Submit(t.Context(), form, url.Values{"code": {enabled.RecoveryCodes[0]}}); err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != http.StatusForbidden || p.Header.Get("Location") != "" {
+		t.Fatalf("the code form posted from another browser: %d", p.Status)
+	}
+	p, err = b.Submit(t.Context(), form, url.Values{"code": {enabled.RecoveryCodes[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := p.Location()
+	if p.Status != http.StatusSeeOther || loc == nil || loc.Query().Get("code") == "" {
+		t.Fatalf("a recovery code: %d %s", p.Status, p.Body)
+	}
+	var tok api.AccessTokenResponse
+	e.exchange(t, app, loc.Query().Get("code"), codeVerifier).wantJSON(t, 200, &tok)
+	if tok.UserID != userID {
+		t.Fatalf("tokens of %s, want %s", tok.UserID, userID)
+	}
+	// The twoFactorId is spent.
+	if p, err = b.Submit(t.Context(), form, url.Values{"code": {enabled.RecoveryCodes[1]}}); err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != http.StatusUnauthorized || !strings.Contains(string(p.Body), `name="password"`) {
+		t.Fatalf("a spent two_factor_id: %d, want the login form again", p.Status)
+	}
+}
