@@ -215,3 +215,20 @@ func authorizeInBrowser(t *testing.T, ctx context.Context, b *loginpagetest.Brow
 		return nil
 	}
 }
+
+// TestOAuth4WebAPIAuthorizationCode runs
+// compat/oauth4webapi/authcode.test.mjs: oauth4webapi's authorization
+// code functions, unmodified, against Latch's hosted login page and token
+// endpoint (PKCE, iss, dpop_jkt, the nonce, a code used twice). It needs
+// node and npm, as TestOAuth4WebAPI does.
+func TestOAuth4WebAPIAuthorizationCode(t *testing.T) {
+	project := nodeProject(t, "oauth4webapi", "oauth4webapi")
+	l := startLatch(t, authcodeKickstart(t), server.Config{})
+	project.test(t, "authcode.test.mjs",
+		"LATCH_URL="+l.URL,
+		"LATCH_CLIENT_ID="+acNativeAppID,
+		"LATCH_REDIRECT_URI="+acNativeRedirect,
+		"LATCH_LOGIN_ID="+acUserEmail,
+		"LATCH_PASSWORD="+acUserPassword,
+	)
+}
