@@ -145,8 +145,10 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /oauth2/revoke", h(authNone, s.oauth(s.revoke)))
 	s.mux.Handle("GET /oauth2/userinfo", h(authNone, s.userinfo))
 	s.mux.Handle("POST /oauth2/userinfo", h(authNone, s.userinfo))
+	s.authorizeRoutes()
 
 	s.adminRoutes()
+	s.twoFactorRoutes()
 	s.eventLogRoutes()
 
 	s.mux.Handle("/", h(authNone, func(w http.ResponseWriter, r *http.Request) error {

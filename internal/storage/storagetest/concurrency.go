@@ -28,11 +28,13 @@ func RunConcurrency(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("TxTransfers", func(t *testing.T) { testTxTransfers(t, open(t)) })
 	t.Run("ClaimRace", func(t *testing.T) { testClaimRace(t, open(t)) })
 	t.Run("DPoPProofRace", func(t *testing.T) { testDPoPProofRace(t, open(t)) })
+	t.Run("AuthorizationCodeRace", func(t *testing.T) { testAuthorizationCodeRace(t, open(t)) })
 	t.Run("LoginAttemptsRace", func(t *testing.T) { testLoginAttemptsRace(t, open(t)) })
 	t.Run("GroupDistinct", func(t *testing.T) { testGroupDistinct(t, open(t)) })
 	t.Run("GroupOneValue", func(t *testing.T) { testGroupOneValue(t, open(t)) })
 	t.Run("GroupFailures", func(t *testing.T) { testGroupFailures(t, open(t)) })
 	t.Run("GroupCancelledWaiter", func(t *testing.T) { testGroupCancelledWaiter(t, open(t)) })
+	t.Run("TwoFactorRace", func(t *testing.T) { testTwoFactorRaces(t, open(t)) })
 }
 
 // testLoginAttemptsRace has racers reserve a password check on one new
