@@ -11,6 +11,8 @@ type Tenant struct {
 	FailedAuthenticationConfiguration FailedAuthenticationConfiguration `json:"failedAuthenticationConfiguration"`
 	PasswordValidationRules           PasswordValidationRules           `json:"passwordValidationRules"`
 	EventConfiguration                EventConfiguration                `json:"eventConfiguration"`
+	MultiFactorConfiguration          TenantMultiFactorConfiguration    `json:"multiFactorConfiguration"`
+	ExternalIdentifierConfiguration   ExternalIdentifierConfiguration   `json:"externalIdentifierConfiguration"`
 	Data                              map[string]any                    `json:"data,omitempty"`
 	InsertInstant                     int64                             `json:"insertInstant,omitempty"`
 	LastUpdateInstant                 int64                             `json:"lastUpdateInstant,omitempty"`
