@@ -241,7 +241,7 @@ func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User
 // login, which ends unless another Login has replaced it meanwhile.
 func (c *Client) adoptLogin(ctx context.Context, key *deviceKey, resp *http.Response, p *pendingLogin) (*api.User, error) {
 	defer resp.Body.Close()
-	var lr loginAnswer
+	var lr api.LoginResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxLoginBody)).Decode(&lr); err != nil {
 		return nil, fmt.Errorf("client: login response: %w", err)
 	}

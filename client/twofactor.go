@@ -29,13 +29,6 @@ const (
 	CodeTwoFactorExpired = "two_factor_expired"
 )
 
-// TwoFactorMethod is one second factor the user has: its id at the
-// identity server and its kind ("authenticator": a TOTP app).
-type TwoFactorMethod struct {
-	ID     string `json:"id"`
-	Method string `json:"method"`
-}
-
 // TwoFactorRequiredError is what Login returns when the password was
 // right and the backend wants a second factor (its 202 answer): no tokens
 // yet. The Client keeps the pending login (never the password); the app
@@ -50,7 +43,7 @@ type TwoFactorMethod struct {
 type TwoFactorRequiredError struct {
 	// Methods are the user's second factors, to say where the code comes
 	// from.
-	Methods []TwoFactorMethod
+	Methods []api.TwoFactorMethod
 }
 
 // Error says that a second factor is due.
@@ -66,14 +59,6 @@ type pendingLogin struct {
 	key         *deviceKey
 }
 
-// loginAnswer is the backend's answer to a login or to its second step.
-type loginAnswer struct {
-	api.LoginResponse
-	TwoFactorID      string            `json:"twoFactorId,omitempty"`
-	TwoFactorTrustID string            `json:"twoFactorTrustId,omitempty"`
-	Methods          []TwoFactorMethod `json:"methods,omitempty"`
-}
-
 // awaitSecondFactor reads a login's 202 answer: with a twoFactorId, the
 // login now awaits a code (a *TwoFactorRequiredError); without, an
 // *APIError.
@@ -83,7 +68,7 @@ func (c *Client) awaitSecondFactor(key *deviceKey, resp *http.Response) error {
 	if err != nil {
 		return fmt.Errorf("client: login response: %w", err)
 	}
-	var la loginAnswer
+	var la api.LoginResponse
 	if json.Unmarshal(b, &la) != nil || la.TwoFactorID == "" {
 		e := &APIError{Status: resp.StatusCode, Body: b}
 		if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
@@ -176,10 +161,10 @@ type TwoFactorEnrolment struct {
 
 // TwoFactorStatus reports whether the logged-in user has a second factor
 // (GET /api/account/two-factor), and which.
-func (c *Client) TwoFactorStatus(ctx context.Context) (enabled bool, methods []TwoFactorMethod, err error) {
+func (c *Client) TwoFactorStatus(ctx context.Context) (enabled bool, methods []api.TwoFactorMethod, err error) {
 	var res struct {
-		Enabled bool              `json:"enabled"`
-		Methods []TwoFactorMethod `json:"methods"`
+		Enabled bool                  `json:"enabled"`
+		Methods []api.TwoFactorMethod `json:"methods"`
 	}
 	if err := c.account(ctx, http.MethodGet, "/api/account/two-factor", nil, &res); err != nil {
 		return false, nil, err

@@ -170,7 +170,7 @@ func deviceMetaData(r *http.Request, ip string) *api.MetaData {
 // second step, after checking that they are bound to the key of the
 // app's DPoP proof (jkt) if it sent one.
 func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, body []byte, jkt string) {
-	var res latchLoginAnswer
+	var res api.LoginResponse
 	if err := json.Unmarshal(body, &res); err != nil || res.Token == "" {
 		s.internalError(w, r, "login: Latch's answer carries no token", err)
 		return

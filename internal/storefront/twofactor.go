@@ -32,9 +32,6 @@ const (
 	maxSecretChars   = 128
 )
 
-// methodAuthenticator is FusionAuth's name of the TOTP method.
-const methodAuthenticator = "authenticator"
-
 // statusTwoFactorRequired is Latch's (FusionAuth's) answer to a login
 // that needs a second factor; statusInvalidCode its answer to a wrong one.
 const (
@@ -42,30 +39,10 @@ const (
 	statusInvalidCode       = 421
 )
 
-// latchLoginAnswer is Latch's answer to a login or to its second step:
-// api.LoginResponse, and the two-factor members.
-type latchLoginAnswer struct {
-	api.LoginResponse
-	TwoFactorID      string            `json:"twoFactorId,omitempty"`
-	TwoFactorTrustID string            `json:"twoFactorTrustId,omitempty"`
-	Methods          []TwoFactorMethod `json:"methods,omitempty"`
-}
-
-// latchTwoFactorLogin is the body of Latch's POST /api/two-factor/login.
-type latchTwoFactorLogin struct {
-	TwoFactorID   string        `json:"twoFactorId"`
-	Code          string        `json:"code"`
-	ApplicationID string        `json:"applicationId"`
-	TrustComputer bool          `json:"trustComputer"`
-	IPAddress     string        `json:"ipAddress,omitempty"`
-	MetaData      *api.MetaData `json:"metaData,omitempty"`
-	DPoPJKT       string        `json:"dpopJkt,omitempty"`
-}
-
 // twoFactorLogin relays the second step of a login to Latch's POST
 // /api/two-factor/login with the API key, which vouches for the
 // ipAddress and the dpopJkt.
-func (l *latch) twoFactorLogin(r *http.Request, req latchTwoFactorLogin) (int, []byte, error) {
+func (l *latch) twoFactorLogin(r *http.Request, req api.TwoFactorLoginRequest) (int, []byte, error) {
 	req.ApplicationID = l.appID
 	return l.call(r.Context(), http.MethodPost, "/api/two-factor/login", req, true)
 }
@@ -80,9 +57,7 @@ func (l *latch) twoFactorSecret(r *http.Request) (string, error) {
 	if code != http.StatusOK {
 		return "", fmt.Errorf("storefront: latch answered %d to GET /api/two-factor/secret%s", code, errorCodes(b))
 	}
-	var res struct {
-		SecretBase32Encoded string `json:"secretBase32Encoded"`
-	}
+	var res api.SecretResponse
 	if err := json.Unmarshal(b, &res); err != nil || !validSecret(res.SecretBase32Encoded) {
 		return "", errors.New("storefront: Latch's answer to GET /api/two-factor/secret has no base32 secret")
 	}
@@ -104,19 +79,13 @@ func (l *latch) twoFactorMethods(r *http.Request, userID string) ([]TwoFactorMet
 	default:
 		return nil, fmt.Errorf("storefront: latch answered %d to GET /api/user/{id}%s", code, errorCodes(b))
 	}
-	var res struct {
-		User struct {
-			TwoFactor struct {
-				Methods []TwoFactorMethod `json:"methods"`
-			} `json:"twoFactor"`
-		} `json:"user"`
+	var res api.UserResponse
+	if err := json.Unmarshal(b, &res); err != nil || res.User == nil {
+		return nil, fmt.Errorf("storefront: Latch's answer to GET /api/user/{id} is not a user")
 	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("storefront: Latch's user: %w", err)
-	}
-	ms := make([]TwoFactorMethod, 0, len(res.User.TwoFactor.Methods))
-	for _, m := range res.User.TwoFactor.Methods {
-		ms = append(ms, TwoFactorMethod{ID: m.ID, Method: m.Method})
+	ms := []TwoFactorMethod{}
+	if tf := res.User.TwoFactor; tf != nil {
+		ms = methodsOf(tf.Methods)
 	}
 	return ms, nil
 }
@@ -124,11 +93,7 @@ func (l *latch) twoFactorMethods(r *http.Request, userID string) ([]TwoFactorMet
 // enableTwoFactor enables the authenticator for a user (POST
 // /api/user/two-factor/{id}) and returns Latch's status and body.
 func (l *latch) enableTwoFactor(r *http.Request, userID, secret, code string) (int, []byte, error) {
-	body := struct {
-		Method              string `json:"method"`
-		Code                string `json:"code"`
-		SecretBase32Encoded string `json:"secretBase32Encoded"`
-	}{methodAuthenticator, code, secret}
+	body := api.TwoFactorRequest{Method: api.TwoFactorAuthenticator, Code: code, SecretBase32Encoded: secret}
 	return l.call(r.Context(), http.MethodPost, "/api/user/two-factor/"+url.PathEscape(userID), body, true)
 }
 
@@ -136,10 +101,7 @@ func (l *latch) enableTwoFactor(r *http.Request, userID, secret, code string) (i
 // /api/user/two-factor/{id}, the code in the body, not in a URL that
 // proxies log) and returns Latch's status and body.
 func (l *latch) disableTwoFactor(r *http.Request, userID, methodID, code string) (int, []byte, error) {
-	body := struct {
-		MethodID string `json:"methodId"`
-		Code     string `json:"code"`
-	}{methodID, code}
+	body := api.TwoFactorDisableRequest{MethodID: methodID, Code: code}
 	return l.call(r.Context(), http.MethodDelete, "/api/user/two-factor/"+url.PathEscape(userID), body, true)
 }
 
@@ -171,7 +133,7 @@ func (s *Server) loginTwoFactor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := peerAddress(r)
-	code, body, err := s.latch.twoFactorLogin(r, latchTwoFactorLogin{
+	code, body, err := s.latch.twoFactorLogin(r, api.TwoFactorLoginRequest{
 		TwoFactorID: req.TwoFactorID, Code: strings.TrimSpace(req.Code), TrustComputer: req.TrustDevice,
 		IPAddress: ip, MetaData: deviceMetaData(r, ip), DPoPJKT: jkt,
 	})
@@ -206,6 +168,15 @@ func (s *Server) loginTwoFactor(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// methodsOf is the id and kind of each of Latch's methods (never null).
+func methodsOf(ms []api.TwoFactorMethod) []TwoFactorMethod {
+	out := make([]TwoFactorMethod, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, TwoFactorMethod{ID: m.ID, Method: m.Method})
+	}
+	return out
+}
+
 // onlyFields reports whether an api.Errors body holds field errors on the
 // given fields and nothing else.
 func onlyFields(body []byte, fields ...string) bool {
@@ -228,15 +199,12 @@ func onlyFields(body []byte, fields ...string) bool {
 // twoFactorPending answers 202 for Latch's 242: the password was right
 // and a code is due. The twoFactorId goes to the app, never to the log.
 func (s *Server) twoFactorPending(w http.ResponseWriter, r *http.Request, body []byte) {
-	var res latchLoginAnswer
+	var res api.LoginResponse
 	if err := json.Unmarshal(body, &res); err != nil || res.TwoFactorID == "" {
 		s.internalError(w, r, "login: Latch's 242 carries no twoFactorId", err)
 		return
 	}
-	methods := make([]TwoFactorMethod, 0, len(res.Methods))
-	for _, m := range res.Methods {
-		methods = append(methods, TwoFactorMethod{ID: m.ID, Method: m.Method})
-	}
+	methods := methodsOf(res.Methods)
 	s.log.Info("login: a second factor is due", "methods", len(methods))
 	writeJSON(w, http.StatusAccepted, TwoFactorPendingResponse{TwoFactorID: res.TwoFactorID, Methods: methods})
 }
@@ -333,9 +301,7 @@ func (s *Server) enableAccountTwoFactor(w http.ResponseWriter, r *http.Request) 
 	}
 	switch code {
 	case http.StatusOK:
-		var res struct {
-			RecoveryCodes []string `json:"recoveryCodes"`
-		}
+		var res api.TwoFactorResponse
 		if err := json.Unmarshal(body, &res); err != nil {
 			s.internalError(w, r, "enable two-factor: Latch's answer", err)
 			return
@@ -373,7 +339,7 @@ func (s *Server) disableAccountTwoFactor(w http.ResponseWriter, r *http.Request)
 	}
 	var methodID string
 	for _, m := range ms {
-		if m.Method == methodAuthenticator {
+		if m.Method == api.TwoFactorAuthenticator {
 			methodID = m.ID
 			break
 		}
