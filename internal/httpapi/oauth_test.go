@@ -116,7 +116,7 @@ func TestToken_PasswordGrant(t *testing.T) {
 		oe := e.token(t, f, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "invalid_grant")
 		unknown := e.token(t, url.Values{"grant_type": {"password"}, "username": {"nobody@example.org"}, "password": {testPassword}}, withBasic(a.id, a.secret)).
 			wantOAuthError(t, 400, "invalid_grant")
-		if oe != unknown {
+		if !cmp.Equal(oe, unknown) {
 			t.Errorf("wrong password %+v and unknown user %+v differ", oe, unknown)
 		}
 	})

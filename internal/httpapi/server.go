@@ -147,6 +147,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /oauth2/userinfo", h(authNone, s.userinfo))
 
 	s.adminRoutes()
+	s.twoFactorRoutes()
 	s.eventLogRoutes()
 
 	s.mux.Handle("/", h(authNone, func(w http.ResponseWriter, r *http.Request) error {
