@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/charmbracelet/bubbles/cursor"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/pquerna/otp/totp"
 
 	"github.com/latchid/latch/internal/demo"
@@ -98,5 +101,100 @@ func TestTwoFactorCommands(t *testing.T) {
 	code, out, stderr = mobileRun(t, env.StoreURL, state, "two-factor", "disable", "--code", enabled.RecoveryCodes[1])
 	if code != exitOK || !strings.Contains(out, "off") {
 		t.Fatalf("two-factor disable: exit %d %q %s", code, out, stderr)
+	}
+}
+
+// The terminal app against a real storefront and Latch: the settings view
+// enrols an authenticator (a QR code, a code, the recovery codes once),
+// and the next login asks for a code, refuses a wrong one and takes the
+// right one.
+func TestTUI_TwoFactor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Latch and the storefront")
+	}
+	env, err := demo.Start(context.Background(), demo.Options{Dir: t.TempDir(), Password: demoPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	a, err := newApp(config{Backend: env.StoreURL, StateDir: t.TempDir(), Now: env.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := &tui{t: t, app: a, hook: make(chan tea.Msg, 10)}
+	a.setLoginRequiredHook(func() { tt.hook <- loginRequiredMsg{} })
+	m := newModel(context.Background(), a)
+	m.loginID.Cursor.SetMode(cursor.CursorStatic)
+	m.password.Cursor.SetMode(cursor.CursorStatic)
+	m.code.Cursor.SetMode(cursor.CursorStatic)
+	tt.m = m
+	tt.do(m.Init())
+	logIn := func() {
+		tt.typeText(demo.Email)
+		tt.key(tea.KeyTab)
+		tt.typeText(demoPassword)
+		tt.key(tea.KeyEnter)
+	}
+	logIn()
+	if tt.m.screen != screenShop {
+		t.Fatalf("after the login: screen %d\n%s", tt.m.screen, tt.m.View())
+	}
+	tt.typeText("s")
+	tt.wantView("two-factor authentication", "Status: off", "e set up")
+	tt.typeText("e")
+	if tt.m.step != settingsEnrol || tt.m.enrolment.Secret == "" {
+		t.Fatalf("e did not start an enrolment:\n%s", tt.m.View())
+	}
+	tt.wantView("█", "Secret: "+tt.m.enrolment.Secret, "Code")
+	secret := tt.m.enrolment.Secret
+	tt.typeText("000000x")
+	tt.key(tea.KeyEnter)
+	tt.wantView("Wrong code")
+	if tt.m.step != settingsEnrol {
+		t.Fatal("a wrong code left the enrolment")
+	}
+	code, _ := totp.GenerateCode(secret, env.Clock.Now())
+	tt.typeText(code)
+	tt.key(tea.KeyEnter)
+	if tt.m.step != settingsRecovered || len(tt.m.recovery) == 0 {
+		t.Fatalf("the code did not enable the authenticator:\n%s", tt.m.View())
+	}
+	tt.wantView("Recovery codes", tt.m.recovery[0], "shown this once")
+	tt.key(tea.KeyEsc)
+	if tt.m.screen != screenShop || strings.Contains(tt.m.View(), secret) {
+		t.Fatalf("esc did not go back to the shop, or the secret stays on screen")
+	}
+	tt.typeText("l")
+	if tt.m.screen != screenLogin {
+		t.Fatalf("l did not log out:\n%s", tt.m.View())
+	}
+
+	// The password now leads to the code.
+	tt.m.loginID.SetValue("")
+	tt.m.password.Blur()
+	tt.m.loginID.Focus()
+	logIn()
+	if tt.m.screen != screenCode {
+		t.Fatalf("the password of a user with a second factor led to screen %d:\n%s", tt.m.screen, tt.m.View())
+	}
+	tt.wantView("Second factor", "Trust this device")
+	tt.typeText("12345x")
+	tt.key(tea.KeyEnter)
+	if tt.m.screen != screenCode {
+		t.Fatalf("a wrong code left the code screen")
+	}
+	tt.wantView("Wrong code")
+	env.Clock.Advance(30 * time.Second)
+	code, _ = totp.GenerateCode(secret, env.Clock.Now())
+	tt.send(tea.KeyMsg{Type: tea.KeyCtrlT})
+	tt.wantView("[x] Trust this device")
+	tt.typeText(code)
+	tt.key(tea.KeyEnter)
+	if tt.m.screen != screenShop {
+		t.Fatalf("the right code did not log in:\n%s", tt.m.View())
+	}
+	tok, err := a.c.Tokens(context.Background())
+	if err != nil || tok.TwoFactorTrustID == "" || !tok.DPoPBound() {
+		t.Fatalf("after the code: trust id %v, bound %v, %v", tok.TwoFactorTrustID != "", tok.DPoPBound(), err)
 	}
 }
