@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/latchid/latch/api"
 )
 
@@ -153,6 +155,7 @@ func TestTwoFactor_Flow(t *testing.T) {
 	// recovery codes with it.
 	disable := "/api/user/two-factor/" + userID + "?methodId=" + m.ID + "&code="
 	e.do(t, "DELETE", disable+"123456", withKey(e.key)).wantStatus(t, 421)
+	e.do(t, "DELETE", "/api/user/two-factor/"+userID+"?methodId=ZZZZ&code=123456", withKey(e.key)).wantErrors(t, "[invalid]methodId")
 	e.do(t, "DELETE", disable+rfc6238(t, sec.SecretBase32Encoded, now.Add(-30*time.Second)), withKey(e.key)).wantEmpty(t, 200)
 	e.do(t, "GET", "/api/user/"+userID, withKey(e.key)).wantJSON(t, 200, &ur)
 	if ur.User.TwoFactor != nil {
@@ -163,6 +166,8 @@ func TestTwoFactor_Flow(t *testing.T) {
 		t.Errorf("recovery codes after disabling: %d", *count.RecoveryCodeCount)
 	}
 	e.mustLogin(t, email, e.appID)
+	e.do(t, "POST", "/api/user/two-factor/recovery-code/"+userID, withKey(e.key)).wantErrors(t, "[TwoFactorNotEnabled]")
+	e.do(t, "POST", "/api/user/two-factor/"+uuid.NewString(), withKey(e.key), withJSON(body(rfc6238(t, sec.SecretBase32Encoded, now)))).wantEmpty(t, 404)
 }
 
 // TestTwoFactor_UserJWT: with the user's own JWT, the secret comes with
