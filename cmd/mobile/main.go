@@ -54,9 +54,12 @@
 // In the terminal app: tab switches between the fields of the login form
 // and between the product list and the cart; a or enter adds one of the
 // selected product (in the cart, one more of the selected line), d removes
-// one of the selected cart line, x the whole line, r reloads, l logs out,
-// L logs out everywhere, q quits. When the backend ends the session the app shows
-// the login form again.
+// one of the selected cart line, x the whole line, r reloads, s opens the
+// settings (two-factor authentication: e sets up an authenticator app
+// with a QR code, d turns it off), l logs out, L logs out everywhere, q
+// quits. When the account has a second factor, the login form asks for
+// the code next (ctrl+t: trust this device). When the backend ends the
+// session the app shows the login form again.
 package main
 
 import (

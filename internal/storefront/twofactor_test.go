@@ -198,7 +198,8 @@ func atoi(s string) int {
 }
 
 // trustDevice: the second step with trustDevice answers a trust id, with
-// which the next login of the same user needs no code.
+// which the next login of the same user needs no code. A twoFactorId
+// expires after Latch's default five minutes.
 func TestTwoFactor_TrustDevice(t *testing.T) {
 	e := newEnv(t)
 	email, _ := e.newUser(t)
@@ -218,7 +219,11 @@ func TestTwoFactor_TrustDevice(t *testing.T) {
 	// The trust id is no password: a wrong password with it is refused.
 	res = e.do(t, req{method: "POST", path: "/api/login", body: storefront.LoginRequest{LoginID: email, Password: "not the password", TwoFactorTrustID: done.TwoFactorTrustID}})
 	wantError(t, res, http.StatusUnauthorized, storefront.CodeInvalidCredentials)
-	e.pendingLogin(t, email, nil) // without it, the code is due
+	// Without it, the code is due; and a twoFactorId lasts five minutes.
+	p = e.pendingLogin(t, email, nil)
+	e.clock.Advance(5*time.Minute + time.Second)
+	wantError(t, e.do(t, req{method: "POST", path: "/api/login/two-factor",
+		body: storefront.TwoFactorLoginRequest{TwoFactorID: p.TwoFactorID, Code: totpAt(t, secret, e.clock.Now())}}), http.StatusUnauthorized, storefront.CodeTwoFactorExpired)
 	if strings.Contains(e.logs.String(), done.TwoFactorTrustID) {
 		t.Error("the storefront logged the trust id")
 	}
