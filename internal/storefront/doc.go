@@ -64,7 +64,7 @@
 // Config.RequireDPoP. The storefront maps Latch's answer:
 //
 //	Latch 200                 → 200 {"user","token","refreshToken","tokenExpirationInstant"}
-//	Latch 242                 → 202 {"twoFactorId","methods":[{"id","method"}]} and no token: a code is due
+//	Latch 242                 → 202 {"twoFactorId","methods":[{"id","method"}]} and no token: a code is due (403 login_incomplete without a method)
 //	Latch 404                 → 401 invalid_credentials "Invalid login credentials." (unknown user and wrong password alike)
 //	Latch 409                 → 409 login_prevented, with lockExpirationInstant and Retry-After while Latch's lockout holds
 //	Latch 423                 → 423 account_locked

@@ -197,7 +197,9 @@ func onlyFields(body []byte, fields ...string) bool {
 }
 
 // twoFactorPending answers 202 for Latch's 242: the password was right
-// and a code is due. The twoFactorId goes to the app, never to the log.
+// and a code is due. The twoFactorId goes to the app, never to the log. A
+// 242 without a method to give a code of (Latch's Required policy for a
+// user who has none) is 403 login_incomplete.
 func (s *Server) twoFactorPending(w http.ResponseWriter, r *http.Request, body []byte) {
 	var res api.LoginResponse
 	if err := json.Unmarshal(body, &res); err != nil || res.TwoFactorID == "" {
@@ -205,6 +207,13 @@ func (s *Server) twoFactorPending(w http.ResponseWriter, r *http.Request, body [
 		return
 	}
 	methods := methodsOf(res.Methods)
+	if len(methods) == 0 {
+		// Latch's Required policy for a user with no method: no code can
+		// ever come; the user sets one up elsewhere first.
+		s.log.Info("login refused: a second factor is required and the user has none")
+		writeError(w, http.StatusForbidden, CodeLoginIncomplete, "Your account requires a second factor that is not set up.")
+		return
+	}
 	s.log.Info("login: a second factor is due", "methods", len(methods))
 	writeJSON(w, http.StatusAccepted, TwoFactorPendingResponse{TwoFactorID: res.TwoFactorID, Methods: methods})
 }
