@@ -214,8 +214,18 @@ func TestTwoFactor_UserJWT(t *testing.T) {
 		"code": enabled.RecoveryCodes[0]})).wantEmpty(t, 200)
 	e.do(t, "GET", "/api/user/"+userID, withKey(e.key)).wantJSON(t, 200, &ur)
 	if ur.User.TwoFactor == nil || len(ur.User.TwoFactor.Methods) != 1 {
-		t.Errorf("after removing one of two methods: %+v", ur.User.TwoFactor)
+		t.Fatalf("after removing one of two methods: %+v", ur.User.TwoFactor)
 	}
+	// Wrong codes count toward the lockout (five by default): then 409,
+	// the right code included, and the login ID is locked.
+	remove := func(code string) *response {
+		return e.do(t, "DELETE", "/api/user/two-factor?methodId="+ur.User.TwoFactor.Methods[0].ID+"&code="+code, withBearer(jwt))
+	}
+	for range 5 {
+		remove("000000").wantStatus(t, 421)
+	}
+	remove(rfc6238(t, sec2.SecretBase32Encoded, now.Add(30*time.Second))).wantEmpty(t, 409)
+	e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": e.appID}).wantStatus(t, 409)
 }
 
 // mustTwoFactorUser creates a user of the Default application with an

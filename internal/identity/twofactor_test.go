@@ -363,7 +363,7 @@ func TestTwoFactor_EventsAndRevocation(t *testing.T) {
 	t.Parallel()
 	e := newLoginsEnv(t)
 	tn := e.enableEvents(t, false, api.EventUserTwoFactorMethodAdd, api.EventUserTwoFactorMethodRemove, api.EventUserLoginSuccess,
-		api.EventJWTRefreshTokenRevoke)
+		api.EventJWTRefreshTokenRevoke, api.EventUserLoginFailed)
 	tn.JWTConfiguration.RefreshTokenRevocationPolicy.OnMultiFactorEnable = true
 	if _, err := e.UpdateTenant(e.ctx, tn.ID, tn); err != nil {
 		t.Fatal(err)
@@ -392,6 +392,12 @@ func TestTwoFactor_EventsAndRevocation(t *testing.T) {
 	id := e.firstStep(t, u, Client{})
 	if n := len(outbox[api.UserLoginSuccessEvent](t, e.env, api.EventUserLoginSuccess)); n != before {
 		t.Errorf("the 242 announced a login success")
+	}
+	if _, err := e.secondStep(id, "000000", Client{}); !errors.Is(err, ErrTwoFactorCode) {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if n := len(outbox[api.UserLoginFailedEvent](t, e.env, api.EventUserLoginFailed)); n != 0 {
+		t.Errorf("a wrong code sent %d user.login.failed", n)
 	}
 	e.clock.Advance(time.Second)
 	if _, err := e.secondStep(id, e.code(t, u, 30*time.Second), Client{}); err != nil {

@@ -502,9 +502,12 @@ func (s *Server) reap(ctx context.Context) {
 		case <-t.C:
 			now := s.now()
 			res, err := s.store.GarbageCollect(ctx, now.Add(-24*time.Hour))
-			var attempts int64
+			var attempts, twoFactor int64
 			if err == nil {
 				attempts, err = s.store.CollectLoginAttempts(ctx, now)
+			}
+			if err == nil {
+				twoFactor, err = s.store.CollectTwoFactor(ctx, now)
 			}
 			if err != nil {
 				// An outage is the store's Outage to log.
@@ -513,9 +516,9 @@ func (s *Server) reap(ctx context.Context) {
 				}
 				continue
 			}
-			if res != (storage.GCResult{}) || attempts != 0 {
+			if res != (storage.GCResult{}) || attempts != 0 || twoFactor != 0 {
 				s.log.Info("garbage collection", "sessions", res.Sessions, "loginAttempts", attempts,
-					"deliveries", res.Deliveries, "events", res.Events, "dpopProofs", res.DPoPProofs)
+					"deliveries", res.Deliveries, "events", res.Events, "dpopProofs", res.DPoPProofs, "twoFactor", twoFactor)
 			}
 		}
 	}

@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DPoPProofsGarbageCollect", testDPoPProofsGarbageCollect},
 		{"TwoFactorMethods", testTwoFactorMethods}, {"RecoveryCodes", testRecoveryCodes},
 		{"TwoFactorCodes", testTwoFactorCodes}, {"TwoFactorLogins", testTwoFactorLogins},
+		{"TwoFactorDeadline", testTwoFactorDeadline},
 		{"Timezones", testTimezones},
 		{"TxCommitRollback", testTxCommitRollback},
 		{"Errors", testErrors},
