@@ -58,7 +58,7 @@ type JWTRefreshTokenRevokeEvent struct {
 	SessionIDs []string `json:"sessionIds,omitempty"`
 	// Reason (a Latch extension) says why: "revoked", "logout",
 	// "global logout", "refresh token reuse", "password changed",
-	// "user deactivated", "user deleted", "registration deleted",
+	// "multi-factor enabled", "user deactivated", "user deleted", "registration deleted",
 	// "application deleted", "application deactivated".
 	Reason string `json:"reason,omitempty"`
 }

@@ -12,6 +12,7 @@ const (
 	EventUserLoginSuccess = "user.login.success"
 	// EventUserLoginFailed: an existing user presented a wrong password.
 	EventUserLoginFailed = "user.login.failed"
+	// The two-factor method events are in twofactor.go.
 )
 
 // Transaction types of a tenant's event configuration (FusionAuth's

@@ -80,6 +80,13 @@ type backend struct {
 	refreshes,
 	reused int
 	logouts []api.LogoutRequest
+
+	// twoFactorCode, when set, is the user's second factor: a login with
+	// the right password answers 202 unless it presents a trusted id.
+	twoFactorCode string
+	pending       map[string]string // twoFactorId → the first step's key
+	trusted       map[string]bool   // twoFactorTrustIds issued
+	loginBodies   []string          // bodies of POST /api/login and /api/login/two-factor
 }
 
 // grant is what a refresh token grants: a user's session, bound to a DPoP
@@ -182,6 +189,8 @@ func newBackend(t *testing.T) *backend {
 		live:    map[string]grant{},
 		rotated: map[string]bool{},
 		nonces:  &testNonces{cur: rand.Text()},
+		pending: map[string]string{},
+		trusted: map[string]bool{},
 	}
 	b.verifier, err = dpop.NewVerifier(dpop.Config{
 		Replay: &dpop.MemoryReplayCache{Now: b.clock.Now},
@@ -201,6 +210,7 @@ func newBackend(t *testing.T) *backend {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", b.login)
 	mux.HandleFunc("POST /api/logout", b.logout)
+	mux.HandleFunc("POST /api/login/two-factor", b.loginTwoFactor)
 	mux.HandleFunc("GET /api/cart", b.guard(func(w http.ResponseWriter, r *http.Request, user string) {
 		writeJSON(w, http.StatusOK, map[string]string{"user": user})
 	}))
@@ -431,7 +441,11 @@ func (b *backend) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req api.LoginRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	body, _ := io.ReadAll(r.Body)
+	b.mu.Lock()
+	b.loginBodies = append(b.loginBodies, string(body))
+	b.mu.Unlock()
+	if err := json.Unmarshal(body, &req); err != nil {
 		b.record(rec, http.StatusBadRequest)
 		writeJSON(w, http.StatusBadRequest, api.FieldError("loginId", "invalid", "bad JSON"))
 		return
@@ -449,6 +463,15 @@ func (b *backend) login(w http.ResponseWriter, r *http.Request) {
 	case req.LoginID != testLogin || req.Password != testPassword:
 		b.record(rec, http.StatusUnauthorized)
 		w.WriteHeader(http.StatusUnauthorized)
+	case b.secondFactorDue(req.TwoFactorTrustID):
+		b.record(rec, http.StatusAccepted)
+		id := rand.Text()
+		b.mu.Lock()
+		b.pending[id] = jkt
+		b.mu.Unlock()
+		writeJSON(w, http.StatusAccepted, map[string]any{
+			"twoFactorId": id, "methods": []api.TwoFactorMethod{{ID: "m1", Method: api.TwoFactorAuthenticator}},
+		})
 	default:
 		b.record(rec, http.StatusOK)
 		b.mu.Lock()

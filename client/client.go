@@ -106,6 +106,11 @@ type Client struct {
 	key *deviceKey
 	// nonce is the latest DPoP-Nonce the backend sent, for the next proofs.
 	nonce string
+	// trustID is the device's twoFactorTrustId (see
+	// Tokens.TwoFactorTrustID), sent with every Login; "" for none.
+	trustID string
+	// pending is the login awaiting its second factor, nil for none.
+	pending *pendingLogin
 }
 
 // init validates the configuration (see Validate), once.
@@ -178,7 +183,13 @@ func (c *Client) direct() *http.Client {
 // Login posts the user's credentials to the backend's POST /api/login,
 // stores the tokens it answers with, replacing any session, and returns
 // the user. A status other than 200 yields an *APIError (401 for bad
-// credentials, 409 or 423 with a Message when the account is locked).
+// credentials, 409 or 423 with a Message when the account is locked),
+// except 202 with a twoFactorId: the password was right and a second
+// factor is due, which Login reports as a *TwoFactorRequiredError,
+// keeping the pending login (never the password) for CompleteTwoFactor.
+// Login sends the device's TwoFactorTrustID, if it holds one, so that a
+// trusted device is asked for no code. A Login abandons any login that
+// awaited a code.
 //
 // Unless DisableDPoP is set, the request carries a DPoP proof (RFC 9449)
 // made with the device key, which Login creates when Store holds none and
@@ -191,13 +202,15 @@ func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User
 	if err := c.init(); err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(api.LoginRequest{LoginID: loginID, Password: password})
+	c.mu.Lock()
+	key, err := c.loginKeyLocked(ctx)
+	trustID := c.trustID
+	c.pending = nil // a new login abandons the one awaiting a code
+	c.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	key, err := c.loginKeyLocked(ctx)
-	c.mu.Unlock()
+	body, err := json.Marshal(api.LoginRequest{LoginID: loginID, Password: password, TwoFactorTrustID: trustID})
 	if err != nil {
 		return nil, err
 	}
@@ -213,9 +226,20 @@ func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, newAPIError(resp)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return c.adoptLogin(ctx, key, resp, nil)
+	case http.StatusAccepted:
+		return nil, c.awaitSecondFactor(key, resp)
 	}
+	return nil, newAPIError(resp)
+}
+
+// adoptLogin reads a login's 200 answer, stores its tokens, replacing any
+// session, and returns the user. key is the device key that signed the
+// request's proof. When p is not nil, the answer completes that pending
+// login, which ends unless another Login has replaced it meanwhile.
+func (c *Client) adoptLogin(ctx context.Context, key *deviceKey, resp *http.Response, p *pendingLogin) (*api.User, error) {
 	defer resp.Body.Close()
 	var lr api.LoginResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxLoginBody)).Decode(&lr); err != nil {
@@ -236,6 +260,9 @@ func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if p != nil && c.pending == p {
+		c.pending = nil
+	}
 	if key != nil {
 		// The tokens are bound to the key that signed the proof, whatever
 		// the store was found to hold meanwhile.
@@ -244,7 +271,11 @@ func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User
 	if c.key != nil {
 		t.DPoPKey = bytes.Clone(c.key.der)
 	}
-	err = c.store.Save(context.WithoutCancel(ctx), t)
+	if lr.TwoFactorTrustID != "" {
+		c.trustID = lr.TwoFactorTrustID
+	}
+	t.TwoFactorTrustID = c.trustID
+	err := c.store.Save(context.WithoutCancel(ctx), t)
 	if err != nil {
 		return nil, fmt.Errorf("client: save tokens: %w", err)
 	}
@@ -317,8 +348,9 @@ func (c *Client) sendDirect(key *deviceKey, accessToken string, build func() (*h
 // the current refresh token.
 //
 // Ending the session locally forgets the tokens and keeps the device's
-// DPoP key: the store then holds Tokens with DPoPKey alone (see
-// TokenStore), and the next Login uses the same key. If the store cannot
+// DPoP key (and the TwoFactorTrustID, if any): the store then holds
+// Tokens with those alone (see TokenStore), and the next Login uses the
+// same key. If the store cannot
 // be read, Logout clears it, and the next Login makes a new key.
 func (c *Client) Logout(ctx context.Context, global bool) error {
 	if err := c.init(); err != nil {
@@ -374,8 +406,12 @@ func (c *Client) postLogout(ctx context.Context, a attempt, global bool) error {
 func (c *Client) clearLocked(ctx context.Context) error {
 	c.setLocked(nil)
 	var err error
-	if c.key != nil {
-		err = c.store.Save(context.WithoutCancel(ctx), Tokens{DPoPKey: bytes.Clone(c.key.der)})
+	if c.key != nil || c.trustID != "" {
+		kept := Tokens{TwoFactorTrustID: c.trustID}
+		if c.key != nil {
+			kept.DPoPKey = bytes.Clone(c.key.der)
+		}
+		err = c.store.Save(context.WithoutCancel(ctx), kept)
 	} else {
 		err = c.store.Clear(context.WithoutCancel(ctx))
 	}
@@ -414,6 +450,7 @@ func (c *Client) loadLocked(ctx context.Context) error {
 	switch {
 	case errors.Is(err, ErrNoTokens):
 		c.key = nil
+		c.trustID = ""
 		c.setLocked(nil)
 	case err != nil:
 		return fmt.Errorf("client: load tokens: %w", err)
@@ -421,6 +458,7 @@ func (c *Client) loadLocked(ctx context.Context) error {
 		if err := c.adoptKeyLocked(t.DPoPKey); err != nil {
 			return err
 		}
+		c.trustID = t.TwoFactorTrustID
 		if t.AccessToken == "" {
 			c.setLocked(nil)
 			break

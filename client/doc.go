@@ -23,6 +23,10 @@
 //		... // a bad BaseURL, a FileStore without a Path
 //	}
 //	user, err := c.Login(ctx, "ana@example.org", password)
+//	if tf := (*client.TwoFactorRequiredError)(nil); errors.As(err, &tf) {
+//		// The password was right; the user's authenticator app has the rest.
+//		user, err = c.CompleteTwoFactor(ctx, askForCode(), trustThisDevice)
+//	}
 //	...
 //	resp, err := c.HTTP().Get("https://shop.example.com/api/cart")
 //	...

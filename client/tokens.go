@@ -35,6 +35,11 @@ type Tokens struct {
 	// end of a session (see TokenStore). It is a secret like the tokens:
 	// never log or display it; DPoPThumbprint names it.
 	DPoPKey []byte `json:"dpopKey,omitempty"`
+	// TwoFactorTrustID is what the backend answered a second factor given
+	// with trustDevice (Client.CompleteTwoFactor): sent with every Login,
+	// it spares this device the code while the backend trusts it. Like
+	// DPoPKey it outlives sessions, and like it it is a secret.
+	TwoFactorTrustID string `json:"twoFactorTrustId,omitempty"`
 }
 
 // DPoPThumbprint returns the RFC 7638 thumbprint of DPoPKey's public key
@@ -71,8 +76,9 @@ func (t Tokens) DPoPBound() bool {
 // old Tokens or the new ones, never a mixture.
 //
 // The device's DPoP key outlives sessions: when a session ends (Logout,
-// or the backend ending it) and the Client holds a DPoP key, it does not
-// call Clear but saves Tokens holding DPoPKey alone. Stored Tokens with
+// or the backend ending it) and the Client holds a DPoP key (or a
+// TwoFactorTrustID, which outlives sessions too), it does not call Clear
+// but saves Tokens holding DPoPKey and TwoFactorTrustID alone. Stored Tokens with
 // an empty AccessToken mean "logged out". A Client calls Clear only when
 // it holds no DPoP key, as when the stored Tokens cannot be read (Logout
 // then starts over; so does Login, replacing them with a new key). An app

@@ -52,3 +52,11 @@ func apiError(err error) (*client.APIError, bool) {
 	}
 	return nil, false
 }
+
+// IsTwoFactorRequired reports whether err, from Session.Login, says that
+// the password was right and a second factor is due: the app asks for a
+// code and calls Session.CompleteTwoFactor.
+func IsTwoFactorRequired(err error) bool {
+	var e *client.TwoFactorRequiredError
+	return errors.As(err, &e)
+}

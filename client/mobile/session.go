@@ -192,7 +192,10 @@ func (s *Session) ready() error {
 // a wrong login id or password, 423 or 409 for a locked account, 403
 // when the account may not log in; MessageOf gives the backend's message
 // to show, CodeOf its machine-readable code (such as
-// "invalid_credentials").
+// "invalid_credentials"). When the password was right and the account
+// has a second factor, the error is one for which IsTwoFactorRequired is
+// true: no tokens yet; the app asks for a code and calls
+// CompleteTwoFactor.
 func (s *Session) Login(loginID, password string) (*User, error) {
 	if err := s.ready(); err != nil {
 		return nil, err
@@ -309,4 +312,87 @@ func (s *Session) Do(method, path string, body []byte, contentType string) (*Res
 		return nil, fmt.Errorf("mobile: Do: the response body exceeds %d bytes", MaxBodyBytes)
 	}
 	return &Response{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+// CompleteTwoFactor finishes a login that Login left awaiting a second
+// factor (IsTwoFactorRequired(err) was true): code is a code of the
+// user's authenticator app, or one of their recovery codes
+// (client.Client.CompleteTwoFactor). With trustDevice the backend
+// trusts this device from then on, and its next logins need no code. It
+// keeps the tokens, bound to the same device key as the first step, and
+// returns the user. A wrong code is an error with StatusOf 401 and CodeOf
+// "invalid_two_factor_code", after which the login still awaits a code;
+// CodeOf "two_factor_expired" means the user must log in again.
+func (s *Session) CompleteTwoFactor(code string, trustDevice bool) (*User, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if _, err := s.c.CompleteTwoFactor(ctx, code, trustDevice); err != nil {
+		return nil, err
+	}
+	return s.user(ctx)
+}
+
+// TwoFactorPending reports whether a login awaits its second factor.
+func (s *Session) TwoFactorPending() bool {
+	return s.ready() == nil && s.c.TwoFactorPending()
+}
+
+// TwoFactorEnabled reports whether the logged-in user has a second
+// factor (client.Client.TwoFactorStatus), for the settings view.
+func (s *Session) TwoFactorEnabled() (bool, error) {
+	if err := s.ready(); err != nil {
+		return false, err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	on, _, err := s.c.TwoFactorStatus(ctx)
+	return on, err
+}
+
+// StartTwoFactorEnrolment asks the backend for a new authenticator
+// secret for the logged-in user (client.Client.StartTwoFactorEnrolment):
+// the app shows its URI as a QR code and its secret as text, then asks
+// for a code and calls EnableTwoFactor.
+func (s *Session) StartTwoFactorEnrolment() (*TwoFactorEnrolment, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	e, err := s.c.StartTwoFactorEnrolment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &TwoFactorEnrolment{Secret: e.Secret, URI: e.URI}, nil
+}
+
+// EnableTwoFactor enables the authenticator with the secret of
+// StartTwoFactorEnrolment and a code the user's app computed from it,
+// and returns the recovery codes to show the user this once. A wrong
+// code is an error with StatusOf 400 and CodeOf "invalid_two_factor_code".
+func (s *Session) EnableTwoFactor(secret, code string) (*RecoveryCodes, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	codes, err := s.c.EnableTwoFactor(ctx, secret, code)
+	if err != nil {
+		return nil, err
+	}
+	return &RecoveryCodes{codes: codes}, nil
+}
+
+// DisableTwoFactor removes the logged-in user's authenticator, with a
+// current code of it or a recovery code.
+func (s *Session) DisableTwoFactor(code string) error {
+	if err := s.ready(); err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return s.c.DisableTwoFactor(ctx, code)
 }

@@ -119,3 +119,37 @@ func (r *Response) Check() error {
 		Body:       io.NopCloser(bytes.NewReader(r.body)),
 	})
 }
+
+// TwoFactorEnrolment is a new authenticator secret, as
+// Session.StartTwoFactorEnrolment returns it (Java getSecret(), getURI();
+// Swift secret, uri).
+type TwoFactorEnrolment struct {
+	// Secret is the secret in base32, for the user to type in.
+	Secret string
+	// URI is its otpauth:// URI, to show as a QR code.
+	URI string
+}
+
+// RecoveryCodes are the codes Session.EnableTwoFactor returns, each good
+// for one login without the authenticator app: read with Count and Code,
+// which gomobile can carry where a list it cannot.
+type RecoveryCodes struct {
+	codes []string
+}
+
+// Count returns how many recovery codes there are.
+func (r *RecoveryCodes) Count() int {
+	if r == nil {
+		return 0
+	}
+	return len(r.codes)
+}
+
+// Code returns the i-th code, for i from 0 to Count()-1, or "" for any
+// other i.
+func (r *RecoveryCodes) Code(i int) string {
+	if r == nil || i < 0 || i >= len(r.codes) {
+		return ""
+	}
+	return r.codes[i]
+}

@@ -8,13 +8,14 @@
 // Usage:
 //
 //	mobile [flags]                     the app, in the terminal (stdin must be one)
-//	mobile [flags] login [--login-id EMAIL] [--password-stdin]
+//	mobile [flags] login [--login-id EMAIL] [--password-stdin] [--code CODE] [--trust-device]
 //	mobile [flags] products
 //	mobile [flags] cart
 //	mobile [flags] add SKU [QUANTITY]
 //	mobile [flags] remove SKU
 //	mobile [flags] logout [--everywhere]
 //	mobile [flags] tokens [--show-secrets]
+//	mobile [flags] two-factor status|setup|enable|disable [--code CODE] [--secret SECRET]
 //
 // Flags, accepted before or after the command:
 //
@@ -27,7 +28,18 @@
 // The password never travels as a flag: login reads it from stdin with
 // --password-stdin (one line), from the environment variable
 // MOBILE_PASSWORD, or, when stdin is a terminal, from a prompt that does
-// not echo. The login id may also come from MOBILE_LOGIN_ID.
+// not echo. The login id may also come from MOBILE_LOGIN_ID. When the
+// account has a second factor, login asks for the authenticator's code
+// (--code, MOBILE_TWO_FACTOR_CODE, or a prompt on a terminal) in the same
+// run, and with --trust-device the backend asks this device for no code
+// from then on.
+//
+// two-factor setup shows a new authenticator secret as a QR code drawn in
+// the terminal and as text; with a code (--code, or typed at the prompt)
+// it enables it and shows the recovery codes, once. Scripts run setup
+// --json, which prints {"secret","uri"}, then two-factor enable --secret
+// SECRET --code CODE. two-factor disable --code takes a current code or a
+// recovery code.
 //
 // The session survives restarts: the tokens are kept in a client.FileStore
 // (AES-GCM, key file mode 0600) in the state directory, one token file per
@@ -42,9 +54,12 @@
 // In the terminal app: tab switches between the fields of the login form
 // and between the product list and the cart; a or enter adds one of the
 // selected product (in the cart, one more of the selected line), d removes
-// one of the selected cart line, x the whole line, r reloads, l logs out,
-// L logs out everywhere, q quits. When the backend ends the session the app shows
-// the login form again.
+// one of the selected cart line, x the whole line, r reloads, s opens the
+// settings (two-factor authentication: e sets up an authenticator app
+// with a QR code, d turns it off), l logs out, L logs out everywhere, q
+// quits. When the account has a second factor, the login form asks for
+// the code next (ctrl+t: trust this device). When the backend ends the
+// session the app shows the login form again.
 package main
 
 import (
@@ -121,13 +136,20 @@ With no command and a terminal, mobile runs the app: a login form, then
 the products and the cart.
 
 commands:
-  login [--login-id EMAIL] [--password-stdin]   log in (password from stdin, MOBILE_PASSWORD or a prompt)
+  login [--login-id EMAIL] [--password-stdin] [--code CODE] [--trust-device]
+                                                log in (password from stdin, MOBILE_PASSWORD or a prompt;
+                                                the second factor's code, if asked, from --code,
+                                                MOBILE_TWO_FACTOR_CODE or a prompt)
   products                                      list the products
   cart                                          show the cart
   add SKU [QUANTITY]                            add to the cart (1 by default)
   remove SKU                                    remove from the cart
   logout [--everywhere]                         log out (of every device)
   tokens [--show-secrets]                       show the session's state
+  two-factor status                             whether the account has a second factor
+  two-factor setup [--code CODE]                new authenticator secret, shown as a QR code; enabled with a code
+  two-factor enable --secret SECRET --code CODE enable the secret setup printed; shows the recovery codes once
+  two-factor disable --code CODE                turn the second factor off (a code or a recovery code)
   ui                                            run the app in the terminal
 
 flags (before or after the command):
@@ -256,6 +278,9 @@ type invocation struct {
 	passwordStdin bool
 	everywhere    bool
 	showSecrets   bool
+	code          string
+	secret        string
+	trustDevice   bool
 }
 
 // command is one subcommand.
@@ -269,6 +294,8 @@ var commands = map[string]command{
 		flags: func(fs *flag.FlagSet, inv *invocation) {
 			fs.StringVar(&inv.loginID, "login-id", "", "the user's `email` or username (env MOBILE_LOGIN_ID)")
 			fs.BoolVar(&inv.passwordStdin, "password-stdin", false, "read the password from stdin (one line)")
+			fs.StringVar(&inv.code, "code", "", "the authenticator's `code`, or a recovery code, if the account asks for a second factor (env MOBILE_TWO_FACTOR_CODE)")
+			fs.BoolVar(&inv.trustDevice, "trust-device", false, "with the code: ask for no code on this device from now on")
 		},
 		run: cmdLogin,
 	},
@@ -288,7 +315,8 @@ var commands = map[string]command{
 		},
 		run: cmdTokens,
 	},
-	"ui": {run: cmdUI},
+	"two-factor": {flags: twoFactorFlags, run: cmdTwoFactor},
+	"ui":         {run: cmdUI},
 }
 
 // fail reports err (if any) and returns the exit code for it.
@@ -357,6 +385,16 @@ func cmdLogin(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	user, err := inv.app.Login(ctx, loginID, password)
+	if tf := (*client.TwoFactorRequiredError)(nil); errors.As(err, &tf) {
+		// The password was right; the login awaits a code, in this
+		// process only (the SDK keeps no password, and no pending login
+		// on disk).
+		code, cerr := readCode(inv, "Code from the authenticator app (or a recovery code): ")
+		if cerr != nil {
+			return fmt.Errorf("the account asks for a second factor: %w", cerr)
+		}
+		user, err = inv.app.CompleteTwoFactor(ctx, code, inv.trustDevice)
+	}
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,10 @@ func cmdUI(ctx context.Context, inv *invocation) error {
 type screen int
 
 const (
-	screenLogin screen = iota // the login form (article step 1)
-	screenShop                // the products and the cart
+	screenLogin    screen = iota // the login form (article step 1)
+	screenShop                   // the products and the cart
+	screenCode                   // the second factor's code, after the password
+	screenSettings               // two-factor authentication: on, off, set up
 )
 
 // Panes of the shop screen.
@@ -52,8 +54,9 @@ const (
 type (
 	// loginDoneMsg is the outcome of a login.
 	loginDoneMsg struct {
-		user string
-		err  error
+		user       string
+		err        error
+		secondStep bool // the outcome of the code, not of the password
 	}
 	// productsMsg carries the product list.
 	productsMsg struct {
@@ -92,6 +95,15 @@ type model struct {
 	loginID  textinput.Model
 	password textinput.Model
 	user     string // who is logged in
+	code     textinput.Model
+	trust    bool // trust this device, with the code
+
+	step           int // settings*
+	twoFactorKnown bool
+	twoFactorOn    bool
+	enrolment      client.TwoFactorEnrolment
+	qr             string   // the enrolment's QR code, drawn
+	recovery       []string // the recovery codes, shown once
 
 	products []Product
 	cart     Cart
@@ -116,6 +128,7 @@ func newModel(ctx context.Context, a *app) model {
 	m.password.EchoMode = textinput.EchoPassword
 	m.password.EchoCharacter = '•'
 	m.password.CharLimit = 256
+	m.code = newCodeInput()
 	s, err := a.Session(ctx, false)
 	if err != nil {
 		m.err = err.Error() // the login form replaces the unreadable session
@@ -144,21 +157,42 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.String() == "ctrl+c" {
 			return m, tea.Quit
 		}
-		if m.screen == screenLogin {
+		switch m.screen {
+		case screenLogin:
 			return m.updateLogin(msg)
+		case screenCode:
+			return m.updateCode(msg)
+		case screenSettings:
+			return m.updateSettings(msg)
 		}
 		return m.updateShop(msg)
+
+	case twoFactorStatusMsg, enrolmentMsg, enabledMsg, disabledMsg:
+		if m.screen != screenSettings {
+			m.done()
+			return m, nil
+		}
+		return m.updateTwoFactor(msg)
 
 	case loginRequiredMsg:
 		return m.toLogin(noticeSessionEnded)
 
 	case loginDoneMsg:
 		m.done()
+		if tf := (*client.TwoFactorRequiredError)(nil); errors.As(msg.err, &tf) {
+			m.password.Reset()
+			return m.toCode()
+		}
+		if msg.err != nil && msg.secondStep {
+			return m.codeDone(msg)
+		}
 		if msg.err != nil {
 			m.password.Reset()
 			m.err = describeError(msg.err)
 			return m, nil
 		}
+		m.code.Reset()
+		m.code.Blur()
 		m.screen, m.user = screenShop, msg.user
 		m.password.Reset()
 		m.password.Blur()
@@ -234,6 +268,9 @@ func (m model) toLogin(notice string) (tea.Model, tea.Cmd) {
 	}
 	m.screen, m.notice, m.err = screenLogin, notice, ""
 	m.products, m.cart = nil, Cart{}
+	m.code.Reset()
+	m.code.Blur()
+	m.recovery, m.qr = nil, ""
 	m.password.Reset()
 	if m.loginID.Value() == "" && m.user != "" {
 		m.loginID.SetValue(m.user)
@@ -341,6 +378,8 @@ func (m model) updateShop(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case "L":
 		m.pending++
 		return m, m.logout(true)
+	case "s":
+		return m.toSettings()
 	}
 	return m, nil
 }
@@ -426,6 +465,8 @@ func describeError(err error) string {
 	switch {
 	case errors.Is(err, errBadCredentials):
 		return "Wrong email or password."
+	case errors.Is(err, errBadCode):
+		return "Wrong code."
 	case errors.As(err, new(*putBackError)):
 		return err.Error()
 	case errors.As(err, &apiErr) && apiErr.Message != "":
@@ -450,9 +491,14 @@ var (
 // View renders the current screen.
 func (m model) View() string {
 	var b strings.Builder
-	if m.screen == screenLogin {
+	switch m.screen {
+	case screenLogin:
 		m.viewLogin(&b)
-	} else {
+	case screenCode:
+		m.viewCode(&b)
+	case screenSettings:
+		m.viewSettings(&b)
+	default:
 		m.viewShop(&b)
 	}
 	return frameStyle.Render(b.String())
@@ -494,7 +540,7 @@ func (m model) viewShop(b *strings.Builder) {
 
 	fmt.Fprintln(b, lipgloss.JoinHorizontal(lipgloss.Top, paneStyle.Render(left.String()), right.String()))
 	m.viewStatus(b)
-	fmt.Fprint(b, helpStyle.Render("↑/↓ select · tab switch list · a add one · d remove one · x remove line · r reload · l log out · L everywhere · q quit"))
+	fmt.Fprint(b, helpStyle.Render("↑/↓ select · tab switch list · a add one · d remove one · x remove line · r reload · s settings · l log out · L everywhere · q quit"))
 }
 
 func (m model) heading(pane int, title string) string {
@@ -516,7 +562,7 @@ func (m model) viewStatus(b *strings.Builder) {
 	switch {
 	case m.err != "":
 		fmt.Fprintln(b, errorStyle.Render(m.err))
-	case m.pending > 0 && m.screen == screenShop:
+	case m.pending > 0 && (m.screen == screenShop || m.screen == screenSettings):
 		fmt.Fprintln(b, noticeStyle.Render("Working…"))
 	case m.notice != "":
 		fmt.Fprintln(b, noticeStyle.Render(m.notice))

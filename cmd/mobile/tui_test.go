@@ -73,7 +73,8 @@ func (tt *tui) do(cmd tea.Cmd) {
 		}
 	case tea.QuitMsg:
 		tt.quit = true
-	case loginDoneMsg, productsMsg, cartMsg, logoutDoneMsg, loginRequiredMsg:
+	case loginDoneMsg, productsMsg, cartMsg, logoutDoneMsg, loginRequiredMsg,
+		twoFactorStatusMsg, enrolmentMsg, enabledMsg, disabledMsg:
 		tt.send(msg)
 	}
 }

@@ -36,6 +36,12 @@ import (
 //     compromised, the operator revokes the session and the event reaches
 //     the Store, which refuses the JWT before it expires.
 //
+// and last a second factor: the user turns an authenticator app on in
+// the app's settings and logs in with the password and then a code,
+// proved by the same device key; and a phished password gets an attacker
+// a twoFactorId and no token, its guesses at the code 401s until the
+// lockout takes over, while the user's session carries on.
+//
 // This table is the demo's extension point: each scene is a function on
 // *Walk that prints its messages with Msg and Say and fails with Fail.
 // A caller may add scenes through Options.Extra.
@@ -53,6 +59,8 @@ func Scenes() []Scene {
 		{Title: "Latch's answer to 19: log out everywhere", Steps: "19", Run: sceneLogoutEverywhere},
 		{Title: "Attack vector: stolen JWT", Steps: "20-21", Run: sceneStolenJWT},
 		{Title: "Latch's answer to 21: revocation reaches the Store", Steps: "21", Run: sceneRevocationEvent},
+		{Title: "Login with a second factor", Steps: "2-5", Run: sceneTwoFactorLogin},
+		{Title: "Attack on the login: a phished password fails at the second step", Steps: "2-5", Run: scenePhishedPassword},
 	}
 }
 

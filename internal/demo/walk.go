@@ -94,6 +94,9 @@ type Walk struct {
 	AttackerCalls *Recorder
 	// User is the user of the latest login.
 	User *api.User
+	// TOTPSecret is the secret of the user's authenticator app (base32)
+	// while it is on; "" while it is off. A secret: never print it.
+	TOTPSecret string
 
 	delivered []Exchange // Latch's webhook deliveries not yet shown
 	opts      Options

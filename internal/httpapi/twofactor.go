@@ -49,8 +49,12 @@ func (s *Server) twoFactorUser(w http.ResponseWriter, r *http.Request) (tenantID
 	return tenantID, userID, nil
 }
 
-// wrongCode is the answer to identity.ErrTwoFactorCode.
+// wrongCode is the answer to identity.ErrTwoFactorCode (421), and to
+// identity.ErrTwoFactorLocked (409, no body).
 func wrongCode(err error) error {
+	if errors.Is(err, identity.ErrTwoFactorLocked) {
+		return &statusError{code: http.StatusConflict, err: err}
+	}
 	if errors.Is(err, identity.ErrTwoFactorCode) {
 		return &statusError{code: statusWrongCode, body: api.FieldError("code", "invalid", "The two-factor code is not valid.")}
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/latchid/latch/api"
 )
 
@@ -153,6 +155,7 @@ func TestTwoFactor_Flow(t *testing.T) {
 	// recovery codes with it.
 	disable := "/api/user/two-factor/" + userID + "?methodId=" + m.ID + "&code="
 	e.do(t, "DELETE", disable+"123456", withKey(e.key)).wantStatus(t, 421)
+	e.do(t, "DELETE", "/api/user/two-factor/"+userID+"?methodId=ZZZZ&code=123456", withKey(e.key)).wantErrors(t, "[invalid]methodId")
 	e.do(t, "DELETE", disable+rfc6238(t, sec.SecretBase32Encoded, now.Add(-30*time.Second)), withKey(e.key)).wantEmpty(t, 200)
 	e.do(t, "GET", "/api/user/"+userID, withKey(e.key)).wantJSON(t, 200, &ur)
 	if ur.User.TwoFactor != nil {
@@ -163,6 +166,8 @@ func TestTwoFactor_Flow(t *testing.T) {
 		t.Errorf("recovery codes after disabling: %d", *count.RecoveryCodeCount)
 	}
 	e.mustLogin(t, email, e.appID)
+	e.do(t, "POST", "/api/user/two-factor/recovery-code/"+userID, withKey(e.key)).wantErrors(t, "[TwoFactorNotEnabled]")
+	e.do(t, "POST", "/api/user/two-factor/"+uuid.NewString(), withKey(e.key), withJSON(body(rfc6238(t, sec.SecretBase32Encoded, now)))).wantEmpty(t, 404)
 }
 
 // TestTwoFactor_UserJWT: with the user's own JWT, the secret comes with
@@ -209,6 +214,98 @@ func TestTwoFactor_UserJWT(t *testing.T) {
 		"code": enabled.RecoveryCodes[0]})).wantEmpty(t, 200)
 	e.do(t, "GET", "/api/user/"+userID, withKey(e.key)).wantJSON(t, 200, &ur)
 	if ur.User.TwoFactor == nil || len(ur.User.TwoFactor.Methods) != 1 {
-		t.Errorf("after removing one of two methods: %+v", ur.User.TwoFactor)
+		t.Fatalf("after removing one of two methods: %+v", ur.User.TwoFactor)
+	}
+	// Wrong codes count toward the lockout (five by default): then 409,
+	// the right code included, and the login ID is locked.
+	remove := func(code string) *response {
+		return e.do(t, "DELETE", "/api/user/two-factor?methodId="+ur.User.TwoFactor.Methods[0].ID+"&code="+code, withBearer(jwt))
+	}
+	for range 5 {
+		remove("000000").wantStatus(t, 421)
+	}
+	remove(rfc6238(t, sec2.SecretBase32Encoded, now.Add(30*time.Second))).wantEmpty(t, 409)
+	e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": e.appID}).wantStatus(t, 409)
+}
+
+// mustTwoFactorUser creates a user of the Default application with an
+// authenticator method enabled with the code of the clock's step; it
+// returns the user's email and base32 secret.
+func (e *env) mustTwoFactorUser(t *testing.T) (string, string) {
+	t.Helper()
+	return e.mustTwoFactorUserOf(t, e.appID)
+}
+
+// mustTwoFactorUserOf is mustTwoFactorUser for a user of appID.
+func (e *env) mustTwoFactorUserOf(t *testing.T, appID string) (string, string) {
+	t.Helper()
+	userID, email := e.mustUser(t, appID)
+	var sec api.SecretResponse
+	e.do(t, "GET", "/api/two-factor/secret", withKey(e.key)).wantJSON(t, 200, &sec)
+	e.do(t, "POST", "/api/user/two-factor/"+userID, withKey(e.key), withJSON(map[string]any{"method": "authenticator",
+		"code": rfc6238(t, sec.SecretBase32Encoded, e.clock.Now()), "secretBase32Encoded": sec.SecretBase32Encoded})).wantJSON(t, 200, nil)
+	return email, sec.SecretBase32Encoded
+}
+
+// TestTwoFactor_DPoP: a login whose first step was bound to a DPoP key
+// (a proof, or the dpopJkt an API key vouches for) completes only with
+// that key, and its tokens are bound to it.
+func TestTwoFactor_DPoP(t *testing.T) {
+	t.Parallel()
+	e := sharedEnv(t)
+	device, other := newDeviceKey(t), newDeviceKey(t)
+	code := func(secret string) string { return rfc6238(t, secret, e.clock.Now().Add(30*time.Second)) }
+
+	t.Run("proof", func(t *testing.T) {
+		email, secret := e.mustTwoFactorUser(t)
+		var lr api.LoginResponse
+		e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": e.appID},
+			withDPoP(device.proof(t, e, "POST", "/api/login"))).wantJSON(t, 242, &lr)
+		body := map[string]any{"twoFactorId": lr.TwoFactorID, "code": code(secret)}
+		e.do(t, "POST", "/api/two-factor/login", withJSON(body)).wantEmpty(t, 404)
+		e.do(t, "POST", "/api/two-factor/login", withJSON(body), withDPoP(other.proof(t, e, "POST", "/api/two-factor/login"))).wantEmpty(t, 404)
+		var done api.LoginResponse
+		e.do(t, "POST", "/api/two-factor/login", withJSON(body), withDPoP(device.proof(t, e, "POST", "/api/two-factor/login"))).
+			wantJSON(t, 200, &done)
+		if got := cnfJKT(t, done.Token); got != device.jkt {
+			t.Errorf("token bound to %q, want the device's %q", got, device.jkt)
+		}
+	})
+	t.Run("dpopJkt vouched by an API key", func(t *testing.T) {
+		email, secret := e.mustTwoFactorUser(t)
+		var lr api.LoginResponse
+		e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": e.appID, "dpopJkt": device.jkt}).
+			wantJSON(t, 242, &lr)
+		body := map[string]any{"twoFactorId": lr.TwoFactorID, "code": code(secret), "dpopJkt": device.jkt}
+		e.do(t, "POST", "/api/two-factor/login", withJSON(body)).wantStatus(t, 401) // dpopJkt without an API key, as on /api/login
+		body["dpopJkt"] = other.jkt
+		e.do(t, "POST", "/api/two-factor/login", withKey(e.key), withJSON(body)).wantEmpty(t, 404)
+		body["dpopJkt"] = device.jkt
+		var done api.LoginResponse
+		e.do(t, "POST", "/api/two-factor/login", withKey(e.key), withJSON(body)).wantJSON(t, 200, &done)
+		if got := cnfJKT(t, done.Token); got != device.jkt {
+			t.Errorf("token bound to %q, want %q", got, device.jkt)
+		}
+	})
+}
+
+// TestTwoFactor_PasswordGrant: the password grant of a user who must give
+// a code answers RFC 6749's error two_factor_required with the
+// twoFactorId and methods, and no token.
+func TestTwoFactor_PasswordGrant(t *testing.T) {
+	t.Parallel()
+	e := sharedEnv(t)
+	a := e.mustOAuthApp(t, nil)
+	email, secret := e.mustTwoFactorUserOf(t, a.id)
+	f := url.Values{"grant_type": {"password"}, "username": {email}, "password": {testPassword}}
+	oe := e.token(t, f, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "two_factor_required")
+	if oe.TwoFactorID == "" || len(oe.TwoFactorMethods) != 1 {
+		t.Fatalf("two_factor_required without the id or methods: %+v", oe)
+	}
+	var done api.LoginResponse
+	e.do(t, "POST", "/api/two-factor/login", withJSON(map[string]any{"twoFactorId": oe.TwoFactorID,
+		"code": rfc6238(t, secret, e.clock.Now().Add(30*time.Second))})).wantJSON(t, 200, &done)
+	if done.Token == "" {
+		t.Errorf("no token: %+v", done)
 	}
 }

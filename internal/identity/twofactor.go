@@ -33,6 +33,9 @@ var (
 	// ErrTwoFactorIDInvalid: the twoFactorId is unknown, expired, spent,
 	// or presented by another client or for another application (404).
 	ErrTwoFactorIDInvalid = errors.New("identity: two-factor id invalid")
+	// ErrTwoFactorLocked: the user's login ID is locked after failed
+	// attempts, so no code is checked (409).
+	ErrTwoFactorLocked = errors.New("identity: login ID locked")
 )
 
 // ReasonMultiFactorEnabled is the revocation reason of the refresh
@@ -386,7 +389,12 @@ func (s *Service) emitMethod(ctx context.Context, t api.Tenant, u storage.User, 
 
 // DisableTwoFactor removes a user's method, given a current code of that
 // method or one of the user's recovery codes (spent). Removing the last
-// method removes the recovery codes and the trusted computers too.
+// method removes the recovery codes and the trusted computers too. The
+// code is checked under the lockout of the user's login ID (its email,
+// else its username), as a login's is: a wrong one counts as a failure,
+// and while the login ID is locked no code is checked
+// (ErrTwoFactorLocked), so that a stolen JWT or API key buys no more
+// guesses at a code than a stolen password does.
 func (s *Service) DisableTwoFactor(ctx context.Context, tenantID, userID string, req api.TwoFactorDisableRequest) error {
 	errs := new(api.Errors)
 	if req.MethodID == "" {
@@ -399,11 +407,32 @@ func (s *Service) DisableTwoFactor(ctx context.Context, tenantID, userID string,
 		return err
 	}
 	now := s.clock()
-	return s.Tx(ctx, func(s *Service) error {
-		u, err := s.user(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
+	u, err := s.user(ctx, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	t, err := s.store.GetTenant(ctx, u.TenantID)
+	if err != nil {
+		return err
+	}
+	policy := lockoutPolicy(t)
+	loginID := u.Email
+	if loginID == "" {
+		loginID = u.Username
+	}
+	key := s.logins().key(loginID)
+	granted := false
+	reserved, err := s.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+		a, granted = policy.Reserve(a, now)
+		return a, nil
+	})
+	if err != nil {
+		return err
+	}
+	if !granted {
+		return ErrTwoFactorLocked
+	}
+	err = s.Tx(ctx, func(s *Service) error {
 		methods, err := s.store.ListTwoFactorMethods(ctx, u.ID)
 		if err != nil {
 			return err
@@ -435,12 +464,19 @@ func (s *Service) DisableTwoFactor(ctx context.Context, tenantID, userID string,
 				return err
 			}
 		}
-		t, err := s.store.GetTenant(ctx, u.TenantID)
-		if err != nil {
-			return err
-		}
 		return s.emitMethod(ctx, t, u, *m, api.EventUserTwoFactorMethodRemove, now)
 	})
+	// A wrong code is a failure; anything else gives the check back.
+	_, uerr := s.store.UpdateLoginAttempts(context.WithoutCancel(ctx), t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+		if errors.Is(err, ErrTwoFactorCode) {
+			return policy.Fail(a, now), nil
+		}
+		return policy.Release(a, reserved), nil
+	})
+	if err != nil {
+		return err
+	}
+	return uerr
 }
 
 // RecoveryCodeCount returns how many unused recovery codes a user has.

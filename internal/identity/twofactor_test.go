@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -238,6 +239,7 @@ func TestTwoFactor_Codes(t *testing.T) {
 		{"a step behind", e.code(t, u, -30*time.Second), nil},
 		{"a recovery code", u.recovery[3], nil},
 		{"that recovery code again", u.recovery[3], ErrTwoFactorCode},
+		{"a recovery code without its dash, in lower case", strings.ToLower(strings.ReplaceAll(u.recovery[4], "-", "")), nil},
 	} {
 		id := e.firstStep(t, u, Client{})
 		_, err := e.secondStep(id, c.code, Client{})
@@ -361,7 +363,7 @@ func TestTwoFactor_EventsAndRevocation(t *testing.T) {
 	t.Parallel()
 	e := newLoginsEnv(t)
 	tn := e.enableEvents(t, false, api.EventUserTwoFactorMethodAdd, api.EventUserTwoFactorMethodRemove, api.EventUserLoginSuccess,
-		api.EventJWTRefreshTokenRevoke)
+		api.EventJWTRefreshTokenRevoke, api.EventUserLoginFailed)
 	tn.JWTConfiguration.RefreshTokenRevocationPolicy.OnMultiFactorEnable = true
 	if _, err := e.UpdateTenant(e.ctx, tn.ID, tn); err != nil {
 		t.Fatal(err)
@@ -390,6 +392,12 @@ func TestTwoFactor_EventsAndRevocation(t *testing.T) {
 	id := e.firstStep(t, u, Client{})
 	if n := len(outbox[api.UserLoginSuccessEvent](t, e.env, api.EventUserLoginSuccess)); n != before {
 		t.Errorf("the 242 announced a login success")
+	}
+	if _, err := e.secondStep(id, "000000", Client{}); !errors.Is(err, ErrTwoFactorCode) {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if n := len(outbox[api.UserLoginFailedEvent](t, e.env, api.EventUserLoginFailed)); n != 0 {
+		t.Errorf("a wrong code sent %d user.login.failed", n)
 	}
 	e.clock.Advance(time.Second)
 	if _, err := e.secondStep(id, e.code(t, u, 30*time.Second), Client{}); err != nil {
@@ -433,5 +441,43 @@ func TestTwoFactor_Validation(t *testing.T) {
 		if !errors.As(err, &ae) {
 			t.Errorf("enable with %+v: %v, want a field error", bad, err)
 		}
+	}
+}
+
+// TestTwoFactor_DisableLockout: wrong codes given to remove a method count
+// toward the lockout of the user's login ID, as wrong passwords do; while
+// it is locked no code is checked, the right one included; a right code
+// costs nothing.
+func TestTwoFactor_DisableLockout(t *testing.T) {
+	t.Parallel()
+	e := newLoginsEnv(t)
+	e.editTenant(t, func(tn *api.Tenant) {
+		tn.FailedAuthenticationConfiguration = api.FailedAuthenticationConfiguration{TooManyAttempts: 2, ResetCountInSeconds: 600, ActionDuration: 10, ActionDurationUnit: "MINUTES"}
+	})
+	e.clock.Advance(2 * time.Second)
+	u := e.mustTwoFactorUser(t, "disable@example.org")
+	disable := func(code string) error {
+		return e.DisableTwoFactor(e.ctx, "", u.id, api.TwoFactorDisableRequest{MethodID: u.methodID, Code: code})
+	}
+	if err := disable("000000"); !errors.Is(err, ErrTwoFactorCode) {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if got := e.attempts(t, u.email).Count; got != 1 {
+		t.Errorf("%d failures after a wrong code, want 1", got)
+	}
+	if err := disable("111111"); !errors.Is(err, ErrTwoFactorCode) {
+		t.Fatalf("second wrong code: %v", err)
+	}
+	if err := disable(e.code(t, u, 30*time.Second)); !errors.Is(err, ErrTwoFactorLocked) {
+		t.Fatalf("the right code while locked: %v, want ErrTwoFactorLocked", err)
+	}
+	res, err := e.Login(e.ctx, LoginInput{Request: api.LoginRequest{LoginID: u.email, Password: cheapPassword, ApplicationID: e.app.ID}})
+	wantOutcome(t, "login while locked", res, err, LoginPrevented)
+	e.clock.Advance(10 * time.Minute)
+	if err := disable(e.code(t, u, 0)); err != nil {
+		t.Fatalf("the right code after the lock: %v", err)
+	}
+	if a := e.attempts(t, u.email); a.Count != 0 || !a.LockedUntil.IsZero() {
+		t.Errorf("after the right code, in a new window: %+v, want nothing counted", a)
 	}
 }

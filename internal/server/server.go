@@ -504,7 +504,7 @@ func (s *Server) reap(ctx context.Context) {
 		case <-t.C:
 			now := s.now()
 			res, err := s.store.GarbageCollect(ctx, now.Add(-24*time.Hour))
-			var attempts, codes, ssos int64
+			var attempts, codes, ssos, twoFactor int64
 			if err == nil {
 				attempts, err = s.store.CollectLoginAttempts(ctx, now)
 			}
@@ -513,6 +513,9 @@ func (s *Server) reap(ctx context.Context) {
 				// still finds its code, and revokes what it gave.
 				codes, ssos, err = s.store.CollectAuthorizations(ctx, now.Add(-24*time.Hour))
 			}
+			if err == nil {
+				twoFactor, err = s.store.CollectTwoFactor(ctx, now)
+			}
 			if err != nil {
 				// An outage is the store's Outage to log.
 				if ctx.Err() == nil && !errors.Is(err, storage.ErrUnavailable) {
@@ -520,10 +523,10 @@ func (s *Server) reap(ctx context.Context) {
 				}
 				continue
 			}
-			if res != (storage.GCResult{}) || attempts != 0 || codes != 0 || ssos != 0 {
+			if res != (storage.GCResult{}) || attempts != 0 || codes != 0 || ssos != 0 || twoFactor != 0 {
 				s.log.Info("garbage collection", "sessions", res.Sessions, "loginAttempts", attempts,
 					"deliveries", res.Deliveries, "events", res.Events, "dpopProofs", res.DPoPProofs,
-					"authorizationCodes", codes, "ssoSessions", ssos)
+					"authorizationCodes", codes, "ssoSessions", ssos, "twoFactor", twoFactor)
 			}
 		}
 	}

@@ -26,12 +26,17 @@
 // ErrorResponse {"error","message"} or, from guard, {"error",
 // "error_description"}):
 //
-//	POST   /api/login            {"loginId","password"} → 200 {"user","token","refreshToken","tokenExpirationInstant"}
+//	POST   /api/login            {"loginId","password","twoFactorTrustId"?} → 200 {"user","token","refreshToken","tokenExpirationInstant"}, or 202 {"twoFactorId","methods"}
+//	POST   /api/login/two-factor {"twoFactorId","code","trustDevice"} → 200 as /api/login, with "twoFactorTrustId" when trustDevice
 //	POST   /api/logout           {"global": bool} → 200 {}
 //	GET    /api/products         → 200 {"products":[{"sku","name","priceCents"}]} (public)
 //	GET    /api/cart             → 200 {"items":[{"sku","name","quantity","priceCents"}],"totalCents"}
 //	POST   /api/cart/items       {"sku","quantity"} → 200 the cart
 //	DELETE /api/cart/items/{sku} → 200 the cart
+//	GET    /api/account/two-factor        → 200 {"enabled","methods":[{"id","method"}]}
+//	POST   /api/account/two-factor/secret → 200 {"secret","uri"} (base32, otpauth://)
+//	POST   /api/account/two-factor        {"secret","code"} → 200 {"recoveryCodes"}
+//	DELETE /api/account/two-factor        {"code"} → 200 {}
 //	POST   /latch/events         Latch's signed webhook events (EventsPath) → 200
 //
 // The cart routes sit behind guard: a request needs "Authorization: Bearer
@@ -59,6 +64,7 @@
 // Config.RequireDPoP. The storefront maps Latch's answer:
 //
 //	Latch 200                 → 200 {"user","token","refreshToken","tokenExpirationInstant"}
+//	Latch 242                 → 202 {"twoFactorId","methods":[{"id","method"}]} and no token: a code is due (403 login_incomplete without a method)
 //	Latch 404                 → 401 invalid_credentials "Invalid login credentials." (unknown user and wrong password alike)
 //	Latch 409                 → 409 login_prevented, with lockExpirationInstant and Retry-After while Latch's lockout holds
 //	Latch 423                 → 423 account_locked
@@ -67,6 +73,30 @@
 //	Latch 203                 → 403 password_change_required; any other 2xx → 403 login_incomplete
 //	Latch 400, 401            → 500 internal_error: the storefront's application id or API key went wrong since Open checked them (logged)
 //	Latch 5xx, 429, no answer → 503 temporarily_unavailable, with Retry-After
+//
+// POST /api/login/two-factor completes a login that answered 202: it
+// relays the twoFactorId and the code (of the authenticator app, or a
+// recovery code) to Latch's POST /api/two-factor/login with the API key,
+// the peer's address and, when the request carries a DPoP proof for POST
+// PublicURL/api/login/two-factor, its key's thumbprint as dpopJkt, as the
+// first step does; Latch holds the second step to the first one's
+// client. The password is never asked again. Latch's 200 → 200 as a
+// login (with twoFactorTrustId when trustDevice was asked: the app sends
+// it with its next logins, which then need no code); 421 (a wrong code) →
+// 401 invalid_two_factor_code, and the twoFactorId stays usable; 404 (an
+// unknown, used or expired twoFactorId) → 401 two_factor_expired; 409 →
+// 409 login_prevented, as a login's lockout, since failed codes count
+// toward it; the rest as a login.
+//
+// The /api/account/two-factor routes sit behind guard and act for the
+// JWT's user with the API key: GET tells whether the user has a second
+// factor; POST .../secret asks Latch for a new TOTP secret and answers it
+// in base32 with its otpauth:// URI (issuer TOTPIssuer, the account the
+// JWT's email), storing nothing; POST with that secret and a code from
+// the app enables the authenticator and answers the recovery codes, this
+// once; DELETE with a current code or a recovery code removes it. A wrong
+// code is 400 invalid_two_factor_code; DELETE for a user without the
+// authenticator 404 not_found. Neither secrets nor codes are logged.
 //
 // A blank loginId or password, one holding a control character (NUL, a
 // line break, a tab, DEL, the C1 range), a body that is not one JSON

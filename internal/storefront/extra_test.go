@@ -216,6 +216,52 @@ func postLogin(t *testing.T, base string, header map[string]string) response {
 		body: storefront.LoginRequest{LoginID: "ana@example.org", Password: testPassword}})
 }
 
+// Each answer of Latch's two-factor login, as the storefront maps it.
+func TestLoginTwoFactor_LatchStatuses(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		status int
+		answer string
+	)
+	fake := fakeLatch(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if answer != "" {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	sf, _ := standalone(t, fake.URL)
+	for _, tt := range []struct {
+		latchStatus int
+		latchBody   string
+		status      int
+		code        string
+	}{
+		{421, `{"fieldErrors":{"code":[{"code":"[invalid]code","message":"no"}]}}`, 401, storefront.CodeInvalidTwoFactorCode},
+		{404, "", 401, storefront.CodeTwoFactorExpired},
+		{409, `{}`, 409, storefront.CodeLoginPrevented},
+		{423, "", 423, storefront.CodeAccountLocked},
+		{410, "", 403, storefront.CodeAccountExpired},
+		{400, `{"fieldErrors":{"code":[{"code":"[blank]code","message":"no"}]}}`, 400, storefront.CodeInvalidRequest},
+		{400, `{"fieldErrors":{"applicationId":[{"code":"[invalid]applicationId","message":"no"}]}}`, 500, storefront.CodeInternal},
+		{401, "", 500, storefront.CodeInternal},
+		{200, `{"user":{"id":"u"}}`, 500, storefront.CodeInternal}, // no token
+		{503, "", 503, storefront.CodeUnavailable},
+		{429, "", 503, storefront.CodeUnavailable},
+	} {
+		t.Run(strconv.Itoa(tt.latchStatus)+tt.code, func(t *testing.T) {
+			mu.Lock()
+			status, answer = tt.latchStatus, tt.latchBody
+			mu.Unlock()
+			e := &env{url: sf.URL(), hc: &http.Client{Timeout: 30 * time.Second}}
+			res := e.do(t, req{method: "POST", path: "/api/login/two-factor", body: storefront.TwoFactorLoginRequest{TwoFactorID: "t", Code: "123456"}})
+			wantError(t, res, tt.status, tt.code)
+		})
+	}
+}
+
 // Each answer of Latch's Login API, as the storefront maps it.
 func TestLogin_LatchStatuses(t *testing.T) {
 	var (

@@ -29,12 +29,17 @@ const maxDeviceDescription = 255
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/login", s.login)
+	s.mux.HandleFunc("POST /api/login/two-factor", s.loginTwoFactor)
 	s.mux.HandleFunc("POST /api/logout", s.logout)
 	s.mux.HandleFunc("POST "+EventsPath, s.events)
 	s.mux.HandleFunc("GET /api/products", s.products)
 	s.mux.Handle("GET /api/cart", s.protect(s.getCart))
 	s.mux.Handle("POST /api/cart/items", s.protect(s.addItem))
 	s.mux.Handle("DELETE /api/cart/items/{sku}", s.protect(s.removeItem))
+	s.mux.Handle("GET /api/account/two-factor", s.protect(s.accountTwoFactor))
+	s.mux.Handle("POST /api/account/two-factor/secret", s.protect(s.accountTwoFactorSecret))
+	s.mux.Handle("POST /api/account/two-factor", s.protect(s.enableAccountTwoFactor))
+	s.mux.Handle("DELETE /api/account/two-factor", s.protect(s.disableAccountTwoFactor))
 }
 
 // ServeHTTP implements http.Handler: the routes, JSON 404 and 405 answers,
@@ -108,15 +113,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "The loginId and password must not contain control characters.")
 		return
 	}
+	if len(req.TwoFactorTrustID) > maxTrustID || strings.ContainsFunc(req.TwoFactorTrustID, unicode.IsControl) {
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "The twoFactorTrustId is malformed.")
+		return
+	}
 	jkt, ok := s.loginProof(w, r)
 	if !ok {
 		return
 	}
 	ip := peerAddress(r)
-	lr := api.LoginRequest{LoginID: req.LoginID, Password: req.Password, IPAddress: ip, DPoPJKT: jkt}
-	if ua := r.UserAgent(); ua != "" {
-		lr.MetaData = &api.MetaData{Device: api.DeviceInfo{Description: truncate(ua, maxDeviceDescription), LastAccessedAddress: ip}}
-	}
+	lr := api.LoginRequest{LoginID: req.LoginID, Password: req.Password, IPAddress: ip, DPoPJKT: jkt,
+		TwoFactorTrustID: req.TwoFactorTrustID, MetaData: deviceMetaData(r, ip)}
 	code, body, err := s.latch.login(r.Context(), lr)
 	if err != nil {
 		if errors.Is(err, errLatchUnavailable) {
@@ -129,37 +136,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	switch code {
 	case http.StatusOK:
-		var res api.LoginResponse
-		if err := json.Unmarshal(body, &res); err != nil || res.Token == "" {
-			s.internalError(w, r, "login: Latch's answer carries no token", err)
-			return
-		}
-		var userID string
-		if res.User != nil {
-			userID = res.User.ID
-		}
-		if jkt != "" && tokenJKT(res.Token) != jkt {
-			if s.cfg.RequireDPoP {
-				s.internalError(w, r, "login: Latch did not bind the tokens to the app's DPoP key", errors.New("no cnf.jkt"))
-				return
-			}
-			s.log.Warn("storefront: Latch did not bind the tokens to the app's DPoP key; does it take dpopJkt?", "user", userID)
-		}
-		s.log.Info("login", "user", userID, "dpop", jkt != "")
-		writeJSON(w, http.StatusOK, api.LoginResponse{
-			User: res.User, Token: res.Token, RefreshToken: res.RefreshToken, TokenExpirationInstant: res.TokenExpirationInstant,
-		})
+		s.loggedIn(w, r, body, jkt)
+	case statusTwoFactorRequired:
+		s.twoFactorPending(w, r, body)
 	case http.StatusNotFound:
 		s.log.Info("login refused: invalid credentials")
 		writeError(w, http.StatusUnauthorized, CodeInvalidCredentials, "Invalid login credentials.")
-	case http.StatusConflict:
-		s.loginPrevented(w, body)
-	case http.StatusLocked:
-		s.log.Info("login refused: account locked")
-		writeError(w, http.StatusLocked, CodeAccountLocked, "This account is locked. Contact support.")
-	case http.StatusGone:
-		s.log.Info("login refused: account expired")
-		writeError(w, http.StatusForbidden, CodeAccountExpired, "This account has expired.")
 	case http.StatusAccepted:
 		s.log.Info("login refused: user not registered for the application")
 		writeError(w, http.StatusForbidden, CodeNotRegistered, "This account may not use the store.")
@@ -169,6 +151,61 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	case http.StatusBadRequest:
 		s.internalError(w, r, "login: Latch refused the request; check the application id",
 			fmt.Errorf("latch answered 400%s", errorCodes(body)))
+	default:
+		s.loginRefused(w, r, code, body)
+	}
+}
+
+// deviceMetaData describes the app's device to Latch: the User-Agent and
+// the peer's address; nil without a User-Agent.
+func deviceMetaData(r *http.Request, ip string) *api.MetaData {
+	ua := r.UserAgent()
+	if ua == "" {
+		return nil
+	}
+	return &api.MetaData{Device: api.DeviceInfo{Description: truncate(ua, maxDeviceDescription), LastAccessedAddress: ip}}
+}
+
+// loggedIn answers 200 with the tokens of Latch's 200 to a login or to its
+// second step, after checking that they are bound to the key of the
+// app's DPoP proof (jkt) if it sent one.
+func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, body []byte, jkt string) {
+	var res api.LoginResponse
+	if err := json.Unmarshal(body, &res); err != nil || res.Token == "" {
+		s.internalError(w, r, "login: Latch's answer carries no token", err)
+		return
+	}
+	var userID string
+	if res.User != nil {
+		userID = res.User.ID
+	}
+	if jkt != "" && tokenJKT(res.Token) != jkt {
+		if s.cfg.RequireDPoP {
+			s.internalError(w, r, "login: Latch did not bind the tokens to the app's DPoP key", errors.New("no cnf.jkt"))
+			return
+		}
+		s.log.Warn("storefront: Latch did not bind the tokens to the app's DPoP key; does it take dpopJkt?", "user", userID)
+	}
+	s.log.Info("login", "user", userID, "dpop", jkt != "", "trustDevice", res.TwoFactorTrustID != "")
+	writeJSON(w, http.StatusOK, LoginResponse{
+		User: res.User, Token: res.Token, RefreshToken: res.RefreshToken, TokenExpirationInstant: res.TokenExpirationInstant,
+		TwoFactorTrustID: res.TwoFactorTrustID,
+	})
+}
+
+// loginRefused maps the answers a login and its second step share: the
+// lockout, a locked or expired account, a refused API key, an unexpected
+// status.
+func (s *Server) loginRefused(w http.ResponseWriter, r *http.Request, code int, body []byte) {
+	switch code {
+	case http.StatusConflict:
+		s.loginPrevented(w, body)
+	case http.StatusLocked:
+		s.log.Info("login refused: account locked")
+		writeError(w, http.StatusLocked, CodeAccountLocked, "This account is locked. Contact support.")
+	case http.StatusGone:
+		s.log.Info("login refused: account expired")
+		writeError(w, http.StatusForbidden, CodeAccountExpired, "This account has expired.")
 	case http.StatusUnauthorized:
 		s.internalError(w, r, "login: Latch refused the API key; check it", errors.New("latch answered 401"))
 	default:

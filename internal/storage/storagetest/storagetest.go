@@ -103,6 +103,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"SSOSessions", testSSOSessions},
 		{"TwoFactorMethods", testTwoFactorMethods}, {"RecoveryCodes", testRecoveryCodes},
 		{"TwoFactorCodes", testTwoFactorCodes}, {"TwoFactorLogins", testTwoFactorLogins},
+		{"TwoFactorDeadline", testTwoFactorDeadline},
 		{"Timezones", testTimezones},
 		{"TxCommitRollback", testTxCommitRollback},
 		{"Errors", testErrors},

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -227,3 +228,37 @@ func RunTwoFactorNodes(t *testing.T, a, b storage.Store) {
 
 // testTwoFactorRaces runs RunTwoFactorNodes with s as both nodes.
 func testTwoFactorRaces(t *testing.T, s storage.Store) { RunTwoFactorNodes(t, s, s) }
+
+// testTwoFactorDeadline: every two-factor method with a ctx whose
+// deadline passed is ErrUnavailable, as the rest of the store's are
+// (testDeadline).
+func testTwoFactorDeadline(t *testing.T, s storage.Store) {
+	w := mustWorld(t, s, "w")
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	u := w.user
+	calls := map[string]func() error{
+		"CreateTwoFactorMethod": func() error { return s.CreateTwoFactorMethod(ctx, methodFixture(u, "AAAA", t0)) },
+		"ListTwoFactorMethods":  func() error { _, err := s.ListTwoFactorMethods(ctx, u.ID); return err },
+		"DeleteTwoFactorMethod": func() error { return s.DeleteTwoFactorMethod(ctx, u.ID, "AAAA") },
+		"ReplaceRecoveryCodes":  func() error { return s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{sum("r")}) },
+		"CountRecoveryCodes":    func() error { _, err := s.CountRecoveryCodes(ctx, u.ID); return err },
+		"UseRecoveryCode":       func() error { _, err := s.UseRecoveryCode(ctx, u.ID, sum("r")); return err },
+		"UseTwoFactorCode":      func() error { _, err := s.UseTwoFactorCode(ctx, u.ID, "AAAA", 1, t0, at(time.Minute)); return err },
+		"CreateTwoFactorLogin":  func() error { return s.CreateTwoFactorLogin(ctx, loginFixture(u, "x")) },
+		"GetTwoFactorLogin":     func() error { _, err := s.GetTwoFactorLogin(ctx, sum("2fa:x")); return err },
+		"DeleteTwoFactorLogin":  func() error { return s.DeleteTwoFactorLogin(ctx, sum("2fa:x")) },
+		"CreateTwoFactorTrust": func() error {
+			return s.CreateTwoFactorTrust(ctx, storage.TwoFactorTrust{Hash: sum("t"), UserID: u.ID, Inserted: t0, Expires: at(time.Hour)})
+		},
+		"GetTwoFactorTrust":     func() error { _, err := s.GetTwoFactorTrust(ctx, sum("t")); return err },
+		"DeleteTwoFactorTrusts": func() error { return s.DeleteTwoFactorTrusts(ctx, u.ID) },
+		"CollectTwoFactor":      func() error { _, err := s.CollectTwoFactor(ctx, at(0)); return err },
+	}
+	for name, call := range calls {
+		checkErr(t, name+" with an expired deadline", call(), storage.ErrUnavailable)
+	}
+	ms, err := s.ListTwoFactorMethods(t.Context(), u.ID)
+	mustOK(t, "ListTwoFactorMethods", err)
+	mustEqual(t, "methods written with an expired deadline", 0, len(ms))
+}
