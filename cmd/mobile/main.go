@@ -9,6 +9,7 @@
 //
 //	mobile [flags]                     the app, in the terminal (stdin must be one)
 //	mobile [flags] login [--login-id EMAIL] [--password-stdin]
+//	mobile [flags] login --browser --client-id ID [--latch URL]
 //	mobile [flags] products
 //	mobile [flags] cart
 //	mobile [flags] add SKU [QUANTITY]
@@ -28,6 +29,15 @@
 // --password-stdin (one line), from the environment variable
 // MOBILE_PASSWORD, or, when stdin is a terminal, from a prompt that does
 // not echo. The login id may also come from MOBILE_LOGIN_ID.
+//
+// login --browser logs in through Latch's own login page instead, in the
+// system browser (OAuth 2.0 for native apps, RFC 8252): it prints the
+// page's URL and opens it (xdg-open, open), waits up to five minutes for
+// the browser's redirect to a port of 127.0.0.1, and stores the tokens as
+// the password login does. --client-id (env MOBILE_CLIENT_ID) is the
+// storefront's application id in Latch, which must list
+// http://127.0.0.1/callback among its authorized redirect URLs; --latch
+// (env MOBILE_LATCH_URL) is Latch's URL, http://127.0.0.1:9011 by default.
 //
 // The session survives restarts: the tokens are kept in a client.FileStore
 // (AES-GCM, key file mode 0600) in the state directory, one token file per
@@ -122,6 +132,7 @@ the products and the cart.
 
 commands:
   login [--login-id EMAIL] [--password-stdin]   log in (password from stdin, MOBILE_PASSWORD or a prompt)
+  login --browser --client-id ID [--latch URL]  log in on Latch's page in the system browser
   products                                      list the products
   cart                                          show the cart
   add SKU [QUANTITY]                            add to the cart (1 by default)
@@ -254,6 +265,9 @@ type invocation struct {
 	// Command flags.
 	loginID       string
 	passwordStdin bool
+	browser       bool   // login --browser
+	clientID      string // login --client-id
+	latchURL      string // login --latch
 	everywhere    bool
 	showSecrets   bool
 }
@@ -269,6 +283,9 @@ var commands = map[string]command{
 		flags: func(fs *flag.FlagSet, inv *invocation) {
 			fs.StringVar(&inv.loginID, "login-id", "", "the user's `email` or username (env MOBILE_LOGIN_ID)")
 			fs.BoolVar(&inv.passwordStdin, "password-stdin", false, "read the password from stdin (one line)")
+			fs.BoolVar(&inv.browser, "browser", false, "log in on Latch's login page in the system browser")
+			fs.StringVar(&inv.clientID, "client-id", "", "with --browser: the storefront's application `id` in Latch (env MOBILE_CLIENT_ID)")
+			fs.StringVar(&inv.latchURL, "latch", "", "with --browser: Latch's `URL` (default "+defaultLatch+", env MOBILE_LATCH_URL)")
 		},
 		run: cmdLogin,
 	},
@@ -341,6 +358,9 @@ func (inv *invocation) wantArgs(min, max int, names string) error {
 }
 
 func cmdLogin(ctx context.Context, inv *invocation) error {
+	if inv.browser {
+		return cmdLoginBrowser(ctx, inv)
+	}
 	if err := inv.wantArgs(0, 1, "at most a login id"); err != nil {
 		return err
 	}
