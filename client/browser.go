@@ -69,6 +69,12 @@ type BrowserLogin struct {
 	// LoginHint, when set, is sent as login_hint: the login page may fill
 	// in the email with it.
 	LoginHint string
+
+	// Prompt, when set, is sent as prompt (OpenID Connect Core
+	// §3.1.2.1): "login" asks for the password even when the browser
+	// holds a session at Latch; "none" asks for no page at all, and ends
+	// in an *AuthorizationError login_required when there is no session.
+	Prompt string
 }
 
 // AuthorizationError is an error response to the authorization request
@@ -261,6 +267,7 @@ type authRequest struct {
 	clientID     string
 	scope        string
 	loginHint    string
+	prompt       string
 	redirectPath string
 	redirectURI  string // set once the listener has its port
 	state        string
@@ -276,6 +283,7 @@ func newAuthRequest(b BrowserLogin, key *deviceKey) (*authRequest, error) {
 		clientID:     b.ClientID,
 		scope:        firstNonEmpty(b.Scope, DefaultBrowserScope),
 		loginHint:    b.LoginHint,
+		prompt:       b.Prompt,
 		redirectPath: firstNonEmpty(b.RedirectPath, DefaultRedirectPath),
 	}
 	if !strings.HasPrefix(r.redirectPath, "/") {
@@ -324,6 +332,9 @@ func (r *authRequest) url(endpoint string) string {
 	}
 	if r.loginHint != "" {
 		q.Set("login_hint", r.loginHint)
+	}
+	if r.prompt != "" {
+		q.Set("prompt", r.prompt)
 	}
 	u.RawQuery = q.Encode()
 	return u.String()

@@ -28,7 +28,7 @@ func TestAuthRequest_URL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := newAuthRequest(BrowserLogin{ClientID: "app-1", LoginHint: "ana@example.org", RedirectPath: "cb"}, key)
+	r, err := newAuthRequest(BrowserLogin{ClientID: "app-1", LoginHint: "ana@example.org", Prompt: "login", RedirectPath: "cb"}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +47,7 @@ func TestAuthRequest_URL(t *testing.T) {
 		"code_challenge_method": "S256",
 		"dpop_jkt":              r.jkt,
 		"login_hint":            "ana@example.org",
+		"prompt":                "login",
 	}
 	for k, v := range want {
 		if q.Get(k) != v {
@@ -70,8 +71,8 @@ func TestAuthRequest_URL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q := mustParse(t, noKey.url("https://auth.example.com/oauth2/authorize")).Query(); q.Has("dpop_jkt") || q.Has("login_hint") {
-		t.Errorf("without a key and a hint: %v, want neither dpop_jkt nor login_hint", q)
+	if q := mustParse(t, noKey.url("https://auth.example.com/oauth2/authorize")).Query(); q.Has("dpop_jkt") || q.Has("login_hint") || q.Has("prompt") {
+		t.Errorf("without a key, a hint and a prompt: %v, want no dpop_jkt, login_hint or prompt", q)
 	}
 	if noKey.redirectPath != DefaultRedirectPath {
 		t.Errorf("redirect path %q, want %q", noKey.redirectPath, DefaultRedirectPath)
