@@ -109,7 +109,26 @@ type OAuthConfiguration struct {
 	RequireClientAuthentication bool     `json:"requireClientAuthentication"`
 	EnabledGrants               []string `json:"enabledGrants,omitempty"`
 	GenerateRefreshTokens       bool     `json:"generateRefreshTokens"`
+	// AuthorizedRedirectURLs are the redirect URIs /oauth2/authorize
+	// accepts, each matched exactly (RFC 9700 §4.1.3), save the port of a
+	// loopback URL (RFC 8252 §7.3).
+	AuthorizedRedirectURLs []string `json:"authorizedRedirectURLs,omitempty"`
+	// LogoutURL is where /oauth2/logout sends the browser when the
+	// request names no post_logout_redirect_uri.
+	LogoutURL string `json:"logoutURL,omitempty"`
+	// ProofKeyForCodeExchangePolicy says when the authorization code
+	// grant requires PKCE (RFC 7636): Required, NotRequired, or
+	// NotRequiredWhenUsingClientAuthentication. PKCE is required of a
+	// client that does not authenticate whatever this says.
+	ProofKeyForCodeExchangePolicy string `json:"proofKeyForCodeExchangePolicy,omitempty"`
 }
+
+// PKCE policies (FusionAuth's proofKeyForCodeExchangePolicy).
+const (
+	PKCERequired                                 = "Required"
+	PKCENotRequired                              = "NotRequired"
+	PKCENotRequiredWhenUsingClientAuthentication = "NotRequiredWhenUsingClientAuthentication"
+)
 
 // ApplicationRequest is the body of the application APIs: Application
 // for the Application API, Role for the Role API

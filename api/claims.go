@@ -31,6 +31,9 @@ type Claims struct {
 	// AccessTokenHash, in an ID token, is the at_hash of the access token
 	// issued with it (OpenID Connect Core §3.1.3.6).
 	AccessTokenHash string `json:"at_hash,omitempty"`
+	// Nonce, in an ID token, is the nonce of the authorization request
+	// (OpenID Connect Core §3.1.2.1), echoed for the client to check.
+	Nonce string `json:"nonce,omitempty"`
 }
 
 // Confirmation binds a token to a key: JKT is the RFC 7638 thumbprint of

@@ -11,9 +11,13 @@ type Tenant struct {
 	FailedAuthenticationConfiguration FailedAuthenticationConfiguration `json:"failedAuthenticationConfiguration"`
 	PasswordValidationRules           PasswordValidationRules           `json:"passwordValidationRules"`
 	EventConfiguration                EventConfiguration                `json:"eventConfiguration"`
-	Data                              map[string]any                    `json:"data,omitempty"`
-	InsertInstant                     int64                             `json:"insertInstant,omitempty"`
-	LastUpdateInstant                 int64                             `json:"lastUpdateInstant,omitempty"`
+	// HTTPSessionMaxInactiveInterval is how long, in seconds, the hosted
+	// login page's SSO session lives without use (FusionAuth's
+	// httpSessionMaxInactiveInterval); 0 means the default, 3600.
+	HTTPSessionMaxInactiveInterval int            `json:"httpSessionMaxInactiveInterval,omitempty"`
+	Data                           map[string]any `json:"data,omitempty"`
+	InsertInstant                  int64          `json:"insertInstant,omitempty"`
+	LastUpdateInstant              int64          `json:"lastUpdateInstant,omitempty"`
 }
 
 // TenantLoginConfiguration governs the Login API when no application is named.

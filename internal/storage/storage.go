@@ -43,6 +43,8 @@ const ProbeKey = "latch.write-probe"
 
 // Store is the storage contract. Every method is safe for concurrent use.
 type Store interface {
+	AuthorizationStore
+
 	// Tx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error. Calls on tx must not
 	// outlive fn, and fn must use only tx: the store itself may be blocked

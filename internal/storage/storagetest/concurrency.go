@@ -26,6 +26,7 @@ func RunConcurrency(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("TxTransfers", func(t *testing.T) { testTxTransfers(t, open(t)) })
 	t.Run("ClaimRace", func(t *testing.T) { testClaimRace(t, open(t)) })
 	t.Run("DPoPProofRace", func(t *testing.T) { testDPoPProofRace(t, open(t)) })
+	t.Run("AuthorizationCodeRace", func(t *testing.T) { testAuthorizationCodeRace(t, open(t)) })
 	t.Run("LoginAttemptsRace", func(t *testing.T) { testLoginAttemptsRace(t, open(t)) })
 }
 

@@ -99,6 +99,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"EventKeepUntil", testEventKeepUntil},
 		{"DPoPProofs", testDPoPProofs},
 		{"DPoPProofsGarbageCollect", testDPoPProofsGarbageCollect},
+		{"AuthorizationCodes", testAuthorizationCodes},
+		{"SSOSessions", testSSOSessions},
 		{"Timezones", testTimezones},
 		{"TxCommitRollback", testTxCommitRollback},
 		{"Errors", testErrors},
