@@ -124,8 +124,8 @@ func clientCredentials(r *http.Request) (id, secret string, basic bool, err erro
 	return id, secret, false, nil
 }
 
-// token serves POST /oauth2/token with the password and refresh_token
-// grants. The refresh_token grant follows the Refresh API's rule (see
+// token serves POST /oauth2/token with the password, refresh_token and
+// authorization_code grants. The refresh_token grant follows the Refresh API's rule (see
 // refresh): limited by session, or by client when it reaches none, never
 // by its peer's address alone, and its DPoP proof recorded only for a
 // live session.
@@ -147,7 +147,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (err error) {
 	switch grant {
 	case "":
 		return oauthErr(http.StatusBadRequest, api.OAuthInvalidRequest, "The grant_type parameter is required.", "missing_grant_type")
-	case identity.GrantPassword, identity.GrantRefreshToken:
+	case identity.GrantPassword, identity.GrantRefreshToken, identity.GrantAuthorizationCode:
 	default:
 		return oauthErr(http.StatusBadRequest, api.OAuthUnsupportedGrantType, "The grant type ["+grant+"] is not supported.", "invalid_grant_type")
 	}
@@ -172,9 +172,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (err error) {
 		return err
 	}
 	var resp api.AccessTokenResponse
-	if grant == identity.GrantRefreshToken {
+	switch grant {
+	case identity.GrantRefreshToken:
 		resp, err = s.refreshGrant(r, app, tenantID, scopes, proof, gate)
-	} else {
+	case identity.GrantAuthorizationCode:
+		resp, err = s.codeGrant(r, app, secret != "", proof)
+	default:
 		var jkt string
 		if proof != nil {
 			if err := s.recordProof(r.Context(), proof); err != nil {

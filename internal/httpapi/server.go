@@ -145,6 +145,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /oauth2/revoke", h(authNone, s.oauth(s.revoke)))
 	s.mux.Handle("GET /oauth2/userinfo", h(authNone, s.userinfo))
 	s.mux.Handle("POST /oauth2/userinfo", h(authNone, s.userinfo))
+	s.authorizeRoutes()
 
 	s.adminRoutes()
 	s.eventLogRoutes()

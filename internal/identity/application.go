@@ -22,7 +22,7 @@ const (
 
 // knownGrants are the grant names FusionAuth accepts in enabledGrants;
 // Latch serves password and refresh_token and stores the others as given.
-var knownGrants = []string{"authorization_code", "client_credentials", "implicit", GrantPassword, GrantRefreshToken,
+var knownGrants = []string{GrantAuthorizationCode, "client_credentials", "implicit", GrantPassword, GrantRefreshToken,
 	"urn:ietf:params:oauth:grant-type:device_code"}
 
 // DefaultApplication returns an application filled with Latch's defaults;
@@ -377,6 +377,7 @@ func (s *Service) validateApplication(ctx context.Context, errs *api.Errors, a *
 			"The [clientAuthenticationPolicy] must be Required, NotRequired or NotRequiredWhenUsingPKCE.")
 	}
 	o.RequireClientAuthentication = o.ClientAuthenticationPolicy == api.ClientAuthRequired
+	validateAuthorizationSettings(errs, o)
 	for _, g := range o.EnabledGrants {
 		if !slices.Contains(knownGrants, g) {
 			errs.Field("application.oauthConfiguration.enabledGrants", "invalid", fmt.Sprintf("The grant [%s] is not a known grant type.", g))

@@ -25,6 +25,12 @@ type mintInput struct {
 	authTime time.Time
 	ttl      time.Duration // > 0: shorter than configured
 	jkt      string        // DPoP key thumbprint to bind to
+	// nonce is the ID token's nonce: the authorization request's.
+	nonce string
+	// idSID, when set, is the ID token's sid: the SSO session of the
+	// authorization code grant (OpenID Connect's session), rather than
+	// the refresh-token session.
+	idSID string
 }
 
 // mintAccessToken signs an access token with FusionAuth's claims, typed
@@ -116,6 +122,10 @@ func (s *Service) mintIDToken(ctx context.Context, in mintInput, accessToken str
 	if in.session != nil {
 		c.SessionID = in.session.ID
 	}
+	if in.idSID != "" {
+		c.SessionID = in.idSID
+	}
+	c.Nonce = in.nonce
 	return token.Sign(k, token.TypeJWT, c)
 }
 
