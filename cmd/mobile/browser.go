@@ -18,8 +18,8 @@ import (
 const defaultLatch = "http://127.0.0.1:9011"
 
 // browserWait bounds how long login --browser waits for the user to log
-// in in the browser.
-const browserWait = 5 * time.Minute
+// in in the browser. Tests shorten it.
+var browserWait = 5 * time.Minute
 
 // openBrowser opens a URL in the system browser. Tests replace it.
 var openBrowser = systemBrowser

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/latchtest"
@@ -128,4 +130,26 @@ func TestRun_LoginBrowser(t *testing.T) {
 	if r := mobile("logout"); r.code != exitOK {
 		t.Errorf("logout: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+}
+
+// TestRun_LoginBrowserGivesUp checks that login --browser stops waiting
+// for a browser that never comes back, saying so, and stores nothing.
+func TestRun_LoginBrowserGivesUp(t *testing.T) {
+	l := latchtest.Start(t, latchtest.Options{})
+	d := newDevice(t, newFakeStore(t))
+	t.Setenv("MOBILE_CLIENT_ID", l.DefaultApplication(t).ID)
+	t.Setenv("MOBILE_LATCH_URL", l.URL)
+	openBrowser = func(string) error { return errors.New("no display") }
+	wait := browserWait
+	browserWait = 200 * time.Millisecond
+	t.Cleanup(func() { openBrowser, browserWait = systemBrowser, wait })
+
+	r := d.run("login", "--browser")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "no login in the browser within 200ms") {
+		t.Errorf("login --browser with no browser: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "no browser started: no display") || !strings.Contains(r.stderr, l.URL+"/oauth2/authorize?") {
+		t.Errorf("stderr %q: want the URL and why no browser started", r.stderr)
+	}
+	d.mustRun(exitLoginRequired, "tokens")
 }
