@@ -16,6 +16,7 @@ import (
 	"github.com/latchid/latch/client"
 	"github.com/latchid/latch/internal/latchtest"
 	"github.com/latchid/latch/internal/loginpage/loginpagetest"
+	"github.com/latchid/latch/internal/server"
 	"github.com/latchid/latch/internal/storefront"
 )
 
@@ -410,3 +411,39 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestLoginWithBrowser_DPoPNonce checks the code exchange against a
+// Latch that requires a server nonce in DPoP proofs: the first proof is
+// answered use_dpop_nonce, and the exchange is sent again, once, with
+// the nonce.
+func TestLoginWithBrowser_DPoPNonce(t *testing.T) {
+	t.Parallel()
+	l := latchtest.Start(t, latchtest.Options{Config: server.Config{DPoPNonces: true}})
+	app := l.DefaultApplication(t)
+	EnableCodeFlow(t, l, app)
+	email := fmt.Sprintf("nonce%d@example.org", codeUserSeq.Add(1))
+	l.Register(t, app.ID, email)
+	ctx := testCtx(t)
+	var tokenCalls atomic.Int32
+	c := &client.Client{BaseURL: "http://127.0.0.1:1", HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Path == "/oauth2/token" {
+			tokenCalls.Add(1)
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})}}
+	b := loginpagetest.NewBrowser(nil)
+	open, _, failed := opener(ctx, func(ctx context.Context, u string) (*loginpagetest.Page, error) { return logIn(ctx, b, u, email) })
+	if _, err := c.LoginWithBrowser(ctx, client.BrowserLogin{Issuer: l.URL, ClientID: app.ID, Open: open}); err != nil {
+		t.Fatalf("LoginWithBrowser: %v %v", err, failedErr(failed))
+	}
+	if n := tokenCalls.Load(); n != 2 {
+		t.Errorf("%d token requests, want 2 (the first answered use_dpop_nonce)", n)
+	}
+	if tok, err := c.Tokens(ctx); err != nil || !tok.DPoPBound() {
+		t.Errorf("tokens: bound %v, %v", tok.DPoPBound(), err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
