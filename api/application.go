@@ -41,9 +41,12 @@ type Application struct {
 	JWTConfiguration   JWTConfiguration   `json:"jwtConfiguration"`
 	LoginConfiguration LoginConfiguration `json:"loginConfiguration"`
 	OAuthConfiguration OAuthConfiguration `json:"oauthConfiguration"`
-	Data               map[string]any     `json:"data,omitempty"`
-	InsertInstant      int64              `json:"insertInstant,omitempty"`
-	LastUpdateInstant  int64              `json:"lastUpdateInstant,omitempty"`
+	// MultiFactorConfiguration, when its LoginPolicy is set, overrides the
+	// tenant's two-factor login policy for logins to the application.
+	MultiFactorConfiguration *ApplicationMultiFactorConfiguration `json:"multiFactorConfiguration,omitempty"`
+	Data                     map[string]any                       `json:"data,omitempty"`
+	InsertInstant            int64                                `json:"insertInstant,omitempty"`
+	LastUpdateInstant        int64                                `json:"lastUpdateInstant,omitempty"`
 }
 
 // ApplicationRole is a role defined on an application.

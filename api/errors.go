@@ -88,6 +88,9 @@ type OAuthError struct {
 	URI         string `json:"error_uri,omitempty"`
 	// ChangePasswordID comes with change_password_required.
 	ChangePasswordID string `json:"change_password_id,omitempty"`
+	// TwoFactorID and TwoFactorMethods come with two_factor_required.
+	TwoFactorID      string            `json:"two_factor_id,omitempty"`
+	TwoFactorMethods []TwoFactorMethod `json:"two_factor_methods,omitempty"`
 }
 
 // Error implements error.
@@ -113,4 +116,5 @@ const (
 	OAuthInvalidDPoPProof       = "invalid_dpop_proof"
 	OAuthUseDPoPNonce           = "use_dpop_nonce"
 	OAuthChangePasswordRequired = "change_password_required"
+	OAuthTwoFactorRequired      = "two_factor_required"
 )

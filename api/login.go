@@ -65,6 +65,13 @@ type LoginResponse struct {
 	ChangePasswordID       string                   `json:"changePasswordId,omitempty"`
 	ChangePasswordReason   string                   `json:"changePasswordReason,omitempty"`
 	Actions                []LoginPreventedResponse `json:"actions,omitempty"`
+	// TwoFactorID and Methods come with 242: the login waits for a code
+	// at POST /api/two-factor/login.
+	TwoFactorID string            `json:"twoFactorId,omitempty"`
+	Methods     []TwoFactorMethod `json:"methods,omitempty"`
+	// TwoFactorTrustID comes with a two-factor login that asked to trust
+	// the computer: a later login that presents it skips the code.
+	TwoFactorTrustID string `json:"twoFactorTrustId,omitempty"`
 }
 
 // LoginPreventedResponse is one action that prevents a login (409).

@@ -11,6 +11,8 @@ type Tenant struct {
 	FailedAuthenticationConfiguration FailedAuthenticationConfiguration `json:"failedAuthenticationConfiguration"`
 	PasswordValidationRules           PasswordValidationRules           `json:"passwordValidationRules"`
 	EventConfiguration                EventConfiguration                `json:"eventConfiguration"`
+	MultiFactorConfiguration          TenantMultiFactorConfiguration    `json:"multiFactorConfiguration"`
+	ExternalIdentifierConfiguration   ExternalIdentifierConfiguration   `json:"externalIdentifierConfiguration"`
 	// HTTPSessionMaxInactiveInterval is how long, in seconds, the hosted
 	// login page's SSO session lives without use (FusionAuth's
 	// httpSessionMaxInactiveInterval); 0 means the default, 3600.

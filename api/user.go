@@ -24,6 +24,9 @@ type User struct {
 	LastLoginInstant          int64  `json:"lastLoginInstant,omitempty"`
 	UserProfile
 	Registrations []UserRegistration `json:"registrations,omitempty"`
+	// TwoFactor lists the user's two-factor methods (never a secret). It
+	// is ignored in requests: methods are enabled through the two-factor API.
+	TwoFactor *UserTwoFactor `json:"twoFactor,omitempty"`
 }
 
 // UserProfile holds the descriptive fields of a User: nothing in it

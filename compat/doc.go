@@ -30,6 +30,14 @@
 // plain-text passwords, and ids given in upper case by a kickstart and
 // the client.
 //
+// authcode_test.go drives the authorization code flow through the hosted
+// login page, submitted by a browser (loginpagetest: a cookie jar, the
+// form read from the page's HTML): TestGoAuthorizationCode with
+// golang.org/x/oauth2 and go-oidc (PKCE, a loopback redirect, the nonce,
+// a refresh, a code used twice, SSO for a second application), and
+// TestOAuth4WebAPIAuthorizationCode runs oauth4webapi/authcode.test.mjs
+// (iss, dpop_jkt, the nonce, a code used twice).
+//
 // TestKickstartFusionAuthFile starts Latch with testdata/kickstart, a
 // kickstart in the shape of FusionAuth's own example, bodies as
 // FusionAuth's Go client writes them. The package has no code of its own.

@@ -499,3 +499,81 @@ test('deleteUser (hardDelete=true)', async () => {
   empty(await ok(client.deleteUser(bob.id)));
   await fails(client.retrieveUser(bob.id), 404);
 });
+
+// totp is an authenticator app: RFC 6238 (HMAC-SHA1, 6 digits, 30 s)
+// with node's crypto, independent of Latch's Go code, for time step step.
+function totp(secretBase32, step) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secretBase32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const sum = crypto.createHmac('sha1', key).update(msg).digest();
+  const off = sum[sum.length - 1] & 0x0f;
+  return String((sum.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+// unusedStep is a time step the server accepts now (the current one, or
+// one before or after) that no code was accepted for yet.
+function unusedStep(used) {
+  const now = Math.floor(Date.now() / 30000);
+  for (const s of [now, now + 1, now - 1]) if (!used.has(s)) { used.add(s); return s; }
+  throw new Error('no unused step');
+}
+
+test('two-factor: secret, enable, login (242), twoFactorLogin, recovery codes, disable', async () => {
+  const carol = { email: `carol.${suffix}@example.org` };
+  const reg = await ok(client.register(null, {
+    user: { email: carol.email, password }, registration: { applicationId },
+    skipVerification: true, skipRegistrationVerification: true,
+  }));
+  carol.id = reg.response.user.id;
+
+  const secret = (await ok(client.generateTwoFactorSecret())).response;
+  assert.ok(secret.secret && secret.secretBase32Encoded, 'secret and secretBase32Encoded');
+  const used = new Set();
+  await fails(client.enableTwoFactor(carol.id, { method: 'authenticator', code: '000000', secretBase32Encoded: secret.secretBase32Encoded }), 421);
+  const sms = await fails(client.enableTwoFactor(carol.id, { method: 'sms', mobilePhone: '+15555550100' }), 400);
+  assert.ok(sms.exception.fieldErrors.method, `fieldErrors.method in ${JSON.stringify(sms.exception)}`);
+  const enabled = (await ok(client.enableTwoFactor(carol.id, {
+    method: 'authenticator', code: totp(secret.secretBase32Encoded, unusedStep(used)), secret: secret.secret,
+  }))).response;
+  assert.equal(enabled.recoveryCodes.length, 10);
+
+  const user = (await ok(client.retrieveUser(carol.id))).response.user;
+  assert.equal(user.twoFactor.methods.length, 1);
+  const method = user.twoFactor.methods[0];
+  assert.equal(method.method, 'authenticator');
+  assert.deepEqual(method.authenticator, { algorithm: 'HmacSHA1', codeLength: 6, timeStep: 30 });
+  assert.equal(method.secret, undefined, 'no secret in the user');
+
+  const pending = await ok(client.login({ loginId: carol.email, password, applicationId }), 242);
+  assert.ok(pending.response.twoFactorId);
+  assert.equal(pending.response.token, undefined);
+  assert.deepEqual(pending.response.methods.map((m) => m.id), [method.id]);
+  await fails(client.twoFactorLogin({ twoFactorId: pending.response.twoFactorId, code: '000000', applicationId }), 421);
+  const done = (await ok(client.twoFactorLogin({
+    twoFactorId: pending.response.twoFactorId, code: totp(secret.secretBase32Encoded, unusedStep(used)), applicationId,
+  }))).response;
+  assert.ok(done.token && done.refreshToken, 'token and refresh token');
+  assert.equal(done.user.id, carol.id);
+  assert.equal(decodeJWT(done.token).payload.sub, carol.id);
+  await fails(client.twoFactorLogin({ twoFactorId: pending.response.twoFactorId, code: enabled.recoveryCodes[0], applicationId }), 404);
+
+  // Latch keeps recovery codes hashed: GET answers their count, POST new ones.
+  const count = (await ok(client.retrieveTwoFactorRecoveryCodes(carol.id))).response;
+  assert.equal(count.recoveryCodes, undefined);
+  assert.equal(count.recoveryCodeCount, 10);
+  const fresh = (await ok(client.generateTwoFactorRecoveryCodes(carol.id))).response;
+  assert.equal(fresh.recoveryCodes.length, 10);
+  const again = await ok(client.login({ loginId: carol.email, password, applicationId }), 242);
+  await fails(client.twoFactorLogin({ twoFactorId: again.response.twoFactorId, code: enabled.recoveryCodes[1], applicationId }), 421);
+  await ok(client.twoFactorLogin({ twoFactorId: again.response.twoFactorId, code: fresh.recoveryCodes[0], applicationId }));
+
+  await fails(client.disableTwoFactor(carol.id, method.id, '000000'), 421);
+  empty(await ok(client.disableTwoFactor(carol.id, method.id, totp(secret.secretBase32Encoded, unusedStep(used)))));
+  assert.equal((await ok(client.retrieveUser(carol.id))).response.user.twoFactor, undefined);
+  await ok(client.login({ loginId: carol.email, password, applicationId }));
+  empty(await ok(client.deleteUser(carol.id)));
+});

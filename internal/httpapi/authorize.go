@@ -156,21 +156,50 @@ func (s *Server) authorizeLogin(w http.ResponseWriter, r *http.Request) error {
 		s.loginForm(w, r, az, http.StatusServiceUnavailable, loginID, "The server is busy. Try again in a moment.")
 		return nil
 	}
-	res, err := s.id.LoginForAuthorization(r.Context(), az, loginID, r.PostForm.Get("password"), s.client(r, "", nil))
-	var ve *api.Errors
+	var res identity.LoginResult
+	var err error
+	if tfID := r.PostForm.Get("two_factor_id"); tfID != "" {
+		res, err = s.id.TwoFactorLogin(r.Context(), identity.TwoFactorLoginInput{
+			Request:  api.TwoFactorLoginRequest{TwoFactorID: tfID, Code: r.PostForm.Get("code"), ApplicationID: az.App.ID, NoJWT: true},
+			TenantID: az.App.TenantID, Client: s.client(r, "", nil),
+		})
+		var ve *api.Errors
+		switch {
+		case errors.Is(err, identity.ErrTwoFactorCode):
+			s.codeForm(w, r, az, tfID, http.StatusUnauthorized, "Invalid code. Try again.")
+			return nil
+		case errors.As(err, &ve):
+			s.codeForm(w, r, az, tfID, http.StatusBadRequest, "Enter the code.")
+			return nil
+		case errors.Is(err, identity.ErrTwoFactorIDInvalid):
+			s.loginForm(w, r, az, http.StatusUnauthorized, "", "Your login has expired. Enter your details again.")
+			return nil
+		}
+	} else {
+		res, err = s.id.LoginForAuthorization(r.Context(), az, loginID, r.PostForm.Get("password"), s.client(r, "", nil))
+		var ve *api.Errors
+		switch {
+		case errors.Is(err, identity.ErrBadCredentials):
+			s.loginForm(w, r, az, http.StatusUnauthorized, loginID, "Invalid login credentials.")
+			return nil
+		case errors.As(err, &ve) && len(ve.GeneralErrors) > 0 && ve.GeneralErrors[0].Code == "[TwoFactorRequired]":
+			s.loginForm(w, r, az, http.StatusForbidden, loginID, "This account must use two-factor authentication: set it up before you log in here.")
+			return nil
+		case errors.As(err, &ve):
+			s.loginForm(w, r, az, http.StatusBadRequest, loginID, "Enter your email or username and your password.")
+			return nil
+		}
+	}
 	switch {
-	case errors.Is(err, identity.ErrBadCredentials):
-		s.loginForm(w, r, az, http.StatusUnauthorized, loginID, "Invalid login credentials.")
-		return nil
-	case errors.As(err, &ve):
-		s.loginForm(w, r, az, http.StatusBadRequest, loginID, "Enter your email or username and your password.")
-		return nil
 	case errors.Is(err, identity.ErrBusy):
 		w.Header().Set("Retry-After", busyRetryAfter)
 		s.loginForm(w, r, az, http.StatusServiceUnavailable, loginID, "The server is busy. Try again in a moment.")
 		return nil
 	case err != nil:
 		s.pageError(w, r, err)
+		return nil
+	case res.Outcome == identity.LoginTwoFactor:
+		s.codeForm(w, r, az, res.Response.TwoFactorID, http.StatusOK, "")
 		return nil
 	}
 	if msg, code := loginOutcomeMessage(res.Outcome); msg != "" {
@@ -250,22 +279,42 @@ func (s *Server) redirectTo(w http.ResponseWriter, r *http.Request, az identity.
 	w.WriteHeader(code)
 }
 
-// loginForm shows the login page for az, with msg when set. The form
-// carries the request back, and a token bound to the browser's form
-// cookie, which it is given when it has none.
-func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, az identity.Authorization, code int, loginID, msg string) {
-	binding := ""
-	if c, err := r.Cookie(formCookie); err == nil && len(c.Value) >= 43 && len(c.Value) <= 64 {
-		binding = c.Value
-	} else {
-		raw, err := token.NewRefreshToken()
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		binding = raw
-		s.setCookie(w, r, formCookie, binding, 0)
+// codeForm asks for the second factor of the login twoFactorID waits
+// for: a form that carries the request and twoFactorID back, with a token
+// bound to the browser's form cookie.
+func (s *Server) codeForm(w http.ResponseWriter, r *http.Request, az identity.Authorization, twoFactorID string, code int, msg string) {
+	binding, ok := s.formBinding(w, r)
+	if !ok {
+		return
 	}
+	hidden := append(s.hiddenFields(r), loginpage.Field{Name: "two_factor_id", Value: twoFactorID})
+	err := loginpage.WriteCode(w, code, loginpage.Code{
+		Title: "Two-factor authentication", AppName: az.App.Name, Action: "authorize", Hidden: hidden,
+		FormToken: s.id.FormToken(binding), Error: msg,
+	}, loginpage.Options{FormTargets: []string{formTarget(az.Request.RedirectURI)}})
+	if err != nil {
+		s.log.Error("write code page", "request", r.Context().Value(ctxRequestID), "err", err)
+	}
+}
+
+// formBinding returns the browser's form cookie, and gives it one when
+// it has none; false when it could not (the fault answered).
+func (s *Server) formBinding(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if c, err := r.Cookie(formCookie); err == nil && len(c.Value) >= 43 && len(c.Value) <= 64 {
+		return c.Value, true
+	}
+	raw, err := token.NewRefreshToken()
+	if err != nil {
+		s.pageError(w, r, err)
+		return "", false
+	}
+	s.setCookie(w, r, formCookie, raw, 0)
+	return raw, true
+}
+
+// hiddenFields are the authorization request's parameters, for a form to
+// carry back: login_hint aside, which fills the login ID field instead.
+func (s *Server) hiddenFields(r *http.Request) []loginpage.Field {
 	vals := r.URL.Query()
 	if r.Method == http.MethodPost {
 		vals = r.PostForm
@@ -276,6 +325,18 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, az identity.A
 			hidden = append(hidden, loginpage.Field{Name: name, Value: v})
 		}
 	}
+	return hidden
+}
+
+// loginForm shows the login page for az, with msg when set. The form
+// carries the request back, and a token bound to the browser's form
+// cookie, which it is given when it has none.
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, az identity.Authorization, code int, loginID, msg string) {
+	binding, ok := s.formBinding(w, r)
+	if !ok {
+		return
+	}
+	hidden := s.hiddenFields(r)
 	err := loginpage.WriteLogin(w, code, loginpage.Login{
 		Title: "Log in", AppName: az.App.Name, Action: "authorize", Hidden: hidden,
 		FormToken: s.id.FormToken(binding), LoginID: loginID, Error: msg,

@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/httpapi"
 	"github.com/latchid/latch/internal/loginpage/loginpagetest"
+	"github.com/latchid/latch/internal/server"
 )
 
 // codeVerifier is the PKCE verifier of RFC 7636's Appendix B.
@@ -395,5 +397,199 @@ func TestAuthorize_Discovery(t *testing.T) {
 	}
 	if l, _ := doc["code_challenge_methods_supported"].([]any); len(l) != 1 {
 		t.Errorf("code_challenge_methods_supported: %v, want S256 alone", l)
+	}
+}
+
+func TestAuthorize_LoginPageUsesTheLoginRules(t *testing.T) {
+	t.Parallel()
+	e := sharedEnv(t)
+	app := e.codeApp(t)
+	_, email := e.mustUser(t, app.ID)
+	b := loginpagetest.NewBrowser(nil)
+	p, err := b.Get(t.Context(), e.authorizeURL(app, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := loginpagetest.ParseForm(p.URL, strings.NewReader(string(p.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tenant's lockout: five failures, then the right password too is
+	// refused, on the page and on the Login API alike.
+	for range 5 {
+		if p, err = b.Submit(t.Context(), form, url.Values{"loginId": {email}, "password": {"not the password"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err = b.Submit(t.Context(), form, url.Values{"loginId": {email}, "password": {testPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != http.StatusConflict || !strings.Contains(string(p.Body), "locked") || p.Header.Get("Location") != "" {
+		t.Fatalf("the right password after five failures: %d %s", p.Status, p.Body)
+	}
+	e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": app.ID}).wantStatus(t, http.StatusConflict)
+}
+
+func TestAuthorize_LoginStartsANewSSOSession(t *testing.T) {
+	t.Parallel()
+	e := sharedEnv(t)
+	app := e.codeApp(t)
+	_, email := e.mustUser(t, app.ID)
+	b := loginpagetest.NewBrowser(nil)
+	ssoOf := func(p *loginpagetest.Page) string {
+		for _, c := range p.Header.Values("Set-Cookie") {
+			if v, ok := strings.CutPrefix(c, "latch_sso="); ok {
+				return strings.SplitN(v, ";", 2)[0]
+			}
+		}
+		return ""
+	}
+	_, p, err := b.Authorize(t.Context(), e.authorizeURL(app, nil), email, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := ssoOf(p)
+	_, p, err = b.Authorize(t.Context(), e.authorizeURL(app, url.Values{"prompt": {"login"}}), email, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := ssoOf(p)
+	if first == "" || second == "" || first == second {
+		t.Fatalf("SSO cookies of two logins: %q, %q; want two values", first, second)
+	}
+	// The first value no longer logs anyone in.
+	old := loginpagetest.NewBrowser(nil)
+	u, _ := url.Parse(e.url)
+	old.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "latch_sso", Value: first}})
+	p, err = old.Get(t.Context(), e.authorizeURL(app, url.Values{"prompt": {"none"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := p.Location(); l == nil || l.Query().Get("error") != "login_required" {
+		t.Fatalf("the replaced SSO cookie: %d to %v, want login_required", p.Status, l)
+	}
+}
+
+func TestAuthorize_LogoutWithIDTokenHint(t *testing.T) {
+	t.Parallel()
+	e := sharedEnv(t)
+	app := e.codeApp(t)
+	_, email := e.mustUser(t, app.ID)
+	b := loginpagetest.NewBrowser(nil)
+	loc, _, err := b.Authorize(t.Context(), e.authorizeURL(app, nil), email, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok api.AccessTokenResponse
+	e.exchange(t, app, loc.Query().Get("code"), codeVerifier).wantJSON(t, 200, &tok)
+	for name, hint := range map[string]string{"access token": tok.AccessToken, "garbage": "a.b.c"} {
+		p, err := b.Get(t.Context(), e.url+"/oauth2/logout?id_token_hint="+hint+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/cb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
+			t.Errorf("id_token_hint of an %s: %d to %q, want a 400 page", name, p.Status, p.Header.Get("Location"))
+		}
+	}
+	p, err := b.Get(t.Context(), e.url+"/oauth2/logout?id_token_hint="+tok.IDToken+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/cb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != http.StatusFound || p.Header.Get("Location") != "https://app.example/cb" {
+		t.Fatalf("logout with the ID token as hint: %d to %q", p.Status, p.Header.Get("Location"))
+	}
+}
+
+func TestAuthorize_LoginPageRateLimited(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, func(c *server.Config) { c.RateLimits = httpapi.RateLimits{Login: 2} })
+	app := e.codeApp(t)
+	b := loginpagetest.NewBrowser(nil)
+	p, err := b.Get(t.Context(), e.authorizeURL(app, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := loginpagetest.ParseForm(p.URL, strings.NewReader(string(p.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []int{}
+	for range 3 {
+		p, err := b.Submit(t.Context(), form, url.Values{"loginId": {"nobody@example.org"}, "password": {"wrong password"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, p.Status)
+		if p.Status == http.StatusTooManyRequests && p.Header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+	}
+	if codes[0] != http.StatusUnauthorized || codes[2] != http.StatusTooManyRequests {
+		t.Fatalf("three logins a minute past a limit of two: %v, want 401 first and 429 last", codes)
+	}
+}
+
+// TestAuthorize_TwoFactor: a user with an authenticator method is asked
+// for a code after the password; a wrong code asks again, a right one (or
+// a recovery code) completes the login with a code for the client.
+func TestAuthorize_TwoFactor(t *testing.T) {
+	t.Parallel()
+	e := sharedEnv(t)
+	app := e.codeApp(t)
+	userID, email := e.mustUser(t, app.ID)
+	now := e.clock.Now()
+	var sec api.SecretResponse
+	e.do(t, "GET", "/api/two-factor/secret?loginId="+url.QueryEscape(email), withKey(e.key)).wantJSON(t, 200, &sec)
+	var enabled api.TwoFactorResponse
+	e.do(t, "POST", "/api/user/two-factor/"+userID, withKey(e.key), withJSON(map[string]any{"method": "authenticator",
+		"code": rfc6238(t, sec.SecretBase32Encoded, now), "secretBase32Encoded": sec.SecretBase32Encoded})).wantJSON(t, 200, &enabled)
+
+	b := loginpagetest.NewBrowser(nil)
+	_, p, err := b.Authorize(t.Context(), e.authorizeURL(app, nil), email, testPassword)
+	if err == nil || p.Status != http.StatusOK || !strings.Contains(string(p.Body), `autocomplete="one-time-code"`) || strings.Contains(p.Header.Get("Set-Cookie"), "latch_sso=") {
+		t.Fatalf("the right password of a user with a method: %v %d, want the code page and no SSO session", err, p.Status)
+	}
+	form, err := loginpagetest.ParseForm(p.URL, strings.NewReader(string(p.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form.Fields.Get("two_factor_id") == "" {
+		t.Fatalf("the code form carries no two_factor_id: %v", form.Fields)
+	}
+	p, err = b.Submit(t.Context(), form, url.Values{"code": {"000000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != http.StatusUnauthorized || !strings.Contains(string(p.Body), "Invalid code.") || p.Header.Get("Location") != "" {
+		t.Fatalf("a wrong code: %d %s", p.Status, p.Body)
+	}
+	// Another browser cannot finish this login with the form's fields.
+	other := loginpagetest.NewBrowser(nil)
+	if p, err = other.Submit(t.Context(), form, url.Values{"code": {enabled.RecoveryCodes[0]}}); err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != http.StatusForbidden || p.Header.Get("Location") != "" {
+		t.Fatalf("the code form posted from another browser: %d", p.Status)
+	}
+	p, err = b.Submit(t.Context(), form, url.Values{"code": {enabled.RecoveryCodes[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := p.Location()
+	if p.Status != http.StatusSeeOther || loc == nil || loc.Query().Get("code") == "" {
+		t.Fatalf("a recovery code: %d %s", p.Status, p.Body)
+	}
+	var tok api.AccessTokenResponse
+	e.exchange(t, app, loc.Query().Get("code"), codeVerifier).wantJSON(t, 200, &tok)
+	if tok.UserID != userID {
+		t.Fatalf("tokens of %s, want %s", tok.UserID, userID)
+	}
+	// The twoFactorId is spent.
+	if p, err = b.Submit(t.Context(), form, url.Values{"code": {enabled.RecoveryCodes[1]}}); err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != http.StatusUnauthorized || !strings.Contains(string(p.Body), `name="password"`) {
+		t.Fatalf("a spent two_factor_id: %d, want the login form again", p.Status)
 	}
 }

@@ -21,6 +21,7 @@ var loginStatus = map[identity.LoginOutcome]int{
 	identity.LoginPrevented:      http.StatusConflict,
 	identity.LoginExpired:        http.StatusGone,
 	identity.LoginInactive:       http.StatusLocked,
+	identity.LoginTwoFactor:      242, // FusionAuth's: the login waits for a two-factor code
 }
 
 // login serves POST /api/login.

@@ -116,7 +116,7 @@ func TestToken_PasswordGrant(t *testing.T) {
 		oe := e.token(t, f, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "invalid_grant")
 		unknown := e.token(t, url.Values{"grant_type": {"password"}, "username": {"nobody@example.org"}, "password": {testPassword}}, withBasic(a.id, a.secret)).
 			wantOAuthError(t, 400, "invalid_grant")
-		if oe != unknown {
+		if !cmp.Equal(oe, unknown) {
 			t.Errorf("wrong password %+v and unknown user %+v differ", oe, unknown)
 		}
 	})
@@ -271,7 +271,9 @@ func TestToken_BadRequests(t *testing.T) {
 	e := sharedEnv(t)
 	a := e.mustOAuthApp(t, nil)
 	e.token(t, url.Values{"grant_type": {"client_credentials"}}, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "unsupported_grant_type")
-	e.token(t, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "unsupported_grant_type")
+	e.token(t, url.Values{"grant_type": {"implicit"}}, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "unsupported_grant_type")
+	// Supported, and not enabled for this client.
+	e.token(t, url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "unauthorized_client")
 	e.token(t, url.Values{"username": {a.email}}, withBasic(a.id, a.secret)).wantOAuthError(t, 400, "invalid_request")
 	e.do(t, "POST", "/oauth2/token", withBasic(a.id, a.secret),
 		withJSON(map[string]any{"grant_type": "password", "username": a.email, "password": testPassword})).wantOAuthError(t, 400, "invalid_request")

@@ -148,6 +148,7 @@ func (s *Server) routes() {
 	s.authorizeRoutes()
 
 	s.adminRoutes()
+	s.twoFactorRoutes()
 	s.eventLogRoutes()
 
 	s.mux.Handle("/", h(authNone, func(w http.ResponseWriter, r *http.Request) error {

@@ -356,6 +356,7 @@ func (s *Service) validateApplication(ctx context.Context, errs *api.Errors, a *
 		errs.Field("application.name", "blank", "You must specify the [application.name] property.")
 	}
 	a.State = applicationState(a.Active)
+	validateApplicationTwoFactor(errs, a)
 	if a.JWTConfiguration.Enabled {
 		s.validateJWTConfiguration(ctx, errs, "application.jwtConfiguration", &a.JWTConfiguration)
 	} else if id := a.JWTConfiguration.AccessTokenKeyID; id != "" {

@@ -330,3 +330,23 @@ func TestSSOSession(t *testing.T) {
 		t.Fatal("form tokens are not bound to their cookie")
 	}
 }
+
+func TestSSOSessionEndsWithTheUser(t *testing.T) {
+	t.Parallel()
+	e := newCodeEnv(t)
+	raw, _, err := e.StartSSOSession(e.ctx, e.az.Tenant, e.sso.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.store.GetUser(e.ctx, e.sso.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Active = false
+	if err := e.store.UpdateUser(e.ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.SSOSession(e.ctx, e.az.Tenant, raw); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("the SSO session of a deactivated user: %v, want ErrNotFound", err)
+	}
+}

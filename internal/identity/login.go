@@ -29,6 +29,7 @@ const (
 	LoginPrevented                              // 409: locked out after failed attempts
 	LoginExpired                                // 410: the account has expired
 	LoginInactive                               // 423: the account is deactivated
+	LoginTwoFactor                              // 242: the login waits for a two-factor code
 )
 
 // lockoutActionID identifies Latch's failed-login lock in 409 responses.
@@ -83,6 +84,8 @@ type logins struct {
 	sessions loginSessions
 	tokens   accessTokens
 	events   loginEvents
+	// codes verifies and spends two-factor codes (twofactor.go).
+	codes codeChecker
 	// tx runs fn with logins whose writes commit together, or not at all.
 	tx func(ctx context.Context, fn func(logins) error) error
 }
@@ -100,6 +103,13 @@ type loginStore interface {
 	ListRegistrations(ctx context.Context, userID string) ([]storage.Registration, error)
 	GetRegistration(ctx context.Context, userID, applicationID string) (storage.Registration, error)
 	UpdateRegistration(ctx context.Context, r storage.Registration) error
+	// Two-factor logins (twofactor_login.go).
+	ListTwoFactorMethods(ctx context.Context, userID string) ([]storage.TwoFactorMethod, error)
+	CreateTwoFactorLogin(ctx context.Context, l storage.TwoFactorLogin) error
+	GetTwoFactorLogin(ctx context.Context, hash []byte) (storage.TwoFactorLogin, error)
+	DeleteTwoFactorLogin(ctx context.Context, hash []byte) error
+	CreateTwoFactorTrust(ctx context.Context, t storage.TwoFactorTrust) error
+	GetTwoFactorTrust(ctx context.Context, hash []byte) (storage.TwoFactorTrust, error)
 }
 
 // loginTenants finds the tenant and the application a login names
@@ -127,7 +137,7 @@ func (s *Service) logins() logins {
 	reads := *s
 	reads.store = s.reads()
 	return logins{store: reads.store, now: s.clock, log: s.log, hashing: s.hashing, checks: s.checks, mac: s.sealer.MAC,
-		tenants: &reads, sessions: s.sessions(), tokens: s, events: s.events(),
+		tenants: &reads, sessions: s.sessions(), tokens: s, events: s.events(), codes: s.codes(),
 		tx: func(ctx context.Context, fn func(logins) error) error {
 			return s.Tx(ctx, func(tx *Service) error { return fn(tx.logins()) })
 		}}
@@ -280,7 +290,7 @@ func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *st
 		}
 		return LoginResult{}, ErrBadCredentials
 	}
-	return ls.complete(ctx, in, t, app, u, key, rehashed)
+	return ls.complete(ctx, in, t, app, u, key, policy, reserved, rehashed)
 }
 
 // key is the key of a login ID's attempts: a keyed hash of the login
@@ -359,7 +369,8 @@ func (ls logins) find(ctx context.Context, tenantID, loginID string, types []str
 // deactivated account is told so (its check stays counted), any other
 // login clears the login ID's attempts. rehashed, when set, replaces the
 // stored password hash.
-func (ls logins) complete(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string, rehashed *storage.PasswordHash) (LoginResult, error) {
+func (ls logins) complete(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string,
+	policy lockout.Policy, reserved storage.LoginAttempts, rehashed *storage.PasswordHash) (LoginResult, error) {
 	now := ls.now()
 	switch {
 	case !u.Expiry.IsZero() && !now.Before(u.Expiry):
@@ -370,7 +381,17 @@ func (ls logins) complete(ctx context.Context, in LoginInput, t api.Tenant, app 
 	if in.OAuth && app != nil && !grantEnabled(app.Application, GrantPassword) {
 		return LoginResult{}, &api.OAuthError{Code: api.OAuthUnauthorizedClient, Description: "The password grant is not enabled for this application.", Reason: "grant_type_disabled"}
 	}
+	if res, waits, err := ls.secondStep(ctx, in, t, app, u, key, policy, reserved, rehashed); waits || err != nil {
+		return res, err
+	}
+	return ls.finish(ctx, in, t, app, u, key, rehashed)
+}
 
+// finish completes a login whose every step is done: the user's last
+// login, the login ID's attempts cleared, the registration's last login,
+// the tokens and user.login.success, in one transaction.
+func (ls logins) finish(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string, rehashed *storage.PasswordHash) (LoginResult, error) {
+	now := ls.now()
 	var res LoginResult
 	err := ls.tx(ctx, func(tx logins) error {
 		u, err := tx.store.GetUser(ctx, u.ID) // re-read inside the transaction
@@ -423,7 +444,13 @@ func (ls logins) issue(ctx context.Context, in LoginInput, t api.Tenant, app *st
 	if err != nil {
 		return LoginResult{}, err
 	}
-	res := LoginResult{Outcome: LoginOK, Response: api.LoginResponse{User: userView(u, regs, false)}}
+	view := userView(u, regs, false)
+	if ms, err := ls.store.ListTwoFactorMethods(ctx, u.ID); err != nil {
+		return LoginResult{}, err
+	} else if len(ms) > 0 {
+		view.TwoFactor = &api.UserTwoFactor{Methods: methodViews(ms)}
+	}
+	res := LoginResult{Outcome: LoginOK, Response: api.LoginResponse{User: view}}
 	if u.PasswordChangeRequired {
 		res.Outcome = LoginChangePassword
 		res.Response = api.LoginResponse{ChangePasswordID: NewID(), ChangePasswordReason: u.PasswordChangeReason}

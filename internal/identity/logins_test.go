@@ -129,7 +129,7 @@ func TestLogins_Complete(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			res, err := ls.complete(e.ctx, c.in, e.tenant, app, u, key, nil)
+			res, err := ls.complete(e.ctx, c.in, e.tenant, app, u, key, lockout, storage.LoginAttempts{}, nil)
 			var oe *api.OAuthError
 			switch {
 			case c.wantErr != "":
@@ -285,7 +285,7 @@ func TestLogins_Events(t *testing.T) {
 
 	for _, u := range []storage.User{ana, bob} {
 		e.clock.Advance(time.Second)
-		if _, err := ls.complete(e.ctx, LoginInput{Request: api.LoginRequest{NoJWT: true}}, tn, &e.app, u, ls.key(u.Email), nil); err != nil {
+		if _, err := ls.complete(e.ctx, LoginInput{Request: api.LoginRequest{NoJWT: true}}, tn, &e.app, u, ls.key(u.Email), lockoutPolicy(tn), storage.LoginAttempts{}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -154,6 +154,7 @@ func (s *Service) validateTenant(ctx context.Context, errs *api.Errors, t *api.T
 			"The [actionDurationUnit] must be one of MINUTES, HOURS, DAYS, WEEKS, MONTHS or YEARS.")
 	}
 	validateEventConfiguration(errs, &t.EventConfiguration)
+	validateTenantTwoFactor(errs, t)
 	r := &t.PasswordValidationRules
 	if r.MinLength == 0 {
 		r.MinLength = DefaultPasswordMinLength

@@ -297,7 +297,11 @@ func (s *Service) view(ctx context.Context, u storage.User, withScheme bool) (ap
 	if err != nil {
 		return api.User{}, err
 	}
-	return *userView(u, regs, withScheme), nil
+	v := userView(u, regs, withScheme)
+	if err := s.twoFactorView(ctx, v); err != nil {
+		return api.User{}, err
+	}
+	return *v, nil
 }
 
 // userView is the response form of a user: never the hash, salt or factor.

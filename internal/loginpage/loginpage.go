@@ -21,6 +21,7 @@ var templateFS embed.FS
 var (
 	loginTemplate   = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/login.html"))
 	messageTemplate = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/message.html"))
+	codeTemplate    = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/code.html"))
 )
 
 // Field is a hidden form field: a parameter of the authorization request
@@ -43,6 +44,18 @@ type Login struct {
 	LoginID string
 	// Error, when set, says why the last attempt failed; it is announced
 	// to screen readers and tied to the fields with aria-describedby.
+	Error string
+}
+
+// Code is the second step of a login: the form that asks for a
+// two-factor code (an authenticator's, or a recovery code).
+type Code struct {
+	Title     string
+	AppName   string
+	Action    string
+	Hidden    []Field
+	FormToken string
+	// Error, when set, says why the last code was refused.
 	Error string
 }
 
@@ -69,6 +82,11 @@ func WriteLogin(w http.ResponseWriter, code int, l Login, o Options) error {
 	return write(w, code, loginTemplate, l, o)
 }
 
+// WriteCode writes the two-factor code form with status code.
+func WriteCode(w http.ResponseWriter, code int, c Code, o Options) error {
+	return write(w, code, codeTemplate, c, o)
+}
+
 // WriteMessage writes a message page with status code.
 func WriteMessage(w http.ResponseWriter, code int, m Message, o Options) error {
 	return write(w, code, messageTemplate, m, o)
@@ -88,8 +106,11 @@ func write(w http.ResponseWriter, code int, t *template.Template, data any, o Op
 }
 
 func templateName(t *template.Template) string {
-	if t == loginTemplate {
+	switch t {
+	case loginTemplate:
 		return "login.html"
+	case codeTemplate:
+		return "code.html"
 	}
 	return "message.html"
 }
@@ -107,15 +128,21 @@ func withNonce(data any, nonce string) any {
 			Message
 			Nonce string
 		}{d, nonce}
+	case Code:
+		return struct {
+			Code
+			Nonce string
+		}{d, nonce}
 	}
 	return data
 }
 
-// newNonce returns 128 random bits, base64.
+// newNonce returns 128 random bits, base64url: nothing in it that
+// html/template would escape in the style tag's attribute.
 func newNonce() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // SetHeaders sets the headers of every page: a Content-Security-Policy

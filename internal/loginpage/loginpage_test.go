@@ -80,7 +80,7 @@ func checkHeaders(t *testing.T, rec *httptest.ResponseRecorder) {
 			t.Errorf("CSP %q lacks %s", csp, d)
 		}
 	}
-	m := regexp.MustCompile(`style-src 'nonce-([A-Za-z0-9+/=]{24})'`).FindStringSubmatch(csp)
+	m := regexp.MustCompile(`style-src 'nonce-([A-Za-z0-9_-]{22})'`).FindStringSubmatch(csp)
 	if m == nil {
 		t.Fatalf("CSP %q has no style nonce", csp)
 	}
@@ -109,4 +109,21 @@ func TestFormTargetsCannotInjectDirectives(t *testing.T) {
 	if strings.Contains(csp, "script-src") || !strings.Contains(csp, "form-action 'self' com.example.app:;") {
 		t.Fatalf("CSP %q", csp)
 	}
+}
+
+func TestWriteCode(t *testing.T) {
+	rec := httptest.NewRecorder()
+	err := WriteCode(rec, 401, Code{Title: "Two-factor authentication", AppName: "Store", Action: "authorize", FormToken: "tok",
+		Hidden: []Field{{"two_factor_id", "tf1"}}, Error: "Invalid code."}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := rec.Body.String()
+	for _, w := range []string{`<label for="code">`, `autocomplete="one-time-code"`, `name="two_factor_id" value="tf1"`,
+		`aria-describedby="code-help code-error"`, `id="code-error" role="alert">Invalid code.</p>`, `name="form_token" value="tok"`} {
+		if !strings.Contains(body, w) {
+			t.Errorf("code page lacks %q:\n%s", w, body)
+		}
+	}
+	checkHeaders(t, rec)
 }

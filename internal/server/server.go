@@ -489,8 +489,10 @@ func (s *Server) Serve() error {
 
 // reap deletes sessions that expired or were revoked more than a day ago
 // (kept that long for the record), the outbox's deliveries finished more
-// than a day ago with their events, and the login attempts that no longer
-// matter (at once: their keys are chosen by anyone who tries a login).
+// than a day ago with their events, the authorization codes and SSO
+// sessions that expired more than a day ago, and the login attempts that
+// no longer matter (at once: their keys are chosen by anyone who tries a
+// login).
 func (s *Server) reap(ctx context.Context) {
 	defer close(s.done)
 	t := time.NewTicker(s.cfg.GCInterval)
@@ -502,9 +504,14 @@ func (s *Server) reap(ctx context.Context) {
 		case <-t.C:
 			now := s.now()
 			res, err := s.store.GarbageCollect(ctx, now.Add(-24*time.Hour))
-			var attempts int64
+			var attempts, codes, ssos int64
 			if err == nil {
 				attempts, err = s.store.CollectLoginAttempts(ctx, now)
+			}
+			if err == nil {
+				// Codes are kept a day past their minute, so that a reuse
+				// still finds its code, and revokes what it gave.
+				codes, ssos, err = s.store.CollectAuthorizations(ctx, now.Add(-24*time.Hour))
 			}
 			if err != nil {
 				// An outage is the store's Outage to log.
@@ -513,9 +520,10 @@ func (s *Server) reap(ctx context.Context) {
 				}
 				continue
 			}
-			if res != (storage.GCResult{}) || attempts != 0 {
+			if res != (storage.GCResult{}) || attempts != 0 || codes != 0 || ssos != 0 {
 				s.log.Info("garbage collection", "sessions", res.Sessions, "loginAttempts", attempts,
-					"deliveries", res.Deliveries, "events", res.Events, "dpopProofs", res.DPoPProofs)
+					"deliveries", res.Deliveries, "events", res.Events, "dpopProofs", res.DPoPProofs,
+					"authorizationCodes", codes, "ssoSessions", ssos)
 			}
 		}
 	}

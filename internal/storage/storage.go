@@ -44,6 +44,7 @@ const ProbeKey = "latch.write-probe"
 // Store is the storage contract. Every method is safe for concurrent use.
 type Store interface {
 	AuthorizationStore
+	TwoFactorStore
 
 	// Tx runs fn in one transaction: every call fn makes on tx commits
 	// together, or none does when fn returns an error. Calls on tx must not

@@ -28,6 +28,7 @@ func RunConcurrency(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("DPoPProofRace", func(t *testing.T) { testDPoPProofRace(t, open(t)) })
 	t.Run("AuthorizationCodeRace", func(t *testing.T) { testAuthorizationCodeRace(t, open(t)) })
 	t.Run("LoginAttemptsRace", func(t *testing.T) { testLoginAttemptsRace(t, open(t)) })
+	t.Run("TwoFactorRace", func(t *testing.T) { testTwoFactorRaces(t, open(t)) })
 }
 
 // testLoginAttemptsRace has racers reserve a password check on one new

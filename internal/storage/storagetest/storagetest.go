@@ -101,6 +101,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DPoPProofsGarbageCollect", testDPoPProofsGarbageCollect},
 		{"AuthorizationCodes", testAuthorizationCodes},
 		{"SSOSessions", testSSOSessions},
+		{"TwoFactorMethods", testTwoFactorMethods}, {"RecoveryCodes", testRecoveryCodes},
+		{"TwoFactorCodes", testTwoFactorCodes}, {"TwoFactorLogins", testTwoFactorLogins},
 		{"Timezones", testTimezones},
 		{"TxCommitRollback", testTxCommitRollback},
 		{"Errors", testErrors},
