@@ -9,7 +9,8 @@
 // focuses the labelled fields of the login form and types into them,
 // submits with the keyboard, and the browser follows the redirect to the
 // SDK's loopback listener, which exchanges the code. They check that the
-// page works with JavaScript off and that a page of another origin cannot
+// page asks a user with an authenticator for the second factor, that it
+// works with JavaScript off, and that a page of another origin cannot
 // frame it, and keep a screenshot of the login page as a test artifact
 // (go test -artifacts keeps it; its path is logged).
 //

@@ -20,14 +20,16 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/client"
 	"github.com/latchid/latch/internal/latchtest"
+	"github.com/latchid/latch/internal/totp"
 )
 
 // redirectURL is the loopback redirect URI the tests register: any port
 // matches it (RFC 8252 §7.3).
 const redirectURL = "http://127.0.0.1/callback"
 
-// tabTimeout bounds each test's browser actions.
-const tabTimeout = 40 * time.Second
+// tabTimeout bounds each test's browser actions: a failure, not a
+// speed target, with room for a busy machine.
+const tabTimeout = 2 * time.Minute
 
 // codeLatch starts a Latch whose application Default may use the code
 // flow as a public client with the loopback redirect URL, and registers
@@ -53,8 +55,9 @@ func codeLatch(t *testing.T) (*latchtest.Latch, string, string) {
 // it opens authURL, keeps a screenshot of the page, focuses the labelled
 // fields and types into them, submits with Enter, and waits for the
 // browser to reach the loopback redirect URI; it returns the text of the
-// page there.
-func logInWithKeyboard(t *testing.T, ctx context.Context, authURL, email, screenshotName string) (string, error) {
+// page there. With a code, it expects the page that asks for the second
+// factor after the password, and types the code there.
+func logInWithKeyboard(t *testing.T, ctx context.Context, authURL, email, code, screenshotName string) (string, error) {
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(authURL),
 		chromedp.WaitVisible(labelledInput("password")),
@@ -70,6 +73,19 @@ func logInWithKeyboard(t *testing.T, ctx context.Context, authURL, email, screen
 		chromedp.KeyEvent(kb.Enter),
 	); err != nil {
 		return "", fmt.Errorf("fill and submit the form: %w", err)
+	}
+	if code != "" {
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(labelledInput("authentication code"))); err != nil {
+			return "", fmt.Errorf("the second factor's page: %w", err)
+		}
+		screenshot(t, ctx, "code-"+screenshotName)
+		if err := chromedp.Do(ctx,
+			chromedp.Focus(labelledInput("authentication code")),
+			chromedp.KeyEvent(code),
+			chromedp.KeyEvent(kb.Enter),
+		); err != nil {
+			return "", fmt.Errorf("type the code: %w", err)
+		}
 	}
 	redirect := mustParse(t, authURL).Query().Get("redirect_uri")
 	for {
@@ -95,7 +111,7 @@ func logInWithKeyboard(t *testing.T, ctx context.Context, authURL, email, screen
 // loginInBrowser runs the client SDK's LoginWithBrowser with the tab as
 // the system browser, and checks that the tokens it stores are bound to
 // the device key.
-func loginInBrowser(t *testing.T, tab context.Context, l *latchtest.Latch, appID, email, screenshotName string) {
+func loginInBrowser(t *testing.T, tab context.Context, l *latchtest.Latch, appID, email, code, screenshotName string) {
 	t.Helper()
 	c := &client.Client{BaseURL: "http://127.0.0.1:1"} // the backend is not used here
 	type result struct {
@@ -105,7 +121,7 @@ func loginInBrowser(t *testing.T, tab context.Context, l *latchtest.Latch, appID
 	browser := make(chan result, 1)
 	user, err := c.LoginWithBrowser(tab, client.BrowserLogin{Issuer: l.URL, ClientID: appID, Open: func(u string) error {
 		go func() {
-			text, err := logInWithKeyboard(t, tab, u, email, screenshotName)
+			text, err := logInWithKeyboard(t, tab, u, email, code, screenshotName)
 			browser <- result{text, err}
 		}()
 		return nil
@@ -143,7 +159,7 @@ func TestHostedLogin(t *testing.T) {
 		t.Fatalf("scripts do not run in a new tab: %v, %v", run, err)
 	}
 	l, appID, email := codeLatch(t)
-	loginInBrowser(t, tab, l, appID, email, "login-page.png")
+	loginInBrowser(t, tab, l, appID, email, "", "login-page.png")
 }
 
 // TestHostedLogin_NoJavaScript checks that the page works with
@@ -156,7 +172,37 @@ func TestHostedLogin_NoJavaScript(t *testing.T) {
 		t.Fatalf("scripts run in the tab: %v, %v", run, err)
 	}
 	l, appID, email := codeLatch(t)
-	loginInBrowser(t, tab, l, appID, email, "login-page-no-javascript.png")
+	loginInBrowser(t, tab, l, appID, email, "", "login-page-no-javascript.png")
+}
+
+// TestHostedLogin_SecondFactor logs in as a user with an authenticator:
+// after the password the page asks for the code, which the user types
+// (here one of the recovery codes, which stays valid however long the
+// test takes).
+func TestHostedLogin_SecondFactor(t *testing.T) {
+	t.Parallel()
+	tab := newTab(t, tabTimeout)
+	l, appID, email := codeLatch(t)
+	var user api.UserResponse
+	l.Do(t, l.APIKey, "GET", "/api/user?email="+url.QueryEscape(email), nil, http.StatusOK, &user)
+	var sec api.SecretResponse
+	l.Do(t, l.APIKey, "GET", "/api/two-factor/secret?loginId="+url.QueryEscape(email), nil, http.StatusOK, &sec)
+	secret, err := totp.ParseBase32(sec.SecretBase32Encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.Code(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enabled api.TwoFactorResponse
+	l.Do(t, l.APIKey, "POST", "/api/user/two-factor/"+user.User.ID, map[string]any{
+		"method": "authenticator", "code": code, "secretBase32Encoded": sec.SecretBase32Encoded,
+	}, http.StatusOK, &enabled)
+	if len(enabled.RecoveryCodes) == 0 {
+		t.Fatal("no recovery codes")
+	}
+	loginInBrowser(t, tab, l, appID, email, enabled.RecoveryCodes[0], "login-page-two-factor.png")
 }
 
 // TestHostedLogin_Framed checks that a page of another origin cannot
