@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -349,4 +350,39 @@ func TestSSOSessionEndsWithTheUser(t *testing.T) {
 	if _, err := e.SSOSession(e.ctx, e.az.Tenant, raw); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("the SSO session of a deactivated user: %v, want ErrNotFound", err)
 	}
+}
+
+// FuzzRedirectURIAllowed: whatever the URI, one that is allowed has no
+// fragment and no userinfo, and is a registered URI exactly or a loopback
+// URI that differs from a registered one in its port alone.
+func FuzzRedirectURIAllowed(f *testing.F) {
+	registered := []string{"https://app.example/cb", "http://127.0.0.1/native", "http://[::1]:80/n6", "com.example.app:/r"}
+	for _, s := range []string{"https://app.example/cb", "http://127.0.0.1:8080/native", "http://[::1]:1/n6", "https://app.example/cb#x",
+		"http://u@127.0.0.1:1/native", "http://127.0.0.1:1/native?", "com.example.app:/r", "http://127.0.0.1:/native"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		if !RedirectURIAllowed(registered, uri) {
+			return
+		}
+		if strings.Contains(uri, "#") || strings.Contains(uri, "@") {
+			t.Fatalf("%q allowed, with a fragment or userinfo", uri)
+		}
+		for _, r := range registered {
+			if r == uri {
+				return
+			}
+		}
+		u, err := url.Parse(uri)
+		if err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1") {
+			t.Fatalf("%q allowed, neither registered nor a loopback URI", uri)
+		}
+		for _, r := range registered {
+			ru, _ := url.Parse(r)
+			if ru.Scheme == u.Scheme && ru.Hostname() == u.Hostname() && ru.Path == u.Path && ru.RawQuery == u.RawQuery {
+				return
+			}
+		}
+		t.Fatalf("%q allowed, and no registered loopback URI differs from it in the port alone", uri)
+	})
 }

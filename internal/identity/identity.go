@@ -25,8 +25,9 @@
 // (role.go), users and registrations (user.go), API keys (apikey.go), the
 // signing keys, JWKS and rotation of keys (keys.go), access and ID tokens
 // (jwt.go), OAuth client authentication, introspection, revocation and
-// UserInfo (oauth.go), DPoP replay (dpop.go), the first start
-// (bootstrap.go).
+// UserInfo (oauth.go), the authorization code flow: its requests, SSO
+// sessions and codes (authorize.go), DPoP replay (dpop.go), the first
+// start (bootstrap.go).
 package identity
 
 import (

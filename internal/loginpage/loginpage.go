@@ -145,7 +145,8 @@ func newNonce() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// SetHeaders sets the headers of every page: a Content-Security-Policy
+// SetHeaders sets the headers of every page (and, with no nonce, of
+// every redirect): a Content-Security-Policy
 // that allows nothing but the page's own nonce-bearing style, and its
 // form posting to its own origin (and o.FormTargets); no framing, by CSP
 // and X-Frame-Options; no caching; no Referer sent with anything.
@@ -156,7 +157,11 @@ func SetHeaders(h http.Header, nonce string, o Options) {
 			formAction += " " + t
 		}
 	}
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; form-action "+formAction+
+	style := ""
+	if nonce != "" { // a redirect has no body, and no style
+		style = "; style-src 'nonce-" + nonce + "'"
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'"+style+"; form-action "+formAction+
 		"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
