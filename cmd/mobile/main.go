@@ -9,6 +9,7 @@
 //
 //	mobile [flags]                     the app, in the terminal (stdin must be one)
 //	mobile [flags] login [--login-id EMAIL] [--password-stdin] [--code CODE] [--trust-device]
+//	mobile [flags] login --browser --client-id ID [--latch URL]
 //	mobile [flags] products
 //	mobile [flags] cart
 //	mobile [flags] add SKU [QUANTITY]
@@ -40,6 +41,15 @@
 // --json, which prints {"secret","uri"}, then two-factor enable --secret
 // SECRET --code CODE. two-factor disable --code takes a current code or a
 // recovery code.
+//
+// login --browser logs in through Latch's own login page instead, in the
+// system browser (OAuth 2.0 for native apps, RFC 8252): it prints the
+// page's URL and opens it (xdg-open, open), waits up to five minutes for
+// the browser's redirect to a port of 127.0.0.1, and stores the tokens as
+// the password login does. --client-id (env MOBILE_CLIENT_ID) is the
+// storefront's application id in Latch, which must list
+// http://127.0.0.1/callback among its authorized redirect URLs; --latch
+// (env MOBILE_LATCH_URL) is Latch's URL, http://127.0.0.1:9011 by default.
 //
 // The session survives restarts: the tokens are kept in a client.FileStore
 // (AES-GCM, key file mode 0600) in the state directory, one token file per
@@ -140,6 +150,7 @@ commands:
                                                 log in (password from stdin, MOBILE_PASSWORD or a prompt;
                                                 the second factor's code, if asked, from --code,
                                                 MOBILE_TWO_FACTOR_CODE or a prompt)
+  login --browser --client-id ID [--latch URL]  log in on Latch's page in the system browser
   products                                      list the products
   cart                                          show the cart
   add SKU [QUANTITY]                            add to the cart (1 by default)
@@ -276,6 +287,9 @@ type invocation struct {
 	// Command flags.
 	loginID       string
 	passwordStdin bool
+	browser       bool   // login --browser
+	clientID      string // login --client-id
+	latchURL      string // login --latch
 	everywhere    bool
 	showSecrets   bool
 	code          string
@@ -296,6 +310,9 @@ var commands = map[string]command{
 			fs.BoolVar(&inv.passwordStdin, "password-stdin", false, "read the password from stdin (one line)")
 			fs.StringVar(&inv.code, "code", "", "the authenticator's `code`, or a recovery code, if the account asks for a second factor (env MOBILE_TWO_FACTOR_CODE)")
 			fs.BoolVar(&inv.trustDevice, "trust-device", false, "with the code: ask for no code on this device from now on")
+			fs.BoolVar(&inv.browser, "browser", false, "log in on Latch's login page in the system browser")
+			fs.StringVar(&inv.clientID, "client-id", "", "with --browser: the storefront's application `id` in Latch (env MOBILE_CLIENT_ID)")
+			fs.StringVar(&inv.latchURL, "latch", "", "with --browser: Latch's `URL` (default "+defaultLatch+", env MOBILE_LATCH_URL)")
 		},
 		run: cmdLogin,
 	},
@@ -369,6 +386,9 @@ func (inv *invocation) wantArgs(min, max int, names string) error {
 }
 
 func cmdLogin(ctx context.Context, inv *invocation) error {
+	if inv.browser {
+		return cmdLoginBrowser(ctx, inv)
+	}
 	if err := inv.wantArgs(0, 1, "at most a login id"); err != nil {
 		return err
 	}
