@@ -213,7 +213,7 @@ func (g *Guard) checkRevoked(ctx context.Context, c *api.Claims, fresh bool) err
 
 // verifyEventSignature checks an X-FusionAuth-Signature-JWT against body.
 func (g *Guard) verifyEventSignature(ctx context.Context, raw string, body []byte) error {
-	t, err := parseJWS(raw)
+	t, err := parseJWS(raw, nil)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errEventSignature, err)
 	}

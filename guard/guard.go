@@ -165,6 +165,7 @@ type Guard struct {
 	now        func() time.Time
 	log        *slog.Logger
 	floor      time.Duration
+	headers    knownHeaders // of the access tokens that verified
 
 	revocations    RevocationStore
 	eventKeys      StaticKeySet
@@ -376,7 +377,7 @@ func (g *Guard) Verify(ctx context.Context, raw string) (*api.Claims, error) {
 // the token is parsed once, and Handler reads the binding of a token that
 // failed (an expired one) from it.
 func (g *Guard) verify(ctx context.Context, raw string, fresh bool) (*api.Claims, *parsedToken, error) {
-	t, err := parseAccessToken(raw)
+	t, err := parseAccessToken(raw, &g.headers)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -408,6 +409,7 @@ func (g *Guard) verifyParsed(ctx context.Context, t *parsedToken, fresh bool) er
 	if err := g.checkSignature(t, key); err != nil {
 		return err
 	}
+	g.headers.add(t)
 	return g.checkRevoked(ctx, claims, fresh)
 }
 

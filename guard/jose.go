@@ -3,6 +3,9 @@ package guard
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/jws"
@@ -24,12 +27,79 @@ type parsedToken struct {
 	// that one refresh's token serves the requests that share it.
 	claims    *api.Claims
 	claimsErr error
+
+	// known says that the header was one of knownHeaders, not decoded.
+	known bool
+}
+
+// maxKnownHeaders bounds knownHeaders. Every token a Latch key signs has
+// the same header, and Latch signs with a key or two at a time.
+const maxKnownHeaders = 16
+
+// knownHeader is the header of a token guard accepted, as parseJWS found
+// it.
+type knownHeader struct {
+	header        jws.Object
+	alg, kid, typ string
+}
+
+// knownHeaders are the headers of the access tokens guard accepted, by
+// their encoded form, so that the header of the next token of the same
+// key is not decoded and checked again (jws.ParseWithHeader): it would
+// come out the same. Only the header of a token whose signature verified
+// gets in, so that nobody without a signing key can fill it, and when it
+// is full it starts over. The zero value is empty and ready; a nil one is
+// always empty. It is safe for concurrent use.
+type knownHeaders struct {
+	mu sync.Mutex // held by writers; readers load m alone
+	m  atomic.Pointer[map[string]*knownHeader]
+}
+
+// get returns the known header whose encoded form is encoded, or nil.
+func (k *knownHeaders) get(encoded string) *knownHeader {
+	if k == nil {
+		return nil
+	}
+	if m := k.m.Load(); m != nil {
+		return (*m)[encoded]
+	}
+	return nil
+}
+
+// add records t's header, the header of a token that verified.
+func (k *knownHeaders) add(t *parsedToken) {
+	if k == nil || t.known {
+		return
+	}
+	encoded := headerPart(t.jws.SigningInput)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	old := k.m.Load()
+	if old != nil && (*old)[encoded] != nil {
+		return
+	}
+	// Copied, so that readers never see a map being written.
+	m := make(map[string]*knownHeader, maxKnownHeaders)
+	if old != nil && len(*old) < maxKnownHeaders {
+		for name, h := range *old {
+			m[name] = h
+		}
+	}
+	m[strings.Clone(encoded)] = &knownHeader{header: t.jws.Header, alg: t.alg, kid: t.kid, typ: t.typ}
+	k.m.Store(&m)
+}
+
+// headerPart is the encoded header of a compact JWS: what comes before
+// the first dot.
+func headerPart(compact string) string {
+	h, _, _ := strings.Cut(compact, ".")
+	return h
 }
 
 // parseAccessToken is parseJWS, and the payload decoded as claims (an
 // error there is kept in claimsErr, for verify to report in its turn).
-func parseAccessToken(raw string) (*parsedToken, error) {
-	t, err := parseJWS(raw)
+func parseAccessToken(raw string, known *knownHeaders) (*parsedToken, error) {
+	t, err := parseJWS(raw, known)
 	if err != nil {
 		return nil, err
 	}
@@ -53,13 +123,21 @@ func (t *parsedToken) accessToken() bool {
 // parseJWS splits a compact JWS, decodes its header strictly and its
 // payload (package jws: the one parser of Latch's verifiers, and its one
 // list of refused header parameters), and applies the header rules that
-// need no key.
-func parseJWS(raw string) (*parsedToken, error) {
+// need no key. A header among known (which may be nil) is neither
+// decoded nor checked again: it passed all of this before.
+func parseJWS(raw string, known *knownHeaders) (*parsedToken, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("%w: empty token", errMalformed)
 	}
 	if len(raw) > maxTokenSize {
 		return nil, fmt.Errorf("%w: token exceeds %d bytes", errMalformed, maxTokenSize)
+	}
+	if h := known.get(headerPart(raw)); h != nil {
+		j, err := jws.ParseWithHeader(raw, h.header)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errMalformed, err)
+		}
+		return &parsedToken{jws: j, alg: h.alg, kid: h.kid, typ: h.typ, known: true}, nil
 	}
 	j, err := jws.Parse(raw)
 	if err != nil {

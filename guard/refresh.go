@@ -120,7 +120,7 @@ func (g *Guard) refresh(ctx context.Context, refreshToken, jkt, client string) (
 // newRefreshed is the cache entry of a refresh response.
 func newRefreshed(resp api.JWTRefreshResponse, expires time.Time) *refreshed {
 	r := &refreshed{resp: resp, expires: expires}
-	r.tok, r.parseErr = parseAccessToken(resp.Token)
+	r.tok, r.parseErr = parseAccessToken(resp.Token, nil)
 	if r.parseErr == nil && r.tok.claims != nil {
 		c := r.tok.claims
 		r.sid, r.sub, r.iat = c.SessionID, c.Subject, c.IssuedAt

@@ -414,3 +414,51 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// Once a token of a header has verified, the next tokens with the same
+// header skip decoding it, and nothing else: each is still refused for its
+// own signature, key, claims or payload.
+func TestVerify_KnownHeader(t *testing.T) {
+	t.Parallel()
+	g := staticGuard(t)
+	ctx := context.Background()
+	es := es256Key(testKeys.ec)
+	good := signToken(t, es, hdr("ES256", "ec"), goodClaims())
+	if _, err := g.Verify(ctx, good); err != nil {
+		t.Fatalf("first token: %v", err)
+	}
+	header := strings.Split(good, ".")[0]
+	now := epoch.Unix()
+	for _, tc := range []struct {
+		name  string
+		token string
+		want  error // nil: valid
+	}{
+		{"another token", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "jti", "j2")), nil},
+		{"the same token", good, nil},
+		{"tampered signature", tamperSignature(good), guard.ErrSignature},
+		{"high-S twin", highSTwin(t, good), guard.ErrSignature},
+		{"signed by another key", signToken(t, es256Key(forgeKey), hdr("ES256", "ec"), goodClaims()), guard.ErrSignature},
+		{"expired", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "exp", now-3600)), guard.ErrExpired},
+		{"another audience", signToken(t, es, hdr("ES256", "ec"), with(goodClaims(), "aud", "other")), guard.ErrAudience},
+		{"payload not base64url", header + ".e30*." + strings.Split(good, ".")[2], guard.ErrMalformed},
+		{"claims not an object", signToken(t, es, hdr("ES256", "ec"), `[1]`), guard.ErrMalformed},
+		{"empty signature", header + "." + strings.Split(good, ".")[1] + ".", guard.ErrSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.HasPrefix(tc.token, header+".") {
+				t.Fatalf("the case's header is not the known one")
+			}
+			_, err := g.Verify(ctx, tc.token)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Verify = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}

@@ -221,11 +221,16 @@ func (ls logins) login(ctx context.Context, in LoginInput) (LoginResult, error) 
 
 // check checks the password of a login whose request is valid, under
 // the tenant's lockout (see package lockout): refused at once while the
-// login ID is locked; otherwise a check reserved (counted), a hashing slot
-// taken (ErrBusy, and the reservation given back, when there is none), the
-// check made at the same cost whether or not a user has the ID, then
-// recorded as a failure or completed, each in one write, so that an
-// unknown ID and a wrong password look alike in status, body and time.
+// login ID is locked; otherwise a hashing slot taken (ErrBusy when there
+// is none, with nothing counted), and a check reserved (counted) while
+// the password is hashed, the check made at the same cost whether or not
+// a user has the ID, then recorded as a failure or completed, each in one
+// write, so that an unknown ID and a wrong password look alike in status,
+// body and time. The hash starts with the reservation's write rather than
+// after it, so that the write costs a login no time; a hash whose
+// reservation is refused (another attempt took the last one meanwhile)
+// is dropped unread, and starts only after the write when the record read
+// in the slot says the reservation will be refused.
 func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application) (LoginResult, error) {
 	req := in.Request
 	policy := lockoutPolicy(t)
@@ -235,31 +240,19 @@ func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *st
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return LoginResult{}, err
 	}
-	if ls.hashing.Full() { // Service.Busy
-		return LoginResult{}, ErrBusy // before the reservation, which would be given back
-	}
-	granted := false
-	reserved, err := ls.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-		a, granted = policy.Reserve(a, ls.now())
-		return a, nil
-	})
-	if err != nil {
-		return LoginResult{}, err
-	}
-	if !granted {
-		return prevented(reserved), nil
-	}
 	release, err := ls.hashing.Enter(ctx)
 	if err != nil {
-		// No check ran: give the reservation back, so that a busy server
-		// does not count an honest user's attempt as a failure.
-		_, rerr := ls.store.UpdateLoginAttempts(context.WithoutCancel(ctx), t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-			return policy.Release(a, reserved), nil
-		})
-		// A full queue, or a wait the request's deadline cut short: busy.
-		return LoginResult{}, errors.Join(ErrBusy, rerr)
+		// A full queue, or a wait the request's deadline cut short: busy,
+		// and nothing counted, so that a busy server does not count an
+		// honest user's attempt as a failure.
+		return LoginResult{}, ErrBusy
 	}
 	defer release()
+	// Read again: attempts may have been reserved during the wait.
+	current, err := ls.store.GetLoginAttempts(ctx, t.ID, key)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return LoginResult{}, err
+	}
 
 	u, err := ls.find(ctx, t.ID, req.LoginID, req.LoginIDTypes)
 	var stored *password.Stored
@@ -272,25 +265,61 @@ func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *st
 	default:
 		return LoginResult{}, err
 	}
-	ls.checks.Add(1)
-	ok, err := password.Check(req.Password, stored)
-	if err != nil {
-		ls.log.Error("verify password", "user", u.ID, "scheme", u.Password.Scheme, "err", err)
+	var hashed chan passwordCheck
+	hash := func() {
+		hashed = make(chan passwordCheck, 1)
+		go func() {
+			var c passwordCheck
+			c.ok, c.err = password.Check(req.Password, stored)
+			if c.ok && password.NeedsRehash(*stored) {
+				if h, err := password.Hash(req.Password); err == nil {
+					c.rehashed = (*storage.PasswordHash)(&h)
+				}
+			}
+			hashed <- c
+		}()
 	}
-	var rehashed *storage.PasswordHash
-	if ok && password.NeedsRehash(*stored) {
-		if h, err := password.Hash(req.Password); err == nil {
-			rehashed = (*storage.PasswordHash)(&h)
+	if _, likely := policy.Reserve(current, ls.now()); likely {
+		hash()
+	}
+	granted := false
+	reserved, err := ls.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+		a, granted = policy.Reserve(a, ls.now())
+		return a, nil
+	})
+	if err != nil || !granted {
+		if hashed != nil {
+			<-hashed // the slot is the hash's until it ends
 		}
+		if err != nil {
+			return LoginResult{}, err
+		}
+		return prevented(reserved), nil
 	}
+	if hashed == nil {
+		hash()
+	}
+	c := <-hashed
 	release() // the hashing is done; the writes need no slot
-	if !ok {
+	ls.checks.Add(1)
+	if c.err != nil {
+		ls.log.Error("verify password", "user", u.ID, "scheme", u.Password.Scheme, "err", c.err)
+	}
+	if !c.ok {
 		if err := ls.failed(ctx, t, app, key, policy, u); err != nil {
 			return LoginResult{}, err
 		}
 		return LoginResult{}, ErrBadCredentials
 	}
-	return ls.complete(ctx, in, t, app, u, key, policy, reserved, rehashed)
+	return ls.complete(ctx, in, t, app, u, key, policy, reserved, c.rehashed)
+}
+
+// passwordCheck is the outcome of password.Check, and the new hash of a
+// right password stored with a scheme to upgrade.
+type passwordCheck struct {
+	ok       bool
+	err      error
+	rehashed *storage.PasswordHash
 }
 
 // key is the key of a login ID's attempts: a keyed hash of the login

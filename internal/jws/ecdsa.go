@@ -1,6 +1,7 @@
 package jws
 
 import (
+	"bytes"
 	"crypto/elliptic"
 	"math/big"
 )
@@ -13,17 +14,46 @@ import (
 // message exactly one signature, so that a token has one string and no
 // cache or deny-list keyed by the string can be sidestepped.
 
+// ecdsaCurve is what verify and HighS need of a curve: its order, the
+// length of each of r and s in a JWS signature (RFC 7518 §3.4), and half
+// its order in that many big-endian bytes.
+type ecdsaCurve struct {
+	n    *big.Int
+	size int
+	half []byte
+}
+
+func newECDSACurve(c elliptic.Curve, size int) ecdsaCurve {
+	n := c.Params().N
+	return ecdsaCurve{n: n, size: size, half: new(big.Int).Rsh(n, 1).FillBytes(make([]byte, size))}
+}
+
+var (
+	p256 = newECDSACurve(elliptic.P256(), 32)
+	p384 = newECDSACurve(elliptic.P384(), 48)
+	p521 = newECDSACurve(elliptic.P521(), 66)
+)
+
+// ecdsaCurveOf returns the curve of an ECDSA JWS algorithm, or nil for
+// any other algorithm.
+func ecdsaCurveOf(alg string) *ecdsaCurve {
+	switch alg {
+	case "ES256":
+		return &p256
+	case "ES384":
+		return &p384
+	case "ES512":
+		return &p521
+	}
+	return nil
+}
+
 // ecdsaOrder returns the order of the curve of an ECDSA JWS algorithm
 // (RFC 7518 §3.4) and the length of each of r and s in its signatures,
 // or nil for any other algorithm.
 func ecdsaOrder(alg string) (n *big.Int, size int) {
-	switch alg {
-	case "ES256":
-		return elliptic.P256().Params().N, 32
-	case "ES384":
-		return elliptic.P384().Params().N, 48
-	case "ES512":
-		return elliptic.P521().Params().N, 66
+	if c := ecdsaCurveOf(alg); c != nil {
+		return c.n, c.size
 	}
 	return nil, 0
 }
@@ -36,13 +66,12 @@ func ecdsaOrder(alg string) (n *big.Int, size int) {
 // for a signature of the wrong length, which fails the signature check
 // anyway.
 func HighS(alg string, sig []byte) bool {
-	n, size := ecdsaOrder(alg)
-	if n == nil || len(sig) != 2*size {
+	c := ecdsaCurveOf(alg)
+	if c == nil || len(sig) != 2*c.size {
 		return false
 	}
-	s := new(big.Int).SetBytes(sig[size:])
-	half := new(big.Int).Rsh(n, 1)
-	return s.Cmp(half) > 0
+	// Both are big-endian and of the same length: bytes compare as numbers.
+	return bytes.Compare(sig[c.size:], c.half) > 0
 }
 
 // LowS returns sig with s replaced by n−s when HighS reports true: the
@@ -58,4 +87,53 @@ func LowS(alg string, sig []byte) []byte {
 	copy(out, sig[:size])
 	s.Sub(n, s).FillBytes(out[size:])
 	return out
+}
+
+// maxDERSignature is the longest DER signature asn1Signature makes: a
+// SEQUENCE (tag and two length bytes) of two INTEGERs of P-521 (tag,
+// length, a zero byte and 66 bytes each).
+const maxDERSignature = 3 + 2*(2+1+66)
+
+// asn1Signature appends to dst the ASN.1 DER form of the ECDSA signature
+// (r, s), each given big-endian (RFC 7518 §3.4's halves of a JWS
+// signature): the form crypto/ecdsa.VerifyASN1 reads. It is what
+// ecdsa.Verify builds from two big.Ints, without them.
+func asn1Signature(dst, r, s []byte) []byte {
+	r, s = minimalInteger(r), minimalInteger(s)
+	content := integerLen(r) + integerLen(s)
+	dst = append(dst, 0x30) // SEQUENCE
+	if content >= 0x80 {
+		dst = append(dst, 0x81) // one length byte follows; content < 256
+	}
+	dst = append(dst, byte(content))
+	dst = appendInteger(dst, r)
+	return appendInteger(dst, s)
+}
+
+// minimalInteger strips the leading zero bytes of b, a big-endian
+// unsigned number.
+func minimalInteger(b []byte) []byte {
+	for len(b) > 0 && b[0] == 0 {
+		b = b[1:]
+	}
+	return b
+}
+
+// integerLen is the length of the DER INTEGER appendInteger makes of b.
+func integerLen(b []byte) int {
+	n := len(b)
+	if n == 0 || b[0]&0x80 != 0 {
+		n++ // zero is one zero byte; a set top bit needs a zero before it
+	}
+	return 2 + n
+}
+
+// appendInteger appends the DER INTEGER of b, a non-negative big-endian
+// number without leading zeros, shorter than 127 bytes.
+func appendInteger(dst, b []byte) []byte {
+	dst = append(dst, 0x02, byte(integerLen(b)-2)) // INTEGER
+	if len(b) == 0 || b[0]&0x80 != 0 {
+		dst = append(dst, 0)
+	}
+	return append(dst, b...)
 }

@@ -6,8 +6,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	_ "crypto/sha256"
+	"crypto/sha256"
 	_ "crypto/sha512"
+	"encoding/asn1"
+	"errors"
 	"math/big"
 	"testing"
 )
@@ -126,6 +128,106 @@ func TestHighS_NotECDSA(t *testing.T) {
 		}
 		if got := LowS(tc.alg, tc.sig); !bytes.Equal(got, tc.sig) {
 			t.Errorf("LowS(%q, %d bytes) changed it", tc.alg, len(tc.sig))
+		}
+	}
+}
+
+// asn1Signature makes the DER that encoding/asn1 makes of the same two
+// numbers, for every length and top bit the halves of a JWS signature can
+// have.
+func TestASN1Signature(t *testing.T) {
+	t.Parallel()
+	full := func(size int, first byte) []byte {
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = 0x5a
+		}
+		b[0] = first
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		r, s []byte
+	}{
+		{"zero", make([]byte, 32), make([]byte, 32)},
+		{"top bit set", full(32, 0x80), full(32, 0xff)},
+		{"top bit clear", full(32, 0x7f), full(32, 0x01)},
+		{"leading zeros", append(make([]byte, 5), full(27, 0x90)...), append(make([]byte, 31), 1)},
+		{"P-384", full(48, 0xc0), full(48, 0x10)},
+		{"P-521, long form length", full(66, 0x01), full(66, 0x01)},
+		{"P-521, zero-padded halves", append(make([]byte, 1), full(65, 0xff)...), append(make([]byte, 1), full(65, 0xff)...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(tc.r), new(big.Int).SetBytes(tc.s)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf [maxDERSignature]byte
+			if got := asn1Signature(buf[:0], tc.r, tc.s); !bytes.Equal(got, want) {
+				t.Errorf("asn1Signature = %x, want %x", got, want)
+			}
+		})
+	}
+}
+
+// Halves out of range are refused as ecdsa.Verify refuses them: zero, and
+// r or s at or above the order.
+func TestVerify_ECDSAOutOfRange(t *testing.T) {
+	t.Parallel()
+	priv := mustEC(t)
+	j := signed(t, `{"alg":"ES256"}`, ecSign(t, "ES256", priv, crypto.SHA256, false))
+	n := elliptic.P256().Params().N.FillBytes(make([]byte, 32))
+	for _, tc := range []struct {
+		name string
+		r, s []byte
+	}{
+		{"r zero", make([]byte, 32), j.Signature[32:]},
+		{"s zero", j.Signature[:32], make([]byte, 32)},
+		{"r the order", n, j.Signature[32:]},
+		{"r all ones", bytes.Repeat([]byte{0xff}, 32), j.Signature[32:]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := j
+			bad.Signature = append(append([]byte(nil), tc.r...), tc.s...)
+			if err := VerifyEitherS("ES256", &priv.PublicKey, &bad); !errors.Is(err, ErrSignature) {
+				t.Errorf("VerifyEitherS = %v, want ErrSignature", err)
+			}
+		})
+	}
+	if err := Verify("ES256", &priv.PublicKey, &j); err != nil {
+		t.Fatalf("the signature itself: %v", err)
+	}
+}
+
+// BenchmarkParseVerify is the work every verifier of Latch does for an
+// ES256 token: Parse and Verify.
+func BenchmarkParseVerify(b *testing.B) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	input := Encoding.EncodeToString([]byte(`{"alg":"ES256","kid":"k1","typ":"at+jwt"}`)) + "." +
+		Encoding.EncodeToString([]byte(`{"aud":"3c219e58-ed0e-4b18-ad48-f4f92793ae32","exp":1765000000,"iat":1764996400,"iss":"acme.com","sub":"2fa6fe8c-6de0-4a2b-9d6c-6d0c2d5d5d5d","jti":"0c8b1b1e-0f0e-4f6a-8d2c-1b2b3c4d5e6f","roles":["user"]}`))
+	digest := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, priv, digest[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	if half := new(big.Int).Rsh(priv.Params().N, 1); s.Cmp(half) > 0 {
+		s.Sub(priv.Params().N, s)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	token := input + "." + Encoding.EncodeToString(sig)
+	b.ReportAllocs()
+	for b.Loop() {
+		j, err := Parse(token)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := Verify("ES256", &priv.PublicKey, &j); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -83,6 +83,48 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// ParseWithHeader gives what Parse gives, given the header Parse decoded
+// from the same header part, and refuses what Parse refuses for the
+// other parts.
+func TestParseWithHeader(t *testing.T) {
+	t.Parallel()
+	const hdr = `{"alg":"ES256","kid":"k"}`
+	known, err := Parse(compact(hdr, "{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, compact string
+		want          string // "": accepted; else part of the error
+	}{
+		{"valid", compact(hdr, `{"sub":"s"}`), ""},
+		{"empty signature", part(hdr) + "." + part("x") + ".", ""},
+		{"two parts", part(hdr) + "." + part("x"), "not a compact JWS"},
+		{"four parts", compact(hdr, "{}") + ".", "not a compact JWS"},
+		{"empty payload", part(hdr) + "..c2ln", "not a compact JWS"},
+		{"line break in the payload", part(hdr) + ".e3\n0.c2ln", "line break"},
+		{"payload with stray bits", part(hdr) + ".e31.c2ln", "payload is not base64url"},
+		{"signature padded", part(hdr) + "." + part("x") + ".c2lnbg==", "signature is not base64url"},
+	} {
+		want, wantErr := Parse(tc.compact)
+		got, err := ParseWithHeader(tc.compact, known.Header)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		case (err == nil) != (wantErr == nil):
+			t.Errorf("%s: error %v, and %v from Parse", tc.name, err, wantErr)
+		case err == nil && (got.SigningInput != want.SigningInput || string(got.Payload) != string(want.Payload) ||
+			string(got.Signature) != string(want.Signature) || len(got.Header) != len(want.Header)):
+			t.Errorf("%s: %+v, and %+v from Parse", tc.name, got, want)
+		}
+	}
+	if _, err := ParseWithHeader(compact(hdr, "{}"), nil); err == nil {
+		t.Error("accepted a nil header")
+	}
+}
+
 func TestDecodeObject(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

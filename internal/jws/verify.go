@@ -6,11 +6,10 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rsa"
-	_ "crypto/sha256" // SHA-256 for ES256, RS256, PS256, HS256
-	_ "crypto/sha512" // SHA-384 and SHA-512 for the others
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
-	"math/big"
 )
 
 // refusedHeaders is the one list of JOSE header parameters that no
@@ -80,7 +79,7 @@ func VerifyEitherS(alg string, key any, j *JWS) error { return verify(alg, key, 
 
 // verify is Verify; highS allows the high-S form of ECDSA signatures.
 func verify(alg string, key any, j *JWS, highS bool) error {
-	input, sig := []byte(j.SigningInput), j.Signature
+	input, sig := j.signingInput(), j.Signature
 	if alg == "EdDSA" {
 		k, ok := key.(ed25519.PublicKey)
 		if !ok || len(k) != ed25519.PublicKeySize {
@@ -107,21 +106,21 @@ func verify(alg string, key any, j *JWS, highS bool) error {
 		}
 		return nil
 	}
-	h := hash.New()
-	h.Write(input)
-	digest := h.Sum(nil)
+	var buf [sha512.Size]byte
+	digest := digestOf(buf[:0], hash, input)
 	switch alg[0] {
 	case 'E':
 		k, ok := key.(*ecdsa.PublicKey)
-		n, size := ecdsaOrder(alg)
-		if !ok || k == nil || k.Curve == nil || k.Curve.Params().N.Cmp(n) != 0 {
+		c := ecdsaCurveOf(alg)
+		if !ok || k == nil || k.Curve == nil || k.Curve.Params().N.Cmp(c.n) != 0 {
 			return fmt.Errorf("%w: %s with %T", ErrAlgorithm, alg, key)
 		}
-		if len(sig) != 2*size || (!highS && HighS(alg, sig)) {
+		if len(sig) != 2*c.size || (!highS && HighS(alg, sig)) {
 			return ErrSignature
 		}
-		r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
-		if !ecdsa.Verify(k, digest, r, s) {
+		// ecdsa.Verify would build this DER from two big.Ints.
+		var der [maxDERSignature]byte
+		if !ecdsa.VerifyASN1(k, digest, asn1Signature(der[:0], sig[:c.size], sig[c.size:])) {
 			return ErrSignature
 		}
 		return nil
@@ -140,5 +139,21 @@ func verify(alg string, key any, j *JWS, highS bool) error {
 			return ErrSignature
 		}
 		return nil
+	}
+}
+
+// digestOf appends the hash of input to dst: SHA-256, SHA-384 or SHA-512,
+// computed without a hash.Hash to allocate.
+func digestOf(dst []byte, h crypto.Hash, input []byte) []byte {
+	switch h {
+	case crypto.SHA256:
+		d := sha256.Sum256(input)
+		return append(dst, d[:]...)
+	case crypto.SHA384:
+		d := sha512.Sum384(input)
+		return append(dst, d[:]...)
+	default:
+		d := sha512.Sum512(input)
+		return append(dst, d[:]...)
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latchid/latch/internal/storage"
 )
@@ -103,31 +105,73 @@ func (s *Store) FindSession(ctx context.Context, tokenHash []byte) (storage.Sess
 // Outside Tx the statement runs in a transaction of its own, so that it
 // cannot commit after the call gave up (see Faults in the package comment).
 func (s *Store) RotateSession(ctx context.Context, id string, presentedHash []byte, r storage.Rotation) error {
-	if s.tx == nil {
-		// Never autocommitted: see Faults in the package comment.
-		return s.Tx(ctx, func(tx storage.Store) error { return tx.RotateSession(ctx, id, presentedHash, r) })
-	}
 	device, err := jsonDoc(r.Device)
 	if err != nil {
 		return wrapf(err, "rotate session %s", id)
 	}
+	args := []any{id, blob(presentedHash), blob(r.TokenHash), blob(r.SealedSuccessor), ts(r.RotatedAt),
+		ts(r.StartInstant), ts(r.ExpiresAt), ts(r.LastUsed), device}
+	if s.tx == nil {
+		// Never autocommitted: see Faults in the package comment.
+		return wrapf(s.rotateAlone(ctx, args), "rotate session %s", id)
+	}
 	var rotated, exists bool
-	_, err = s.write(ctx, `WITH rotated AS (
-			UPDATE sessions SET token_hash = $3, previous_hash = token_hash, sealed_successor = $4,
-				rotated_at = $5, start_instant = $6, expires_at = $7, last_used = $8, device = $9,
-				generation = generation + 1
-			WHERE id = $1 AND token_hash = $2 AND revoked_at IS NULL
-			RETURNING id
-		), former AS (
-			INSERT INTO session_former_tokens (token_hash, session_id, rotated_at)
-			SELECT $2::bytea, id, $5::timestamptz FROM rotated
-			RETURNING 1
-		)
-		SELECT EXISTS (SELECT 1 FROM former), EXISTS (SELECT 1 FROM sessions WHERE id = $1)`,
-		[]any{id, blob(presentedHash), blob(r.TokenHash), blob(r.SealedSuccessor), ts(r.RotatedAt),
-			ts(r.StartInstant), ts(r.ExpiresAt), ts(r.LastUsed), device},
-		&rotated, &exists)
+	_, err = s.write(ctx, rotateSQL, args, &rotated, &exists)
 	return wrapf(cmp.Or(err, staleOrMissing(rotated, exists)), "rotate session %s", id)
+}
+
+// rotateSQL rotates a session and tells whether it did and whether the
+// session exists.
+const rotateSQL = `WITH rotated AS (
+		UPDATE sessions SET token_hash = $3, previous_hash = token_hash, sealed_successor = $4,
+			rotated_at = $5, start_instant = $6, expires_at = $7, last_used = $8, device = $9,
+			generation = generation + 1
+		WHERE id = $1 AND token_hash = $2 AND revoked_at IS NULL
+		RETURNING id
+	), former AS (
+		INSERT INTO session_former_tokens (token_hash, session_id, rotated_at)
+		SELECT $2::bytea, id, $5::timestamptz FROM rotated
+		RETURNING 1
+	)
+	SELECT EXISTS (SELECT 1 FROM former), EXISTS (SELECT 1 FROM sessions WHERE id = $1)`
+
+// rotateAlone runs rotateSQL in a transaction of its own, in two round
+// trips where Tx takes three: BEGIN and the statement go out in one batch,
+// without the savepoint Tx puts around a write (nothing in this
+// transaction carries on after a failure), and COMMIT only once the
+// statement has answered in time. A rotation that changed nothing rolls
+// back: nothing to commit.
+func (s *Store) rotateAlone(ctx context.Context, args []any) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection left inside the transaction (a failed ROLLBACK) is
+	// closed on release, not reused.
+	defer conn.Release()
+	rollback := func() {
+		rctx, cancel := afterFailure(ctx)
+		defer cancel()
+		conn.Exec(rctx, "ROLLBACK")
+	}
+	var rotated, exists bool
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(rotateSQL, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&rotated, &exists) })
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		if !pgconn.SafeToRetry(err) {
+			rollback()
+		}
+		return err
+	}
+	if !rotated {
+		rollback()
+		return staleOrMissing(rotated, exists)
+	}
+	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // staleOrMissing tells why a conditional update of a session changed

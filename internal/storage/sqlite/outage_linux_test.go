@@ -44,6 +44,9 @@ func writeOutageChild(t *testing.T) {
 			return s.Tx(ctx, func(tx storage.Store) error { return tx.PutMeta(ctx, "during-tx", "x") })
 		},
 		"DeleteUser": func() error { return s.DeleteUser(ctx, "u-1") },
+		"CreateSession": func() error { // committed in a group
+			return s.CreateSession(ctx, storage.Session{ID: "s-during", TenantID: "t-1", UserID: "u-1", TokenHash: []byte("during")})
+		},
 	} {
 		if err := call(); !errors.Is(err, storage.ErrUnavailable) {
 			t.Errorf("%s with writes refused: %v, want ErrUnavailable", name, err)
@@ -72,6 +75,9 @@ func writeOutageChild(t *testing.T) {
 		if _, err := s.GetMeta(ctx, key); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("GetMeta(%q), written during the outage: %v, want ErrNotFound", key, err)
 		}
+	}
+	if _, err := s.GetSession(ctx, "s-during"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("GetSession of the session created during the outage: %v, want ErrNotFound", err)
 	}
 	if _, err := s.GetUser(ctx, "u-1"); err != nil {
 		t.Errorf("the user deleted during the outage: %v, want still there", err)

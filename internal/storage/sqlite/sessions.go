@@ -17,6 +17,8 @@ const sessionCols = `id, tenant_id, user_id, application_id, token_hash, previou
 
 // The statements of the transactional hot paths, prepared at Open.
 const (
+	createSessionSQL = "INSERT INTO sessions (" + sessionCols + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	rotateSQL = `UPDATE sessions SET token_hash = ?, previous_hash = token_hash,
 		sealed_successor = ?, rotated_at = ?, start_instant = ?, expires_at = ?, last_used = ?, device = ?,
 		generation = generation + 1
@@ -28,7 +30,7 @@ const (
 )
 
 // hotSQL lists them.
-var hotSQL = []string{rotateSQL, formerSQL, sessionExistsSQL, touchSQL}
+var hotSQL = []string{createSessionSQL, rotateSQL, formerSQL, sessionExistsSQL, touchSQL, savepointSQL, releaseSQL, rollbackToSQL}
 
 // sessionColsOf is sessionCols qualified with a table alias.
 func sessionColsOf(alias string) string {
@@ -38,6 +40,15 @@ func sessionColsOf(alias string) string {
 	}
 	return strings.Join(fields, ", ")
 }
+
+// findSessionSQL finds a session by its current token hash (match 1), or
+// by a former one (2 for the previous one, 3 for an older one). Built once:
+// FindSession runs on every refresh.
+var findSessionSQL = "SELECT " + sessionCols + `, 1 AS how FROM sessions WHERE token_hash = ?1
+	UNION ALL
+	SELECT ` + sessionColsOf("s") + `, CASE WHEN s.previous_hash = f.token_hash THEN 2 ELSE 3 END
+	FROM session_former_tokens f JOIN sessions s ON s.id = f.session_id WHERE f.token_hash = ?1
+	ORDER BY how LIMIT 1`
 
 // scanSession reads sessionCols, then extra.
 func scanSession(r rowScanner, extra ...any) (storage.Session, error) {
@@ -66,12 +77,14 @@ func (s *Store) CreateSession(ctx context.Context, x storage.Session) error {
 	if err != nil {
 		return wrapf(err, "create session %s", x.ID)
 	}
-	_, err = s.w().ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		x.ID, x.TenantID, x.UserID, nullString(x.ApplicationID), blob(x.TokenHash), blob(x.PreviousHash),
-		blob(x.SealedSuccessor), micros(x.RotatedAt), x.Generation, micros(x.Inserted), micros(x.StartInstant),
-		micros(x.ExpiresAt), micros(x.AuthTime), x.AuthenticationType, scopes, device, micros(x.LastUsed),
-		x.DPoPJKT, micros(x.RevokedAt), x.RevokeReason)
+	err = s.grouped(ctx, func(ctx context.Context, q querier) error {
+		_, err := q.ExecContext(ctx, createSessionSQL,
+			x.ID, x.TenantID, x.UserID, nullString(x.ApplicationID), blob(x.TokenHash), blob(x.PreviousHash),
+			blob(x.SealedSuccessor), micros(x.RotatedAt), x.Generation, micros(x.Inserted), micros(x.StartInstant),
+			micros(x.ExpiresAt), micros(x.AuthTime), x.AuthenticationType, scopes, device, micros(x.LastUsed),
+			x.DPoPJKT, micros(x.RevokedAt), x.RevokeReason)
+		return err
+	})
 	return wrapf(err, "create session %s", x.ID)
 }
 
@@ -90,11 +103,7 @@ func (s *Store) FindSession(ctx context.Context, tokenHash []byte) (storage.Sess
 		return storage.Session{}, 0, wrapf(storage.ErrNotFound, "find session")
 	}
 	var m storage.Match
-	x, err := scanSession(s.r().QueryRowContext(ctx, "SELECT "+sessionCols+`, 1 AS how FROM sessions WHERE token_hash = ?1
-		UNION ALL
-		SELECT `+sessionColsOf("s")+`, CASE WHEN s.previous_hash = f.token_hash THEN 2 ELSE 3 END
-		FROM session_former_tokens f JOIN sessions s ON s.id = f.session_id WHERE f.token_hash = ?1
-		ORDER BY how LIMIT 1`, tokenHash), &m)
+	x, err := scanSession(s.r().QueryRowContext(ctx, findSessionSQL, tokenHash), &m)
 	if err != nil {
 		return storage.Session{}, 0, wrapf(err, "find session")
 	}
@@ -105,13 +114,14 @@ func (s *Store) FindSession(ctx context.Context, tokenHash []byte) (storage.Sess
 // it is still presentedHash and the session is not revoked, in one
 // transaction: the replaced hash becomes the previous one and joins the
 // session's former values. ErrStale otherwise; ErrNotFound if no session
-// has the id; ErrConflict if r.TokenHash is in use.
+// has the id; ErrConflict if r.TokenHash is in use. Outside Tx it is
+// committed in a group (see Group commit).
 func (s *Store) RotateSession(ctx context.Context, id string, presentedHash []byte, r storage.Rotation) error {
 	device, err := jsonText(r.Device)
 	if err != nil {
 		return wrapf(err, "rotate session %s", id)
 	}
-	err = s.atomic(ctx, func(q querier) error {
+	err = s.grouped(ctx, func(ctx context.Context, q querier) error {
 		res, err := q.ExecContext(ctx, rotateSQL,
 			blob(r.TokenHash), blob(r.SealedSuccessor), micros(r.RotatedAt), micros(r.StartInstant),
 			micros(r.ExpiresAt), micros(r.LastUsed), device, id, blob(presentedHash))
@@ -148,7 +158,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, t storage.Touch) er
 	if err != nil {
 		return wrapf(err, "touch session %s", id)
 	}
-	err = s.atomic(ctx, func(q querier) error {
+	err = s.grouped(ctx, func(ctx context.Context, q querier) error {
 		res, err := q.ExecContext(ctx, touchSQL,
 			micros(t.StartInstant), micros(t.ExpiresAt), micros(t.LastUsed), device, id)
 		if err != nil {

@@ -23,6 +23,10 @@
 //     not exist, say) is reported as storage.ErrNotFound.
 //
 // Each query is prepared once per connection pool and kept (see pool).
+// Outside Tx, the writes of logins and refreshes (CreateSession,
+// RotateSession, TouchSession) are committed in groups, one fsync for all
+// the writes waiting (see Group commit in group.go); each is answered only
+// after the commit that holds it.
 //
 // Writing through the outer Store (rather than the tx argument) from inside
 // a Tx function waits for the one write connection that the Tx holds, until
@@ -63,6 +67,7 @@ type Store struct {
 	path  string
 	write *pool      // one connection: every write and every transaction
 	read  *pool      // read-only pool for plain reads
+	group *committer // commits grouped writes (see Group commit)
 	tx    *sql.Tx    // set on the Store a Tx function receives
 	txq   *txQuerier // tx, with write's prepared statements
 }
@@ -250,6 +255,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: open %s: prepare: %w", path, err)
 		}
 	}
+	s.group = newCommitter(s.write)
 	return s, nil
 }
 
@@ -366,6 +372,9 @@ func (s *Store) ProbeWrite(ctx context.Context, now time.Time) error {
 func (s *Store) Close() error {
 	if s.tx != nil {
 		return errors.New("sqlite: close: called on a transaction")
+	}
+	if s.group != nil {
+		s.group.stop()
 	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }

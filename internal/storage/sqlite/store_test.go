@@ -324,7 +324,8 @@ const (
 )
 
 // TestCrashDurability runs a child process that commits transactions in a
-// loop and reports each one on stdout once its call returned, kills it with
+// loop, and new sessions from concurrent writers (committed in groups), and
+// reports each one on stdout once its call returned, kills it with
 // SIGKILL mid-stream, and checks that every reported write is in the
 // reopened database, that no transaction is half there, and that the file
 // passes integrity_check. (SIGKILL loses the process, not the OS page cache;
@@ -348,7 +349,7 @@ func TestCrashDurability(t *testing.T) {
 
 	acked := 0 // rotations acknowledged over all rounds
 	for round := range 3 {
-		last := runCrashChild(t, path, round, 150+round*37)
+		last, grouped := runCrashChild(t, path, round, 150+round*37)
 		acked += last + 1
 		s, err := Open(t.Context(), path)
 		if err != nil {
@@ -363,6 +364,11 @@ func TestCrashDurability(t *testing.T) {
 			}
 			if _, err := s.GetSession(ctx, key); err != nil {
 				t.Fatalf("round %d: acknowledged session %d lost: %v", round, i, err)
+			}
+		}
+		for _, key := range grouped {
+			if _, err := s.GetSession(ctx, key); err != nil {
+				t.Fatalf("round %d: acknowledged session %s, committed in a group, lost: %v", round, key, err)
 			}
 		}
 		// Beyond the last acknowledged one, a transaction is whole or absent.
@@ -382,15 +388,17 @@ func TestCrashDurability(t *testing.T) {
 		if x.Generation < acked || x.Generation > acked+1 {
 			t.Errorf("round %d: rotating session at generation %d, want %d or %d", round, x.Generation, acked, acked+1)
 		}
-		t.Logf("round %d: killed after %d acknowledged transactions; generation %d", round, last+1, x.Generation)
+		t.Logf("round %d: killed after %d acknowledged transactions and %d grouped sessions; generation %d",
+			round, last+1, len(grouped), x.Generation)
 		acked = x.Generation
 		s.Close()
 	}
 }
 
 // runCrashChild starts the child for one round, kills it once it has
-// acknowledged at least n transactions, and returns the last acknowledged one.
-func runCrashChild(t *testing.T, path string, round, n int) int {
+// acknowledged at least n transactions, and returns the last acknowledged
+// one and the sessions it acknowledged from its concurrent writers.
+func runCrashChild(t *testing.T, path string, round, n int) (last int, grouped []string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashDurability$", "-test.count=1", "-test.v=false")
 	cmd.Env = append(os.Environ(), crashEnv+"="+path, crashRoundEnv+"="+strconv.Itoa(round))
@@ -403,11 +411,15 @@ func runCrashChild(t *testing.T, path string, round, n int) int {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	last := -1
+	last = -1
 	sc := bufio.NewScanner(out)
 	deadline := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
 	defer deadline.Stop()
 	for sc.Scan() {
+		if key, ok := strings.CutPrefix(sc.Text(), "grouped "); ok {
+			grouped = append(grouped, key)
+			continue
+		}
 		if v, ok := strings.CutPrefix(sc.Text(), "committed "); ok {
 			i, err := strconv.Atoi(v)
 			if err != nil || i != last+1 {
@@ -427,7 +439,7 @@ func runCrashChild(t *testing.T, path string, round, n int) int {
 	if last < n {
 		t.Fatalf("child acknowledged %d transactions, want %d; stderr:\n%s", last+1, n, stderr.String())
 	}
-	return last
+	return last, grouped
 }
 
 // crashChild is the child of TestCrashDurability: it writes until killed.
@@ -448,6 +460,21 @@ func crashChild(path string, round int) {
 		os.Exit(2)
 	}
 	stop := time.Now().Add(time.Minute) // in case the parent is gone
+	// Concurrent writers, whose sessions the store commits in groups.
+	for w := range 8 {
+		go func() {
+			for i := 0; time.Now().Before(stop); i++ {
+				key := fmt.Sprintf("grouped-%d-%d-%d", round, w, i)
+				err := s.CreateSession(ctx, storage.Session{ID: key, TenantID: "t-1", UserID: "u-1", ApplicationID: "a-1",
+					TokenHash: hash(key), ExpiresAt: time.Now().Add(time.Hour)})
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "grouped write:", err)
+					os.Exit(2)
+				}
+				fmt.Printf("grouped %s\n", key)
+			}
+		}()
+	}
 	for i := 0; time.Now().Before(stop); i++ {
 		key := fmt.Sprintf("round-%d-%d", round, i)
 		err := s.Tx(ctx, func(tx storage.Store) error {

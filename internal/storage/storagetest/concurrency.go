@@ -19,7 +19,9 @@ const racers = 16
 // among concurrent rotations of one value, one among concurrent sign-ups
 // with one email, transactions that neither deadlock nor lose updates,
 // outbox claims that never hand one delivery to two claimers, and one
-// fresh use among concurrent uses of one DPoP proof key.
+// fresh use among concurrent uses of one DPoP proof key, and the writes
+// of logins and refreshes queued together (as SQLite commits them in
+// groups): each with its own outcome, a cancelled one never made.
 func RunConcurrency(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("RotateRace", func(t *testing.T) { testRotateRace(t, open(t)) })
 	t.Run("CreateUserRace", func(t *testing.T) { testCreateUserRace(t, open(t)) })
@@ -28,6 +30,10 @@ func RunConcurrency(t *testing.T, open func(t *testing.T) storage.Store) {
 	t.Run("DPoPProofRace", func(t *testing.T) { testDPoPProofRace(t, open(t)) })
 	t.Run("LoginAttemptsRace", func(t *testing.T) { testLoginAttemptsRace(t, open(t)) })
 	t.Run("TwoFactorRace", func(t *testing.T) { testTwoFactorRaces(t, open(t)) })
+	t.Run("GroupDistinct", func(t *testing.T) { testGroupDistinct(t, open(t)) })
+	t.Run("GroupOneValue", func(t *testing.T) { testGroupOneValue(t, open(t)) })
+	t.Run("GroupFailures", func(t *testing.T) { testGroupFailures(t, open(t)) })
+	t.Run("GroupCancelledWaiter", func(t *testing.T) { testGroupCancelledWaiter(t, open(t)) })
 }
 
 // testLoginAttemptsRace has racers reserve a password check on one new
