@@ -161,7 +161,9 @@ func (ls logins) needsAPIKey(ctx context.Context, tenantID, applicationID string
 // unknown user, and the same writes); a locked login ID gets
 // LoginPrevented whatever the password, known or not; whether an account
 // is expired or inactive is revealed only to the right password. ErrBusy
-// when too many passwords are being hashed.
+// when too many passwords are being hashed, or too many of the login ID's
+// are being checked at once (see package lockout): no lock, and nothing
+// said about the password.
 func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
 	return s.logins().login(ctx, in)
 }
@@ -211,43 +213,62 @@ func (ls logins) login(ctx context.Context, in LoginInput) (LoginResult, error) 
 
 // check checks the password of a login whose request is valid, under
 // the tenant's lockout (see package lockout): refused at once while the
-// login ID is locked; otherwise a check reserved (counted), a hashing slot
-// taken (ErrBusy, and the reservation given back, when there is none), the
-// check made at the same cost whether or not a user has the ID, then
-// recorded as a failure or completed, each in one write, so that an
-// unknown ID and a wrong password look alike in status, body and time.
-func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application) (LoginResult, error) {
+// login ID is locked, and with ErrBusy while its window's failures and
+// running checks fill the threshold; otherwise a check reserved (an
+// in-flight slot), a hashing slot taken (ErrBusy, and the reservation
+// given back, when there is none), the check made at the same cost
+// whether or not a user has the ID, then recorded as a failure or
+// completed, each in one write, so that an unknown ID and a wrong
+// password look alike in status, body and time. A check that ends any
+// other way gives its slot back.
+func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application) (res LoginResult, err error) {
 	req := in.Request
 	policy := lockoutPolicy(t)
 	key := ls.key(req.LoginID)
-	if a, err := ls.store.GetLoginAttempts(ctx, t.ID, key); err == nil && policy.Locked(a, ls.now()) {
-		return prevented(a), nil // the cheap way out for a flood against a locked ID
-	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if a, err := ls.store.GetLoginAttempts(ctx, t.ID, key); err == nil {
+		switch policy.Admit(a, ls.now()) { // the cheap way out for a flood
+		case lockout.Locked:
+			return prevented(a), nil
+		case lockout.Crowded:
+			return LoginResult{}, ErrBusy
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
 		return LoginResult{}, err
 	}
 	if ls.hashing.Full() { // Service.Busy
 		return LoginResult{}, ErrBusy // before the reservation, which would be given back
 	}
-	granted := false
+	var verdict lockout.Verdict
 	reserved, err := ls.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-		a, granted = policy.Reserve(a, ls.now())
+		a, verdict = policy.Reserve(a, ls.now())
 		return a, nil
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return LoginResult{}, err
-	}
-	if !granted {
+	case verdict == lockout.Locked:
 		return prevented(reserved), nil
+	case verdict == lockout.Crowded:
+		// Other checks of this login ID are running: no lock, and nothing
+		// said about the password; the caller retries in a moment.
+		return LoginResult{}, ErrBusy
 	}
-	release, err := ls.hashing.Enter(ctx)
-	if err != nil {
-		// No check ran: give the reservation back, so that a busy server
-		// does not count an honest user's attempt as a failure.
+	settled := false // the slot given back by a failure or a success
+	defer func() {
+		if settled {
+			return
+		}
+		// No check ran, or it ended without a failure or a login: give the
+		// slot back, so that it counts as neither.
 		_, rerr := ls.store.UpdateLoginAttempts(context.WithoutCancel(ctx), t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
 			return policy.Release(a, reserved), nil
 		})
+		err = errors.Join(err, rerr)
+	}()
+	release, err := ls.hashing.Enter(ctx)
+	if err != nil {
 		// A full queue, or a wait the request's deadline cut short: busy.
-		return LoginResult{}, errors.Join(ErrBusy, rerr)
+		return LoginResult{}, ErrBusy
 	}
 	defer release()
 
@@ -275,12 +296,16 @@ func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *st
 	}
 	release() // the hashing is done; the writes need no slot
 	if !ok {
-		if err := ls.failed(ctx, t, app, key, policy, u); err != nil {
+		if err := ls.failed(ctx, t, app, key, policy, reserved, u); err != nil {
 			return LoginResult{}, err
 		}
+		settled = true
 		return LoginResult{}, ErrBadCredentials
 	}
-	return ls.complete(ctx, in, t, app, u, key, rehashed)
+	res, err = ls.complete(ctx, in, t, app, u, key, rehashed)
+	// A login deleted the record, and the slot with it.
+	settled = err == nil && res.Outcome != LoginExpired && res.Outcome != LoginInactive
+	return res, err
 }
 
 // key is the key of a login ID's attempts: a keyed hash of the login
@@ -314,10 +339,11 @@ func prevented(a storage.LoginAttempts) LoginResult {
 	}}}}
 }
 
-// failed records a failed check of a login ID, and announces it with
-// user.login.failed when a user has the ID, in one transaction. The same
-// write happens whether or not a user has the ID.
-func (ls logins) failed(ctx context.Context, t api.Tenant, app *storage.Application, key string, policy lockout.Policy, u storage.User) error {
+// failed records the failed check of reserved, a login ID's
+// reservation, and announces it with user.login.failed when a user has
+// the ID, in one transaction. The same write happens whether or not a
+// user has the ID.
+func (ls logins) failed(ctx context.Context, t api.Tenant, app *storage.Application, key string, policy lockout.Policy, reserved storage.LoginAttempts, u storage.User) error {
 	var appID string
 	if app != nil {
 		appID = app.ID
@@ -325,7 +351,7 @@ func (ls logins) failed(ctx context.Context, t api.Tenant, app *storage.Applicat
 	return ls.tx(ctx, func(tx logins) error {
 		now := tx.now()
 		_, err := tx.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-			return policy.Fail(a, now), nil
+			return policy.Fail(a, reserved, now), nil
 		})
 		if err != nil || u.ID == "" {
 			return err
@@ -356,7 +382,8 @@ func (ls logins) find(ctx context.Context, tenantID, loginID string, types []str
 }
 
 // complete runs once the password is right: an expired or
-// deactivated account is told so (its check stays counted), any other
+// deactivated account is told so (its check counts as no failure, and
+// check gives its slot back), any other
 // login clears the login ID's attempts. rehashed, when set, replaces the
 // stored password hash.
 func (ls logins) complete(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string, rehashed *storage.PasswordHash) (LoginResult, error) {

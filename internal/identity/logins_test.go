@@ -124,7 +124,7 @@ func TestLogins_Complete(t *testing.T) {
 			key := ls.key(email)
 			lockout := lockoutPolicy(e.tenant)
 			if _, err := e.store.UpdateLoginAttempts(e.ctx, e.tenant.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-				return lockout.Fail(a, e.clock.Now()), nil
+				return lockout.Fail(a, storage.LoginAttempts{}, e.clock.Now()), nil
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -264,7 +264,7 @@ func TestLogins_Events(t *testing.T) {
 		{"bob@example.org", bob},
 	} {
 		e.clock.Advance(time.Second) // the events in order
-		if err := ls.failed(e.ctx, tn, &e.app, ls.key(c.loginID), policy, c.user); err != nil {
+		if err := ls.failed(e.ctx, tn, &e.app, ls.key(c.loginID), policy, storage.LoginAttempts{}, c.user); err != nil {
 			t.Fatal(err)
 		}
 		if got := e.attempts(t, c.loginID).Count; got != 1 {
