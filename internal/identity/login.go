@@ -221,7 +221,7 @@ func (ls logins) login(ctx context.Context, in LoginInput) (LoginResult, error) 
 // completed, each in one write, so that an unknown ID and a wrong
 // password look alike in status, body and time. A check that ends any
 // other way gives its slot back.
-func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application) (res LoginResult, err error) {
+func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application) (LoginResult, error) {
 	req := in.Request
 	policy := lockoutPolicy(t)
 	key := ls.key(req.LoginID)
@@ -253,17 +253,11 @@ func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *st
 		// said about the password; the caller retries in a moment.
 		return LoginResult{}, ErrBusy
 	}
-	settled := false // the slot given back by a failure or a success
+	failed := false // the failure took the slot
 	defer func() {
-		if settled {
-			return
+		if !failed {
+			ls.giveBack(context.WithoutCancel(ctx), t.ID, key, policy, reserved)
 		}
-		// No check ran, or it ended without a failure or a login: give the
-		// slot back, so that it counts as neither.
-		_, rerr := ls.store.UpdateLoginAttempts(context.WithoutCancel(ctx), t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-			return policy.Release(a, reserved), nil
-		})
-		err = errors.Join(err, rerr)
 	}()
 	release, err := ls.hashing.Enter(ctx)
 	if err != nil {
@@ -299,13 +293,27 @@ func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *st
 		if err := ls.failed(ctx, t, app, key, policy, reserved, u); err != nil {
 			return LoginResult{}, err
 		}
-		settled = true
+		failed = true
 		return LoginResult{}, ErrBadCredentials
 	}
-	res, err = ls.complete(ctx, in, t, app, u, key, rehashed)
-	// A login deleted the record, and the slot with it.
-	settled = err == nil && res.Outcome != LoginExpired && res.Outcome != LoginInactive
-	return res, err
+	return ls.complete(ctx, in, t, app, u, key, rehashed)
+}
+
+// giveBack gives back the slot of reserved, a check that ended without a
+// failure: one that never ran, or ended in an error or an expired or
+// inactive account, counts as no failure. A login deleted the record, and
+// the slot with it: then only a read is made. A slot that cannot be given
+// back is lost until the window ends; the answer stands.
+func (ls logins) giveBack(ctx context.Context, tenantID, key string, policy lockout.Policy, reserved storage.LoginAttempts) {
+	a, err := ls.store.GetLoginAttempts(ctx, tenantID, key)
+	if err == nil && !policy.Release(a, reserved).Equal(a) {
+		_, err = ls.store.UpdateLoginAttempts(ctx, tenantID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+			return policy.Release(a, reserved), nil
+		})
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		ls.log.Error("give back a login check's slot", "tenant", tenantID, "err", err)
+	}
 }
 
 // key is the key of a login ID's attempts: a keyed hash of the login
