@@ -60,8 +60,9 @@ var (
 	ErrTokenInvalid = errors.New("identity: access token invalid")
 	// ErrUnauthorized: a credential (API key, client secret) is missing or wrong.
 	ErrUnauthorized = errors.New("identity: unauthorized")
-	// ErrBusy: too many passwords are being hashed; the caller may retry
-	// in a moment (503 with Retry-After).
+	// ErrBusy: too many passwords are being hashed, or too many of one
+	// login ID's are being checked at once; the caller may retry in a
+	// moment (503 with Retry-After).
 	ErrBusy = errors.New("identity: too many password checks in progress")
 )
 

@@ -171,7 +171,9 @@ func (ls logins) needsAPIKey(ctx context.Context, tenantID, applicationID string
 // unknown user, and the same writes); a locked login ID gets
 // LoginPrevented whatever the password, known or not; whether an account
 // is expired or inactive is revealed only to the right password. ErrBusy
-// when too many passwords are being hashed.
+// when too many passwords are being hashed, or too many of the login ID's
+// are being checked at once (see package lockout): no lock, and nothing
+// said about the password.
 func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
 	return s.logins().login(ctx, in)
 }
@@ -221,23 +223,31 @@ func (ls logins) login(ctx context.Context, in LoginInput) (LoginResult, error) 
 
 // check checks the password of a login whose request is valid, under
 // the tenant's lockout (see package lockout): refused at once while the
-// login ID is locked; otherwise a hashing slot taken (ErrBusy when there
-// is none, with nothing counted), and a check reserved (counted) while
-// the password is hashed, the check made at the same cost whether or not
-// a user has the ID, then recorded as a failure or completed, each in one
-// write, so that an unknown ID and a wrong password look alike in status,
-// body and time. The hash starts with the reservation's write rather than
-// after it, so that the write costs a login no time; a hash whose
-// reservation is refused (another attempt took the last one meanwhile)
-// is dropped unread, and starts only after the write when the record read
-// in the slot says the reservation will be refused.
+// login ID is locked, and with ErrBusy while its window's failures and
+// running checks fill the threshold; otherwise a hashing slot taken
+// (ErrBusy when there is none, with nothing counted), and a check
+// reserved (an in-flight slot) while the password is hashed, the check
+// made at the same cost whether or not a user has the ID, then recorded
+// as a failure or completed, each in one write, so that an unknown ID
+// and a wrong password look alike in status, body and time. A check that
+// ends any other way gives its slot back. The hash starts with the
+// reservation's write rather than after it, so that the write costs a
+// login no time; a hash whose reservation is refused (another attempt
+// took the last slot meanwhile) is dropped unread, and starts only after
+// the write when the record read in the slot says the reservation will
+// be refused.
 func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application) (LoginResult, error) {
 	req := in.Request
 	policy := lockoutPolicy(t)
 	key := ls.key(req.LoginID)
-	if a, err := ls.store.GetLoginAttempts(ctx, t.ID, key); err == nil && policy.Locked(a, ls.now()) {
-		return prevented(a), nil // the cheap way out for a flood against a locked ID
-	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if a, err := ls.store.GetLoginAttempts(ctx, t.ID, key); err == nil {
+		switch policy.Admit(a, ls.now()) { // the cheap way out for a flood
+		case lockout.Locked:
+			return prevented(a), nil
+		case lockout.Crowded:
+			return LoginResult{}, ErrBusy
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
 		return LoginResult{}, err
 	}
 	release, err := ls.hashing.Enter(ctx)
@@ -248,7 +258,7 @@ func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *st
 		return LoginResult{}, ErrBusy
 	}
 	defer release()
-	// Read again: attempts may have been reserved during the wait.
+	// Read again: checks may have been reserved or failed during the wait.
 	current, err := ls.store.GetLoginAttempts(ctx, t.ID, key)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return LoginResult{}, err
@@ -279,23 +289,34 @@ func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *st
 			hashed <- c
 		}()
 	}
-	if _, likely := policy.Reserve(current, ls.now()); likely {
+	if policy.Admit(current, ls.now()) == lockout.Granted {
 		hash()
 	}
-	granted := false
+	var verdict lockout.Verdict
 	reserved, err := ls.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-		a, granted = policy.Reserve(a, ls.now())
+		a, verdict = policy.Reserve(a, ls.now())
 		return a, nil
 	})
-	if err != nil || !granted {
+	if err != nil || verdict != lockout.Granted {
 		if hashed != nil {
 			<-hashed // the slot is the hash's until it ends
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			return LoginResult{}, err
+		case verdict == lockout.Locked:
+			return prevented(reserved), nil
 		}
-		return prevented(reserved), nil
+		// Other checks of this login ID are running: no lock, and nothing
+		// said about the password; the caller retries in a moment.
+		return LoginResult{}, ErrBusy
 	}
+	failed := false // the failure took the slot
+	defer func() {
+		if !failed {
+			ls.giveBack(context.WithoutCancel(ctx), t.ID, key, policy, reserved)
+		}
+	}()
 	if hashed == nil {
 		hash()
 	}
@@ -306,12 +327,13 @@ func (ls logins) check(ctx context.Context, in LoginInput, t api.Tenant, app *st
 		ls.log.Error("verify password", "user", u.ID, "scheme", u.Password.Scheme, "err", c.err)
 	}
 	if !c.ok {
-		if err := ls.failed(ctx, t, app, key, policy, u); err != nil {
+		if err := ls.failed(ctx, t, app, key, policy, reserved, u); err != nil {
 			return LoginResult{}, err
 		}
+		failed = true
 		return LoginResult{}, ErrBadCredentials
 	}
-	return ls.complete(ctx, in, t, app, u, key, policy, reserved, c.rehashed)
+	return ls.complete(ctx, in, t, app, u, key, c.rehashed)
 }
 
 // passwordCheck is the outcome of password.Check, and the new hash of a
@@ -320,6 +342,23 @@ type passwordCheck struct {
 	ok       bool
 	err      error
 	rehashed *storage.PasswordHash
+}
+
+// giveBack gives back the slot of reserved, a check that ended without a
+// failure: one that never ran, or ended in an error or an expired or
+// inactive account, counts as no failure. A login deleted the record, and
+// the slot with it: then only a read is made. A slot that cannot be given
+// back is lost until the window ends; the answer stands.
+func (ls logins) giveBack(ctx context.Context, tenantID, key string, policy lockout.Policy, reserved storage.LoginAttempts) {
+	a, err := ls.store.GetLoginAttempts(ctx, tenantID, key)
+	if err == nil && !policy.Release(a, reserved).Equal(a) {
+		_, err = ls.store.UpdateLoginAttempts(ctx, tenantID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+			return policy.Release(a, reserved), nil
+		})
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		ls.log.Error("give back a login check's slot", "tenant", tenantID, "err", err)
+	}
 }
 
 // key is the key of a login ID's attempts: a keyed hash of the login
@@ -353,10 +392,11 @@ func prevented(a storage.LoginAttempts) LoginResult {
 	}}}}
 }
 
-// failed records a failed check of a login ID, and announces it with
-// user.login.failed when a user has the ID, in one transaction. The same
-// write happens whether or not a user has the ID.
-func (ls logins) failed(ctx context.Context, t api.Tenant, app *storage.Application, key string, policy lockout.Policy, u storage.User) error {
+// failed records the failed check of reserved, a login ID's
+// reservation, and announces it with user.login.failed when a user has
+// the ID, in one transaction. The same write happens whether or not a
+// user has the ID.
+func (ls logins) failed(ctx context.Context, t api.Tenant, app *storage.Application, key string, policy lockout.Policy, reserved storage.LoginAttempts, u storage.User) error {
 	var appID string
 	if app != nil {
 		appID = app.ID
@@ -364,7 +404,7 @@ func (ls logins) failed(ctx context.Context, t api.Tenant, app *storage.Applicat
 	return ls.tx(ctx, func(tx logins) error {
 		now := tx.now()
 		_, err := tx.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-			return policy.Fail(a, now), nil
+			return policy.Fail(a, reserved, now), nil
 		})
 		if err != nil || u.ID == "" {
 			return err
@@ -395,11 +435,11 @@ func (ls logins) find(ctx context.Context, tenantID, loginID string, types []str
 }
 
 // complete runs once the password is right: an expired or
-// deactivated account is told so (its check stays counted), any other
+// deactivated account is told so (its check counts as no failure, and
+// check gives its slot back), any other
 // login clears the login ID's attempts. rehashed, when set, replaces the
 // stored password hash.
-func (ls logins) complete(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string,
-	policy lockout.Policy, reserved storage.LoginAttempts, rehashed *storage.PasswordHash) (LoginResult, error) {
+func (ls logins) complete(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string, rehashed *storage.PasswordHash) (LoginResult, error) {
 	now := ls.now()
 	switch {
 	case !u.Expiry.IsZero() && !now.Before(u.Expiry):
@@ -410,7 +450,7 @@ func (ls logins) complete(ctx context.Context, in LoginInput, t api.Tenant, app 
 	if in.OAuth && app != nil && !grantEnabled(app.Application, GrantPassword) {
 		return LoginResult{}, &api.OAuthError{Code: api.OAuthUnauthorizedClient, Description: "The password grant is not enabled for this application.", Reason: "grant_type_disabled"}
 	}
-	if res, waits, err := ls.secondStep(ctx, in, t, app, u, key, policy, reserved, rehashed); waits || err != nil {
+	if res, waits, err := ls.secondStep(ctx, in, t, app, u, key, rehashed); waits || err != nil {
 		return res, err
 	}
 	return ls.finish(ctx, in, t, app, u, key, rehashed)

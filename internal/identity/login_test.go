@@ -147,22 +147,20 @@ func TestLogin_LockoutKey(t *testing.T) {
 	}
 }
 
-// TestLogin_ParallelGuesses: any number of parallel attempts gets at most
-// the threshold's number of passwords checked in a window; the others are
-// refused as locked.
-func TestLogin_ParallelGuesses(t *testing.T) {
-	// Room for every attempt to wait for a hashing slot: under the race
-	// detector a hash takes long.
-	e := newEnv(t, withHashing(password.NewGate(2, 50, time.Minute)))
-	e.mustUser(t, "ana@example.org")
-	const attempts = 50
+// parallelLogins runs a login of loginID with each password at once and
+// returns how many ended with each outcome (0: ErrBadCredentials, -1:
+// ErrBusy).
+func parallelLogins(t *testing.T, e *env, loginID string, passwords []string) map[LoginOutcome]int {
+	t.Helper()
+	outcomes := make([]LoginOutcome, len(passwords))
 	var wg sync.WaitGroup
-	outcomes := make([]LoginOutcome, attempts)
-	for i := range attempts {
+	for i, pw := range passwords {
 		wg.Go(func() {
-			res, err := e.login("ana@example.org", "wrong password")
+			res, err := e.login(loginID, pw)
 			switch {
 			case errors.Is(err, ErrBadCredentials):
+			case errors.Is(err, ErrBusy):
+				outcomes[i] = -1
 			case err != nil:
 				t.Errorf("attempt %d: %v", i, err)
 			default:
@@ -171,18 +169,86 @@ func TestLogin_ParallelGuesses(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	refused := 0
+	count := map[LoginOutcome]int{}
 	for _, o := range outcomes {
-		if o == LoginPrevented {
-			refused++
-		}
+		count[o]++
 	}
+	return count
+}
+
+// repeat returns n copies of s.
+func repeat(n int, s string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+// TestLogin_ParallelGuesses: any number of parallel attempts gets at most
+// the threshold's number of passwords checked in a window; the others are
+// refused as busy while checks run, as locked once five failed.
+func TestLogin_ParallelGuesses(t *testing.T) {
+	// Room for every attempt to wait for a hashing slot: under the race
+	// detector a hash takes long.
+	e := newEnv(t, withHashing(password.NewGate(2, 50, time.Minute)))
+	e.mustUser(t, "ana@example.org")
+	const attempts = 50
+	count := parallelLogins(t, e, "ana@example.org", repeat(attempts, "wrong password"))
 	if got := e.PasswordChecks(); got != 5 {
 		t.Errorf("%d passwords checked under %d parallel attempts, want 5", got, attempts)
 	}
-	if refused != attempts-5 {
-		t.Errorf("%d attempts refused as locked, want %d", refused, attempts-5)
+	if count[0] != 5 || count[-1]+count[LoginPrevented] != attempts-5 {
+		t.Errorf("outcomes %v; want 5 failures, %d busy or locked", count, attempts-5)
 	}
+	res, err := e.login("ana@example.org", testPassword)
+	wantOutcome(t, "right password after five failures", res, err, LoginPrevented)
+}
+
+// TestLogin_ParallelRightPasswords: logins of one user at once, all with
+// the right password, log in or are told to retry (busy), never locked,
+// round after round; a mix of right and wrong passwords locks only when
+// five wrong ones failed.
+func TestLogin_ParallelRightPasswords(t *testing.T) {
+	e := newEnv(t, withHashing(password.NewGate(2, 50, time.Minute)))
+	e.mustUser(t, "ana@example.org")
+	tenants, err := e.store.ListTenants(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noneInFlight := func(what string) {
+		t.Helper()
+		a, err := e.store.GetLoginAttempts(e.ctx, tenants[0].ID, e.logins().key("ana@example.org"))
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if a.InFlight != 0 || e.clock.Now().Before(a.LockedUntil) {
+			t.Errorf("%s: %+v; want no check in flight, no lock", what, a)
+		}
+	}
+	for round := range 3 {
+		count := parallelLogins(t, e, "ana@example.org", repeat(10, testPassword))
+		if count[LoginOK] == 0 || count[LoginOK]+count[-1] != 10 {
+			t.Errorf("round %d: 10 right passwords at once: %v; want logins and busy answers only", round, count)
+		}
+		noneInFlight("after the right passwords")
+	}
+
+	mixed := append(repeat(4, "wrong password"), repeat(6, testPassword)...)
+	count := parallelLogins(t, e, "ana@example.org", mixed)
+	if count[LoginPrevented] != 0 || count[0] > 4 || count[LoginOK]+count[0]+count[-1] != 10 {
+		t.Errorf("4 wrong and 6 right passwords at once: %v; want no lock", count)
+	}
+	noneInFlight("after 4 wrong and 6 right passwords")
+	res, err := e.login("ana@example.org", testPassword)
+	wantOutcome(t, "right password after the mix", res, err, LoginOK)
+
+	count = parallelLogins(t, e, "ana@example.org", repeat(5, "wrong password"))
+	if count[0] != 5 {
+		t.Fatalf("5 wrong passwords at once: %v; want 5 failures", count)
+	}
+	res, err = e.login("ana@example.org", testPassword)
+	wantOutcome(t, "right password after 5 failures", res, err, LoginPrevented)
 }
 
 // TestLogin_LockoutKeepsSessions: an anonymous guesser who locks a user
@@ -250,7 +316,7 @@ func TestLogin_FailuresLookAlike(t *testing.T) {
 
 // TestLogin_Busy: with every hashing slot taken, a login is refused with
 // ErrBusy: at once, counting nothing, when the queue is full too; after
-// its wait, with its reservation given back, when there was room to wait.
+// its wait, with its slot given back, when there was room to wait.
 func TestLogin_Busy(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -273,7 +339,7 @@ func TestLogin_Busy(t *testing.T) {
 			}
 			tenants, _ := e.store.ListTenants(e.ctx)
 			a, err := e.store.GetLoginAttempts(e.ctx, tenants[0].ID, e.logins().key("ana@example.org"))
-			if (err != nil && !errors.Is(err, storage.ErrNotFound)) || a.Count != 0 || !a.LockedUntil.IsZero() {
+			if (err != nil && !errors.Is(err, storage.ErrNotFound)) || a.Count != 0 || a.InFlight != 0 || !a.LockedUntil.IsZero() {
 				t.Errorf("a refused login counted an attempt: %+v, %v", a, err)
 			}
 			release()

@@ -124,12 +124,12 @@ func TestLogins_Complete(t *testing.T) {
 			key := ls.key(email)
 			lockout := lockoutPolicy(e.tenant)
 			if _, err := e.store.UpdateLoginAttempts(e.ctx, e.tenant.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-				return lockout.Fail(a, e.clock.Now()), nil
+				return lockout.Fail(a, storage.LoginAttempts{}, e.clock.Now()), nil
 			}); err != nil {
 				t.Fatal(err)
 			}
 
-			res, err := ls.complete(e.ctx, c.in, e.tenant, app, u, key, lockout, storage.LoginAttempts{}, nil)
+			res, err := ls.complete(e.ctx, c.in, e.tenant, app, u, key, nil)
 			var oe *api.OAuthError
 			switch {
 			case c.wantErr != "":
@@ -264,7 +264,7 @@ func TestLogins_Events(t *testing.T) {
 		{"bob@example.org", bob},
 	} {
 		e.clock.Advance(time.Second) // the events in order
-		if err := ls.failed(e.ctx, tn, &e.app, ls.key(c.loginID), policy, c.user); err != nil {
+		if err := ls.failed(e.ctx, tn, &e.app, ls.key(c.loginID), policy, storage.LoginAttempts{}, c.user); err != nil {
 			t.Fatal(err)
 		}
 		if got := e.attempts(t, c.loginID).Count; got != 1 {
@@ -285,7 +285,7 @@ func TestLogins_Events(t *testing.T) {
 
 	for _, u := range []storage.User{ana, bob} {
 		e.clock.Advance(time.Second)
-		if _, err := ls.complete(e.ctx, LoginInput{Request: api.LoginRequest{NoJWT: true}}, tn, &e.app, u, ls.key(u.Email), lockoutPolicy(tn), storage.LoginAttempts{}, nil); err != nil {
+		if _, err := ls.complete(e.ctx, LoginInput{Request: api.LoginRequest{NoJWT: true}}, tn, &e.app, u, ls.key(u.Email), nil); err != nil {
 			t.Fatal(err)
 		}
 	}

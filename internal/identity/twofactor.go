@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/lockout"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/token"
 	"github.com/latchid/latch/internal/totp"
@@ -421,16 +422,18 @@ func (s *Service) DisableTwoFactor(ctx context.Context, tenantID, userID string,
 		loginID = u.Username
 	}
 	key := s.logins().key(loginID)
-	granted := false
+	var verdict lockout.Verdict
 	reserved, err := s.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-		a, granted = policy.Reserve(a, now)
+		a, verdict = policy.Reserve(a, now)
 		return a, nil
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if !granted {
+	case verdict == lockout.Locked:
 		return ErrTwoFactorLocked
+	case verdict == lockout.Crowded:
+		return ErrBusy // other checks of the login ID are running
 	}
 	err = s.Tx(ctx, func(s *Service) error {
 		methods, err := s.store.ListTwoFactorMethods(ctx, u.ID)
@@ -469,7 +472,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, tenantID, userID string,
 	// A wrong code is a failure; anything else gives the check back.
 	_, uerr := s.store.UpdateLoginAttempts(context.WithoutCancel(ctx), t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
 		if errors.Is(err, ErrTwoFactorCode) {
-			return policy.Fail(a, now), nil
+			return policy.Fail(a, reserved, now), nil
 		}
 		return policy.Release(a, reserved), nil
 	})

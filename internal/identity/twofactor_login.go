@@ -26,7 +26,7 @@ import (
 // returns the 242 answer (or, for the OAuth password grant, the
 // two_factor_required error) with waits true.
 func (ls logins) secondStep(ctx context.Context, in LoginInput, t api.Tenant, app *storage.Application, u storage.User, key string,
-	policy lockout.Policy, reserved storage.LoginAttempts, rehashed *storage.PasswordHash) (LoginResult, bool, error) {
+	rehashed *storage.PasswordHash) (LoginResult, bool, error) {
 	var appDoc *api.Application
 	var appID string
 	if app != nil {
@@ -55,17 +55,9 @@ func (ls logins) secondStep(ctx context.Context, in LoginInput, t api.Tenant, ap
 	if step == NoSecondStep {
 		return LoginResult{}, false, nil
 	}
-	// The password was right: its check does not count.
-	giveBack := func(tx logins) error {
-		_, err := tx.store.UpdateLoginAttempts(ctx, t.ID, key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-			return policy.Release(a, reserved), nil
-		})
-		return err
-	}
+	// The password was right: its check does not count (check gives its
+	// slot back).
 	if step == EnrollFirst {
-		if err := ls.tx(ctx, giveBack); err != nil {
-			return LoginResult{}, true, err
-		}
 		const msg = "Two-factor authentication is required, and the user has no two-factor method: enable one (POST /api/user/two-factor) first."
 		if in.OAuth {
 			return LoginResult{}, true, &api.OAuthError{Code: api.OAuthTwoFactorRequired, Description: msg, Reason: "two_factor_required"}
@@ -90,10 +82,7 @@ func (ls logins) secondStep(ctx context.Context, in LoginInput, t api.Tenant, ap
 				return err
 			}
 		}
-		if err := tx.store.CreateTwoFactorLogin(ctx, pending); err != nil {
-			return err
-		}
-		return giveBack(tx)
+		return tx.store.CreateTwoFactorLogin(ctx, pending)
 	})
 	if err != nil {
 		return LoginResult{}, true, err
@@ -182,17 +171,25 @@ func (ls logins) twoFactor(ctx context.Context, in TwoFactorLoginInput) (LoginRe
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return LoginResult{}, err
 	}
-	granted := false
+	var verdict lockout.Verdict
 	reserved, err := ls.store.UpdateLoginAttempts(ctx, t.ID, pending.LoginKey, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-		a, granted = policy.Reserve(a, now)
+		a, verdict = policy.Reserve(a, now)
 		return a, nil
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return LoginResult{}, err
-	}
-	if !granted {
+	case verdict == lockout.Locked:
 		return prevented(reserved), nil
+	case verdict == lockout.Crowded:
+		return LoginResult{}, ErrBusy // other checks of the login ID are running
 	}
+	failed := false // the failure took the slot
+	defer func() {
+		if !failed {
+			ls.giveBack(context.WithoutCancel(ctx), t.ID, pending.LoginKey, policy, reserved)
+		}
+	}()
 	u, err := ls.store.GetUser(ctx, pending.UserID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return LoginResult{}, ErrTwoFactorIDInvalid
@@ -209,8 +206,9 @@ func (ls logins) twoFactor(ctx context.Context, in TwoFactorLoginInput) (LoginRe
 	}
 	if !ok {
 		_, err := ls.store.UpdateLoginAttempts(ctx, t.ID, pending.LoginKey, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
-			return policy.Fail(a, ls.now()), nil
+			return policy.Fail(a, reserved, ls.now()), nil
 		})
+		failed = err == nil
 		return LoginResult{}, errors.Join(ErrTwoFactorCode, err)
 	}
 	// Spend the twoFactorId: of concurrent second steps, one goes on.

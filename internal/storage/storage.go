@@ -436,15 +436,19 @@ type APIKey struct {
 }
 
 // LoginAttempts counts the recent password checks of one login ID in a
-// tenant, whether or not a user has that ID, and holds the lock they
-// caused. Key is a keyed hash of the folded login ID: the table never
-// holds what callers typed.
+// tenant, whether or not a user has that ID, and holds the lock their
+// failures caused (see package lockout). Key is a keyed hash of the
+// folded login ID: the table never holds what callers typed.
 type LoginAttempts struct {
 	TenantID string
 	Key      string
-	// Count is the number of password checks of the current window,
-	// counted before each check starts.
+	// Count is the number of failed password checks of the current
+	// window, counted when each completes.
 	Count int
+	// InFlight is the number of password checks of the current window
+	// that are running: counted before each starts, given back when it
+	// ends.
+	InFlight int
 	// FirstAt starts the current window.
 	FirstAt time.Time
 	// LastFailure is when a check last failed.
@@ -459,7 +463,7 @@ type LoginAttempts struct {
 // Equal reports whether a and b hold the same values (times compared as
 // instants).
 func (a LoginAttempts) Equal(b LoginAttempts) bool {
-	return a.TenantID == b.TenantID && a.Key == b.Key && a.Count == b.Count && a.FirstAt.Equal(b.FirstAt) &&
+	return a.TenantID == b.TenantID && a.Key == b.Key && a.Count == b.Count && a.InFlight == b.InFlight && a.FirstAt.Equal(b.FirstAt) &&
 		a.LastFailure.Equal(b.LastFailure) && a.LockedUntil.Equal(b.LockedUntil) && a.Expires.Equal(b.Expires)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/internal/lockout"
 	"github.com/latchid/latch/internal/pgtest"
 	"github.com/latchid/latch/internal/storage"
 	"github.com/latchid/latch/internal/storage/storagetest"
@@ -406,4 +407,70 @@ func BenchmarkRotateSession(b *testing.B) {
 			}
 		})
 	})
+}
+
+// TestLockoutAcrossNodes runs the lockout's rule for 50 parallel attempts
+// of one login ID on two nodes: at most the threshold's checks are granted
+// however the attempts interleave, the rest are crowded out, and only the
+// granted checks' failures lock the login ID; the same attempts with the
+// right password (each giving its slot back) lock nothing.
+func TestLockoutAcrossNodes(t *testing.T) {
+	t.Parallel()
+	u := pgtest.Schema(t)
+	nodes := []*Store{openAt(t, u), openAt(t, u)}
+	ctx := t.Context()
+	w := mustWorld(t, nodes[0], "w")
+	policy := lockout.Policy{Threshold: 5, Window: time.Minute, Duration: 3 * time.Minute}
+	for _, tc := range []struct {
+		key    string
+		finish func(a, reserved storage.LoginAttempts) storage.LoginAttempts
+		locked bool
+	}{
+		{"wrong", func(a, reserved storage.LoginAttempts) storage.LoginAttempts { return policy.Fail(a, reserved, t0) }, true},
+		{"right", func(a, reserved storage.LoginAttempts) storage.LoginAttempts { return policy.Release(a, reserved) }, false},
+	} {
+		const attempts = 50
+		var granted atomic.Int64
+		var reserved [attempts]storage.LoginAttempts
+		var ok [attempts]bool
+		var wg sync.WaitGroup
+		for i := range attempts {
+			wg.Go(func() {
+				r, err := nodes[i%2].UpdateLoginAttempts(ctx, w.tenant.ID, tc.key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+					var v lockout.Verdict
+					a, v = policy.Reserve(a, t0)
+					ok[i] = v == lockout.Granted
+					return a, nil
+				})
+				if err != nil {
+					t.Errorf("reserve: %v", err)
+				}
+				reserved[i] = r
+				if ok[i] {
+					granted.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := granted.Load(); n != int64(policy.Threshold) {
+			t.Errorf("%s: %d of %d parallel attempts on two nodes granted, want %d", tc.key, n, attempts, policy.Threshold)
+		}
+		for i := range attempts {
+			if !ok[i] {
+				continue
+			}
+			if _, err := nodes[(i+1)%2].UpdateLoginAttempts(ctx, w.tenant.ID, tc.key, func(a storage.LoginAttempts) (storage.LoginAttempts, error) {
+				return tc.finish(a, reserved[i]), nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a, err := nodes[0].GetLoginAttempts(ctx, w.tenant.ID, tc.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.InFlight != 0 || policy.Locked(a, t0) != tc.locked {
+			t.Errorf("%s: after the checks %+v; want none in flight, locked %v", tc.key, a, tc.locked)
+		}
+	}
 }

@@ -194,11 +194,11 @@ func (s *Store) RenameRole(ctx context.Context, applicationID, from, to string) 
 // errUnchanged rolls back an UpdateLoginAttempts that changed nothing.
 var errUnchanged = errors.New("unchanged")
 
-const loginAttemptCols = "tenant_id, key, count, first_at, last_failure, locked_until, expires"
+const loginAttemptCols = "tenant_id, key, count, in_flight, first_at, last_failure, locked_until, expires"
 
 func scanLoginAttempts(r pgx.Row) (storage.LoginAttempts, error) {
 	var a storage.LoginAttempts
-	err := r.Scan(&a.TenantID, &a.Key, &a.Count, timeCol{&a.FirstAt}, timeCol{&a.LastFailure},
+	err := r.Scan(&a.TenantID, &a.Key, &a.Count, &a.InFlight, timeCol{&a.FirstAt}, timeCol{&a.LastFailure},
 		timeCol{&a.LockedUntil}, timeCol{&a.Expires})
 	return a, err
 }
@@ -229,7 +229,7 @@ func (s *Store) UpdateLoginAttempts(ctx context.Context, tenantID, key string, u
 		if err != nil {
 			return err
 		}
-		placeholder := cur.Count == 0 && cur.FirstAt.IsZero() && cur.LockedUntil.IsZero()
+		placeholder := cur.Count == 0 && cur.InFlight == 0 && cur.FirstAt.IsZero() && cur.LockedUntil.IsZero()
 		if placeholder {
 			cur = storage.LoginAttempts{TenantID: tenantID, Key: key} // no record
 		}
@@ -244,9 +244,9 @@ func (s *Store) UpdateLoginAttempts(ctx context.Context, tenantID, key string, u
 			}
 			return nil // nothing to write (a refusal while locked, say)
 		}
-		_, err = t.exec(ctx, `UPDATE login_attempts SET count = $3, first_at = $4, last_failure = $5,
+		_, err = t.exec(ctx, `UPDATE login_attempts SET count = $3, in_flight = $8, first_at = $4, last_failure = $5,
 			locked_until = $6, expires = $7 WHERE tenant_id = $1 AND key = $2`,
-			tenantID, key, next.Count, ts(next.FirstAt), ts(next.LastFailure), ts(next.LockedUntil), next.Expires.UTC().Truncate(time.Microsecond))
+			tenantID, key, next.Count, ts(next.FirstAt), ts(next.LastFailure), ts(next.LockedUntil), next.Expires.UTC().Truncate(time.Microsecond), next.InFlight)
 		return err
 	})
 	if errors.Is(err, errUnchanged) {

@@ -185,11 +185,11 @@ func (s *Store) RenameRole(ctx context.Context, applicationID, from, to string) 
 	return wrapf(err, "rename role %q of application %s", from, applicationID)
 }
 
-const loginAttemptCols = "tenant_id, key, count, first_at, last_failure, locked_until, expires"
+const loginAttemptCols = "tenant_id, key, count, in_flight, first_at, last_failure, locked_until, expires"
 
 func scanLoginAttempts(row rowScanner) (storage.LoginAttempts, error) {
 	var a storage.LoginAttempts
-	err := row.Scan(&a.TenantID, &a.Key, &a.Count, timeCol{&a.FirstAt}, timeCol{&a.LastFailure},
+	err := row.Scan(&a.TenantID, &a.Key, &a.Count, &a.InFlight, timeCol{&a.FirstAt}, timeCol{&a.LastFailure},
 		timeCol{&a.LockedUntil}, timeCol{&a.Expires})
 	return a, err
 }
@@ -225,10 +225,10 @@ func (s *Store) UpdateLoginAttempts(ctx context.Context, tenantID, key string, u
 			return nil // nothing to write (a refusal while locked, say)
 		}
 		_, err = q.ExecContext(ctx, `INSERT INTO login_attempts (`+loginAttemptCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tenant_id, key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, key) DO UPDATE SET count = excluded.count, in_flight = excluded.in_flight, first_at = excluded.first_at,
 				last_failure = excluded.last_failure, locked_until = excluded.locked_until, expires = excluded.expires`,
-			tenantID, key, next.Count, micros(next.FirstAt), micros(next.LastFailure), micros(next.LockedUntil), next.Expires.UnixMicro())
+			tenantID, key, next.Count, next.InFlight, micros(next.FirstAt), micros(next.LastFailure), micros(next.LockedUntil), next.Expires.UnixMicro())
 		return err
 	})
 	return out, wrapf(err, "update login attempts in tenant %s", tenantID)

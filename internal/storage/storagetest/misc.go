@@ -122,7 +122,8 @@ func testLoginAttempts(t *testing.T, s storage.Store) {
 
 	// The first update sees a zero record with the tenant and key set.
 	var seen storage.LoginAttempts
-	a := storage.LoginAttempts{TenantID: w.tenant.ID, Key: "k", Count: 1, FirstAt: t0, Expires: at(time.Minute)}
+	// (A reservation's record: no failure yet, one check in flight.)
+	a := storage.LoginAttempts{TenantID: w.tenant.ID, Key: "k", InFlight: 1, FirstAt: t0, Expires: at(time.Minute)}
 	got, err := s.UpdateLoginAttempts(ctx, w.tenant.ID, "k", func(cur storage.LoginAttempts) (storage.LoginAttempts, error) {
 		seen = cur
 		return a, nil
@@ -136,8 +137,8 @@ func testLoginAttempts(t *testing.T, s storage.Store) {
 
 	// The next sees what the first stored, and may change every field; the
 	// tenant and key stay.
-	b := storage.LoginAttempts{TenantID: "ignored", Key: "ignored", Count: 5, FirstAt: t0, LastFailure: at(time.Second),
-		LockedUntil: at(4 * time.Minute), Expires: at(4 * time.Minute)}
+	b := storage.LoginAttempts{TenantID: "ignored", Key: "ignored", Count: 5, InFlight: 2, FirstAt: t0,
+		LastFailure: at(time.Second), LockedUntil: at(4 * time.Minute), Expires: at(4 * time.Minute)}
 	_, err = s.UpdateLoginAttempts(ctx, w.tenant.ID, "k", func(cur storage.LoginAttempts) (storage.LoginAttempts, error) {
 		seen = cur
 		return b, nil
@@ -164,6 +165,17 @@ func testLoginAttempts(t *testing.T, s storage.Store) {
 	got, err = s.GetLoginAttempts(ctx, w.tenant.ID, "k")
 	mustOK(t, "GetLoginAttempts", err)
 	mustEqual(t, "GetLoginAttempts after a failed update", b, got)
+
+	// A change of the checks in flight alone is stored.
+	b.InFlight--
+	_, err = s.UpdateLoginAttempts(ctx, w.tenant.ID, "k", func(cur storage.LoginAttempts) (storage.LoginAttempts, error) {
+		cur.InFlight--
+		return cur, nil
+	})
+	mustOK(t, "UpdateLoginAttempts of the checks in flight", err)
+	got, err = s.GetLoginAttempts(ctx, w.tenant.ID, "k")
+	mustOK(t, "GetLoginAttempts", err)
+	mustEqual(t, "GetLoginAttempts after a change of the checks in flight", b, got)
 
 	// An update that changes nothing leaves no record behind.
 	got, err = s.UpdateLoginAttempts(ctx, w.tenant.ID, "untouched", func(cur storage.LoginAttempts) (storage.LoginAttempts, error) { return cur, nil })
