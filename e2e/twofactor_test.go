@@ -1,10 +1,6 @@
 package e2e_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,37 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/internal/totp/totptest"
+
 	"github.com/latchid/latch/client"
 	"github.com/latchid/latch/internal/demo"
 	"github.com/latchid/latch/internal/storefront"
 )
-
-// rfc6238 is the TOTP code (HMAC-SHA1, 6 digits, 30 s) of a base32 secret
-// at t, computed from RFC 6238 here rather than by any library Latch uses.
-func rfc6238(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(secret, "="))
-	if err != nil {
-		t.Fatalf("secret: %v", err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	m := hmac.New(sha1.New, key)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:off+4])&0x7fffffff)%1_000_000)
-}
-
-func TestRFC6238Vectors(t *testing.T) {
-	secret := base32.StdEncoding.EncodeToString([]byte("12345678901234567890"))
-	// RFC 6238 Appendix B, SHA-1: the last 6 of its 8 digits.
-	for unix, want := range map[int64]string{59: "287082", 1111111109: "081804", 1111111111: "050471", 1234567890: "005924", 2000000000: "279037", 20000000000: "353130"} {
-		if got := rfc6238(t, secret, time.Unix(unix, 0)); got != want {
-			t.Errorf("at %d: %s, want %s", unix, got, want)
-		}
-	}
-}
 
 // The app logs in through the storefront with the client SDK and a code
 // computed here: the password alone gets no token, a wrong code is 401,
@@ -60,7 +31,7 @@ func TestTwoFactor_ClientThroughStore(t *testing.T) {
 		t.Fatalf("StartTwoFactorEnrolment = %+v, %v", enrol, err)
 	}
 	env.Clock.Advance(30 * time.Second)
-	recovery, err := c.EnableTwoFactor(ctx, enrol.Secret, rfc6238(t, enrol.Secret, env.Clock.Now()))
+	recovery, err := c.EnableTwoFactor(ctx, enrol.Secret, totptest.Code(t, enrol.Secret, env.Clock.Now()))
 	if err != nil || len(recovery) == 0 {
 		t.Fatalf("EnableTwoFactor = %d codes, %v", len(recovery), err)
 	}
@@ -82,7 +53,7 @@ func TestTwoFactor_ClientThroughStore(t *testing.T) {
 	}
 	wantLatchCalls(t, env, "2-5", "POST /api/login 242")
 	env.Clock.Advance(30 * time.Second)
-	good := rfc6238(t, enrol.Secret, env.Clock.Now())
+	good := totptest.Code(t, enrol.Secret, env.Clock.Now())
 	bad := fmt.Sprintf("%06d", (atoi(good)+1)%1_000_000)
 	_, err = c.CompleteTwoFactor(ctx, bad, false)
 	var apiErr *client.APIError
@@ -140,7 +111,7 @@ func TestTwoFactor_PhishedPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Clock.Advance(30 * time.Second)
-	if _, err := c.EnableTwoFactor(ctx, enrol.Secret, rfc6238(t, enrol.Secret, env.Clock.Now())); err != nil {
+	if _, err := c.EnableTwoFactor(ctx, enrol.Secret, totptest.Code(t, enrol.Secret, env.Clock.Now())); err != nil {
 		t.Fatal(err)
 	}
 	env.Clock.Advance(30 * time.Second)
@@ -153,7 +124,7 @@ func TestTwoFactor_PhishedPassword(t *testing.T) {
 	}
 	valid := map[string]bool{}
 	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
-		valid[rfc6238(t, enrol.Secret, env.Clock.Now().Add(d))] = true
+		valid[totptest.Code(t, enrol.Secret, env.Clock.Now().Add(d))] = true
 	}
 	guesses := 0
 	for i := 1; i < 50 && r.status != http.StatusConflict; i++ {
@@ -173,7 +144,7 @@ func TestTwoFactor_PhishedPassword(t *testing.T) {
 	if r.status != http.StatusConflict || guesses > demo.LockAfter+1 {
 		t.Fatalf("after %d guesses: %d, want the lockout's 409 within %d", guesses, r.status, demo.LockAfter+1)
 	}
-	r = send(t, ctx, "POST", env.StoreURL+"/api/login/two-factor", storefront.TwoFactorLoginRequest{TwoFactorID: pending.TwoFactorID, Code: rfc6238(t, enrol.Secret, env.Clock.Now())})
+	r = send(t, ctx, "POST", env.StoreURL+"/api/login/two-factor", storefront.TwoFactorLoginRequest{TwoFactorID: pending.TwoFactorID, Code: totptest.Code(t, enrol.Secret, env.Clock.Now())})
 	if r.status != http.StatusConflict || strings.Contains(string(r.body), `"token"`) {
 		t.Fatalf("the right code under the lockout: %d %s, want 409", r.status, r.body)
 	}

@@ -1,34 +1,14 @@
 package mobile
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/internal/totp/totptest"
+
 	"github.com/latchid/latch/internal/latchtest"
 )
-
-// totpCode is RFC 6238's code (HMAC-SHA1, 6 digits, 30 s) of a base32
-// secret at t, computed here.
-func totpCode(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(secret, "="))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	m := hmac.New(sha1.New, key)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:off+4])&0x7fffffff)%1_000_000)
-}
 
 // The Session's two-factor calls, as a Kotlin or Swift app makes them:
 // enrol in the settings, then a login that asks for a code.
@@ -54,7 +34,7 @@ func TestSession_TwoFactor(t *testing.T) {
 		t.Fatalf("EnableTwoFactor with a wrong code: %v", err)
 	}
 	e.clock.Advance(30 * time.Second)
-	codes, err := s.EnableTwoFactor(en.Secret, totpCode(t, en.Secret, e.clock.Now()))
+	codes, err := s.EnableTwoFactor(en.Secret, totptest.Code(t, en.Secret, e.clock.Now()))
 	if err != nil || codes.Count() != 10 || codes.Code(0) == "" || codes.Code(10) != "" || codes.Code(-1) != "" {
 		t.Fatalf("EnableTwoFactor = %d codes, %v", codes.Count(), err)
 	}
@@ -70,7 +50,7 @@ func TestSession_TwoFactor(t *testing.T) {
 		t.Fatalf("a wrong code: %v", err)
 	}
 	e.clock.Advance(30 * time.Second)
-	u, err := s.CompleteTwoFactor(totpCode(t, en.Secret, e.clock.Now()), false)
+	u, err := s.CompleteTwoFactor(totptest.Code(t, en.Secret, e.clock.Now()), false)
 	if err != nil || u.Email != email || !s.LoggedIn() || s.TwoFactorPending() {
 		t.Fatalf("CompleteTwoFactor = %v, %v", u, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchid/latch/internal/totp/totptest"
+
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/httpapi"
 	"github.com/latchid/latch/internal/loginpage/loginpagetest"
@@ -543,7 +545,7 @@ func TestAuthorize_TwoFactor(t *testing.T) {
 	e.do(t, "GET", "/api/two-factor/secret?loginId="+url.QueryEscape(email), withKey(e.key)).wantJSON(t, 200, &sec)
 	var enabled api.TwoFactorResponse
 	e.do(t, "POST", "/api/user/two-factor/"+userID, withKey(e.key), withJSON(map[string]any{"method": "authenticator",
-		"code": rfc6238(t, sec.SecretBase32Encoded, now), "secretBase32Encoded": sec.SecretBase32Encoded})).wantJSON(t, 200, &enabled)
+		"code": totptest.Code(t, sec.SecretBase32Encoded, now), "secretBase32Encoded": sec.SecretBase32Encoded})).wantJSON(t, 200, &enabled)
 
 	b := loginpagetest.NewBrowser(nil)
 	_, p, err := b.Authorize(t.Context(), e.authorizeURL(app, nil), email, testPassword)

@@ -1,37 +1,17 @@
 package httpapi_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
-	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/internal/totp/totptest"
+
 	"github.com/google/uuid"
 
 	"github.com/latchid/latch/api"
 )
-
-// rfc6238 is an authenticator app: RFC 6238's algorithm written out from
-// the RFC (HMAC-SHA1, 6 digits, 30 s), independent of the server's code.
-func rfc6238(t testing.TB, secretB32 string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secretB32)
-	if err != nil {
-		t.Fatalf("secret %q: %v", secretB32, err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	m := hmac.New(sha1.New, key)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:off+4])&0x7fffffff)%1000000)
-}
 
 // TestTwoFactor_Flow drives a user through FusionAuth's two-factor APIs
 // over HTTP: a secret, enabling with a code, the 242 of a login, the
@@ -64,11 +44,11 @@ func TestTwoFactor_Flow(t *testing.T) {
 		wantErrors(t, "[invalid]method", "[blank]code")
 	e.do(t, "POST", enable, withKey(e.key), withJSON(map[string]any{"method": "authenticator"})).
 		wantErrors(t, "[blank]secret", "[blank]code")
-	e.do(t, "POST", enable, withKey(e.key), withJSON(body(rfc6238(t, sec.SecretBase32Encoded, now.Add(-2*time.Minute))))).wantStatus(t, 421)
-	e.do(t, "POST", enable, withJSON(body(rfc6238(t, sec.SecretBase32Encoded, now)))).wantStatus(t, 401)
+	e.do(t, "POST", enable, withKey(e.key), withJSON(body(totptest.Code(t, sec.SecretBase32Encoded, now.Add(-2*time.Minute))))).wantStatus(t, 421)
+	e.do(t, "POST", enable, withJSON(body(totptest.Code(t, sec.SecretBase32Encoded, now)))).wantStatus(t, 401)
 
 	var enabled api.TwoFactorResponse
-	e.do(t, "POST", enable, withKey(e.key), withJSON(body(rfc6238(t, sec.SecretBase32Encoded, now)))).wantJSON(t, 200, &enabled)
+	e.do(t, "POST", enable, withKey(e.key), withJSON(body(totptest.Code(t, sec.SecretBase32Encoded, now)))).wantJSON(t, 200, &enabled)
 	if len(enabled.RecoveryCodes) != 10 {
 		t.Fatalf("recovery codes %v, want 10", enabled.RecoveryCodes)
 	}
@@ -114,10 +94,10 @@ func TestTwoFactor_Flow(t *testing.T) {
 		t.Errorf("421 body %+v, want a field error of code", errs)
 	}
 	// The code that enabled the method is spent for its window.
-	second(lr.TwoFactorID, rfc6238(t, sec.SecretBase32Encoded, now), nil).wantStatus(t, 421)
-	second("not-a-two-factor-id", rfc6238(t, sec.SecretBase32Encoded, now.Add(30*time.Second)), nil).wantStatus(t, 404)
+	second(lr.TwoFactorID, totptest.Code(t, sec.SecretBase32Encoded, now), nil).wantStatus(t, 421)
+	second("not-a-two-factor-id", totptest.Code(t, sec.SecretBase32Encoded, now.Add(30*time.Second)), nil).wantStatus(t, 404)
 	var done api.LoginResponse
-	second(lr.TwoFactorID, rfc6238(t, sec.SecretBase32Encoded, now.Add(30*time.Second)), map[string]any{"trustComputer": true}).
+	second(lr.TwoFactorID, totptest.Code(t, sec.SecretBase32Encoded, now.Add(30*time.Second)), map[string]any{"trustComputer": true}).
 		wantJSON(t, 200, &done)
 	if done.Token == "" || done.RefreshToken == "" || done.User == nil || done.User.ID != userID || done.TwoFactorTrustID == "" {
 		t.Fatalf("two-factor login answer %+v", done)
@@ -156,7 +136,7 @@ func TestTwoFactor_Flow(t *testing.T) {
 	disable := "/api/user/two-factor/" + userID + "?methodId=" + m.ID + "&code="
 	e.do(t, "DELETE", disable+"123456", withKey(e.key)).wantStatus(t, 421)
 	e.do(t, "DELETE", "/api/user/two-factor/"+userID+"?methodId=ZZZZ&code=123456", withKey(e.key)).wantErrors(t, "[invalid]methodId")
-	e.do(t, "DELETE", disable+rfc6238(t, sec.SecretBase32Encoded, now.Add(-30*time.Second)), withKey(e.key)).wantEmpty(t, 200)
+	e.do(t, "DELETE", disable+totptest.Code(t, sec.SecretBase32Encoded, now.Add(-30*time.Second)), withKey(e.key)).wantEmpty(t, 200)
 	e.do(t, "GET", "/api/user/"+userID, withKey(e.key)).wantJSON(t, 200, &ur)
 	if ur.User.TwoFactor != nil {
 		t.Errorf("user.twoFactor after disabling: %+v", ur.User.TwoFactor)
@@ -167,7 +147,7 @@ func TestTwoFactor_Flow(t *testing.T) {
 	}
 	e.mustLogin(t, email, e.appID)
 	e.do(t, "POST", "/api/user/two-factor/recovery-code/"+userID, withKey(e.key)).wantErrors(t, "[TwoFactorNotEnabled]")
-	e.do(t, "POST", "/api/user/two-factor/"+uuid.NewString(), withKey(e.key), withJSON(body(rfc6238(t, sec.SecretBase32Encoded, now)))).wantEmpty(t, 404)
+	e.do(t, "POST", "/api/user/two-factor/"+uuid.NewString(), withKey(e.key), withJSON(body(totptest.Code(t, sec.SecretBase32Encoded, now)))).wantEmpty(t, 404)
 }
 
 // TestTwoFactor_UserJWT: with the user's own JWT, the secret comes with
@@ -188,7 +168,7 @@ func TestTwoFactor_UserJWT(t *testing.T) {
 	e.do(t, "GET", "/api/two-factor/secret").wantStatus(t, 401)
 	var enabled api.TwoFactorResponse
 	e.do(t, "POST", "/api/user/two-factor", withBearer(jwt), withJSON(map[string]any{"method": "authenticator",
-		"code": rfc6238(t, sec.SecretBase32Encoded, now), "secret": sec.Secret})).wantJSON(t, 200, &enabled)
+		"code": totptest.Code(t, sec.SecretBase32Encoded, now), "secret": sec.Secret})).wantJSON(t, 200, &enabled)
 	if len(enabled.RecoveryCodes) != 10 {
 		t.Fatalf("recovery codes %v", enabled.RecoveryCodes)
 	}
@@ -205,7 +185,7 @@ func TestTwoFactor_UserJWT(t *testing.T) {
 	}
 	var again api.TwoFactorResponse
 	e.do(t, "POST", "/api/user/two-factor", withBearer(jwt), withJSON(map[string]any{"method": "authenticator",
-		"code": rfc6238(t, sec2.SecretBase32Encoded, now), "secretBase32Encoded": sec2.SecretBase32Encoded})).wantJSON(t, 200, &again)
+		"code": totptest.Code(t, sec2.SecretBase32Encoded, now), "secretBase32Encoded": sec2.SecretBase32Encoded})).wantJSON(t, 200, &again)
 	if len(again.RecoveryCodes) != 0 {
 		t.Errorf("second method came with recovery codes %v", again.RecoveryCodes)
 	}
@@ -224,7 +204,7 @@ func TestTwoFactor_UserJWT(t *testing.T) {
 	for range 5 {
 		remove("000000").wantStatus(t, 421)
 	}
-	remove(rfc6238(t, sec2.SecretBase32Encoded, now.Add(30*time.Second))).wantEmpty(t, 409)
+	remove(totptest.Code(t, sec2.SecretBase32Encoded, now.Add(30*time.Second))).wantEmpty(t, 409)
 	e.login(t, map[string]any{"loginId": email, "password": testPassword, "applicationId": e.appID}).wantStatus(t, 409)
 }
 
@@ -243,7 +223,7 @@ func (e *env) mustTwoFactorUserOf(t *testing.T, appID string) (string, string) {
 	var sec api.SecretResponse
 	e.do(t, "GET", "/api/two-factor/secret", withKey(e.key)).wantJSON(t, 200, &sec)
 	e.do(t, "POST", "/api/user/two-factor/"+userID, withKey(e.key), withJSON(map[string]any{"method": "authenticator",
-		"code": rfc6238(t, sec.SecretBase32Encoded, e.clock.Now()), "secretBase32Encoded": sec.SecretBase32Encoded})).wantJSON(t, 200, nil)
+		"code": totptest.Code(t, sec.SecretBase32Encoded, e.clock.Now()), "secretBase32Encoded": sec.SecretBase32Encoded})).wantJSON(t, 200, nil)
 	return email, sec.SecretBase32Encoded
 }
 
@@ -254,7 +234,7 @@ func TestTwoFactor_DPoP(t *testing.T) {
 	t.Parallel()
 	e := sharedEnv(t)
 	device, other := newDeviceKey(t), newDeviceKey(t)
-	code := func(secret string) string { return rfc6238(t, secret, e.clock.Now().Add(30*time.Second)) }
+	code := func(secret string) string { return totptest.Code(t, secret, e.clock.Now().Add(30*time.Second)) }
 
 	t.Run("proof", func(t *testing.T) {
 		email, secret := e.mustTwoFactorUser(t)
@@ -304,7 +284,7 @@ func TestTwoFactor_PasswordGrant(t *testing.T) {
 	}
 	var done api.LoginResponse
 	e.do(t, "POST", "/api/two-factor/login", withJSON(map[string]any{"twoFactorId": oe.TwoFactorID,
-		"code": rfc6238(t, secret, e.clock.Now().Add(30*time.Second))})).wantJSON(t, 200, &done)
+		"code": totptest.Code(t, secret, e.clock.Now().Add(30*time.Second))})).wantJSON(t, 200, &done)
 	if done.Token == "" {
 		t.Errorf("no token: %+v", done)
 	}

@@ -1,10 +1,6 @@
 package storefront_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,47 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/internal/totp/totptest"
+
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/storefront"
 )
-
-// totpAt is RFC 6238's TOTP (HMAC-SHA1, 6 digits, 30-second steps) of a
-// base32 secret at t, computed here, independently of Latch's library.
-func totpAt(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(secret, "="))
-	if err != nil {
-		t.Fatalf("secret %q: %v", secret, err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	m := hmac.New(sha1.New, key)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", v%1_000_000)
-}
-
-func TestTOTPAtRFC6238(t *testing.T) {
-	t.Parallel()
-	// RFC 6238, Appendix B, the SHA-1 rows: 8 digits there, whose last 6
-	// are the 6-digit code.
-	secret := base32.StdEncoding.EncodeToString([]byte("12345678901234567890"))
-	for unix, want8 := range map[int64]string{59: "94287082", 1111111109: "07081804", 1234567890: "89005924", 2000000000: "69279037"} {
-		if got := totpAt(t, secret, time.Unix(unix, 0)); got != want8[2:] {
-			t.Errorf("TOTP at %d = %s, want %s", unix, got, want8[2:])
-		}
-	}
-}
 
 // code is the authenticator's code for secret a time step after the last
 // one used: Latch accepts each code once.
 func (e *env) code(t *testing.T, secret string) string {
 	t.Helper()
 	e.clock.Advance(30 * time.Second)
-	return totpAt(t, secret, e.clock.Now())
+	return totptest.Code(t, secret, e.clock.Now())
 }
 
 // enableTwoFactor turns the authenticator on for the user of jwt through
@@ -123,7 +91,7 @@ func TestTwoFactor_EnrolAndLogin(t *testing.T) {
 		t.Fatalf("the secret's URI %q does not describe it (secret %q)", s.URI, s.Secret)
 	}
 	// A wrong code enables nothing.
-	wrong := fmt.Sprintf("%06d", (atoi(totpAt(t, s.Secret, e.clock.Now()))+500_000)%1_000_000)
+	wrong := fmt.Sprintf("%06d", (atoi(totptest.Code(t, s.Secret, e.clock.Now()))+500_000)%1_000_000)
 	wantError(t, e.do(t, req{method: "POST", path: "/api/account/two-factor", jwt: lr.Token,
 		body: storefront.EnableTwoFactorRequest{Secret: s.Secret, Code: wrong}}), http.StatusBadRequest, storefront.CodeInvalidTwoFactorCode)
 	res = e.do(t, req{method: "POST", path: "/api/account/two-factor", jwt: lr.Token,
@@ -143,7 +111,7 @@ func TestTwoFactor_EnrolAndLogin(t *testing.T) {
 	p := e.pendingLogin(t, email, nil)
 	e.rt.Reset()
 	// A wrong code: 401, and the twoFactorId stays usable.
-	wrong = fmt.Sprintf("%06d", (atoi(totpAt(t, s.Secret, e.clock.Now()))+1)%1_000_000)
+	wrong = fmt.Sprintf("%06d", (atoi(totptest.Code(t, s.Secret, e.clock.Now()))+1)%1_000_000)
 	wantError(t, e.do(t, req{method: "POST", path: "/api/login/two-factor",
 		body: storefront.TwoFactorLoginRequest{TwoFactorID: p.TwoFactorID, Code: wrong}}), http.StatusUnauthorized, storefront.CodeInvalidTwoFactorCode)
 	res = e.do(t, req{method: "POST", path: "/api/login/two-factor",
@@ -223,7 +191,7 @@ func TestTwoFactor_TrustDevice(t *testing.T) {
 	p = e.pendingLogin(t, email, nil)
 	e.clock.Advance(5*time.Minute + time.Second)
 	wantError(t, e.do(t, req{method: "POST", path: "/api/login/two-factor",
-		body: storefront.TwoFactorLoginRequest{TwoFactorID: p.TwoFactorID, Code: totpAt(t, secret, e.clock.Now())}}), http.StatusUnauthorized, storefront.CodeTwoFactorExpired)
+		body: storefront.TwoFactorLoginRequest{TwoFactorID: p.TwoFactorID, Code: totptest.Code(t, secret, e.clock.Now())}}), http.StatusUnauthorized, storefront.CodeTwoFactorExpired)
 	if strings.Contains(e.logs.String(), done.TwoFactorTrustID) {
 		t.Error("the storefront logged the trust id")
 	}
@@ -267,7 +235,7 @@ func TestTwoFactor_Lockout(t *testing.T) {
 	p := e.pendingLogin(t, email, nil)
 	valid := map[string]bool{}
 	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
-		valid[totpAt(t, secret, e.clock.Now().Add(d))] = true
+		valid[totptest.Code(t, secret, e.clock.Now().Add(d))] = true
 	}
 	var last response
 	for i := 1; i < 20; i++ {
@@ -284,7 +252,7 @@ func TestTwoFactor_Lockout(t *testing.T) {
 	if body.LockExpirationInstant == 0 || last.Header.Get("Retry-After") == "" {
 		t.Errorf("the lockout's 409 carries no lock expiry or Retry-After: %s", last.body)
 	}
-	res := e.do(t, req{method: "POST", path: "/api/login/two-factor", body: storefront.TwoFactorLoginRequest{TwoFactorID: p.TwoFactorID, Code: totpAt(t, secret, e.clock.Now())}})
+	res := e.do(t, req{method: "POST", path: "/api/login/two-factor", body: storefront.TwoFactorLoginRequest{TwoFactorID: p.TwoFactorID, Code: totptest.Code(t, secret, e.clock.Now())}})
 	wantError(t, res, http.StatusConflict, storefront.CodeLoginPrevented)
 }
 
