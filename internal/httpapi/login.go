@@ -37,26 +37,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limitKey := s.clientAddress(r)
-	if _, vouched := r.Context().Value(ctxAPIKey).(*storage.APIKey); vouched && req.IPAddress != "" {
-		limitKey = req.IPAddress
-	}
-	if err := allow(s.limits.login, limitKey, false); err != nil {
-		return err
-	}
-	_, hasKey := r.Context().Value(ctxAPIKey).(*storage.APIKey)
-	if err := checkDPoPJKT(req.DPoPJKT, hasKey); err != nil {
-		return err
-	}
-	proof, err := s.dpopProof(r, func() string { return s.loginTenant(r, tenantID, req.ApplicationID) }, dpop.Request{})
+	r, client, err := s.loginClient(r, tenantID, loginCaller{req.ApplicationID, req.IPAddress, req.DPoPJKT, req.MetaData, req.EventInfo})
 	if err != nil {
 		return err
 	}
-	client := s.client(r, req.IPAddress, req.MetaData)
-	if client.DPoPJKT, err = bindJKT(req.DPoPJKT, proof); err != nil {
-		return err
-	}
-	r = s.withEventInfo(r, req.EventInfo, req.IPAddress)
 	res, err := s.id.Login(r.Context(), identity.LoginInput{Request: req, TenantID: tenantID, Client: client})
 	if errors.Is(err, identity.ErrBadCredentials) {
 		s.metrics.logins.WithLabelValues(strconv.Itoa(http.StatusNotFound)).Inc()
@@ -117,6 +101,40 @@ func (s *Server) loginAuth(r *http.Request, applicationID string) (*http.Request
 
 // client describes the caller for the session record: the end user's
 // address as the backend reports it, else the request's.
+// loginCaller is what a login step's request says of its caller.
+type loginCaller struct {
+	applicationID, ipAddress, dpopJKT string
+	metaData                          *api.MetaData
+	eventInfo                         *api.EventInfo
+}
+
+// loginClient makes the checks both steps of a login share: the login
+// rate limit (keyed by the vouched ipAddress when an API key is present),
+// the dpopJkt rule and the DPoP proof; it returns the request carrying
+// the event info, and the client the tokens are issued to.
+func (s *Server) loginClient(r *http.Request, tenantID string, c loginCaller) (*http.Request, identity.Client, error) {
+	_, hasKey := r.Context().Value(ctxAPIKey).(*storage.APIKey)
+	limitKey := s.clientAddress(r)
+	if hasKey && c.ipAddress != "" {
+		limitKey = c.ipAddress
+	}
+	if err := allow(s.limits.login, limitKey, false); err != nil {
+		return r, identity.Client{}, err
+	}
+	if err := checkDPoPJKT(c.dpopJKT, hasKey); err != nil {
+		return r, identity.Client{}, err
+	}
+	proof, err := s.dpopProof(r, func() string { return s.loginTenant(r, tenantID, c.applicationID) }, dpop.Request{})
+	if err != nil {
+		return r, identity.Client{}, err
+	}
+	client := s.client(r, c.ipAddress, c.metaData)
+	if client.DPoPJKT, err = bindJKT(c.dpopJKT, proof); err != nil {
+		return r, identity.Client{}, err
+	}
+	return s.withEventInfo(r, c.eventInfo, c.ipAddress), client, nil
+}
+
 func (s *Server) client(r *http.Request, ipAddress string, md *api.MetaData) identity.Client {
 	c := identity.Client{Address: ipAddress}
 	if c.Address == "" {

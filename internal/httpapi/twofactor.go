@@ -6,9 +6,7 @@ import (
 	"strconv"
 
 	"github.com/latchid/latch/api"
-	"github.com/latchid/latch/dpop"
 	"github.com/latchid/latch/internal/identity"
-	"github.com/latchid/latch/internal/storage"
 )
 
 // statusWrongCode is FusionAuth's answer to a two-factor code that is not
@@ -195,26 +193,10 @@ func (s *Server) twoFactorLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, hasKey := r.Context().Value(ctxAPIKey).(*storage.APIKey)
-	limitKey := s.clientAddress(r)
-	if hasKey && req.IPAddress != "" {
-		limitKey = req.IPAddress
-	}
-	if err := allow(s.limits.login, limitKey, false); err != nil {
-		return err
-	}
-	if err := checkDPoPJKT(req.DPoPJKT, hasKey); err != nil {
-		return err
-	}
-	proof, err := s.dpopProof(r, func() string { return s.loginTenant(r, tenantID, req.ApplicationID) }, dpop.Request{})
+	r, client, err := s.loginClient(r, tenantID, loginCaller{req.ApplicationID, req.IPAddress, req.DPoPJKT, req.MetaData, req.EventInfo})
 	if err != nil {
 		return err
 	}
-	client := s.client(r, req.IPAddress, req.MetaData)
-	if client.DPoPJKT, err = bindJKT(req.DPoPJKT, proof); err != nil {
-		return err
-	}
-	r = s.withEventInfo(r, req.EventInfo, req.IPAddress)
 	res, err := s.id.TwoFactorLogin(r.Context(), identity.TwoFactorLoginInput{Request: req, TenantID: tenantID, Client: client})
 	switch {
 	case errors.Is(err, identity.ErrTwoFactorIDInvalid):
