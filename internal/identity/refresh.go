@@ -94,13 +94,14 @@ func (ss sessions) refresh(ctx context.Context, in RefreshInput) (RefreshResult,
 	}
 	hash := token.HashRefreshToken(in.RefreshToken)
 	for attempt := 0; ; attempt++ {
-		sess, match, err := ss.store.FindSession(ctx, hash)
+		// The session with its user and registration: one read.
+		owner, match, err := ss.store.FindSessionOwner(ctx, hash)
 		if errors.Is(err, storage.ErrNotFound) {
 			return RefreshResult{}, ErrRefreshTokenInvalid
 		} else if err != nil {
 			return RefreshResult{}, err
 		}
-		res, err := ss.attempt(ctx, in, sess, match)
+		res, err := ss.attempt(ctx, in, owner, match)
 		if errors.Is(err, storage.ErrStale) && attempt < 3 {
 			continue // lost a rotation race: look again, the value is now the previous one
 		}
@@ -108,15 +109,17 @@ func (ss sessions) refresh(ctx context.Context, in RefreshInput) (RefreshResult,
 	}
 }
 
-// attempt is one attempt at a refresh of sess, which the presented value
-// matched as match: load what rules it, decide, make the one write, answer.
-// storage.ErrStale means a concurrent refresh rotated the value first.
-func (ss sessions) attempt(ctx context.Context, in RefreshInput, sess storage.Session, match storage.Match) (RefreshResult, error) {
+// attempt is one attempt at a refresh of the owner's session, which the
+// presented value matched as match: load what rules it, decide, make the
+// one write, answer. storage.ErrStale means a concurrent refresh rotated
+// the value first.
+func (ss sessions) attempt(ctx context.Context, in RefreshInput, owner storage.SessionOwner, match storage.Match) (RefreshResult, error) {
 	now := ss.now()
+	sess := owner.Session
 	if err := ss.admit(ctx, in, sess, now); err != nil {
 		return RefreshResult{}, err
 	}
-	r, err := ss.load(ctx, in, sess, now)
+	r, err := ss.load(ctx, in, sess, owner.User, now)
 	if err != nil {
 		return RefreshResult{}, err
 	}
@@ -158,13 +161,11 @@ func (ss sessions) attempt(ctx context.Context, in RefreshInput, sess storage.Se
 		p.touch = &storage.Touch{StartInstant: d.StartInstant, ExpiresAt: d.ExpiresAt, LastUsed: now, Device: lastAccess(sess, in.Client, now)}
 	}
 
-	reg, err := ss.store.GetRegistration(ctx, r.user.ID, r.app.ID)
-	if errors.Is(err, storage.ErrNotFound) {
+	if !owner.Registered {
 		// The registration is gone: the session is no longer the app's to use.
 		return RefreshResult{}, ErrRefreshTokenInvalid
-	} else if err != nil {
-		return RefreshResult{}, err
 	}
+	reg := owner.Registration
 	// An ID token follows the scopes the session was granted at login, as
 	// FusionAuth's does, whatever this request narrowed them to.
 	p.idToken = in.OAuth && slices.Contains(sess.Scopes, ScopeOpenID)
@@ -237,11 +238,11 @@ type refreshing struct {
 	scopes []string
 }
 
-// loadRefresh loads and checks what rules a refresh of sess: an active
-// application that allows the refresh asked for, an active user, and
-// the tenant; the TTL and scopes asked for must be within what they
+// load loads and checks what rules a refresh of sess by its user u: an
+// active application that allows the refresh asked for, an active user,
+// and the tenant; the TTL and scopes asked for must be within what they
 // allow.
-func (ss sessions) load(ctx context.Context, in RefreshInput, sess storage.Session, now time.Time) (refreshing, error) {
+func (ss sessions) load(ctx context.Context, in RefreshInput, sess storage.Session, u storage.User, now time.Time) (refreshing, error) {
 	app, err := ss.store.GetApplication(ctx, sess.ApplicationID)
 	if err != nil {
 		return refreshing{}, noneFound(err)
@@ -249,10 +250,6 @@ func (ss sessions) load(ctx context.Context, in RefreshInput, sess storage.Sessi
 	if !app.Active || (!in.OAuth && !app.LoginConfiguration.AllowTokenRefresh) ||
 		(in.OAuth && !grantEnabled(app.Application, GrantRefreshToken)) {
 		return refreshing{}, ErrRefreshTokenInvalid
-	}
-	u, err := ss.store.GetUser(ctx, sess.UserID)
-	if err != nil {
-		return refreshing{}, noneFound(err)
 	}
 	if !u.Active || (!u.Expiry.IsZero() && !now.Before(u.Expiry)) {
 		return refreshing{}, ErrRefreshTokenInvalid

@@ -61,6 +61,7 @@ type sessionStore interface {
 	CreateSession(ctx context.Context, s storage.Session) error
 	GetSession(ctx context.Context, id string) (storage.Session, error)
 	FindSession(ctx context.Context, tokenHash []byte) (storage.Session, storage.Match, error)
+	FindSessionOwner(ctx context.Context, tokenHash []byte) (storage.SessionOwner, storage.Match, error)
 	RotateSession(ctx context.Context, id string, presentedHash []byte, r storage.Rotation) error
 	TouchSession(ctx context.Context, id string, t storage.Touch) error
 	ListSessions(ctx context.Context, f storage.SessionFilter) ([]storage.Session, error)

@@ -120,6 +120,14 @@ func (d *deadlines) FindSession(ctx context.Context, tokenHash []byte) (Session,
 	return sess, m, d.settle(ctx, reading, err)
 }
 
+// FindSessionOwner runs s.FindSessionOwner with a deadline.
+func (d *deadlines) FindSessionOwner(ctx context.Context, tokenHash []byte) (SessionOwner, Match, error) {
+	ctx, cancel := d.bound(ctx, d.timeout)
+	defer cancel()
+	o, m, err := d.s.FindSessionOwner(ctx, tokenHash)
+	return o, m, d.settle(ctx, reading, err)
+}
+
 // GarbageCollect runs s.GarbageCollect with twelve times the deadline.
 func (d *deadlines) GarbageCollect(ctx context.Context, before time.Time) (GCResult, error) {
 	ctx, cancel := d.bound(ctx, gcTimeoutFactor*d.timeout)

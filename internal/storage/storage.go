@@ -123,6 +123,11 @@ type Store interface {
 	// current value or as one it had before (see Match). Revoked sessions
 	// are found too: the caller decides.
 	FindSession(ctx context.Context, tokenHash []byte) (Session, Match, error)
+	// FindSessionOwner is FindSession with the session's user and the
+	// user's registration for the session's application, which a refresh
+	// reads with it: in one statement (one snapshot) when the session has
+	// a registration. ErrNotFound if no session has the hash.
+	FindSessionOwner(ctx context.Context, tokenHash []byte) (SessionOwner, Match, error)
 	// RotateSession replaces the session's current token hash, if and only
 	// if it is still presentedHash and the session is not revoked; the
 	// replaced hash becomes the session's previous one. ErrStale otherwise:
@@ -362,6 +367,42 @@ type Session struct {
 	DPoPJKT      string
 	RevokedAt    time.Time // zero: live
 	RevokeReason string
+}
+
+// SessionOwner is a session with its user and, if the user has one, the
+// user's registration for the session's application.
+type SessionOwner struct {
+	Session      Session
+	User         User
+	Registration Registration // the zero Registration when Registered is false
+	Registered   bool
+}
+
+// FindSessionOwnerApart is FindSessionOwner made of FindSession, GetUser
+// and GetRegistration, three reads: for a backend's case that its one
+// statement does not cover (a session without a registration).
+func FindSessionOwnerApart(ctx context.Context, s Store, tokenHash []byte) (SessionOwner, Match, error) {
+	var o SessionOwner
+	sess, m, err := s.FindSession(ctx, tokenHash)
+	if err != nil {
+		return o, 0, err
+	}
+	u, err := s.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return o, 0, err
+	}
+	o.Session, o.User = sess, u
+	if sess.ApplicationID == "" {
+		return o, m, nil
+	}
+	g, err := s.GetRegistration(ctx, sess.UserID, sess.ApplicationID)
+	switch {
+	case err == nil:
+		o.Registration, o.Registered = g, true
+	case !errors.Is(err, ErrNotFound):
+		return SessionOwner{}, 0, err
+	}
+	return o, m, nil
 }
 
 // Match says how a presented refresh-token hash matched a session.

@@ -20,9 +20,9 @@ const sessionCols = `id, tenant_id, user_id, application_id, token_hash, previou
 	generation, inserted, start_instant, expires_at, auth_time, authentication_type, scopes, device, last_used,
 	dpop_jkt, revoked_at, revoke_reason`
 
-// sessionColsOf is sessionCols qualified with a table alias.
-func sessionColsOf(alias string) string {
-	fields := strings.Split(sessionCols, ",")
+// colsOf is the column list cols qualified with a table alias.
+func colsOf(alias, cols string) string {
+	fields := strings.Split(cols, ",")
 	for i, f := range fields {
 		fields[i] = alias + "." + strings.TrimSpace(f)
 	}
@@ -32,13 +32,17 @@ func sessionColsOf(alias string) string {
 // scanSession reads sessionCols, then extra.
 func scanSession(r pgx.Row, extra ...any) (storage.Session, error) {
 	var s storage.Session
-	dest := []any{&s.ID, &s.TenantID, &s.UserID, strCol{&s.ApplicationID},
+	err := r.Scan(append(sessionDest(&s), extra...)...)
+	return s, err
+}
+
+// sessionDest is where the columns of sessionCols are read into s.
+func sessionDest(s *storage.Session) []any {
+	return []any{&s.ID, &s.TenantID, &s.UserID, strCol{&s.ApplicationID},
 		blobCol{&s.TokenHash}, blobCol{&s.PreviousHash}, blobCol{&s.SealedSuccessor}, timeCol{&s.RotatedAt},
 		&s.Generation, timeCol{&s.Inserted}, timeCol{&s.StartInstant}, timeCol{&s.ExpiresAt}, timeCol{&s.AuthTime},
 		&s.AuthenticationType, jsonCol{&s.Scopes}, jsonCol{&s.Device}, timeCol{&s.LastUsed},
 		&s.DPoPJKT, timeCol{&s.RevokedAt}, &s.RevokeReason}
-	err := r.Scan(append(dest, extra...)...)
-	return s, err
 }
 
 // scanSessionRow is scanSession for get and list.
@@ -84,7 +88,7 @@ func (s *Store) FindSession(ctx context.Context, tokenHash []byte) (storage.Sess
 	var m storage.Match
 	x, err := get(ctx, s, "SELECT "+sessionCols+`, 1 AS how FROM sessions WHERE token_hash = $1
 		UNION ALL
-		SELECT `+sessionColsOf("s")+`, CASE WHEN s.previous_hash = f.token_hash THEN 2 ELSE 3 END
+		SELECT `+colsOf("s", sessionCols)+`, CASE WHEN s.previous_hash = f.token_hash THEN 2 ELSE 3 END
 		FROM session_former_tokens f JOIN sessions s ON s.id = f.session_id WHERE f.token_hash = $1
 		ORDER BY how LIMIT 1`, []any{tokenHash},
 		func(r pgx.Row) (storage.Session, error) { return scanSession(r, &m) })
@@ -92,6 +96,57 @@ func (s *Store) FindSession(ctx context.Context, tokenHash []byte) (storage.Sess
 		return storage.Session{}, 0, wrapf(err, "find session")
 	}
 	return x, m, nil
+}
+
+// findOwnerSQL finds a session by its current token hash, joined with its
+// user and the user's registration for its application; findFormerOwnerSQL
+// by a former one (2 for the previous one, 3 for an older one), asked only
+// when the first finds nothing. A session without a registration is among
+// the rows of neither. Built once: the first runs on every refresh.
+var (
+	findOwnerSQL = "SELECT " + ownerCols + `, 1 FROM sessions s
+	JOIN users u ON u.id = s.user_id
+	JOIN registrations g ON g.user_id = s.user_id AND g.application_id = s.application_id
+	WHERE s.token_hash = $1`
+	findFormerOwnerSQL = "SELECT " + ownerCols + `, CASE WHEN s.previous_hash = f.token_hash THEN 2 ELSE 3 END
+	FROM session_former_tokens f JOIN sessions s ON s.id = f.session_id
+	JOIN users u ON u.id = s.user_id
+	JOIN registrations g ON g.user_id = s.user_id AND g.application_id = s.application_id
+	WHERE f.token_hash = $1`
+)
+
+// ownerCols are the columns of a session, its user and its registration.
+var ownerCols = colsOf("s", sessionCols) + ", " + colsOf("u", userCols) + ", " + colsOf("g", regCols)
+
+// FindSessionOwner is FindSession with the session's user and the
+// user's registration for the session's application: in one statement
+// when the value is the session's current one and it has a registration,
+// in two for a former value; otherwise, or when no session has the hash,
+// it looks again in three (storage.FindSessionOwnerApart).
+// ErrNotFound if no session has the hash.
+func (s *Store) FindSessionOwner(ctx context.Context, tokenHash []byte) (storage.SessionOwner, storage.Match, error) {
+	if len(tokenHash) == 0 {
+		return storage.SessionOwner{}, 0, wrapf(storage.ErrNotFound, "find session owner")
+	}
+	var o storage.SessionOwner
+	var m storage.Match
+	dest := slices.Concat(sessionDest(&o.Session), userDest(&o.User), registrationDest(&o.Registration), []any{&m})
+	err := s.read(func(q querier) error {
+		err := q.QueryRow(ctx, findOwnerSQL, tokenHash).Scan(dest...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = q.QueryRow(ctx, findFormerOwnerSQL, tokenHash).Scan(dest...)
+		}
+		return err
+	})
+	switch {
+	case err == nil:
+		o.Registered = true
+		return o, m, nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return storage.FindSessionOwnerApart(ctx, s, tokenHash)
+	default:
+		return storage.SessionOwner{}, 0, wrapf(err, "find session owner")
+	}
 }
 
 // RotateSession replaces the session's current token hash, if and only if

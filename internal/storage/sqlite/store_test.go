@@ -525,6 +525,9 @@ func BenchmarkFindSession(b *testing.B) {
 	ctx := b.Context()
 	tenantID, appID, userID := seed(b, s)
 	const sessions = 1000
+	if err := s.CreateRegistration(ctx, storage.Registration{ID: "r-1", UserID: userID, ApplicationID: appID, TenantID: tenantID}); err != nil {
+		b.Fatal(err)
+	}
 	err := s.Tx(ctx, func(tx storage.Store) error {
 		for i := range sessions {
 			if err := tx.CreateSession(ctx, storage.Session{ID: "s" + strconv.Itoa(i), TenantID: tenantID, UserID: userID,
@@ -543,6 +546,28 @@ func BenchmarkFindSession(b *testing.B) {
 			for pb.Next() {
 				i++
 				if _, m, err := s.FindSession(ctx, hash("s"+strconv.Itoa(i%sessions))); err != nil || m != storage.MatchCurrent {
+					b.Fatal(m, err)
+				}
+			}
+		})
+	})
+	b.Run("owner", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				i++
+				if o, m, err := s.FindSessionOwner(ctx, hash("s"+strconv.Itoa(i%sessions))); err != nil || m != storage.MatchCurrent || !o.Registered {
+					b.Fatal(m, err)
+				}
+			}
+		})
+	})
+	b.Run("apart", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				i++
+				if o, m, err := storage.FindSessionOwnerApart(ctx, s, hash("s"+strconv.Itoa(i%sessions))); err != nil || m != storage.MatchCurrent || !o.Registered {
 					b.Fatal(m, err)
 				}
 			}

@@ -16,12 +16,17 @@ const userCols = `id, tenant_id, email, username, password_scheme, password_fact
 // scanUser reads userCols.
 func scanUser(r rowScanner) (storage.User, error) {
 	var u storage.User
-	err := r.Scan(&u.ID, &u.TenantID, strCol{&u.Email}, strCol{&u.Username},
+	err := r.Scan(userDest(&u)...)
+	return u, err
+}
+
+// userDest is where the columns of userCols are read into u.
+func userDest(u *storage.User) []any {
+	return []any{&u.ID, &u.TenantID, strCol{&u.Email}, strCol{&u.Username},
 		&u.Password.Scheme, &u.Password.Factor, &u.Password.Salt, &u.Password.Hash,
 		&u.Active, &u.Verified, &u.PasswordChangeRequired, &u.PasswordChangeReason,
 		timeCol{&u.Expiry}, jsonCol{&u.Profile},
-		timeCol{&u.Inserted}, timeCol{&u.Updated}, timeCol{&u.LastLogin}, timeCol{&u.PasswordUpdated})
-	return u, err
+		timeCol{&u.Inserted}, timeCol{&u.Updated}, timeCol{&u.LastLogin}, timeCol{&u.PasswordUpdated}}
 }
 
 // userArgs are the values of every users column but id, in userCols order.
@@ -108,9 +113,14 @@ const regCols = "id, user_id, application_id, tenant_id, roles, username, verifi
 // scanRegistration reads regCols.
 func scanRegistration(r rowScanner) (storage.Registration, error) {
 	var g storage.Registration
-	err := r.Scan(&g.ID, &g.UserID, &g.ApplicationID, &g.TenantID, jsonCol{&g.Roles}, &g.Username, &g.Verified,
-		jsonCol{&g.Data}, timeCol{&g.Inserted}, timeCol{&g.Updated}, timeCol{&g.LastLogin})
+	err := r.Scan(registrationDest(&g)...)
 	return g, err
+}
+
+// registrationDest is where the columns of regCols are read into g.
+func registrationDest(g *storage.Registration) []any {
+	return []any{&g.ID, &g.UserID, &g.ApplicationID, &g.TenantID, jsonCol{&g.Roles}, &g.Username, &g.Verified,
+		jsonCol{&g.Data}, timeCol{&g.Inserted}, timeCol{&g.Updated}, timeCol{&g.LastLogin}}
 }
 
 // CreateRegistration stores a registration. ErrConflict if the user is

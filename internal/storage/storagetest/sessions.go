@@ -233,3 +233,75 @@ func testSessionRevokeFilters(t *testing.T, s storage.Store) {
 		mustEqual(t, "GetSession of revoked "+name, x, mustGetSession(t, s, x.ID))
 	}
 }
+
+// testSessionOwner: FindSessionOwner finds a session with its user and its
+// registration, by any value it had, registered or not, in a transaction
+// as outside one.
+func testSessionOwner(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	w := mustWorld(t, s, "w")
+	reg := mustCreateRegistration(t, s, regFixture(w.user, w.app.ID, "w-reg", t0))
+	x := mustCreateSession(t, s, sessionFixture(w.user, w.app.ID, "s", t0))
+	h0 := x.TokenHash
+
+	requireRegistered := func(what string, o storage.SessionOwner) {
+		t.Helper()
+		if !o.Registered {
+			t.Fatalf("%s: Registered = false, want true", what)
+		}
+		mustEqual(t, what+": registration", reg, o.Registration)
+		mustEqual(t, what+": user", w.user, o.User)
+	}
+	requireRegistered("current value", mustFindOwner(t, s, h0, x, storage.MatchCurrent))
+	r1, r2 := rotation("s", 1, at(time.Minute)), rotation("s", 2, at(2*time.Minute))
+	mustOK(t, "RotateSession", s.RotateSession(ctx, x.ID, h0, r1))
+	mustOK(t, "RotateSession", s.RotateSession(ctx, x.ID, r1.TokenHash, r2))
+	x = rotated(rotated(x, r1), r2)
+	requireRegistered("newest value", mustFindOwner(t, s, r2.TokenHash, x, storage.MatchCurrent))
+	requireRegistered("previous value", mustFindOwner(t, s, r1.TokenHash, x, storage.MatchPrevious))
+	requireRegistered("first value", mustFindOwner(t, s, h0, x, storage.MatchFormer))
+
+	// Not registered: for an application the user has no registration
+	// for, or none at all.
+	other := mustCreateApp(t, s, w.tenant.ID, "w-other-app")
+	y := mustCreateSession(t, s, sessionFixture(w.user, other.ID, "unregistered", t0))
+	if o := mustFindOwner(t, s, y.TokenHash, y, storage.MatchCurrent); o.Registered {
+		t.Errorf("session of an application without registration: Registered = true")
+	}
+	z := sessionFixture(w.user, "", "no-app", t0)
+	z.Scopes, z.DPoPJKT, z.Device = nil, "", api.DeviceInfo{}
+	mustCreateSession(t, s, z)
+	if o := mustFindOwner(t, s, z.TokenHash, z, storage.MatchCurrent); o.Registered {
+		t.Errorf("session without application: Registered = true")
+	}
+	mustNotFind(t, s, "FindSessionOwner of an unknown hash", sum("never issued"))
+
+	// A transaction sees its own registration; once it is deleted, the
+	// session is found unregistered.
+	err := s.Tx(ctx, func(tx storage.Store) error {
+		g := regFixture(w.user, other.ID, "w-other-reg", t0)
+		if err := tx.CreateRegistration(ctx, g); err != nil {
+			return err
+		}
+		o, m, err := tx.FindSessionOwner(ctx, y.TokenHash)
+		if err != nil {
+			return err
+		}
+		if m != storage.MatchCurrent || !o.Registered || o.Registration.ID != g.ID {
+			t.Errorf("FindSessionOwner in the transaction that registered: match %v, Registered %v, registration %q; want current, true, %q",
+				m, o.Registered, o.Registration.ID, g.ID)
+		}
+		return nil
+	})
+	mustOK(t, "Tx", err)
+	mustOK(t, "DeleteRegistration", s.DeleteRegistration(ctx, w.user.ID, w.app.ID))
+	if o := mustFindOwner(t, s, r2.TokenHash, x, storage.MatchCurrent); o.Registered {
+		t.Errorf("session after DeleteRegistration: Registered = true")
+	}
+	// A revoked session is found too: the caller decides.
+	_, err = s.RevokeSessions(ctx, storage.SessionFilter{ID: x.ID}, at(time.Hour), "test")
+	mustOK(t, "RevokeSessions", err)
+	if o := mustFindOwner(t, s, r2.TokenHash, mustGetSession(t, s, x.ID), storage.MatchCurrent); o.Session.RevokedAt.IsZero() {
+		t.Errorf("revoked session found unrevoked")
+	}
+}

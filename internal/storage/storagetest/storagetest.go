@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DeleteApplicationCascades", testDeleteApplicationCascades},
 		{"SessionCreateFind", testSessionCreateFind},
 		{"SessionRotate", testSessionRotate},
+		{"SessionOwner", testSessionOwner},
 		{"SessionTouch", testSessionTouch},
 		{"SessionRevokeFilters", testSessionRevokeFilters},
 		{"SigningKeys", testSigningKeys},
@@ -477,7 +478,39 @@ func mustFind(t *testing.T, s storage.Store, tokenHash []byte, want storage.Matc
 	if m != want {
 		t.Errorf("FindSession %x: match = %v, want %v", tokenHash[:4], m, want)
 	}
+	mustFindOwner(t, s, tokenHash, x, m)
 	return x
+}
+
+// mustFindOwner checks that FindSessionOwner of tokenHash finds sess as
+// match, with what GetUser and GetRegistration say of its user and of
+// its registration for its application.
+func mustFindOwner(t *testing.T, s storage.Store, tokenHash []byte, sess storage.Session, match storage.Match) storage.SessionOwner {
+	t.Helper()
+	ctx := t.Context()
+	what := fmt.Sprintf("FindSessionOwner %x", tokenHash[:4])
+	o, m, err := s.FindSessionOwner(ctx, tokenHash)
+	mustOK(t, what, err)
+	if m != match {
+		t.Errorf("%s: match = %v, want %v", what, m, match)
+	}
+	mustEqual(t, what+": session", sess, o.Session)
+	u, err := s.GetUser(ctx, sess.UserID)
+	mustOK(t, what+": GetUser", err)
+	mustEqual(t, what+": user", u, o.User)
+	var g storage.Registration
+	registered := false
+	if sess.ApplicationID != "" {
+		g, err = s.GetRegistration(ctx, sess.UserID, sess.ApplicationID)
+		if registered = err == nil; !registered {
+			checkErr(t, what+": GetRegistration", err, storage.ErrNotFound)
+		}
+	}
+	if o.Registered != registered {
+		t.Errorf("%s: Registered = %v, want %v", what, o.Registered, registered)
+	}
+	mustEqual(t, what+": registration", g, o.Registration)
+	return o
 }
 
 // mustNotFind checks that no session has tokenHash, in any role.
@@ -485,6 +518,8 @@ func mustNotFind(t *testing.T, s storage.Store, what string, tokenHash []byte) {
 	t.Helper()
 	_, _, err := s.FindSession(t.Context(), tokenHash)
 	checkErr(t, what, err, storage.ErrNotFound)
+	_, _, err = s.FindSessionOwner(t.Context(), tokenHash)
+	checkErr(t, what+" (FindSessionOwner)", err, storage.ErrNotFound)
 }
 
 func mustListSessions(t *testing.T, s storage.Store, f storage.SessionFilter) []storage.Session {
