@@ -14,16 +14,19 @@ import (
 
 // floorCommand is the argument that makes the bench binary serve the floor
 // in a process of its own, whose CPU time and memory are then the floor's
-// alone: bench serve-floor ADDR DATABASE.
+// alone: bench serve-floor ADDR DATABASE [nosync].
 const floorCommand = "serve-floor"
 
+// noSync is serve-floor's last argument for the floor without fsync.
+const noSync = "nosync"
+
 func serveFloor(args []string) error {
-	if len(args) != 2 {
-		return fmt.Errorf("usage: %s ADDR DATABASE", floorCommand)
+	if len(args) < 2 || len(args) > 3 || (len(args) == 3 && args[2] != noSync) {
+		return fmt.Errorf("usage: %s ADDR DATABASE [%s]", floorCommand, noSync)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := floor.Open(ctx, args[1])
+	s, err := floor.Open(ctx, args[1], len(args) == 2)
 	if err != nil {
 		return err
 	}
@@ -41,7 +44,9 @@ type floorServer struct {
 	base string
 }
 
-func startFloor(ctx context.Context, dir string) (*floorServer, error) {
+// startFloor starts the floor with its database in dir; durable false
+// starts it without fsync.
+func startFloor(ctx context.Context, dir string, durable bool) (*floorServer, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -50,8 +55,11 @@ func startFloor(ctx context.Context, dir string) (*floorServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := start(ctx, dir, "floor", self, []string{floorCommand, addr, filepath.Join(dir, "floor.db")}, nil,
-		"http://"+addr+"/health")
+	name, args := "floor", []string{floorCommand, addr, filepath.Join(dir, "floor.db")}
+	if !durable {
+		name, args = "floor-nosync", append(args, noSync)
+	}
+	c, err := start(ctx, dir, name, self, args, nil, "http://"+addr+"/health")
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +74,7 @@ func floorSQLiteVersion(ctx context.Context, tmp string) string {
 		return "unknown"
 	}
 	defer os.RemoveAll(dir)
-	s, err := floor.Open(ctx, filepath.Join(dir, "v.db"))
+	s, err := floor.Open(ctx, filepath.Join(dir, "v.db"), true)
 	if err != nil {
 		return "unknown"
 	}

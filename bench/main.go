@@ -64,7 +64,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured time before each round's measured time")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "rounds per operation and concurrency (the tables give medians across rounds)")
 	cs := fs.String("c", "1,8,32,64,200", "concurrencies: closed-loop clients, comma-separated")
-	servers := fs.String("servers", "hydra,floor,latch", "servers to compare: hydra, floor, latch (latch brings its login and the hash bound)")
+	servers := fs.String("servers", "hydra,floor,floor-nosync,latch", "servers to compare: hydra, floor, floor-nosync (the floor without fsync), latch (latch brings its login and the hash bound)")
 	modes := fs.String("mode", "compare", "what to run, comma-separated: compare (the servers side by side), state (Latch's refresh over stored sessions), postgres (Latch nodes on one PostgreSQL), or all")
 	fs.StringVar(&cfg.out, "out", "BENCHMARKS.md", "the report to write; the chart goes beside it as throughput.svg")
 	sessions := fs.String("sessions", "10000,100000,1000000", "state mode: stored sessions, comma-separated")
@@ -90,7 +90,7 @@ func parseFlags(args []string) (config, error) {
 	}
 	cfg.servers = words(*servers)
 	for _, s := range cfg.servers {
-		if !slices.Contains([]string{"hydra", "floor", "latch"}, s) {
+		if !slices.Contains([]string{"hydra", "floor", "floor-nosync", "latch"}, s) {
 			return cfg, fmt.Errorf("-servers: unknown server %q", s)
 		}
 	}

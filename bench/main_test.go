@@ -17,7 +17,7 @@ func TestParseFlags(t *testing.T) {
 			if !slices.Equal(c.concurrencies, []int{1, 8, 32, 64, 200}) || c.rounds != 3 || c.duration != 5*time.Second {
 				t.Errorf("defaults: %+v", c)
 			}
-			if !slices.Equal(c.servers, []string{"hydra", "floor", "latch"}) || !slices.Equal(c.modes, []string{"compare"}) {
+			if !slices.Equal(c.servers, []string{"hydra", "floor", "floor-nosync", "latch"}) || !slices.Equal(c.modes, []string{"compare"}) {
 				t.Errorf("defaults: servers %v, modes %v", c.servers, c.modes)
 			}
 		}},

@@ -245,6 +245,7 @@ func (t *target) row(c int) (report.Row, bool) {
 const (
 	tHydra      = "hydra-refresh"
 	tFloor      = "floor-refresh"
+	tCeiling    = "floor-nosync-refresh"
 	tLatch      = "latch-refresh"
 	tLatchOAuth = "latch-oauth-refresh"
 	tLatchLogin = "latch-login"
@@ -288,28 +289,36 @@ func (r *run) compare(ctx context.Context) error {
 		}
 		r.targets = append(r.targets, &target{name: tHydra, desc: desc, pids: pidsOf(h.child), calls: calls})
 	}
-	if slices.Contains(r.cfg.servers, "floor") {
-		r.p.set("starting the floor")
-		dir := filepath.Join(r.tmp, "floor")
+	for _, f := range []struct {
+		server, target, desc string
+		durable              bool
+	}{
+		{"floor", tFloor, "the floor: net/http, one SQLite writer (WAL, synchronous=FULL), a conditional UPDATE of the token hash, an ES256 JWT", true},
+		{"floor-nosync", tCeiling, "the floor without fsync (synchronous=OFF, not durable): the ceiling of the floor's work on this machine", false},
+	} {
+		if !slices.Contains(r.cfg.servers, f.server) {
+			continue
+		}
+		r.p.set("starting %s", f.server)
+		dir := filepath.Join(r.tmp, f.server)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		f, err := startFloor(ctx, dir)
+		fs, err := startFloor(ctx, dir, f.durable)
 		if err != nil {
 			return err
 		}
-		r.keep(f.child)
-		check = append(check, f.alive)
+		r.keep(fs.child)
+		check = append(check, fs.alive)
 		calls, err := chains(ctx, n, func(ctx context.Context, _ int) (string, error) {
-			return issueFloorToken(ctx, hc, f.base+"/issue")
+			return issueFloorToken(ctx, hc, fs.base+"/issue")
 		}, func(ctx context.Context, rt string) (string, error) {
-			return postFloorRefresh(ctx, hc, f.base, rt)
+			return postFloorRefresh(ctx, hc, fs.base, rt)
 		})
 		if err != nil {
-			return fmt.Errorf("floor: %w", err)
+			return fmt.Errorf("%s: %w", f.server, err)
 		}
-		r.targets = append(r.targets, &target{name: tFloor, pids: pidsOf(f.child), calls: calls,
-			desc: "the floor: net/http, one SQLite writer (WAL, synchronous=FULL), a conditional UPDATE of the token hash, an ES256 JWT"})
+		r.targets = append(r.targets, &target{name: f.target, pids: pidsOf(fs.child), calls: calls, desc: f.desc})
 	}
 	if slices.Contains(r.cfg.servers, "latch") {
 		s, err := r.latchBuilt(ctx)

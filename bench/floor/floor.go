@@ -3,6 +3,9 @@
 // conditional UPDATE of a token's hash, and an ES256 JWT signed per
 // refresh. It has no features (no users, expiry, reuse detection or
 // audit), so that its cost is the floor a real server's is compared with.
+// Opened without durability (synchronous=OFF: no fsync at all), the same
+// work shows the ceiling of a refresh on the machine: what its HTTP, its
+// signature and its one write cost, and nothing else.
 package floor
 
 import (
@@ -32,10 +35,15 @@ type Server struct {
 	kid string
 }
 
-// Open opens (creating) the token database at path.
-func Open(ctx context.Context, path string) (*Server, error) {
+// Open opens (creating) the token database at path. durable is false for
+// the ceiling: no fsync, so a commit may be lost to a crash.
+func Open(ctx context.Context, path string, durable bool) (*Server, error) {
+	sync := "FULL"
+	if !durable {
+		sync = "OFF"
+	}
 	db, err := sql.Open("sqlite", "file:"+path+
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("floor: open %s: %w", path, err)
 	}

@@ -16,11 +16,30 @@ import (
 )
 
 func TestRotation(t *testing.T) {
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "floor.db"))
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name    string
+		durable bool
+		sync    int // PRAGMA synchronous: 2 FULL, 0 OFF
+	}{
+		{"durable", true, 2},
+		{"nosync", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(context.Background(), filepath.Join(t.TempDir(), "floor.db"), tc.durable)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var sync int
+			if err := s.db.QueryRow("PRAGMA synchronous").Scan(&sync); err != nil || sync != tc.sync {
+				t.Errorf("synchronous = %d, %v; want %d", sync, err, tc.sync)
+			}
+			testRotation(t, s)
+		})
 	}
-	defer s.Close()
+}
+
+func testRotation(t *testing.T, s *Server) {
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
