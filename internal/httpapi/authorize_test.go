@@ -72,17 +72,64 @@ func (e *env) issuer(t *testing.T) string {
 	return doc["issuer"].(string)
 }
 
+// browser is a loginpagetest.Browser whose steps end the test on a
+// transport error: the tests look at the pages it gets.
+type browser struct {
+	*loginpagetest.Browser
+	t *testing.T
+}
+
+func newBrowser(t *testing.T) browser { return browser{loginpagetest.NewBrowser(nil), t} }
+
+// get loads u.
+func (b browser) get(u string) *loginpagetest.Page {
+	b.t.Helper()
+	p, err := b.Get(b.t.Context(), u)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return p
+}
+
+// submit posts f with the fields set.
+func (b browser) submit(f loginpagetest.Form, set url.Values) *loginpagetest.Page {
+	b.t.Helper()
+	p, err := b.Submit(b.t.Context(), f, set)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return p
+}
+
+// authorize logs in on the login page of authorizeURL and returns where
+// the page redirected to, with the page.
+func (b browser) authorize(authorizeURL, loginID, password string) (*url.URL, *loginpagetest.Page) {
+	b.t.Helper()
+	loc, p, err := b.Authorize(b.t.Context(), authorizeURL, loginID, password)
+	if err != nil {
+		b.t.Fatalf("authorize: %v (%+v)", err, p)
+	}
+	return loc, p
+}
+
+// pageForm is the form on p.
+func pageForm(t *testing.T, p *loginpagetest.Page) loginpagetest.Form {
+	t.Helper()
+	f, err := loginpagetest.ParseForm(p.URL, strings.NewReader(string(p.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestAuthorize_CodeFlow(t *testing.T) {
 	t.Parallel()
 	e := sharedEnv(t)
 	app := e.codeApp(t)
 	_, email := e.mustUser(t, app.ID)
-	b := loginpagetest.NewBrowser(nil)
+	b := newBrowser(t)
 	state := `st "&<>é ` + randomSuffix()
-	loc, page, err := b.Authorize(t.Context(), e.authorizeURL(app, url.Values{"state": {state}}), email, testPassword)
-	if err != nil {
-		t.Fatalf("authorize: %v (%+v)", err, page)
-	}
+	loc, page := b.authorize(e.authorizeURL(app, url.Values{"state": {state}}), email, testPassword)
 	if page.Status != http.StatusSeeOther {
 		t.Errorf("the login form answered %d, want 303", page.Status)
 	}
@@ -123,10 +170,7 @@ func TestAuthorize_CodeFlow(t *testing.T) {
 	// page; prompt=login asks for the password again.
 	other := e.codeApp(t, "https://other.example/cb")
 	e.mustRegister(t, tok.UserID, other.ID)
-	p, err := b.Get(t.Context(), e.authorizeURL(other, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := b.get(e.authorizeURL(other, nil))
 	if p.Status != http.StatusFound || p.Location() == nil || p.Location().Query().Get("code") == "" {
 		t.Fatalf("authorize with an SSO session: %d %s", p.Status, p.Body)
 	}
@@ -135,26 +179,17 @@ func TestAuthorize_CodeFlow(t *testing.T) {
 	if claimsOf(t, tok2.IDToken)["sid"] != idc["sid"] {
 		t.Errorf("the second application's ID token names another SSO session")
 	}
-	p, err = b.Get(t.Context(), e.authorizeURL(other, url.Values{"prompt": {"login"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.get(e.authorizeURL(other, url.Values{"prompt": {"login"}}))
 	if p.Status != http.StatusOK || !strings.Contains(string(p.Body), `name="password"`) {
 		t.Fatalf("prompt=login with an SSO session: %d, want the login page", p.Status)
 	}
 
 	// Logout ends the SSO session: prompt=none then answers login_required.
-	p, err = b.Get(t.Context(), e.url+"/oauth2/logout?client_id="+app.ID+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/bye")+"&state=s9")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.get(e.url+"/oauth2/logout?client_id="+app.ID+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/bye")+"&state=s9")
 	if p.Status != http.StatusFound || p.Location().String() != "https://app.example/bye?state=s9" {
 		t.Fatalf("logout: %d to %v", p.Status, p.Location())
 	}
-	p, err = b.Get(t.Context(), e.authorizeURL(other, url.Values{"prompt": {"none"}, "state": {"s10"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.get(e.authorizeURL(other, url.Values{"prompt": {"none"}, "state": {"s10"}}))
 	if l := p.Location(); l == nil || l.Query().Get("error") != "login_required" || l.Query().Get("state") != "s10" || l.Query().Get("iss") == "" {
 		t.Fatalf("prompt=none after logout: %d to %v", p.Status, l)
 	}
@@ -164,43 +199,31 @@ func TestAuthorize_RedirectURIRefused(t *testing.T) {
 	t.Parallel()
 	e := sharedEnv(t)
 	app := e.codeApp(t, "https://app.example/cb", "http://127.0.0.1/native", "com.example.app:/oauth2redirect")
-	b := loginpagetest.NewBrowser(nil)
+	b := newBrowser(t)
 	for _, uri := range []string{
 		"", "https://app.example/cb/", "https://app.example/cbx", "https://app.example/cb/../x", "https://APP.example/cb",
 		"https://app.example/cb#f", "https://evil@app.example/cb", "https://app.example/cb?x=1", "https://app.example:8443/cb",
 		"https://app.example.evil.test/cb", "http://app.example/cb", "com.example.app:/other", "http://127.0.0.1:8080/other",
 		"https://evil.example/cb",
 	} {
-		p, err := b.Get(t.Context(), e.authorizeURL(app, url.Values{"redirect_uri": {uri}}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := b.get(e.authorizeURL(app, url.Values{"redirect_uri": {uri}}))
 		if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" || !strings.Contains(string(p.Body), "redirect_uri") {
 			t.Errorf("redirect_uri %q: %d to %q, want a 400 page and no redirect", uri, p.Status, p.Header.Get("Location"))
 		}
 	}
 	// Unknown client: a page too, whatever the redirect URI.
-	p, err := b.Get(t.Context(), e.url+"/oauth2/authorize?response_type=code&client_id=6b1c2e2a-0000-4000-8000-000000000000&redirect_uri=https://app.example/cb")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := b.get(e.url+"/oauth2/authorize?response_type=code&client_id=6b1c2e2a-0000-4000-8000-000000000000&redirect_uri=https://app.example/cb")
 	if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
 		t.Errorf("unknown client: %d to %q", p.Status, p.Header.Get("Location"))
 	}
 	// A repeated redirect_uri is refused on a page.
-	p, err = b.Get(t.Context(), e.authorizeURL(app, nil)+"&redirect_uri="+url.QueryEscape("https://evil.example/cb"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.get(e.authorizeURL(app, nil)+"&redirect_uri="+url.QueryEscape("https://evil.example/cb"))
 	if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
 		t.Errorf("repeated redirect_uri: %d to %q", p.Status, p.Header.Get("Location"))
 	}
 	// The loopback URI takes any port; the private-use scheme exactly.
 	for _, uri := range []string{"http://127.0.0.1:53117/native", "com.example.app:/oauth2redirect"} {
-		p, err := b.Get(t.Context(), e.authorizeURL(app, url.Values{"redirect_uri": {uri}}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := b.get(e.authorizeURL(app, url.Values{"redirect_uri": {uri}}))
 		if p.Status != http.StatusOK {
 			t.Errorf("redirect_uri %q: %d, want the login page", uri, p.Status)
 		}
@@ -212,7 +235,7 @@ func TestAuthorize_ErrorsGoToTheClient(t *testing.T) {
 	e := sharedEnv(t)
 	app := e.codeApp(t)
 	iss := e.issuer(t)
-	b := loginpagetest.NewBrowser(nil)
+	b := newBrowser(t)
 	for _, tc := range []struct {
 		name  string
 		extra url.Values
@@ -223,10 +246,7 @@ func TestAuthorize_ErrorsGoToTheClient(t *testing.T) {
 		{"implicit", url.Values{"response_type": {"token"}}, "unsupported_response_type"},
 		{"repeated state", url.Values{"state": {"a", "b"}}, "invalid_request"},
 	} {
-		p, err := b.Get(t.Context(), e.authorizeURL(app, tc.extra))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := b.get(e.authorizeURL(app, tc.extra))
 		l := p.Location()
 		if p.Status != http.StatusFound || l == nil || l.Host != "app.example" || l.Query().Get("error") != tc.want || l.Query().Get("iss") != iss {
 			t.Errorf("%s: %d to %v, want %s sent to the client with iss", tc.name, p.Status, l, tc.want)
@@ -234,10 +254,7 @@ func TestAuthorize_ErrorsGoToTheClient(t *testing.T) {
 	}
 	noGrant := e.mustCreateApp(t, map[string]any{"oauthConfiguration": map[string]any{
 		"clientAuthenticationPolicy": "NotRequired", "authorizedRedirectURLs": []string{"https://app.example/cb"}}})
-	p, err := b.Get(t.Context(), e.authorizeURL(noGrant, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := b.get(e.authorizeURL(noGrant, nil))
 	if l := p.Location(); l == nil || l.Query().Get("error") != "unauthorized_client" {
 		t.Errorf("grant not enabled: %d to %v, want unauthorized_client", p.Status, l)
 	}
@@ -248,11 +265,8 @@ func TestAuthorize_LoginPage(t *testing.T) {
 	e := sharedEnv(t)
 	app := e.codeApp(t)
 	_, email := e.mustUser(t, app.ID)
-	b := loginpagetest.NewBrowser(nil)
-	p, err := b.Get(t.Context(), e.authorizeURL(app, url.Values{"login_hint": {email}}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBrowser(t)
+	p := b.get(e.authorizeURL(app, url.Values{"login_hint": {email}}))
 	h := p.Header
 	csp := h.Get("Content-Security-Policy")
 	if p.Status != 200 || h.Get("X-Frame-Options") != "DENY" || !strings.Contains(csp, "frame-ancestors 'none'") ||
@@ -263,16 +277,10 @@ func TestAuthorize_LoginPage(t *testing.T) {
 	if !strings.Contains(string(p.Body), `value="`+email+`"`) {
 		t.Errorf("the login_hint does not fill the login ID")
 	}
-	form, err := loginpagetest.ParseForm(p.URL, strings.NewReader(string(p.Body)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	form := pageForm(t, p)
 
 	// A wrong password: the page again, with the Login API's message.
-	p, err = b.Submit(t.Context(), form, url.Values{"loginId": {email}, "password": {"wrong password"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.submit(form, url.Values{"loginId": {email}, "password": {"wrong password"}})
 	if p.Status != http.StatusUnauthorized || !strings.Contains(string(p.Body), "Invalid login credentials.") ||
 		!strings.Contains(string(p.Body), `aria-describedby="login-error"`) || p.Header.Get("Location") != "" {
 		t.Fatalf("wrong password: %d %s", p.Status, p.Body)
@@ -280,17 +288,12 @@ func TestAuthorize_LoginPage(t *testing.T) {
 
 	// CSRF: the form posted from another browser (its own cookie, or
 	// none) with this browser's token is refused, and logs no one in.
-	for name, other := range map[string]*loginpagetest.Browser{"no cookie": loginpagetest.NewBrowser(nil), "another cookie": func() *loginpagetest.Browser {
-		o := loginpagetest.NewBrowser(nil)
-		if _, err := o.Get(t.Context(), e.authorizeURL(app, nil)); err != nil {
-			t.Fatal(err)
-		}
+	for name, other := range map[string]browser{"no cookie": newBrowser(t), "another cookie": func() browser {
+		o := newBrowser(t)
+		o.get(e.authorizeURL(app, nil))
 		return o
 	}()} {
-		p, err := other.Submit(t.Context(), form, url.Values{"loginId": {email}, "password": {testPassword}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := other.submit(form, url.Values{"loginId": {email}, "password": {testPassword}})
 		if p.Status != http.StatusForbidden || p.Header.Get("Location") != "" {
 			t.Errorf("%s: the form with a token of another browser: %d to %q, want 403", name, p.Status, p.Header.Get("Location"))
 		}
@@ -301,18 +304,13 @@ func TestAuthorize_LoginPage(t *testing.T) {
 		tampered.Fields[k] = v
 	}
 	tampered.Fields.Set("form_token", "x"+form.Fields.Get("form_token")[1:])
-	if p, err = b.Submit(t.Context(), tampered, url.Values{"loginId": {email}, "password": {testPassword}}); err != nil {
-		t.Fatal(err)
-	}
+	p = b.submit(tampered, url.Values{"loginId": {email}, "password": {testPassword}})
 	if p.Status != http.StatusForbidden {
 		t.Errorf("a tampered form token: %d, want 403", p.Status)
 	}
 
 	// The form, as this browser got it, logs in.
-	p, err = b.Submit(t.Context(), form, url.Values{"loginId": {email}, "password": {testPassword}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.submit(form, url.Values{"loginId": {email}, "password": {testPassword}})
 	if p.Status != http.StatusSeeOther || p.Location() == nil || p.Location().Query().Get("code") == "" {
 		t.Fatalf("the right password: %d %s", p.Status, p.Body)
 	}
@@ -324,12 +322,9 @@ func TestAuthorize_TokenRefusals(t *testing.T) {
 	app := e.codeApp(t)
 	other := e.codeApp(t)
 	_, email := e.mustUser(t, app.ID)
-	b := loginpagetest.NewBrowser(nil)
+	b := newBrowser(t)
 	code := func() string {
-		loc, p, err := b.Authorize(t.Context(), e.authorizeURL(app, nil), email, testPassword)
-		if err != nil {
-			t.Fatalf("authorize: %v %+v", err, p)
-		}
+		loc, _ := b.authorize(e.authorizeURL(app, nil), email, testPassword)
 		return loc.Query().Get("code")
 	}
 	e.exchange(t, app, code(), "").wantOAuthError(t, 400, "invalid_grant")
@@ -347,25 +342,16 @@ func TestAuthorize_Logout(t *testing.T) {
 	t.Parallel()
 	e := sharedEnv(t)
 	app := e.codeApp(t)
-	b := loginpagetest.NewBrowser(nil)
-	p, err := b.Get(t.Context(), e.url+"/oauth2/logout?client_id="+app.ID+"&post_logout_redirect_uri="+url.QueryEscape("https://evil.example/"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBrowser(t)
+	p := b.get(e.url+"/oauth2/logout?client_id="+app.ID+"&post_logout_redirect_uri="+url.QueryEscape("https://evil.example/"))
 	if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
 		t.Errorf("logout to an unregistered URI: %d to %q, want a page", p.Status, p.Header.Get("Location"))
 	}
-	p, err = b.Get(t.Context(), e.url+"/oauth2/logout?client_id="+app.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.get(e.url+"/oauth2/logout?client_id="+app.ID)
 	if p.Status != http.StatusFound || p.Header.Get("Location") != "https://app.example/bye" {
 		t.Errorf("logout without a URI: %d to %q, want the logout URL", p.Status, p.Header.Get("Location"))
 	}
-	p, err = b.Get(t.Context(), e.url+"/oauth2/logout")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.get(e.url+"/oauth2/logout")
 	if p.Status != http.StatusOK || !strings.Contains(string(p.Body), "You are logged out.") || !strings.Contains(p.Header.Get("Set-Cookie"), "latch_sso=;") {
 		t.Errorf("logout without a client: %d %q %s", p.Status, p.Header.Get("Set-Cookie"), p.Body)
 	}
@@ -407,26 +393,15 @@ func TestAuthorize_LoginPageUsesTheLoginRules(t *testing.T) {
 	e := sharedEnv(t)
 	app := e.codeApp(t)
 	_, email := e.mustUser(t, app.ID)
-	b := loginpagetest.NewBrowser(nil)
-	p, err := b.Get(t.Context(), e.authorizeURL(app, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	form, err := loginpagetest.ParseForm(p.URL, strings.NewReader(string(p.Body)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBrowser(t)
+	p := b.get(e.authorizeURL(app, nil))
+	form := pageForm(t, p)
 	// The tenant's lockout: five failures, then the right password too is
 	// refused, on the page and on the Login API alike.
 	for range 5 {
-		if p, err = b.Submit(t.Context(), form, url.Values{"loginId": {email}, "password": {"not the password"}}); err != nil {
-			t.Fatal(err)
-		}
+		p = b.submit(form, url.Values{"loginId": {email}, "password": {"not the password"}})
 	}
-	p, err = b.Submit(t.Context(), form, url.Values{"loginId": {email}, "password": {testPassword}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.submit(form, url.Values{"loginId": {email}, "password": {testPassword}})
 	if p.Status != http.StatusConflict || !strings.Contains(string(p.Body), "locked") || p.Header.Get("Location") != "" {
 		t.Fatalf("the right password after five failures: %d %s", p.Status, p.Body)
 	}
@@ -438,7 +413,7 @@ func TestAuthorize_LoginStartsANewSSOSession(t *testing.T) {
 	e := sharedEnv(t)
 	app := e.codeApp(t)
 	_, email := e.mustUser(t, app.ID)
-	b := loginpagetest.NewBrowser(nil)
+	b := newBrowser(t)
 	ssoOf := func(p *loginpagetest.Page) string {
 		for _, c := range p.Header.Values("Set-Cookie") {
 			if v, ok := strings.CutPrefix(c, "latch_sso="); ok {
@@ -447,27 +422,18 @@ func TestAuthorize_LoginStartsANewSSOSession(t *testing.T) {
 		}
 		return ""
 	}
-	_, p, err := b.Authorize(t.Context(), e.authorizeURL(app, nil), email, testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := b.authorize(e.authorizeURL(app, nil), email, testPassword)
 	first := ssoOf(p)
-	_, p, err = b.Authorize(t.Context(), e.authorizeURL(app, url.Values{"prompt": {"login"}}), email, testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p = b.authorize(e.authorizeURL(app, url.Values{"prompt": {"login"}}), email, testPassword)
 	second := ssoOf(p)
 	if first == "" || second == "" || first == second {
 		t.Fatalf("SSO cookies of two logins: %q, %q; want two values", first, second)
 	}
 	// The first value no longer logs anyone in.
-	old := loginpagetest.NewBrowser(nil)
+	old := newBrowser(t)
 	u, _ := url.Parse(e.url)
 	old.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "latch_sso", Value: first}})
-	p, err = old.Get(t.Context(), e.authorizeURL(app, url.Values{"prompt": {"none"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = old.get(e.authorizeURL(app, url.Values{"prompt": {"none"}}))
 	if l := p.Location(); l == nil || l.Query().Get("error") != "login_required" {
 		t.Fatalf("the replaced SSO cookie: %d to %v, want login_required", p.Status, l)
 	}
@@ -478,26 +444,17 @@ func TestAuthorize_LogoutWithIDTokenHint(t *testing.T) {
 	e := sharedEnv(t)
 	app := e.codeApp(t)
 	_, email := e.mustUser(t, app.ID)
-	b := loginpagetest.NewBrowser(nil)
-	loc, _, err := b.Authorize(t.Context(), e.authorizeURL(app, nil), email, testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBrowser(t)
+	loc, _ := b.authorize(e.authorizeURL(app, nil), email, testPassword)
 	var tok api.AccessTokenResponse
 	e.exchange(t, app, loc.Query().Get("code"), codeVerifier).wantJSON(t, 200, &tok)
 	for name, hint := range map[string]string{"access token": tok.AccessToken, "garbage": "a.b.c"} {
-		p, err := b.Get(t.Context(), e.url+"/oauth2/logout?id_token_hint="+hint+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/cb"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := b.get(e.url+"/oauth2/logout?id_token_hint="+hint+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/cb"))
 		if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
 			t.Errorf("id_token_hint of an %s: %d to %q, want a 400 page", name, p.Status, p.Header.Get("Location"))
 		}
 	}
-	p, err := b.Get(t.Context(), e.url+"/oauth2/logout?id_token_hint="+tok.IDToken+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/cb"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := b.get(e.url+"/oauth2/logout?id_token_hint="+tok.IDToken+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/cb"))
 	if p.Status != http.StatusFound || p.Header.Get("Location") != "https://app.example/cb" {
 		t.Fatalf("logout with the ID token as hint: %d to %q", p.Status, p.Header.Get("Location"))
 	}
@@ -507,21 +464,12 @@ func TestAuthorize_LoginPageRateLimited(t *testing.T) {
 	t.Parallel()
 	e := newEnvWith(t, func(c *server.Config) { c.RateLimits = httpapi.RateLimits{Login: 2} })
 	app := e.codeApp(t)
-	b := loginpagetest.NewBrowser(nil)
-	p, err := b.Get(t.Context(), e.authorizeURL(app, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	form, err := loginpagetest.ParseForm(p.URL, strings.NewReader(string(p.Body)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBrowser(t)
+	p := b.get(e.authorizeURL(app, nil))
+	form := pageForm(t, p)
 	codes := []int{}
 	for range 3 {
-		p, err := b.Submit(t.Context(), form, url.Values{"loginId": {"nobody@example.org"}, "password": {"wrong password"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := b.submit(form, url.Values{"loginId": {"nobody@example.org"}, "password": {"wrong password"}})
 		codes = append(codes, p.Status)
 		if p.Status == http.StatusTooManyRequests && p.Header.Get("Retry-After") == "" {
 			t.Errorf("429 without Retry-After")
@@ -547,37 +495,26 @@ func TestAuthorize_TwoFactor(t *testing.T) {
 	e.do(t, "POST", "/api/user/two-factor/"+userID, withKey(e.key), withJSON(map[string]any{"method": "authenticator",
 		"code": totptest.Code(t, sec.SecretBase32Encoded, now), "secretBase32Encoded": sec.SecretBase32Encoded})).wantJSON(t, 200, &enabled)
 
-	b := loginpagetest.NewBrowser(nil)
+	b := newBrowser(t)
 	_, p, err := b.Authorize(t.Context(), e.authorizeURL(app, nil), email, testPassword)
 	if err == nil || p.Status != http.StatusOK || !strings.Contains(string(p.Body), `autocomplete="one-time-code"`) || strings.Contains(p.Header.Get("Set-Cookie"), "latch_sso=") {
 		t.Fatalf("the right password of a user with a method: %v %d, want the code page and no SSO session", err, p.Status)
 	}
-	form, err := loginpagetest.ParseForm(p.URL, strings.NewReader(string(p.Body)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	form := pageForm(t, p)
 	if form.Fields.Get("two_factor_id") == "" {
 		t.Fatalf("the code form carries no two_factor_id: %v", form.Fields)
 	}
-	p, err = b.Submit(t.Context(), form, url.Values{"code": {"000000"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.submit(form, url.Values{"code": {"000000"}})
 	if p.Status != http.StatusUnauthorized || !strings.Contains(string(p.Body), "Invalid code.") || p.Header.Get("Location") != "" {
 		t.Fatalf("a wrong code: %d %s", p.Status, p.Body)
 	}
 	// Another browser cannot finish this login with the form's fields.
-	other := loginpagetest.NewBrowser(nil)
-	if p, err = other.Submit(t.Context(), form, url.Values{"code": {enabled.RecoveryCodes[0]}}); err != nil {
-		t.Fatal(err)
-	}
+	other := newBrowser(t)
+	p = other.submit(form, url.Values{"code": {enabled.RecoveryCodes[0]}})
 	if p.Status != http.StatusForbidden || p.Header.Get("Location") != "" {
 		t.Fatalf("the code form posted from another browser: %d", p.Status)
 	}
-	p, err = b.Submit(t.Context(), form, url.Values{"code": {enabled.RecoveryCodes[0]}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = b.submit(form, url.Values{"code": {enabled.RecoveryCodes[0]}})
 	loc := p.Location()
 	if p.Status != http.StatusSeeOther || loc == nil || loc.Query().Get("code") == "" {
 		t.Fatalf("a recovery code: %d %s", p.Status, p.Body)
@@ -588,9 +525,7 @@ func TestAuthorize_TwoFactor(t *testing.T) {
 		t.Fatalf("tokens of %s, want %s", tok.UserID, userID)
 	}
 	// The twoFactorId is spent.
-	if p, err = b.Submit(t.Context(), form, url.Values{"code": {enabled.RecoveryCodes[1]}}); err != nil {
-		t.Fatal(err)
-	}
+	p = b.submit(form, url.Values{"code": {enabled.RecoveryCodes[1]}})
 	if p.Status != http.StatusUnauthorized || !strings.Contains(string(p.Body), `name="password"`) {
 		t.Fatalf("a spent two_factor_id: %d, want the login form again", p.Status)
 	}
