@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -214,12 +216,39 @@ func do(hc *http.Client, req *http.Request, out any) error {
 		return err
 	}
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(body[:min(len(body), 200)]))
+		retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return &statusError{code: resp.StatusCode, retryAfter: time.Duration(max(retry, 0)) * time.Second,
+			msg: fmt.Sprintf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(body[:min(len(body), 200)]))}
 	}
 	if out == nil {
 		return nil
 	}
 	return json.Unmarshal(body, out)
+}
+
+// statusError is an answer outside 2xx, with its Retry-After in seconds,
+// if it had one.
+type statusError struct {
+	code       int
+	retryAfter time.Duration
+	msg        string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+// backOff waits as long as err's Retry-After asks, or until ctx ends, as a
+// client told to come back later does; it returns err.
+func backOff(ctx context.Context, err error) error {
+	var se *statusError
+	if errors.As(err, &se) && se.retryAfter > 0 {
+		t := time.NewTimer(se.retryAfter)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	return err
 }
 
 // newHTTPClient returns a client that keeps a connection per worker.

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -47,5 +51,27 @@ func TestParseFlags(t *testing.T) {
 				tt.check(t, c)
 			}
 		})
+	}
+}
+
+func TestStatusErrorRetryAfter(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3")
+		http.Error(w, `{"generalErrors":[]}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	err := postJSON(t.Context(), srv.Client(), srv.URL+"/api/login", map[string]string{}, nil)
+	var se *statusError
+	if !errors.As(err, &se) || se.code != http.StatusServiceUnavailable || se.retryAfter != 3*time.Second {
+		t.Fatalf("err = %#v, want a 503 with Retry-After 3s", err)
+	}
+	// The wait ends with the window.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	if got := backOff(ctx, err); got != err {
+		t.Errorf("backOff returned %v, want the error it was given", got)
+	}
+	if ctx.Err() == nil {
+		t.Errorf("backOff returned before its context ended")
 	}
 }

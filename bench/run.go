@@ -348,9 +348,11 @@ func (r *run) compare(ctx context.Context) error {
 		for i := range login {
 			login[i] = func(ctx context.Context) error {
 				// Not cut short either: an abandoned login would still
-				// hash on the server, in the next round's time.
+				// hash on the server, in the next round's time. A login
+				// refused with 503 (the password gate's queue is full)
+				// waits its Retry-After before the next, as an app does.
 				_, err := s.login(context.WithoutCancel(ctx), hc, l.base, i)
-				return err
+				return backOff(ctx, err)
 			}
 		}
 		// The hash bound: the same argon2id parameters Latch hashes with
