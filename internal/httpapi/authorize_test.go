@@ -185,7 +185,7 @@ func TestAuthorize_CodeFlow(t *testing.T) {
 	}
 
 	// Logout ends the SSO session: prompt=none then answers login_required.
-	p = b.get(e.url+"/oauth2/logout?client_id="+app.ID+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/bye")+"&state=s9")
+	p = b.get(e.url + "/oauth2/logout?client_id=" + app.ID + "&post_logout_redirect_uri=" + url.QueryEscape("https://app.example/bye") + "&state=s9")
 	if p.Status != http.StatusFound || p.Location().String() != "https://app.example/bye?state=s9" {
 		t.Fatalf("logout: %d to %v", p.Status, p.Location())
 	}
@@ -212,12 +212,12 @@ func TestAuthorize_RedirectURIRefused(t *testing.T) {
 		}
 	}
 	// Unknown client: a page too, whatever the redirect URI.
-	p := b.get(e.url+"/oauth2/authorize?response_type=code&client_id=6b1c2e2a-0000-4000-8000-000000000000&redirect_uri=https://app.example/cb")
+	p := b.get(e.url + "/oauth2/authorize?response_type=code&client_id=6b1c2e2a-0000-4000-8000-000000000000&redirect_uri=https://app.example/cb")
 	if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
 		t.Errorf("unknown client: %d to %q", p.Status, p.Header.Get("Location"))
 	}
 	// A repeated redirect_uri is refused on a page.
-	p = b.get(e.authorizeURL(app, nil)+"&redirect_uri="+url.QueryEscape("https://evil.example/cb"))
+	p = b.get(e.authorizeURL(app, nil) + "&redirect_uri=" + url.QueryEscape("https://evil.example/cb"))
 	if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
 		t.Errorf("repeated redirect_uri: %d to %q", p.Status, p.Header.Get("Location"))
 	}
@@ -343,15 +343,15 @@ func TestAuthorize_Logout(t *testing.T) {
 	e := sharedEnv(t)
 	app := e.codeApp(t)
 	b := newBrowser(t)
-	p := b.get(e.url+"/oauth2/logout?client_id="+app.ID+"&post_logout_redirect_uri="+url.QueryEscape("https://evil.example/"))
+	p := b.get(e.url + "/oauth2/logout?client_id=" + app.ID + "&post_logout_redirect_uri=" + url.QueryEscape("https://evil.example/"))
 	if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
 		t.Errorf("logout to an unregistered URI: %d to %q, want a page", p.Status, p.Header.Get("Location"))
 	}
-	p = b.get(e.url+"/oauth2/logout?client_id="+app.ID)
+	p = b.get(e.url + "/oauth2/logout?client_id=" + app.ID)
 	if p.Status != http.StatusFound || p.Header.Get("Location") != "https://app.example/bye" {
 		t.Errorf("logout without a URI: %d to %q, want the logout URL", p.Status, p.Header.Get("Location"))
 	}
-	p = b.get(e.url+"/oauth2/logout")
+	p = b.get(e.url + "/oauth2/logout")
 	if p.Status != http.StatusOK || !strings.Contains(string(p.Body), "You are logged out.") || !strings.Contains(p.Header.Get("Set-Cookie"), "latch_sso=;") {
 		t.Errorf("logout without a client: %d %q %s", p.Status, p.Header.Get("Set-Cookie"), p.Body)
 	}
@@ -449,12 +449,12 @@ func TestAuthorize_LogoutWithIDTokenHint(t *testing.T) {
 	var tok api.AccessTokenResponse
 	e.exchange(t, app, loc.Query().Get("code"), codeVerifier).wantJSON(t, 200, &tok)
 	for name, hint := range map[string]string{"access token": tok.AccessToken, "garbage": "a.b.c"} {
-		p := b.get(e.url+"/oauth2/logout?id_token_hint="+hint+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/cb"))
+		p := b.get(e.url + "/oauth2/logout?id_token_hint=" + hint + "&post_logout_redirect_uri=" + url.QueryEscape("https://app.example/cb"))
 		if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
 			t.Errorf("id_token_hint of an %s: %d to %q, want a 400 page", name, p.Status, p.Header.Get("Location"))
 		}
 	}
-	p := b.get(e.url+"/oauth2/logout?id_token_hint="+tok.IDToken+"&post_logout_redirect_uri="+url.QueryEscape("https://app.example/cb"))
+	p := b.get(e.url + "/oauth2/logout?id_token_hint=" + tok.IDToken + "&post_logout_redirect_uri=" + url.QueryEscape("https://app.example/cb"))
 	if p.Status != http.StatusFound || p.Header.Get("Location") != "https://app.example/cb" {
 		t.Fatalf("logout with the ID token as hint: %d to %q", p.Status, p.Header.Get("Location"))
 	}
