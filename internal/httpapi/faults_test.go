@@ -14,6 +14,7 @@ import (
 
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/faultproxy"
+	"github.com/latchid/latch/internal/identity"
 	"github.com/latchid/latch/internal/pgtest"
 	"github.com/latchid/latch/internal/server"
 	"github.com/latchid/latch/internal/storage"
@@ -73,7 +74,6 @@ func outageCases(e *env, login api.LoginResponse, appID, email, userID string, o
 			return e.do(t, "POST", "/oauth2/introspect", withForm(url.Values{"client_id": {oa.id}, "token": {login.Token}}))
 		}, "oauth"},
 		{"userinfo", func(t *testing.T) *response { return e.do(t, "GET", "/oauth2/userinfo", withBearer(login.Token)) }, "oauth"},
-		{"jwks", func(t *testing.T) *response { return e.do(t, "GET", "/.well-known/jwks.json") }, "empty"},
 		{"discovery", func(t *testing.T) *response { return e.do(t, "GET", "/.well-known/openid-configuration") }, "empty"},
 	}
 }
@@ -194,6 +194,55 @@ func TestUnavailable_FrozenDatabase(t *testing.T) {
 	waitStatusOK(t, e)
 	e.mustRefresh(t, login.RefreshToken)
 	outageLogs(t, e, len(cases))
+}
+
+// TestUnavailable_KeysServeTheOutage: while the database is frozen or
+// dead, the key ring read last keeps verifying access tokens
+// (/api/jwt/validate) and making the JWKS, at once, for
+// identity.KeyRingOutageGrace after it was read; past that they answer
+// 503 as the rest does.
+func TestUnavailable_KeysServeTheOutage(t *testing.T) {
+	t.Parallel()
+	for _, fault := range []string{"frozen", "dead"} {
+		t.Run(fault, func(t *testing.T) {
+			t.Parallel()
+			e, p := newFaultEnv(t)
+			appID := e.mustAppWithRoles(t)
+			_, email := e.mustUser(t, appID, "user")
+			login := e.mustLogin(t, email, appID)
+			jwks := e.do(t, "GET", "/.well-known/jwks.json")
+			jwks.wantStatus(t, 200)
+
+			if fault == "frozen" {
+				p.Freeze()
+			} else {
+				p.Kill()
+			}
+			e.clock.Advance(3 * time.Second) // past the ring's cache time
+			start := time.Now()
+			e.do(t, "GET", "/api/jwt/validate", withBearer(login.Token)).wantStatus(t, 200)
+			if r := e.do(t, "GET", "/.well-known/jwks.json"); r.Status != 200 || !bytes.Equal(r.Body, jwks.Body) {
+				t.Errorf("JWKS during the outage: %s, want the keys as before", r)
+			}
+			// The frozen store's read is still held: no answer waited for it.
+			if d := time.Since(start); d >= faultDatabaseTimeout {
+				t.Errorf("answered after %v, the store's deadline", d)
+			}
+
+			e.clock.Advance(identity.KeyRingOutageGrace)
+			checkUnavailable(t, e.do(t, "GET", "/api/jwt/validate", withBearer(login.Token)), "empty")
+			checkUnavailable(t, e.do(t, "GET", "/.well-known/jwks.json"), "empty")
+
+			if fault == "frozen" {
+				p.Thaw()
+			} else {
+				p.Revive(t)
+			}
+			waitStatusOK(t, e)
+			e.clock.Advance(2 * time.Second) // past a failed read's backoff
+			e.do(t, "GET", "/api/jwt/validate", withBearer(login.Token)).wantStatus(t, 200)
+		})
+	}
 }
 
 // A PostgreSQL that died: the same answers, at once (the connection is

@@ -587,7 +587,7 @@ func (s *Service) redeem(ctx context.Context, c storage.AuthorizationCode, in Ex
 // (OpenID Connect RP-Initiated Logout §2). ErrTokenInvalid when Latch's
 // keys did not sign it as an ID token.
 func (s *Service) IDTokenHintClient(ctx context.Context, raw string) (string, error) {
-	if err := s.keys.fresh(ctx, s.store); err != nil {
+	if err := s.freshKeys(ctx); err != nil {
 		return "", err
 	}
 	payload, _, err := token.Verify(raw, verifier{s}, token.TypeJWT)

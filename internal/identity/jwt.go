@@ -139,7 +139,7 @@ func (s *Service) mintIDToken(ctx context.Context, in mintInput, accessToken str
 // A store that cannot be read when the keys are due to be read again is
 // its error, not ErrTokenInvalid: an outage, not a bad token.
 func (s *Service) ValidateToken(ctx context.Context, raw string) (map[string]any, error) {
-	if err := s.keys.fresh(ctx, s.store); err != nil {
+	if err := s.freshKeys(ctx); err != nil {
 		return nil, err
 	}
 	payload, _, err := token.Verify(raw, verifier{s}, token.TypeAccessToken)

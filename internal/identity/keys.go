@@ -2,6 +2,7 @@ package identity
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,14 @@ import (
 // store once it is ttl old (measured on the Service's clock), so that a
 // key made, retired or deleted on another node is in force here within
 // ttl; a key write through this node invalidates it at once.
+//
+// While the store cannot be read (storage.ErrUnavailable, or no answer
+// within KeyReloadWait), the last ring read keeps verifying tokens and
+// making the JWKS for KeyRingOutageGrace after it was read; past that, a
+// lookup finds nothing and the callers answer 503. One reload runs at a
+// time, whoever waits for it, and one that failed is not tried again for
+// keyReloadBackoff: an outage costs a store call a second, not one per
+// request.
 type keyRing struct {
 	s      *Service
 	ttl    time.Duration
@@ -29,8 +38,35 @@ type keyRing struct {
 	byID   map[string]*ringKey
 	loaded time.Time // when the read behind the maps began; zero: invalid
 	gen    uint64    // bumped by every invalidation
-	// reloading serialises reloads, so that a stale ring is read once.
-	reloading sync.Mutex
+	// kept is when the maps were last read, kept through an invalidation:
+	// an outage may serve them until KeyRingOutageGrace after it (zero:
+	// never read, or invalidated by a write through this node).
+	kept time.Time
+	// flight is the reload in progress, if any; failed and failure are
+	// the last one's end and error when it failed.
+	flight  *keyReload
+	failed  time.Time
+	failure error
+}
+
+// KeyRingOutageGrace is how long after it was read the key ring keeps
+// verifying tokens and publishing keys while the store cannot be read.
+const KeyRingOutageGrace = 5 * time.Minute
+
+// KeyReloadWait is how long a lookup that finds the ring stale waits for
+// the store, when a ring within KeyRingOutageGrace is at hand, before it
+// takes that ring.
+const KeyReloadWait = 250 * time.Millisecond
+
+// keyReloadBackoff is how long a failed reload's error stands before the
+// store is asked again.
+const keyReloadBackoff = time.Second
+
+// keyReload is one reload of the ring, shared by whoever waits for it.
+type keyReload struct {
+	started time.Time // by the wall clock: how long waiters have waited
+	done    chan struct{}
+	err     error
 }
 
 type ringKey struct {
@@ -48,7 +84,8 @@ func (r *keyRing) invalidate() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.gen++
-	r.loaded = time.Time{}
+	r.loaded, r.kept = time.Time{}, time.Time{}
+	r.failed, r.failure = time.Time{}, nil
 }
 
 // reload re-reads every key from the store. A key already open whose
@@ -76,7 +113,7 @@ func (r *keyRing) reload(ctx context.Context, st storage.Store) error {
 	}
 	r.mu.Lock()
 	if r.gen == gen {
-		r.byKid, r.byID, r.loaded = byKid, byID, start
+		r.byKid, r.byID, r.loaded, r.kept = byKid, byID, start, start
 	}
 	r.mu.Unlock()
 	return nil
@@ -91,25 +128,100 @@ func (r *keyRing) stale() bool {
 }
 
 // fresh reads the ring again if it is stale: the store's error, if that
-// failed.
-func (r *keyRing) fresh(ctx context.Context, st storage.Store) error {
+// failed, unless the store is unavailable and the last ring read is
+// within KeyRingOutageGrace, which then stands. shared is false inside a
+// transaction: st is the transaction's, read at once by this caller.
+func (r *keyRing) fresh(ctx context.Context, st storage.Store, shared bool) error {
 	if !r.stale() {
 		return nil
 	}
-	r.reloading.Lock()
-	defer r.reloading.Unlock()
-	if !r.stale() {
+	var err error
+	if shared {
+		err = r.reloadShared(ctx, st)
+	} else {
+		err = r.reload(ctx, st)
+	}
+	if err != nil && errors.Is(err, storage.ErrUnavailable) && r.servable() {
 		return nil
 	}
-	return r.reload(ctx, st)
+	return err
+}
+
+// servable reports whether the ring in hand may stand in for the store
+// during an outage.
+func (r *keyRing) servable() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.servableLocked(r.s.clock())
+}
+
+func (r *keyRing) servableLocked(now time.Time) bool {
+	return !r.kept.IsZero() && !now.Before(r.kept) && now.Sub(r.kept) < KeyRingOutageGrace
+}
+
+// reloadShared reads the ring again in one reload shared by every caller
+// that finds it stale meanwhile, or answers the error of the last one if
+// it failed less than keyReloadBackoff ago. It waits until the reload
+// ends, until ctx ends, or, when the ring in hand may serve an outage,
+// until KeyReloadWait after the reload began; the reload goes on without
+// it, bounded by the store's own deadline.
+func (r *keyRing) reloadShared(ctx context.Context, st storage.Store) error {
+	r.mu.Lock()
+	now := r.s.clock()
+	if r.flight == nil && r.failure != nil && !now.Before(r.failed) && now.Sub(r.failed) < keyReloadBackoff {
+		err := r.failure
+		r.mu.Unlock()
+		return err
+	}
+	f := r.flight
+	if f == nil {
+		f = &keyReload{started: time.Now(), done: make(chan struct{})}
+		r.flight = f
+		go r.runReload(context.WithoutCancel(ctx), st, f)
+	}
+	servable := r.servableLocked(now)
+	r.mu.Unlock()
+
+	// KeyReloadWait counts from the reload's start: once it has passed,
+	// a reload still running (a frozen store) keeps no one waiting.
+	var wait <-chan time.Time
+	if servable {
+		t := time.NewTimer(KeyReloadWait - time.Since(f.started))
+		defer t.Stop()
+		wait = t.C
+	}
+	select {
+	case <-f.done:
+		return f.err
+	case <-wait:
+		return fmt.Errorf("%w: the signing keys were not read within %v", storage.ErrUnavailable, KeyReloadWait)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the signing keys were not read: %w", storage.ErrUnavailable, ctx.Err())
+	}
+}
+
+// runReload is the reload f, whose end it records.
+func (r *keyRing) runReload(ctx context.Context, st storage.Store, f *keyReload) {
+	err := r.reload(ctx, st)
+	r.mu.Lock()
+	r.flight = nil
+	if err != nil {
+		r.failed, r.failure = r.s.clock(), err
+	} else {
+		r.failed, r.failure = time.Time{}, nil
+	}
+	r.mu.Unlock()
+	f.err = err
+	close(f.done)
 }
 
 // lookup finds a key by kid or id, first reading the store again when
 // the ring is stale. When that fails it finds none (a stale ring might
-// hold a key deleted or retired elsewhere): a caller that must tell an
-// outage from an unknown key calls fresh first.
-func (r *keyRing) lookup(ctx context.Context, st storage.Store, kid, id string) (*ringKey, bool) {
-	if err := r.fresh(ctx, st); err != nil {
+// hold a key deleted or retired elsewhere), but during an outage within
+// KeyRingOutageGrace: a caller that must tell an outage from an unknown
+// key calls fresh first.
+func (r *keyRing) lookup(ctx context.Context, st storage.Store, shared bool, kid, id string) (*ringKey, bool) {
+	if err := r.fresh(ctx, st, shared); err != nil {
 		return nil, false
 	}
 	r.mu.RLock()
@@ -120,6 +232,31 @@ func (r *keyRing) lookup(ctx context.Context, st storage.Store, kid, id string) 
 	}
 	k, ok := r.byID[id]
 	return k, ok
+}
+
+// all returns every key of the ring, oldest first (as storage.ListKeys).
+func (r *keyRing) all() []ringKey {
+	r.mu.RLock()
+	out := make([]ringKey, 0, len(r.byID))
+	for _, rk := range r.byID {
+		out = append(out, *rk)
+	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b ringKey) int {
+		return cmp.Or(a.rec.Inserted.Compare(b.rec.Inserted), cmp.Compare(a.rec.ID, b.rec.ID))
+	})
+	return out
+}
+
+// freshKeys reads s's key ring again if it is stale (keyRing.fresh): in a
+// transaction, from the transaction.
+func (s *Service) freshKeys(ctx context.Context) error {
+	return s.keys.fresh(ctx, s.store, s.tx == nil)
+}
+
+// lookupKey is keyRing.lookup on s's store.
+func (s *Service) lookupKey(ctx context.Context, kid, id string) (*ringKey, bool) {
+	return s.keys.lookup(ctx, s.store, s.tx == nil, kid, id)
 }
 
 // remove drops a deleted key from the cache.
@@ -137,7 +274,7 @@ type verifier struct{ s *Service }
 func (v verifier) Key(kid string) (*token.Key, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	rk, ok := v.s.keys.lookup(ctx, v.s.store, kid, "")
+	rk, ok := v.s.lookupKey(ctx, kid, "")
 	if !ok || (!rk.rec.ExpiresAt.IsZero() && !v.s.clock().Before(rk.rec.ExpiresAt)) {
 		return nil, false
 	}
@@ -494,7 +631,7 @@ func (s *Service) RotateKey(ctx context.Context, tenantID string) (api.Key, erro
 
 // signingKey returns the key of the key ring whose id is id.
 func (s *Service) signingKey(ctx context.Context, id string) (*token.Key, error) {
-	rk, ok := s.keys.lookup(ctx, s.store, "", id)
+	rk, ok := s.lookupKey(ctx, "", id)
 	if !ok {
 		// A key made in this very transaction is not in the cache yet.
 		rec, err := s.store.GetKey(ctx, id)
@@ -510,27 +647,18 @@ func (s *Service) signingKey(ctx context.Context, id string) (*token.Key, error)
 	return rk.key, nil
 }
 
-// liveKeys returns the keys that may still verify a token.
+// liveKeys returns the keys that may still verify a token, from the key
+// ring (which an outage does not empty at once: see keyRing).
 func (s *Service) liveKeys(ctx context.Context) ([]ringKey, error) {
-	recs, err := s.store.ListKeys(ctx)
-	if err != nil {
+	if err := s.freshKeys(ctx); err != nil {
 		return nil, err
 	}
 	now := s.clock()
 	var out []ringKey
-	for _, rec := range recs {
-		if !rec.ExpiresAt.IsZero() && !now.Before(rec.ExpiresAt) {
-			continue
+	for _, rk := range s.keys.all() {
+		if rk.rec.ExpiresAt.IsZero() || now.Before(rk.rec.ExpiresAt) {
+			out = append(out, rk)
 		}
-		rk, ok := s.keys.lookup(ctx, s.store, rec.Kid, "")
-		if !ok {
-			k, err := s.openKey(rec)
-			if err != nil {
-				return nil, err
-			}
-			rk = &ringKey{rec: rec, key: k}
-		}
-		out = append(out, *rk)
 	}
 	return out, nil
 }
