@@ -38,9 +38,10 @@ type keyRing struct {
 	byID   map[string]*ringKey
 	loaded time.Time // when the read behind the maps began; zero: invalid
 	gen    uint64    // bumped by every invalidation
-	// kept is when the maps were last read, kept through an invalidation:
-	// an outage may serve them until KeyRingOutageGrace after it (zero:
-	// never read, or invalidated by a write through this node).
+	// kept is when the maps were last read: an outage may serve them
+	// until KeyRingOutageGrace after it. Unlike loaded it outlives a
+	// failed reload; like it, an invalidation zeroes it (a write of a
+	// key, a tenant or an application through this node).
 	kept time.Time
 	// flight is the reload in progress, if any; failed and failure are
 	// the last one's end and error when it failed.
