@@ -67,8 +67,6 @@ type sessionStore interface {
 	ListSessions(ctx context.Context, f storage.SessionFilter) ([]storage.Session, error)
 	GetTenant(ctx context.Context, id string) (api.Tenant, error)
 	GetApplication(ctx context.Context, id string) (storage.Application, error)
-	GetUser(ctx context.Context, id string) (storage.User, error)
-	GetRegistration(ctx context.Context, userID, applicationID string) (storage.Registration, error)
 }
 
 // accessTokens mints the tokens a refresh issues (jwt.go).
