@@ -214,15 +214,7 @@ func (c *Client) Login(ctx context.Context, loginID, password string) (*api.User
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.sendDirect(key, "", func() (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("/api/login"), bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		return req, nil
-	})
+	resp, err := c.sendDirect(key, "", func() (*http.Request, error) { return c.newJSONPost(ctx, "/api/login", body) })
 	if err != nil {
 		return nil, err
 	}
@@ -308,6 +300,18 @@ func (c *Client) loginKeyLocked(ctx context.Context) (*deviceKey, error) {
 // DPoP proof when key is set and with accessToken, if set, in
 // Authorization. When the backend asks for a nonce it sends a new request
 // with a new proof, once. It adopts the DPoP-Nonce of a 2xx response.
+// newJSONPost is a POST of the JSON body to the storefront's path that
+// asks for JSON back: sendDirect's build, made afresh for each try.
+func (c *Client) newJSONPost(ctx context.Context, path string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(path), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
 func (c *Client) sendDirect(key *deviceKey, accessToken string, build func() (*http.Request, error)) (*http.Response, error) {
 	for try := 0; ; try++ {
 		req, err := build()
@@ -379,12 +383,10 @@ func (c *Client) postLogout(ctx context.Context, a attempt, global bool) error {
 		return err
 	}
 	resp, err := c.sendDirect(a.key, a.tok.AccessToken, func() (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("/api/logout"), bytes.NewReader(body))
+		req, err := c.newJSONPost(ctx, "/api/logout", body)
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
 		if a.tok.RefreshToken != "" {
 			req.Header.Set(api.HeaderRefreshToken, a.tok.RefreshToken)
 		}

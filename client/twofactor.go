@@ -123,15 +123,7 @@ func (c *Client) CompleteTwoFactor(ctx context.Context, code string, trustDevice
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.sendDirect(p.key, "", func() (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint("/api/login/two-factor"), bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		return req, nil
-	})
+	resp, err := c.sendDirect(p.key, "", func() (*http.Request, error) { return c.newJSONPost(ctx, "/api/login/two-factor", body) })
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
+	return s.answerLogin(w, res)
+}
+
+// answerLogin writes a login's answer, the first step's or the second's:
+// its outcome's status, and the response unless the status has no body.
+func (s *Server) answerLogin(w http.ResponseWriter, res identity.LoginResult) error {
 	code := loginStatus[res.Outcome]
 	s.metrics.logins.WithLabelValues(strconv.Itoa(code)).Inc()
 	noStore(w)

@@ -208,12 +208,5 @@ func (s *Server) twoFactorLogin(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	code := loginStatus[res.Outcome]
-	s.metrics.logins.WithLabelValues(strconv.Itoa(code)).Inc()
-	noStore(w)
-	if code == http.StatusGone || code == http.StatusLocked {
-		w.WriteHeader(code)
-		return nil
-	}
-	return writeJSON(w, code, res.Response)
+	return s.answerLogin(w, res)
 }
